@@ -1,0 +1,241 @@
+//! [`Client`]: everything a collaborative client (the terminal editor, the browser, the load
+//! tool) keeps for one document: the replica, presence, the connection's session and the local
+//! updates still at risk. It does no IO: the caller moves frames and stores [`OfflineState`].
+//!
+//! All positions are char offsets.
+
+use std::ops::Range;
+
+use crate::delta::Delta;
+use crate::document::{Document, DocumentConfig};
+use crate::error::Result;
+use crate::offline::{OfflineState, UnconfirmedUpdates};
+use crate::presence::{Peer, Presence, PresenceChange, PresenceState, StickySelection};
+use crate::session::{SessionConfig, SyncSession};
+
+/// What a frame from the server meant for the client.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ClientEvent {
+    /// Frames to send back.
+    pub replies: Vec<Vec<u8>>,
+    /// Changes to the text, to apply to the view in order.
+    pub deltas: Vec<Delta>,
+    /// Changes to other users' presence.
+    pub presence: Vec<PresenceChange>,
+    /// The initial sync finished with this frame.
+    pub synced: bool,
+    /// How many local updates this frame confirmed durable.
+    pub confirmed: usize,
+    /// The server refused access.
+    pub auth_denied: Option<String>,
+}
+
+/// A collaborative client's state for one document.
+#[derive(Debug)]
+pub struct Client {
+    document: Document,
+    presence: Presence,
+    unconfirmed: UnconfirmedUpdates,
+    session: Option<SyncSession>,
+    extensions: bool,
+}
+
+impl Client {
+    /// A client over an empty document. `extensions`: ask tandem servers for durability
+    /// confirmations (the caller also says so when connecting, see the server's docs).
+    pub fn new(config: DocumentConfig, extensions: bool) -> Result<Self> {
+        let presence = Presence::new(config.client_id);
+        Ok(Self {
+            document: Document::new(config)?,
+            presence,
+            unconfirmed: UnconfirmedUpdates::default(),
+            session: None,
+            extensions,
+        })
+    }
+
+    /// A client restored from what it stored earlier. The restored updates stay unconfirmed
+    /// until a server confirms them.
+    pub fn restore(
+        config: DocumentConfig,
+        stored: &OfflineState,
+        extensions: bool,
+    ) -> Result<Self> {
+        let presence = Presence::new(config.client_id);
+        let mut document = Document::new(config)?;
+        document.apply_update(&stored.state)?;
+        for update in &stored.unconfirmed {
+            document.apply_update(update)?;
+        }
+        Ok(Self {
+            document,
+            presence,
+            unconfirmed: UnconfirmedUpdates::from_updates(stored.unconfirmed.clone()),
+            session: None,
+            extensions,
+        })
+    }
+
+    /// What to store now so that nothing is lost if the process dies.
+    pub fn offline_state(&self) -> OfflineState {
+        OfflineState {
+            state: self.document.encode_state(),
+            unconfirmed: self.unconfirmed.updates(),
+        }
+    }
+
+    /// The replica.
+    pub fn document(&self) -> &Document {
+        &self.document
+    }
+
+    /// The replica, mutably (cursor conversions need it).
+    pub fn document_mut(&mut self) -> &mut Document {
+        &mut self.document
+    }
+
+    /// Presence of everyone in the document.
+    pub fn presence(&self) -> &Presence {
+        &self.presence
+    }
+
+    /// Other users, with their cursors resolved to char positions where possible.
+    pub fn peers(&mut self) -> Vec<(Peer, Option<(usize, usize)>)> {
+        let peers = self.presence.peers();
+        peers
+            .into_values()
+            .map(|peer| {
+                let cursor =
+                    peer.state.cursor.as_ref().and_then(|c| c.to_chars(&mut self.document));
+                (peer, cursor)
+            })
+            .collect()
+    }
+
+    /// Local updates not yet confirmed durable by a server.
+    pub fn unconfirmed_count(&self) -> usize {
+        self.unconfirmed.len()
+    }
+
+    /// Whether a connection is open (it may still be syncing).
+    pub fn is_connected(&self) -> bool {
+        self.session.is_some()
+    }
+
+    /// Whether the connection finished its initial sync.
+    pub fn is_synced(&self) -> bool {
+        self.session.as_ref().is_some_and(SyncSession::is_synced)
+    }
+
+    /// A connection opened: returns the frames to send first.
+    pub fn connect(&mut self) -> Result<Vec<Vec<u8>>> {
+        let mut session = SyncSession::new(SessionConfig::client(self.extensions));
+        let frames = session.open(&self.document, &self.presence)?;
+        self.unconfirmed.mark_all_unsent();
+        self.session = Some(session);
+        Ok(frames)
+    }
+
+    /// The connection closed or failed. Edits go on locally and are sent on the next connect.
+    pub fn disconnect(&mut self) {
+        self.session = None;
+        self.unconfirmed.mark_all_unsent();
+    }
+
+    /// Handles one frame from the server. An `Err` means the server sent something malformed;
+    /// drop the connection.
+    pub fn receive(&mut self, frame: &[u8], now_ms: u64) -> Result<ClientEvent> {
+        let Some(session) = self.session.as_mut() else {
+            return Ok(ClientEvent::default());
+        };
+        let sent_before = session.updates_sent();
+        let incoming = session.receive(frame, &mut self.document, &mut self.presence, now_ms)?;
+        if session.updates_sent() > sent_before {
+            // We answered the server's SyncStep1: that SyncStep2 carries every local update.
+            self.unconfirmed.mark_all_sent(session.updates_sent());
+        }
+        let confirmed = incoming.durable.map_or(0, |seq| self.unconfirmed.confirm(seq));
+        Ok(ClientEvent {
+            replies: incoming.replies,
+            deltas: incoming.deltas,
+            presence: incoming.presence.into_iter().map(|(_, change)| change).collect(),
+            synced: incoming.synced,
+            confirmed,
+            auth_denied: incoming.auth_denied,
+        })
+    }
+
+    /// Replaces the chars in `range` with `text` (insert: empty range; delete: empty text).
+    /// Returns the frames to send now (none while offline).
+    pub fn replace(
+        &mut self,
+        range: Range<usize>,
+        text: &str,
+        now_ms: u64,
+    ) -> Result<Vec<Vec<u8>>> {
+        let update = self.document.replace(range, text, now_ms)?;
+        Ok(self.record_local_update(update))
+    }
+
+    /// Undoes this user's last step. Returns the delta for the view and the frames to send.
+    pub fn undo(&mut self, now_ms: u64) -> Result<Option<(Delta, Vec<Vec<u8>>)>> {
+        let change = self.document.undo(now_ms)?;
+        Ok(change.map(|c| (c.delta, self.record_local_update(c.update))))
+    }
+
+    /// Redoes this user's last undone step.
+    pub fn redo(&mut self, now_ms: u64) -> Result<Option<(Delta, Vec<Vec<u8>>)>> {
+        let change = self.document.redo(now_ms)?;
+        Ok(change.map(|c| (c.delta, self.record_local_update(c.update))))
+    }
+
+    /// Publishes who this user is and where the cursor is (`None`: no cursor). Returns frames.
+    pub fn set_presence(
+        &mut self,
+        user: crate::presence::UserInfo,
+        cursor: Option<(usize, usize)>,
+        now_ms: u64,
+    ) -> Result<Vec<Vec<u8>>> {
+        let cursor = match cursor {
+            Some((anchor, head)) => {
+                Some(StickySelection::from_chars(&mut self.document, anchor, head)?)
+            }
+            None => None,
+        };
+        let update =
+            self.presence.set_local_state(&PresenceState { user: Some(user), cursor }, now_ms)?;
+        Ok(self.frames_if_connected(SyncSession::awareness_frame(&update)))
+    }
+
+    /// The frame that tells everyone this user left (send it before closing).
+    pub fn leave(&mut self, now_ms: u64) -> Result<Vec<Vec<u8>>> {
+        let update = self.presence.clear_local_state(now_ms)?;
+        Ok(self.frames_if_connected(SyncSession::awareness_frame(&update)))
+    }
+
+    /// Removes peers silent for too long; returns the change, if any.
+    pub fn expire_silent_peers(&mut self, now_ms: u64) -> Result<Option<PresenceChange>> {
+        Ok(self
+            .presence
+            .expire_silent(now_ms)?
+            .map(|(removed, _)| PresenceChange { removed, ..PresenceChange::default() }))
+    }
+
+    fn record_local_update(&mut self, update: Vec<u8>) -> Vec<Vec<u8>> {
+        match self.session.as_mut() {
+            Some(session) => {
+                let (frame, seq) = session.send_update(&update);
+                self.unconfirmed.push(update, Some(seq));
+                vec![frame]
+            }
+            None => {
+                self.unconfirmed.push(update, None);
+                Vec::new()
+            }
+        }
+    }
+
+    fn frames_if_connected(&self, frame: Vec<u8>) -> Vec<Vec<u8>> {
+        if self.session.is_some() { vec![frame] } else { Vec::new() }
+    }
+}

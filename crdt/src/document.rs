@@ -1,0 +1,447 @@
+//! [`Document`]: one yrs document holding one root text, edited by char index.
+//!
+//! All positions in this module are char offsets into the text unless a name says `utf16`.
+
+use std::collections::HashSet;
+use std::ops::Range;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
+
+use yrs::types::Delta as YrsDelta;
+use yrs::undo::Options as UndoOptions;
+use yrs::updates::decoder::Decode;
+use yrs::updates::encoder::Encode;
+use yrs::{
+    Any, Assoc, Doc, GetString, IndexedSequence, Observable, OffsetKind, Options, Origin, Out,
+    ReadTxn, StateVector, StickyIndex, Text, TextRef, Transact, UndoManager, Update,
+};
+
+use crate::delta::{Delta, DeltaOp};
+use crate::error::{Error, Result};
+use crate::offsets::AstralIndex;
+
+/// The root text's name when none is configured; y-websocket demos and tandem agree on it.
+pub const DEFAULT_TEXT_NAME: &str = "content";
+
+/// Typing closer together than this (in milliseconds) undoes as one step.
+pub const DEFAULT_UNDO_GROUP_MS: u64 = 500;
+
+/// Largest client id a Yjs peer can represent (JavaScript numbers are exact to 53 bits).
+pub const MAX_CLIENT_ID: u64 = (1 << 53) - 1;
+
+/// How to build a [`Document`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DocumentConfig {
+    /// This replica's Yjs client id (at most 53 bits). Pass a fresh random one per session:
+    /// two live replicas sharing an id corrupt each other.
+    pub client_id: u64,
+    /// Name of the root `Y.Text` that holds the document.
+    pub text_name: String,
+    /// Local edits closer together than this many milliseconds undo as one step.
+    pub undo_group_ms: u64,
+    /// Whether remote changes produce [`Delta`]s. A server, which keeps no view of the text, turns
+    /// this off and saves the walk over the text that a delta costs.
+    pub track_deltas: bool,
+}
+
+impl DocumentConfig {
+    /// A configuration with the default text name, undo grouping and deltas on.
+    pub fn new(client_id: u64) -> Self {
+        Self {
+            client_id,
+            text_name: DEFAULT_TEXT_NAME.to_owned(),
+            undo_group_ms: DEFAULT_UNDO_GROUP_MS,
+            track_deltas: true,
+        }
+    }
+}
+
+/// A change this replica made that must reach the others (an undo or a redo): the update to send
+/// and the delta to apply to the local view of the text.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LocalChange {
+    /// The encoded Yjs update (lib0 v1) to send to peers.
+    pub update: Vec<u8>,
+    /// What changed in the text, in chars, to patch the local view with.
+    pub delta: Delta,
+}
+
+/// A clock shared with yrs (undo grouping, awareness), set from the time each call passes in:
+/// tandem-crdt never reads the system clock.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct SharedClock(Arc<AtomicU64>);
+
+impl SharedClock {
+    pub(crate) fn set(&self, now_ms: u64) {
+        self.0.store(now_ms, Ordering::Relaxed);
+    }
+}
+
+impl yrs::sync::Clock for SharedClock {
+    fn now(&self) -> yrs::sync::Timestamp {
+        self.0.load(Ordering::Relaxed)
+    }
+}
+
+/// A text change as yrs reports it, in UTF-16 units; converted to chars after the transaction.
+enum RawOp {
+    Retain(u32),
+    Insert(String),
+    Delete(u32),
+}
+
+type RawOps = Arc<Mutex<Vec<RawOp>>>;
+
+fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+    // A poisoned lock only means another thread panicked while holding it; the data (a buffer of
+    // pending ops) is still well-formed.
+    mutex.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+/// A replica of one collaborative text.
+///
+/// Local edits take char indices and return the encoded update to send; remote updates return
+/// the [`Delta`] that patches a local view (a rope) without re-reading the text.
+///
+/// ```
+/// use tandem_crdt::{Document, DocumentConfig};
+///
+/// let mut alice = Document::new(DocumentConfig::new(1)).unwrap();
+/// let mut bob = Document::new(DocumentConfig::new(2)).unwrap();
+/// let update = alice.insert(0, "héllo 👋", 0).unwrap();
+/// let delta = bob.apply_update(&update).unwrap();
+/// assert_eq!(bob.text(), "héllo 👋");
+/// assert_eq!(delta.edits()[0].inserted, "héllo 👋");
+/// ```
+pub struct Document {
+    config: DocumentConfig,
+    doc: Doc,
+    text: TextRef,
+    /// `None` when deltas are not tracked: then remote edits are not seen, and the index is
+    /// rebuilt from the text when a conversion needs it.
+    astral: Option<AstralIndex>,
+    clock: SharedClock,
+    undo: UndoManager,
+    local_origin: Origin,
+    remote_origin: Origin,
+    raw_ops: RawOps,
+}
+
+impl std::fmt::Debug for Document {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Document")
+            .field("client_id", &self.config.client_id)
+            .field("text_name", &self.config.text_name)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Document {
+    /// An empty document.
+    pub fn new(config: DocumentConfig) -> Result<Self> {
+        if config.client_id > MAX_CLIENT_ID {
+            return Err(Error::BadClientId(config.client_id));
+        }
+        let mut options = Options::with_client_id(yrs::ClientID::new(config.client_id));
+        options.offset_kind = OffsetKind::Utf16;
+        let doc = Doc::with_options(options);
+        let text = doc.get_or_insert_text(config.text_name.as_str());
+        let local_origin = Origin::from("tandem-local");
+        let remote_origin = Origin::from("tandem-remote");
+        let clock = SharedClock::default();
+        let mut undo = UndoManager::with_options(UndoOptions {
+            capture_timeout_millis: config.undo_group_ms,
+            tracked_origins: HashSet::from([local_origin.clone()]),
+            capture_transaction: None,
+            timestamp: Arc::new(clock.clone()),
+            init_undo_stack: Vec::new(),
+            init_redo_stack: Vec::new(),
+        });
+        undo.expand_scope(&doc, &text);
+        let raw_ops = RawOps::default();
+        if config.track_deltas {
+            observe_remote_deltas(&text, local_origin.clone(), raw_ops.clone());
+        }
+        let astral = config.track_deltas.then(AstralIndex::default);
+        Ok(Self { config, doc, text, astral, clock, undo, local_origin, remote_origin, raw_ops })
+    }
+
+    /// A document loaded from a full state (as [`Document::encode_state`] made it, or any Yjs
+    /// update). Loading is not an undoable edit.
+    pub fn from_state(config: DocumentConfig, state: &[u8]) -> Result<Self> {
+        let mut document = Self::new(config)?;
+        document.apply_update(state)?;
+        Ok(document)
+    }
+
+    /// This replica's client id.
+    pub fn client_id(&self) -> u64 {
+        self.config.client_id
+    }
+
+    /// The configuration this document was built with.
+    pub fn config(&self) -> &DocumentConfig {
+        &self.config
+    }
+
+    /// The whole text.
+    pub fn text(&self) -> String {
+        self.text.get_string(&self.doc.transact())
+    }
+
+    /// Length of the text in UTF-16 code units (Yjs' and browsers' unit).
+    pub fn len_utf16(&self) -> usize {
+        self.text.len(&self.doc.transact()) as usize
+    }
+
+    /// Length of the text in chars.
+    pub fn len_chars(&self) -> usize {
+        let astral = match &self.astral {
+            Some(index) => index.astral_count(),
+            None => AstralIndex::from_text(&self.text()).astral_count(),
+        };
+        self.len_utf16() - astral
+    }
+
+    /// UTF-16 offset of char index `char_idx`.
+    pub fn char_to_utf16(&mut self, char_idx: usize) -> Result<usize> {
+        let len = self.len_chars();
+        if char_idx > len {
+            return Err(Error::OutOfRange { start: char_idx, end: char_idx, len });
+        }
+        Ok(self.astral_index().char_to_utf16(char_idx))
+    }
+
+    /// Char index of UTF-16 offset `utf16_idx`.
+    pub fn utf16_to_char(&mut self, utf16_idx: usize) -> Result<usize> {
+        if utf16_idx > self.len_utf16() {
+            return Err(Error::BadUtf16Offset(utf16_idx));
+        }
+        self.astral_index().utf16_to_char(utf16_idx)
+    }
+
+    /// Inserts `text` before char `char_idx` as a local edit; returns the update to send.
+    /// `now_ms` groups typing for undo.
+    pub fn insert(&mut self, char_idx: usize, text: &str, now_ms: u64) -> Result<Vec<u8>> {
+        self.replace(char_idx..char_idx, text, now_ms)
+    }
+
+    /// Deletes the chars in `range` as a local edit; returns the update to send.
+    pub fn delete(&mut self, range: Range<usize>, now_ms: u64) -> Result<Vec<u8>> {
+        self.replace(range, "", now_ms)
+    }
+
+    /// Replaces the chars in `range` with `text` in one local transaction; returns the update
+    /// to send (empty changes still return a valid, empty update).
+    pub fn replace(&mut self, range: Range<usize>, text: &str, now_ms: u64) -> Result<Vec<u8>> {
+        let len = self.len_chars();
+        if range.start > range.end || range.end > len {
+            return Err(Error::OutOfRange { start: range.start, end: range.end, len });
+        }
+        let index = self.astral_index();
+        let start16 = index.char_to_utf16(range.start);
+        let end16 = index.char_to_utf16(range.end);
+        index.remove(range.clone());
+        index.insert(range.start, text);
+        self.clock.set(now_ms);
+        let mut txn = self.doc.transact_mut_with(self.local_origin.clone());
+        if end16 > start16 {
+            self.text.remove_range(&mut txn, to_u32(start16), to_u32(end16 - start16));
+        }
+        if !text.is_empty() {
+            self.text.insert(&mut txn, to_u32(start16), text);
+        }
+        Ok(txn.encode_update_v1())
+    }
+
+    /// Applies an update from another replica (or a stored state) and returns what changed in
+    /// the text, in chars. Updates may arrive in any order, twice, or before their dependencies.
+    pub fn apply_update(&mut self, update: &[u8]) -> Result<Delta> {
+        let update =
+            Update::decode_v1(update).map_err(|e| Error::MalformedUpdate(e.to_string()))?;
+        let len_before = self.astral.as_ref().map(|_| self.len_chars());
+        {
+            let mut txn = self.doc.transact_mut_with(self.remote_origin.clone());
+            txn.apply_update(update).map_err(|e| Error::UpdateRejected(e.to_string()))?;
+        }
+        Ok(match len_before {
+            Some(len_before) => self.take_delta(len_before),
+            None => Delta::default(),
+        })
+    }
+
+    /// The state vector (what this replica has seen), encoded for SyncStep1.
+    pub fn state_vector(&self) -> Vec<u8> {
+        self.doc.transact().state_vector().encode_v1()
+    }
+
+    /// The whole document as one update: what a new replica needs, and what a store keeps.
+    pub fn encode_state(&self) -> Vec<u8> {
+        self.doc.transact().encode_state_as_update_v1(&StateVector::default())
+    }
+
+    /// What a replica with the encoded `state_vector` is missing, as one update (SyncStep2).
+    pub fn encode_diff(&self, state_vector: &[u8]) -> Result<Vec<u8>> {
+        let sv = StateVector::decode_v1(state_vector)
+            .map_err(|e| Error::MalformedStateVector(e.to_string()))?;
+        Ok(self.doc.transact().encode_state_as_update_v1(&sv))
+    }
+
+    /// Undoes this replica's last undo step (never another user's edits).
+    pub fn undo(&mut self, now_ms: u64) -> Result<Option<LocalChange>> {
+        self.run_history(now_ms, UndoManager::undo_blocking)
+    }
+
+    /// Redoes the last undone step.
+    pub fn redo(&mut self, now_ms: u64) -> Result<Option<LocalChange>> {
+        self.run_history(now_ms, UndoManager::redo_blocking)
+    }
+
+    /// Whether there is a step to undo.
+    pub fn can_undo(&self) -> bool {
+        self.undo.can_undo()
+    }
+
+    /// Whether there is a step to redo.
+    pub fn can_redo(&self) -> bool {
+        self.undo.can_redo()
+    }
+
+    /// Ends the current undo step: the next edit starts a new one however soon it comes
+    /// (the editor calls this when the cursor jumps, for example).
+    pub fn end_undo_step(&mut self) {
+        self.undo.reset();
+    }
+
+    /// A position before char `char_idx` that follows its text through concurrent edits.
+    /// `Assoc::After` sticks to the char after the position, `Assoc::Before` to the one before.
+    pub fn sticky_position(&mut self, char_idx: usize, assoc: Assoc) -> Result<StickyIndex> {
+        let utf16 = self.char_to_utf16(char_idx)?;
+        self.text
+            .sticky_index(&self.doc.transact(), to_u32(utf16), assoc)
+            .ok_or(Error::OutOfRange { start: char_idx, end: char_idx, len: self.len_chars() })
+    }
+
+    /// The char index a sticky position points at now, or `None` if it points into another
+    /// document or a text this replica has not seen yet.
+    pub fn resolve_position(&mut self, position: &StickyIndex) -> Option<usize> {
+        let offset = position.get_offset(&self.doc.transact())?;
+        self.utf16_to_char(offset.index as usize).ok()
+    }
+
+    fn astral_index(&mut self) -> &mut AstralIndex {
+        let text = &self.text;
+        let doc = &self.doc;
+        match &mut self.astral {
+            Some(index) => index,
+            slot => slot.insert(AstralIndex::from_text(&text.get_string(&doc.transact()))),
+        }
+    }
+
+    fn run_history(
+        &mut self,
+        now_ms: u64,
+        step: impl FnOnce(&mut UndoManager) -> bool,
+    ) -> Result<Option<LocalChange>> {
+        self.clock.set(now_ms);
+        let len_before = self.len_chars();
+        let captured: Arc<Mutex<Vec<Vec<u8>>>> = Arc::default();
+        let sink = captured.clone();
+        let key = Origin::from("tandem-history");
+        self.doc
+            .observe_update_v1(key.clone(), move |_, event| lock(&sink).push(event.update.clone()))
+            .map_err(|e| Error::UpdateRejected(e.to_string()))?;
+        let changed = step(&mut self.undo);
+        self.doc.unobserve_update_v1(key).map_err(|e| Error::UpdateRejected(e.to_string()))?;
+        if !changed {
+            return Ok(None);
+        }
+        let updates = std::mem::take(&mut *lock(&captured));
+        let update = match updates.len() {
+            1 => updates.into_iter().next().unwrap_or_default(),
+            _ => {
+                yrs::merge_updates_v1(&updates).map_err(|e| Error::UpdateRejected(e.to_string()))?
+            }
+        };
+        let delta = if self.config.track_deltas {
+            self.take_delta(len_before)
+        } else {
+            self.astral = None;
+            Delta::default()
+        };
+        Ok(Some(LocalChange { update, delta }))
+    }
+
+    /// Converts the ops yrs reported for the last transaction into a char delta, keeping the
+    /// astral index in step. The ops walk the text as it was, so the index (still describing the
+    /// old text) is updated op by op as the walk goes.
+    fn take_delta(&mut self, len_before: usize) -> Delta {
+        let raw = std::mem::take(&mut *lock(&self.raw_ops));
+        let mut walked = self.astral.clone().unwrap_or_default();
+        match convert_ops(raw, &mut walked) {
+            Some(ops) => {
+                self.astral = Some(walked);
+                Delta { ops }
+            }
+            None => {
+                // yrs and the index disagree (a peer split a surrogate pair, say): fall back to
+                // replacing the whole view, which is always right.
+                let text = self.text();
+                self.astral = Some(AstralIndex::from_text(&text));
+                Delta { ops: vec![DeltaOp::Delete(len_before), DeltaOp::Insert(text)] }.normalized()
+            }
+        }
+    }
+}
+
+fn convert_ops(raw: Vec<RawOp>, index: &mut AstralIndex) -> Option<Vec<DeltaOp>> {
+    let mut ops = Vec::with_capacity(raw.len());
+    let mut at = 0usize;
+    for op in raw {
+        match op {
+            RawOp::Retain(units) => {
+                let end = index.utf16_to_char(index.char_to_utf16(at) + units as usize).ok()?;
+                ops.push(DeltaOp::Retain(end - at));
+                at = end;
+            }
+            RawOp::Insert(text) => {
+                index.insert(at, &text);
+                at += text.chars().count();
+                ops.push(DeltaOp::Insert(text));
+            }
+            RawOp::Delete(units) => {
+                let end = index.utf16_to_char(index.char_to_utf16(at) + units as usize).ok()?;
+                index.remove(at..end);
+                ops.push(DeltaOp::Delete(end - at));
+            }
+        }
+    }
+    Some(ops)
+}
+
+fn observe_remote_deltas(text: &TextRef, local_origin: Origin, sink: RawOps) {
+    text.observe("tandem-deltas", move |txn, event| {
+        // Local edits are already in the caller's view; computing their delta would walk the
+        // whole text on every keystroke for nothing.
+        if txn.origin() == Some(&local_origin) {
+            return;
+        }
+        let mut ops = lock(&sink);
+        for change in event.delta(txn) {
+            match change {
+                &YrsDelta::Retain(units, _) => ops.push(RawOp::Retain(units)),
+                &YrsDelta::Deleted(units) => ops.push(RawOp::Delete(units)),
+                YrsDelta::Inserted(Out::Any(Any::String(s)), _) => {
+                    ops.push(RawOp::Insert(s.to_string()))
+                }
+                // Embeds are not text and tandem never makes them; the view leaves them out.
+                YrsDelta::Inserted(_, _) => {}
+            }
+        }
+    });
+}
+
+/// yrs takes u32 offsets; a text past 4 Gi UTF-16 units is beyond what yrs can hold anyway.
+fn to_u32(n: usize) -> u32 {
+    u32::try_from(n).unwrap_or(u32::MAX)
+}

@@ -1,0 +1,251 @@
+//! [`Presence`]: who is in a document and where their cursors are (the Yjs awareness CRDT).
+//!
+//! The local state uses the field names y-codemirror and y-monaco read, so stock Yjs editors show
+//! tandem users and tandem shows theirs: `{ "user": { "name", "color" }, "cursor": { "anchor",
+//! "head" } }`, with `anchor`/`head` as Yjs relative-position JSON. Cursor positions in this
+//! module's API are char offsets, resolved through a [`Document`].
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+use yrs::sync::Awareness;
+use yrs::sync::awareness::{AwarenessUpdate, AwarenessUpdateEntry};
+use yrs::updates::decoder::Decode;
+use yrs::updates::encoder::Encode;
+use yrs::{Assoc, Doc, StickyIndex};
+
+use crate::document::{Document, SharedClock};
+use crate::error::{Error, Result};
+
+/// y-protocols' timeout: a peer that sent nothing for this long is taken to be gone.
+pub const PRESENCE_TIMEOUT_MS: u64 = 30_000;
+
+/// A user's name and colour, as Yjs editors show them.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UserInfo {
+    /// Display name.
+    pub name: String,
+    /// CSS colour, `#rrggbb`.
+    pub color: String,
+    /// A light variant of the colour for selections (y-codemirror reads it).
+    #[serde(rename = "colorLight", default, skip_serializing_if = "Option::is_none")]
+    pub color_light: Option<String>,
+}
+
+/// A selection as two sticky positions; `anchor == head` is a plain cursor.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct StickySelection {
+    /// Where the selection started.
+    pub anchor: StickyIndex,
+    /// Where the cursor is.
+    pub head: StickyIndex,
+}
+
+impl StickySelection {
+    /// A selection from char positions in `document`.
+    pub fn from_chars(document: &mut Document, anchor: usize, head: usize) -> Result<Self> {
+        Ok(Self {
+            anchor: document.sticky_position(anchor, Assoc::After)?,
+            head: document.sticky_position(head, Assoc::After)?,
+        })
+    }
+
+    /// The selection's `(anchor, head)` char positions in `document` now.
+    pub fn to_chars(&self, document: &mut Document) -> Option<(usize, usize)> {
+        Some((document.resolve_position(&self.anchor)?, document.resolve_position(&self.head)?))
+    }
+}
+
+/// The awareness state tandem publishes and reads. Unknown fields from other clients are kept
+/// out of this view but not rejected.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
+pub struct PresenceState {
+    /// Who this is.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub user: Option<UserInfo>,
+    /// Where their cursor is; `None` when they have no focus in the text.
+    #[serde(default)]
+    pub cursor: Option<StickySelection>,
+}
+
+/// Another client's presence, as last heard.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Peer {
+    /// Their Yjs client id.
+    pub client_id: u64,
+    /// Their state; `None` fields when they sent something tandem does not understand.
+    pub state: PresenceState,
+}
+
+/// Which clients an awareness update added, changed or removed.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct PresenceChange {
+    /// Clients seen for the first time.
+    pub added: Vec<u64>,
+    /// Clients whose state changed.
+    pub updated: Vec<u64>,
+    /// Clients that left or timed out.
+    pub removed: Vec<u64>,
+}
+
+impl PresenceChange {
+    /// Whether nothing changed.
+    pub fn is_empty(&self) -> bool {
+        self.added.is_empty() && self.updated.is_empty() && self.removed.is_empty()
+    }
+}
+
+/// The awareness CRDT of one document: the local state and every peer's.
+pub struct Presence {
+    awareness: Awareness,
+    clock: SharedClock,
+}
+
+impl std::fmt::Debug for Presence {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Presence").field("client_id", &self.client_id()).finish_non_exhaustive()
+    }
+}
+
+impl Presence {
+    /// Presence for the replica `client_id` (the same id as its [`Document`]).
+    pub fn new(client_id: u64) -> Self {
+        let clock = SharedClock::default();
+        let doc = Doc::with_client_id(client_id);
+        Self { awareness: Awareness::with_clock(doc, clock.clone()), clock }
+    }
+
+    /// The local client id.
+    pub fn client_id(&self) -> u64 {
+        self.awareness.client_id().get()
+    }
+
+    /// Publishes the local state; returns the encoded awareness update to send.
+    pub fn set_local_state(&mut self, state: &PresenceState, now_ms: u64) -> Result<Vec<u8>> {
+        self.clock.set(now_ms);
+        self.awareness
+            .set_local_state(state)
+            .map_err(|e| Error::MalformedAwareness(e.to_string()))?;
+        self.encode_clients(&[self.client_id()])
+    }
+
+    /// The local state, if one was set.
+    pub fn local_state(&self) -> Option<PresenceState> {
+        self.awareness.local_state()
+    }
+
+    /// Marks the local client as gone (sent when leaving); returns the update to send.
+    pub fn clear_local_state(&mut self, now_ms: u64) -> Result<Vec<u8>> {
+        self.clock.set(now_ms);
+        self.awareness.clean_local_state();
+        self.encode_clients(&[self.client_id()])
+    }
+
+    /// Applies an encoded awareness update from a peer.
+    pub fn apply_update(&mut self, update: &[u8], now_ms: u64) -> Result<PresenceChange> {
+        self.clock.set(now_ms);
+        let update = AwarenessUpdate::decode_v1(update)
+            .map_err(|e| Error::MalformedAwareness(e.to_string()))?;
+        for entry in update.clients.values() {
+            if entry.json.as_ref() != "null" {
+                serde_json::from_str::<serde_json::Value>(&entry.json)
+                    .map_err(|e| Error::MalformedAwareness(e.to_string()))?;
+            }
+        }
+        let summary = self
+            .awareness
+            .apply_update_summary(update)
+            .map_err(|e| Error::MalformedAwareness(e.to_string()))?;
+        Ok(summary
+            .map(|s| PresenceChange {
+                added: s.added.iter().map(|c| c.get()).collect(),
+                updated: s.updated.iter().map(|c| c.get()).collect(),
+                removed: s.removed.iter().map(|c| c.get()).collect(),
+            })
+            .unwrap_or_default())
+    }
+
+    /// Every known client with a state, the local one included, encoded as one update (what a
+    /// new connection is sent).
+    pub fn encode_all(&self) -> Result<Vec<u8>> {
+        self.awareness
+            .update()
+            .map(|u| u.encode_v1())
+            .map_err(|e| Error::MalformedAwareness(e.to_string()))
+    }
+
+    /// Whether any client (local or remote) has a state.
+    pub fn is_empty(&self) -> bool {
+        self.awareness.iter().all(|(_, state)| state.data.is_none())
+    }
+
+    /// The encoded update for the given clients (used to announce departures).
+    pub fn encode_clients(&self, clients: &[u64]) -> Result<Vec<u8>> {
+        let ids = clients.iter().map(|&c| yrs::ClientID::new(c));
+        self.awareness
+            .update_with_clients(ids)
+            .map(|u| u.encode_v1())
+            .map_err(|e| Error::MalformedAwareness(e.to_string()))
+    }
+
+    /// Marks the given remote clients as gone (their connection dropped); returns the update
+    /// that tells everyone else, or `None` if none of them had a state.
+    pub fn remove_clients(&mut self, clients: &[u64], now_ms: u64) -> Result<Option<Vec<u8>>> {
+        self.clock.set(now_ms);
+        let present: Vec<u64> = clients
+            .iter()
+            .copied()
+            .filter(|&c| self.awareness.state::<serde_json::Value>(yrs::ClientID::new(c)).is_some())
+            .collect();
+        if present.is_empty() {
+            return Ok(None);
+        }
+        for &client in &present {
+            self.awareness.remove_state(yrs::ClientID::new(client));
+        }
+        self.encode_clients(&present).map(Some)
+    }
+
+    /// Removes remote clients silent for [`PRESENCE_TIMEOUT_MS`]; returns their ids and the
+    /// update announcing it.
+    pub fn expire_silent(&mut self, now_ms: u64) -> Result<Option<(Vec<u64>, Vec<u8>)>> {
+        let local = self.client_id();
+        let silent: Vec<u64> = self
+            .awareness
+            .iter()
+            .filter(|(id, state)| {
+                id.get() != local
+                    && state.data.is_some()
+                    && now_ms.saturating_sub(state.last_updated) >= PRESENCE_TIMEOUT_MS
+            })
+            .map(|(id, _)| id.get())
+            .collect();
+        Ok(self.remove_clients(&silent, now_ms)?.map(|update| (silent, update)))
+    }
+
+    /// Every remote client that has a state, by client id.
+    pub fn peers(&self) -> BTreeMap<u64, Peer> {
+        let local = self.client_id();
+        self.awareness
+            .iter()
+            .filter(|(id, _)| id.get() != local)
+            .filter_map(|(id, state)| {
+                let json = state.data.as_ref()?;
+                let state = serde_json::from_str::<PresenceState>(json).unwrap_or_default();
+                Some((id.get(), Peer { client_id: id.get(), state }))
+            })
+            .collect()
+    }
+
+    /// Client ids in an encoded awareness update (a server uses it to learn which clients a
+    /// connection speaks for, so it can announce their departure).
+    pub fn clients_in_update(update: &[u8]) -> Result<Vec<(u64, bool)>> {
+        let update = AwarenessUpdate::decode_v1(update)
+            .map_err(|e| Error::MalformedAwareness(e.to_string()))?;
+        Ok(update
+            .clients
+            .iter()
+            .map(|(id, AwarenessUpdateEntry { json, .. })| (id.get(), json.as_ref() != "null"))
+            .collect())
+    }
+}

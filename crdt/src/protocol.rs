@@ -1,0 +1,184 @@
+//! The y-protocols wire format as y-websocket speaks it, plus tandem's extension messages.
+//!
+//! A websocket binary frame carries one message: `varUint(type)` then its payload (lib0:
+//! varUint is LEB128, varUint8Array is a varUint length then bytes, varString a varUint8Array of
+//! UTF-8). tandem always sends one message per frame, because older y-websocket clients read only
+//! the first; it accepts several per frame, because some servers pack them.
+//!
+//! | type | payload |
+//! |------|---------|
+//! | 0 sync | `varUint(step)` + `varUint8Array(data)`: step 0 SyncStep1 (state vector), 1 SyncStep2 (update), 2 Update (update) |
+//! | 1 awareness | `varUint8Array(awareness update)` |
+//! | 2 auth | `varUint(0)` + `varString(reason)` denied, or `varUint(1)` granted |
+//! | 3 query awareness | nothing |
+//! | 100 durable (tandem) | `varUint8Array(varUint(seq) + varUint8Array(state vector))` |
+//!
+//! Extension messages (type ≥ 100) go only to peers that asked for them when connecting, so a
+//! stock Yjs client never sees one.
+
+use yrs::StateVector;
+use yrs::encoding::read::{Cursor, Read};
+use yrs::encoding::write::Write;
+use yrs::updates::decoder::Decode;
+
+use crate::error::{Error, Result};
+
+/// Message type of sync messages.
+pub const MSG_SYNC: u64 = 0;
+/// Message type of awareness messages.
+pub const MSG_AWARENESS: u64 = 1;
+/// Message type of auth messages.
+pub const MSG_AUTH: u64 = 2;
+/// Message type of awareness queries.
+pub const MSG_QUERY_AWARENESS: u64 = 3;
+/// tandem extension: "your updates through number `seq` on this connection are durable".
+pub const MSG_DURABLE: u64 = 100;
+
+const SYNC_STEP1: u64 = 0;
+const SYNC_STEP2: u64 = 1;
+const SYNC_UPDATE: u64 = 2;
+const AUTH_DENIED: u64 = 0;
+const AUTH_GRANTED: u64 = 1;
+
+/// One protocol message.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Message {
+    /// "Here is what I have": an encoded state vector; the answer is a [`Message::SyncStep2`].
+    SyncStep1 {
+        /// Encoded state vector (lib0 v1).
+        state_vector: Vec<u8>,
+    },
+    /// "Here is what you miss": an encoded update.
+    SyncStep2 {
+        /// Encoded update (lib0 v1).
+        update: Vec<u8>,
+    },
+    /// A live change: an encoded update.
+    Update {
+        /// Encoded update (lib0 v1).
+        update: Vec<u8>,
+    },
+    /// Presence of one or more clients: an encoded awareness update.
+    Awareness {
+        /// Encoded awareness update.
+        update: Vec<u8>,
+    },
+    /// "Send me everyone's awareness".
+    QueryAwareness,
+    /// Access refused, with the reason.
+    AuthDenied {
+        /// Why.
+        reason: String,
+    },
+    /// Access granted.
+    AuthGranted,
+    /// tandem extension: the first `seq` update-carrying messages (SyncStep2 and Update) that the
+    /// receiver sent on this connection are durably stored; `state_vector` is the stored state.
+    Durable {
+        /// How many of the receiver's update messages are durable.
+        seq: u64,
+        /// Encoded state vector of the stored document.
+        state_vector: Vec<u8>,
+    },
+}
+
+impl Message {
+    /// The message as one frame.
+    pub fn encode(&self) -> Vec<u8> {
+        let mut out = Vec::new();
+        match self {
+            Message::SyncStep1 { state_vector } => sync(&mut out, SYNC_STEP1, state_vector),
+            Message::SyncStep2 { update } => sync(&mut out, SYNC_STEP2, update),
+            Message::Update { update } => sync(&mut out, SYNC_UPDATE, update),
+            Message::Awareness { update } => {
+                out.write_var(MSG_AWARENESS);
+                out.write_buf(update);
+            }
+            Message::QueryAwareness => out.write_var(MSG_QUERY_AWARENESS),
+            Message::AuthDenied { reason } => {
+                out.write_var(MSG_AUTH);
+                out.write_var(AUTH_DENIED);
+                out.write_string(reason);
+            }
+            Message::AuthGranted => {
+                out.write_var(MSG_AUTH);
+                out.write_var(AUTH_GRANTED);
+            }
+            Message::Durable { seq, state_vector } => {
+                let mut payload = Vec::new();
+                payload.write_var(*seq);
+                payload.write_buf(state_vector);
+                out.write_var(MSG_DURABLE);
+                out.write_buf(payload);
+            }
+        }
+        out
+    }
+
+    /// Whether this is an extension message (only for peers that negotiated extensions).
+    pub fn is_extension(&self) -> bool {
+        matches!(self, Message::Durable { .. })
+    }
+
+    /// Decodes every message in a frame. Malformed bytes, unknown types and empty frames are
+    /// errors; nothing here panics on any input.
+    pub fn decode_frame(frame: &[u8]) -> Result<Vec<Message>> {
+        if frame.is_empty() {
+            return Err(Error::EmptyMessage);
+        }
+        let mut cursor = Cursor::new(frame);
+        let mut messages = Vec::with_capacity(1);
+        while cursor.has_content() {
+            messages.push(decode_one(&mut cursor)?);
+        }
+        Ok(messages)
+    }
+}
+
+fn sync(out: &mut Vec<u8>, step: u64, data: &[u8]) {
+    out.write_var(MSG_SYNC);
+    out.write_var(step);
+    out.write_buf(data);
+}
+
+fn malformed(e: impl std::fmt::Display) -> Error {
+    Error::MalformedMessage(e.to_string())
+}
+
+fn decode_one(cursor: &mut Cursor<'_>) -> Result<Message> {
+    let kind: u64 = cursor.read_var().map_err(malformed)?;
+    match kind {
+        MSG_SYNC => {
+            let step: u64 = cursor.read_var().map_err(malformed)?;
+            let data = cursor.read_buf().map_err(malformed)?.to_vec();
+            match step {
+                SYNC_STEP1 => {
+                    StateVector::decode_v1(&data)
+                        .map_err(|e| Error::MalformedStateVector(e.to_string()))?;
+                    Ok(Message::SyncStep1 { state_vector: data })
+                }
+                SYNC_STEP2 => Ok(Message::SyncStep2 { update: data }),
+                SYNC_UPDATE => Ok(Message::Update { update: data }),
+                other => Err(malformed(format!("unknown sync step {other}"))),
+            }
+        }
+        MSG_AWARENESS => {
+            Ok(Message::Awareness { update: cursor.read_buf().map_err(malformed)?.to_vec() })
+        }
+        MSG_AUTH => match cursor.read_var::<u64>().map_err(malformed)? {
+            AUTH_DENIED => Ok(Message::AuthDenied {
+                reason: cursor.read_string().map_err(malformed)?.to_owned(),
+            }),
+            _ => Ok(Message::AuthGranted),
+        },
+        MSG_QUERY_AWARENESS => Ok(Message::QueryAwareness),
+        MSG_DURABLE => {
+            let payload = cursor.read_buf().map_err(malformed)?;
+            let mut inner = Cursor::new(payload);
+            let seq = inner.read_var().map_err(malformed)?;
+            let state_vector = inner.read_buf().map_err(malformed)?.to_vec();
+            Ok(Message::Durable { seq, state_vector })
+        }
+        other => Err(Error::UnknownMessageType(other)),
+    }
+}
