@@ -239,3 +239,137 @@ impl Client {
         if self.session.is_some() { vec![frame] } else { Vec::new() }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::presence::{Presence, UserInfo};
+
+    /// A server replica with one session, for driving a client.
+    struct Server {
+        document: Document,
+        presence: Presence,
+        session: SyncSession,
+    }
+
+    impl Server {
+        fn new() -> Self {
+            Self {
+                document: Document::new(DocumentConfig {
+                    track_deltas: false,
+                    ..DocumentConfig::new(100)
+                })
+                .unwrap(),
+                presence: Presence::new(100),
+                session: SyncSession::new(SessionConfig::server(true, false)),
+            }
+        }
+
+        /// Runs the conversation until quiet, confirming every update as durable at once.
+        fn talk(&mut self, client: &mut Client, mut to_server: Vec<Vec<u8>>) -> Vec<ClientEvent> {
+            let mut to_client = Vec::new();
+            let mut events = Vec::new();
+            while !to_server.is_empty() || !to_client.is_empty() {
+                for frame in std::mem::take(&mut to_server) {
+                    let incoming = self
+                        .session
+                        .receive(&frame, &mut self.document, &mut self.presence, 0)
+                        .unwrap();
+                    to_client.extend(incoming.replies);
+                    if let Some(seq) = incoming.update_seq {
+                        to_client.extend(self.session.durable_frame(seq, &self.document));
+                    }
+                }
+                for frame in std::mem::take(&mut to_client) {
+                    let event = client.receive(&frame, 0).unwrap();
+                    to_server.extend(event.replies.clone());
+                    events.push(event);
+                }
+            }
+            events
+        }
+    }
+
+    #[test]
+    fn offline_edits_survive_a_restart_and_are_confirmed_on_connect() {
+        let mut client = Client::new(DocumentConfig::new(1), true).unwrap();
+        assert!(client.replace(0..0, "typed offline 😀", 0).unwrap().is_empty());
+        assert_eq!(client.unconfirmed_count(), 1);
+        let stored = OfflineState::decode(&client.offline_state().encode()).unwrap();
+
+        let mut restarted = Client::restore(DocumentConfig::new(2), &stored, true).unwrap();
+        assert_eq!(restarted.document().text(), "typed offline 😀");
+        assert_eq!(restarted.unconfirmed_count(), 1);
+        let mut server = Server::new();
+        let opening = restarted.connect().unwrap();
+        let mut to_server = opening;
+        to_server.extend(server.session.open(&server.document, &server.presence).unwrap());
+        // The server's own opening frames go to the client; route them through `talk` as replies.
+        let server_opening = to_server.split_off(1);
+        let mut events = Vec::new();
+        for frame in server_opening {
+            let event = restarted.receive(&frame, 0).unwrap();
+            events.push(event);
+        }
+        let replies: Vec<Vec<u8>> = events.iter().flat_map(|e| e.replies.clone()).collect();
+        to_server.extend(replies);
+        let events = server.talk(&mut restarted, to_server);
+        assert_eq!(server.document.text(), "typed offline 😀");
+        assert!(restarted.is_synced());
+        assert_eq!(events.iter().map(|e| e.confirmed).sum::<usize>(), 1);
+        assert_eq!(restarted.unconfirmed_count(), 0);
+
+        // Live edits are sent at once and confirmed one by one.
+        let frames = restarted.replace(0..5, "", 0).unwrap();
+        assert_eq!(frames.len(), 1);
+        assert_eq!(restarted.unconfirmed_count(), 1);
+        server.talk(&mut restarted, frames);
+        assert_eq!(restarted.unconfirmed_count(), 0);
+        assert_eq!(server.document.text(), " offline 😀");
+    }
+
+    #[test]
+    fn disconnect_keeps_unconfirmed_updates_for_the_next_connection() {
+        let mut server = Server::new();
+        let mut client = Client::new(DocumentConfig::new(1), true).unwrap();
+        let opening = client.connect().unwrap();
+        server.talk(&mut client, opening);
+        let frames = client.replace(0..0, "x", 0).unwrap();
+        client.disconnect();
+        assert!(!client.is_connected());
+        drop(frames); // lost in the network
+        assert!(client.receive(&[0, 0, 1, 0], 0).unwrap() == ClientEvent::default());
+        assert_eq!(client.unconfirmed_count(), 1);
+        assert_eq!(client.offline_state().unconfirmed.len(), 1);
+    }
+
+    #[test]
+    fn undo_and_presence_produce_frames_only_when_connected() {
+        let mut client = Client::new(DocumentConfig::new(1), false).unwrap();
+        client.replace(0..0, "ab", 0).unwrap();
+        let (delta, frames) = client.undo(1).unwrap().unwrap();
+        assert!(frames.is_empty());
+        let mut view = "ab".to_owned();
+        delta.apply_to(&mut view).unwrap();
+        assert_eq!(view, "");
+        assert!(client.undo(2).unwrap().is_none());
+        let (delta, _) = client.redo(3).unwrap().unwrap();
+        delta.apply_to(&mut view).unwrap();
+        assert_eq!(view, "ab");
+        let user = UserInfo { name: "n".into(), color: "#123456".into(), color_light: None };
+        assert!(client.set_presence(user.clone(), Some((0, 2)), 0).unwrap().is_empty());
+        client.connect().unwrap();
+        assert_eq!(client.set_presence(user, Some((1, 1)), 0).unwrap().len(), 1);
+        assert!(
+            client
+                .set_presence(
+                    UserInfo { name: "n".into(), color: "#123456".into(), color_light: None },
+                    Some((5, 5)),
+                    0
+                )
+                .is_err(),
+            "a cursor past the end"
+        );
+        assert_eq!(client.leave(0).unwrap().len(), 1);
+    }
+}

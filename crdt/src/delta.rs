@@ -134,3 +134,93 @@ impl Delta {
         Self { ops }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::DeltaOp::{Delete, Insert, Retain};
+    use super::*;
+
+    fn delta(ops: Vec<DeltaOp>) -> Delta {
+        Delta { ops }
+    }
+
+    fn ins(s: &str) -> DeltaOp {
+        Insert(s.to_owned())
+    }
+
+    fn applied(d: &Delta, text: &str) -> String {
+        let mut s = text.to_owned();
+        d.apply_to(&mut s).unwrap();
+        s
+    }
+
+    #[test]
+    fn edits_merge_touching_ops_and_keep_coordinates_sequential() {
+        let d = delta(vec![Retain(1), ins("😀"), Delete(2), ins("中"), Retain(3), Delete(1)]);
+        assert_eq!(
+            d.edits(),
+            vec![
+                TextEdit { start: 1, removed: 2, inserted: "😀中".into() },
+                TextEdit { start: 6, removed: 1, inserted: String::new() },
+            ]
+        );
+        assert_eq!(applied(&d, "aXYbcdEf"), "a😀中bcdf");
+    }
+
+    #[test]
+    fn apply_to_counts_chars_not_bytes() {
+        // "é" as e + combining acute is two chars; CRLF is two chars.
+        let text = "e\u{301}\r\n👋中";
+        let d = delta(vec![Retain(2), Delete(2), Retain(1), ins("🏽")]);
+        assert_eq!(applied(&d, text), "e\u{301}👋🏽中");
+        let past_end = delta(vec![Retain(7), ins("x")]);
+        assert!(past_end.apply_to(&mut text.to_owned()).is_err());
+    }
+
+    #[test]
+    fn empty_and_normalized() {
+        assert!(Delta::default().is_empty());
+        assert!(delta(vec![Retain(4)]).is_empty());
+        assert!(!delta(vec![Retain(4), Delete(1)]).is_empty());
+        let d = delta(vec![
+            Retain(0),
+            Retain(2),
+            Retain(1),
+            ins(""),
+            ins("a"),
+            ins("b"),
+            Delete(0),
+            Delete(1),
+            Delete(2),
+            Retain(5),
+        ]);
+        assert_eq!(d.normalized().ops, vec![Retain(3), ins("ab"), Delete(3)]);
+    }
+
+    #[test]
+    fn map_position_through_insert_and_delete() {
+        // "abcdef" -> "ab" + "XY" + (delete "cd") + "ef"
+        let d = delta(vec![Retain(2), ins("XY"), Delete(2)]);
+        assert_eq!(applied(&d, "abcdef"), "abXYef");
+        assert_eq!(d.map_position(0, false), 0);
+        assert_eq!(d.map_position(1, true), 1);
+        assert_eq!(d.map_position(2, false), 2, "stays before text inserted at it");
+        assert_eq!(d.map_position(2, true), 4, "moves after text inserted at it");
+        assert_eq!(d.map_position(3, false), 4, "inside deleted text: where the deletion was");
+        assert_eq!(d.map_position(4, false), 4);
+        assert_eq!(d.map_position(5, false), 5);
+        assert_eq!(d.map_position(6, true), 6, "end of text");
+    }
+
+    #[test]
+    fn map_position_counts_chars_of_astral_inserts() {
+        // "a🙂b" -> "a" + "😀😀" + (delete "🙂") + "b" + "z"
+        let d = delta(vec![Retain(1), Delete(1), ins("😀😀"), Retain(1), ins("z")]);
+        assert_eq!(applied(&d, "a🙂b"), "a😀😀bz");
+        assert_eq!(d.map_position(1, false), 1);
+        assert_eq!(d.map_position(2, false), 1, "before the 'b' is the insertion point");
+        assert_eq!(d.map_position(2, true), 3, "after two one-char emoji");
+        assert_eq!(d.map_position(3, false), 4);
+        assert_eq!(d.map_position(3, true), 5, "end of text, after the appended 'z'");
+    }
+}

@@ -75,6 +75,11 @@ impl SharedClock {
     pub(crate) fn set(&self, now_ms: u64) {
         self.0.store(now_ms, Ordering::Relaxed);
     }
+
+    /// Moves the clock to `now_ms` unless it already shows a later time.
+    pub(crate) fn advance_to(&self, now_ms: u64) {
+        self.0.fetch_max(now_ms, Ordering::Relaxed);
+    }
 }
 
 impl yrs::sync::Clock for SharedClock {
@@ -243,7 +248,7 @@ impl Document {
         let end16 = index.char_to_utf16(range.end);
         index.remove(range.clone());
         index.insert(range.start, text);
-        self.clock.set(now_ms);
+        self.set_clock(now_ms);
         let mut txn = self.doc.transact_mut_with(self.local_origin.clone());
         if end16 > start16 {
             self.text.remove_range(&mut txn, to_u32(start16), to_u32(end16 - start16));
@@ -259,14 +264,19 @@ impl Document {
     pub fn apply_update(&mut self, update: &[u8]) -> Result<Delta> {
         let update =
             Update::decode_v1(update).map_err(|e| Error::MalformedUpdate(e.to_string()))?;
-        let len_before = self.astral.as_ref().map(|_| self.len_chars());
+        let len_before = self.config.track_deltas.then(|| self.len_chars());
         {
             let mut txn = self.doc.transact_mut_with(self.remote_origin.clone());
             txn.apply_update(update).map_err(|e| Error::UpdateRejected(e.to_string()))?;
         }
         Ok(match len_before {
             Some(len_before) => self.take_delta(len_before),
-            None => Delta::default(),
+            None => {
+                // Without deltas the index cannot follow remote edits: drop it, so the next
+                // conversion rebuilds it from the text instead of trusting a stale one.
+                self.astral = None;
+                Delta::default()
+            }
         })
     }
 
@@ -317,9 +327,13 @@ impl Document {
     /// `Assoc::After` sticks to the char after the position, `Assoc::Before` to the one before.
     pub fn sticky_position(&mut self, char_idx: usize, assoc: Assoc) -> Result<StickyIndex> {
         let utf16 = self.char_to_utf16(char_idx)?;
-        self.text
-            .sticky_index(&self.doc.transact(), to_u32(utf16), assoc)
-            .ok_or(Error::OutOfRange { start: char_idx, end: char_idx, len: self.len_chars() })
+        let txn = self.doc.transact();
+        // yrs has no item to stick to at the very end with `Assoc::After`; Yjs then names the
+        // text itself, which resolves to its end, wherever that is by then. Do the same.
+        Ok(self
+            .text
+            .sticky_index(&txn, to_u32(utf16), assoc)
+            .unwrap_or_else(|| StickyIndex::from_type(&txn, &self.text, assoc)))
     }
 
     /// The char index a sticky position points at now, or `None` if it points into another
@@ -327,6 +341,13 @@ impl Document {
     pub fn resolve_position(&mut self, position: &StickyIndex) -> Option<usize> {
         let offset = position.get_offset(&self.doc.transact())?;
         self.utf16_to_char(offset.index as usize).ok()
+    }
+
+    /// Sets the undo manager's clock. yrs takes a last-change time of 0 as "no change yet" (so
+    /// an edit at 0 would never group with the next) and subtracts times unchecked (so a clock
+    /// going backwards would overflow): shift by one and never go back.
+    fn set_clock(&self, now_ms: u64) {
+        self.clock.advance_to(now_ms.saturating_add(1));
     }
 
     fn astral_index(&mut self) -> &mut AstralIndex {
@@ -343,7 +364,7 @@ impl Document {
         now_ms: u64,
         step: impl FnOnce(&mut UndoManager) -> bool,
     ) -> Result<Option<LocalChange>> {
-        self.clock.set(now_ms);
+        self.set_clock(now_ms);
         let len_before = self.len_chars();
         let captured: Arc<Mutex<Vec<Vec<u8>>>> = Arc::default();
         let sink = captured.clone();
@@ -444,4 +465,174 @@ fn observe_remote_deltas(text: &TextRef, local_origin: Origin, sink: RawOps) {
 /// yrs takes u32 offsets; a text past 4 Gi UTF-16 units is beyond what yrs can hold anyway.
 fn to_u32(n: usize) -> u32 {
     u32::try_from(n).unwrap_or(u32::MAX)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn doc(client_id: u64) -> Document {
+        Document::new(DocumentConfig::new(client_id)).unwrap()
+    }
+
+    /// Applies `update` to `to` and checks that its delta, applied to `view`, gives its text.
+    fn deliver(update: &[u8], to: &mut Document, view: &mut String) {
+        let delta = to.apply_update(update).unwrap();
+        delta.apply_to(view).unwrap();
+        assert_eq!(*view, to.text());
+    }
+
+    #[test]
+    fn local_edits_count_chars_across_emoji_cjk_combining_and_crlf() {
+        let mut d = doc(1);
+        d.insert(0, "a😀e\u{301}中\r\nz", 0).unwrap();
+        assert_eq!(d.len_chars(), 8);
+        assert_eq!(d.len_utf16(), 9);
+        d.insert(2, "👋", 0).unwrap(); // after the first emoji
+        assert_eq!(d.text(), "a😀👋e\u{301}中\r\nz");
+        d.delete(4..5, 0).unwrap(); // the combining mark alone
+        assert_eq!(d.text(), "a😀👋e中\r\nz");
+        d.replace(5..7, "\n", 0).unwrap(); // CRLF -> LF
+        assert_eq!(d.text(), "a😀👋e中\nz");
+        assert_eq!(d.char_to_utf16(3).unwrap(), 5);
+        assert_eq!(d.utf16_to_char(5).unwrap(), 3);
+        assert!(matches!(d.utf16_to_char(2), Err(Error::BadUtf16Offset(2))));
+        assert!(matches!(d.char_to_utf16(8), Err(Error::OutOfRange { len: 7, .. })));
+        assert!(d.utf16_to_char(100).is_err());
+    }
+
+    #[test]
+    fn bad_ranges_and_ids_are_errors() {
+        let mut d = doc(1);
+        d.insert(0, "abc", 0).unwrap();
+        assert!(matches!(d.insert(4, "x", 0), Err(Error::OutOfRange { start: 4, len: 3, .. })));
+        #[allow(clippy::reversed_empty_ranges)]
+        let inverted = d.delete(2..1, 0);
+        assert!(matches!(inverted, Err(Error::OutOfRange { start: 2, end: 1, .. })));
+        assert!(d.delete(0..4, 0).is_err());
+        assert_eq!(d.text(), "abc", "failed edits change nothing");
+        assert!(matches!(
+            Document::new(DocumentConfig::new(MAX_CLIENT_ID + 1)),
+            Err(Error::BadClientId(_))
+        ));
+        assert!(matches!(d.apply_update(&[0xff, 0xff]), Err(Error::MalformedUpdate(_))));
+        assert!(matches!(d.encode_diff(&[0xff]), Err(Error::MalformedStateVector(_))));
+    }
+
+    #[test]
+    fn remote_deltas_are_in_chars() {
+        let mut a = doc(1);
+        let mut b = doc(2);
+        let mut view = String::new();
+        deliver(&a.insert(0, "😀😀中\r\n", 0).unwrap(), &mut b, &mut view);
+        deliver(&a.insert(2, "👋x", 0).unwrap(), &mut b, &mut view);
+        deliver(&a.delete(1..3, 0).unwrap(), &mut b, &mut view);
+        deliver(&a.replace(3..5, "é", 0).unwrap(), &mut b, &mut view);
+        assert_eq!(view, "😀x中é");
+        // A remote edit never shows up as a delta of the local replica's own edits.
+        let delta = b.apply_update(&b.encode_state()).unwrap();
+        assert!(delta.is_empty(), "re-applying known state changes nothing: {delta:?}");
+        // Local edits produce no pending delta either: the next remote delta is exactly the remote edit.
+        b.insert(0, "🙂", 0).unwrap();
+        view.insert(0, '🙂');
+        deliver(&a.insert(4, "!", 0).unwrap(), &mut b, &mut view);
+        assert_eq!(b.text(), "🙂😀x中é!");
+    }
+
+    #[test]
+    fn a_document_without_deltas_rebuilds_its_index_after_remote_edits() {
+        // Regression: the cached index went stale when remote edits arrived without deltas.
+        let mut server =
+            Document::new(DocumentConfig { track_deltas: false, ..DocumentConfig::new(1) })
+                .unwrap();
+        let mut client = doc(2);
+        server.apply_update(&client.insert(0, "ab", 0).unwrap()).unwrap();
+        assert_eq!(server.char_to_utf16(2).unwrap(), 2); // builds and caches the index
+        server.apply_update(&client.insert(0, "😀😀", 0).unwrap()).unwrap();
+        assert_eq!(server.len_chars(), 4);
+        assert_eq!(server.char_to_utf16(4).unwrap(), 6);
+        let update = server.insert(3, "中", 0).unwrap();
+        client.apply_update(&update).unwrap();
+        assert_eq!(client.text(), "😀😀a中b");
+        assert!(server.apply_update(&update).unwrap().is_empty());
+    }
+
+    #[test]
+    fn state_diff_and_reload() {
+        let mut a = doc(1);
+        a.insert(0, "hello 👋", 0).unwrap();
+        let b_state = {
+            let mut b = doc(2);
+            b.apply_update(&a.encode_state()).unwrap();
+            b.state_vector()
+        };
+        a.insert(7, " world", 0).unwrap();
+        let diff = a.encode_diff(&b_state).unwrap();
+        assert!(diff.len() < a.encode_state().len());
+        let reloaded = Document::from_state(DocumentConfig::new(3), &a.encode_state()).unwrap();
+        assert_eq!(reloaded.text(), "hello 👋 world");
+        assert!(!reloaded.can_undo(), "loading is not an undoable edit");
+        assert_eq!(reloaded.state_vector(), a.state_vector());
+    }
+
+    #[test]
+    fn updates_out_of_order_wait_for_their_dependencies() {
+        let mut a = doc(1);
+        let first = a.insert(0, "ab", 0).unwrap();
+        let second = a.insert(1, "😀", 0).unwrap();
+        let mut b = doc(2);
+        let mut view = String::new();
+        deliver(&second, &mut b, &mut view);
+        assert_eq!(view, "");
+        deliver(&first, &mut b, &mut view);
+        assert_eq!(view, "a😀b");
+        deliver(&second, &mut b, &mut view);
+        assert_eq!(view, "a😀b", "a duplicate changes nothing");
+    }
+
+    #[test]
+    fn text_name_selects_the_root_text() {
+        let mut a =
+            Document::new(DocumentConfig { text_name: "other".into(), ..DocumentConfig::new(1) })
+                .unwrap();
+        let update = a.insert(0, "x", 0).unwrap();
+        let mut b = doc(2);
+        b.apply_update(&update).unwrap();
+        assert_eq!(b.text(), "", "the default `content` text is untouched");
+    }
+
+    #[test]
+    fn sticky_positions_follow_concurrent_edits() {
+        let mut a = doc(1);
+        let mut b = doc(2);
+        b.apply_update(&a.insert(0, "ab😀cd", 0).unwrap()).unwrap();
+        let before_c = a.sticky_position(3, Assoc::After).unwrap();
+        let end = a.sticky_position(5, Assoc::Before).unwrap();
+        a.apply_update(&b.insert(0, "中中👋", 0).unwrap()).unwrap();
+        a.apply_update(&b.delete(4..5, 0).unwrap()).unwrap(); // the "b"
+        assert_eq!(a.text(), "中中👋a😀cd");
+        assert_eq!(a.resolve_position(&before_c), Some(5));
+        assert_eq!(a.resolve_position(&end), Some(7));
+        assert!(a.sticky_position(8, Assoc::After).is_err());
+        // The end of the text with `After` (Yjs: the type itself) follows appends.
+        let at_end = a.sticky_position(7, Assoc::After).unwrap();
+        a.apply_update(&b.insert(7, "!!", 0).unwrap()).unwrap();
+        assert_eq!(a.resolve_position(&at_end), Some(9));
+        let json = serde_json::to_value(&at_end).unwrap();
+        assert_eq!(json["tname"], "content", "Yjs' JSON for a type-scoped position");
+        // A position from a text this replica never saw does not resolve.
+        let mut c = doc(3);
+        let foreign = c.insert(0, "zz", 0).map(|_| c.sticky_position(1, Assoc::After)).unwrap();
+        assert_eq!(a.resolve_position(&foreign.unwrap()), None);
+    }
+
+    #[test]
+    fn undo_groups_from_time_zero_and_survives_a_clock_going_back() {
+        let mut d = doc(1);
+        d.insert(0, "a", 0).unwrap();
+        d.insert(1, "b", 100).unwrap();
+        d.insert(2, "c", 50).unwrap(); // clock went backwards: no panic, still the same step
+        d.undo(200).unwrap();
+        assert_eq!(d.text(), "");
+    }
 }

@@ -108,3 +108,63 @@ impl UnconfirmedUpdates {
         self.entries.iter().map(|(u, _)| u.clone()).collect()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sample() -> OfflineState {
+        OfflineState { state: vec![1, 2, 3, 4], unconfirmed: vec![vec![9; 130], vec![], vec![7]] }
+    }
+
+    #[test]
+    fn round_trips() {
+        for state in [OfflineState::default(), sample()] {
+            assert_eq!(OfflineState::decode(&state.encode()).unwrap(), state);
+        }
+        assert!(sample().encode().starts_with(b"TANDEM1\n"));
+    }
+
+    #[test]
+    fn every_truncation_and_extension_is_an_error() {
+        let bytes = sample().encode();
+        for cut in 0..bytes.len() {
+            assert!(
+                matches!(OfflineState::decode(&bytes[..cut]), Err(Error::MalformedOfflineState(_))),
+                "cut at {cut} decoded"
+            );
+        }
+        let mut longer = bytes.clone();
+        longer.push(0);
+        assert!(OfflineState::decode(&longer).is_err());
+        let mut foreign = bytes;
+        foreign[6] = b'2';
+        assert!(OfflineState::decode(&foreign).is_err(), "another format version");
+    }
+
+    #[test]
+    fn a_huge_count_fails_without_allocating_for_it() {
+        let mut bytes = MAGIC.to_vec();
+        bytes.write_buf([]);
+        bytes.write_var(u64::MAX);
+        assert!(OfflineState::decode(&bytes).is_err());
+    }
+
+    #[test]
+    fn unconfirmed_updates_are_confirmed_by_send_number() {
+        let mut pending = UnconfirmedUpdates::from_updates(vec![vec![1]]);
+        assert_eq!(pending.confirm(u64::MAX), 0, "restored updates were never sent");
+        pending.push(vec![2], None); // typed offline
+        pending.mark_all_sent(1); // the SyncStep2 (message 1) carried both
+        pending.push(vec![3], Some(2));
+        pending.push(vec![4], Some(3));
+        assert_eq!(pending.len(), 4);
+        assert_eq!(pending.confirm(2), 3);
+        assert_eq!(pending.updates(), vec![vec![4]]);
+        pending.mark_all_unsent(); // connection dropped before message 3 was confirmed
+        assert_eq!(pending.confirm(3), 0, "a new connection's numbers mean other messages");
+        pending.mark_all_sent(1);
+        assert_eq!(pending.confirm(1), 1);
+        assert!(pending.is_empty());
+    }
+}

@@ -146,8 +146,12 @@ impl AstralIndex {
         self.positions.splice(at..at, new_positions);
     }
 
-    /// Records that the chars in `range` were removed.
+    /// Records that the chars in `range` were removed (an empty or inverted range removes
+    /// nothing).
     pub fn remove(&mut self, range: Range<usize>) {
+        if range.start >= range.end {
+            return;
+        }
         let from = self.positions.partition_point(|&p| p < range.start);
         let to = self.positions.partition_point(|&p| p < range.end);
         let removed = range.end - range.start;
@@ -155,5 +159,129 @@ impl AstralIndex {
             *p -= removed;
         }
         self.positions.drain(from..to);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use proptest::prelude::*;
+
+    use super::*;
+
+    /// Emoji (astral), a combining mark (two chars, one grapheme), CJK (BMP, 3 UTF-8 bytes), CRLF.
+    const MIXED: &str = "a😀e\u{301}中\r\n👋🏽z";
+
+    #[test]
+    fn free_functions_count_each_unit() {
+        // chars: a 😀 e ◌́ 中 \r \n 👋 🏽 z
+        assert_eq!(MIXED.chars().count(), 10);
+        assert_eq!(utf16_len(MIXED), 13);
+        assert_eq!(char_to_byte(MIXED, 0).unwrap(), 0);
+        assert_eq!(char_to_byte(MIXED, 2).unwrap(), 5);
+        assert_eq!(char_to_byte(MIXED, 4).unwrap(), 8, "the combining mark is its own char");
+        assert_eq!(char_to_byte(MIXED, 5).unwrap(), 11, "CJK takes three bytes");
+        assert_eq!(char_to_byte(MIXED, 7).unwrap(), 13, "CR and LF are two chars");
+        assert_eq!(char_to_byte(MIXED, 10).unwrap(), MIXED.len());
+        assert!(matches!(char_to_byte(MIXED, 11), Err(Error::OutOfRange { len: 10, .. })));
+        assert_eq!(byte_to_char(MIXED, 13).unwrap(), 7);
+        assert!(byte_to_char(MIXED, 2).is_err(), "byte 2 is inside the emoji");
+        assert!(byte_to_char(MIXED, 100).is_err());
+        assert_eq!(char_to_utf16(MIXED, 2).unwrap(), 3);
+        assert_eq!(char_to_utf16(MIXED, 9).unwrap(), 12);
+        assert!(char_to_utf16(MIXED, 11).is_err());
+        assert_eq!(utf16_to_char(MIXED, 3).unwrap(), 2);
+        assert_eq!(utf16_to_char(MIXED, 13).unwrap(), 10);
+        assert!(matches!(utf16_to_char(MIXED, 2), Err(Error::BadUtf16Offset(2))));
+        assert!(utf16_to_char(MIXED, 14).is_err());
+        assert_eq!(utf16_to_char("", 0).unwrap(), 0);
+    }
+
+    #[test]
+    fn index_agrees_with_free_functions_on_mixed_text() {
+        let index = AstralIndex::from_text(MIXED);
+        assert_eq!(index.astral_count(), 3);
+        for c in 0..=10 {
+            assert_eq!(index.char_to_utf16(c), char_to_utf16(MIXED, c).unwrap(), "char {c}");
+        }
+        for u in 0..=13 {
+            match utf16_to_char(MIXED, u) {
+                Ok(c) => assert_eq!(index.utf16_to_char(u).unwrap(), c, "unit {u}"),
+                Err(_) => assert!(index.utf16_to_char(u).is_err(), "unit {u} splits a pair"),
+            }
+        }
+    }
+
+    #[test]
+    fn index_follows_edits() {
+        let mut text = String::from("ab");
+        let mut index = AstralIndex::from_text(&text);
+        index.insert(1, "😀中👋");
+        text.insert_str(1, "😀中👋");
+        assert_eq!(index, AstralIndex::from_text(&text));
+        index.remove(2..4);
+        assert_eq!(index, AstralIndex::from_text("a😀b"));
+        index.remove(3..1);
+        assert_eq!(index, AstralIndex::from_text("a😀b"), "an inverted range is a no-op");
+    }
+
+    fn any_text() -> impl Strategy<Value = String> {
+        proptest::collection::vec(
+            prop_oneof![
+                Just('a'),
+                Just('\n'),
+                Just('é'),
+                Just('中'),
+                Just('\u{301}'),
+                Just('😀'),
+                Just('𝄞')
+            ],
+            0..12,
+        )
+        .prop_map(|chars| chars.into_iter().collect())
+    }
+
+    #[derive(Debug, Clone)]
+    enum Edit {
+        Insert(usize, String),
+        Remove(usize, usize),
+    }
+
+    fn any_edit() -> impl Strategy<Value = Edit> {
+        prop_oneof![
+            (any::<usize>(), any_text()).prop_map(|(at, text)| Edit::Insert(at, text)),
+            (any::<usize>(), any::<usize>()).prop_map(|(a, b)| Edit::Remove(a, b)),
+        ]
+    }
+
+    proptest! {
+        /// The index, kept in step with random edits, converts exactly like a scan of the text.
+        #[test]
+        fn index_matches_naive_model(start in any_text(), edits in proptest::collection::vec(any_edit(), 0..20)) {
+            let mut chars: Vec<char> = start.chars().collect();
+            let mut index = AstralIndex::from_text(&start);
+            for edit in edits {
+                match edit {
+                    Edit::Insert(at, text) => {
+                        let at = at % (chars.len() + 1);
+                        index.insert(at, &text);
+                        chars.splice(at..at, text.chars());
+                    }
+                    Edit::Remove(a, b) => {
+                        let (a, b) = (a % (chars.len() + 1), b % (chars.len() + 1));
+                        let range = a.min(b)..a.max(b);
+                        index.remove(range.clone());
+                        chars.drain(range);
+                    }
+                }
+                let text: String = chars.iter().collect();
+                prop_assert_eq!(&index, &AstralIndex::from_text(&text));
+                for c in 0..=chars.len() {
+                    prop_assert_eq!(index.char_to_utf16(c), char_to_utf16(&text, c).unwrap());
+                }
+                for u in 0..=utf16_len(&text) {
+                    prop_assert_eq!(index.utf16_to_char(u).ok(), utf16_to_char(&text, u).ok());
+                }
+            }
+        }
     }
 }

@@ -249,3 +249,94 @@ impl Presence {
             .collect())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::document::DocumentConfig;
+
+    fn user(name: &str) -> UserInfo {
+        UserInfo { name: name.into(), color: "#30bced".into(), color_light: None }
+    }
+
+    #[test]
+    fn local_state_uses_y_codemirror_field_names() {
+        let mut document = Document::new(DocumentConfig::new(7)).unwrap();
+        document.insert(0, "héllo 👋", 0).unwrap();
+        let cursor = StickySelection::from_chars(&mut document, 1, 7).unwrap();
+        let mut presence = Presence::new(7);
+        presence
+            .set_local_state(&PresenceState { user: Some(user("ana")), cursor: Some(cursor) }, 5)
+            .unwrap();
+        let json = serde_json::to_value(presence.local_state().unwrap()).unwrap();
+        assert_eq!(json["user"]["name"], "ana");
+        assert_eq!(json["user"]["color"], "#30bced");
+        assert_eq!(json["cursor"]["anchor"]["item"]["client"], 7);
+        assert!(json["cursor"]["head"]["assoc"].is_number());
+        let back: PresenceState = serde_json::from_value(json).unwrap();
+        assert_eq!(back.cursor.unwrap().to_chars(&mut document), Some((1, 7)));
+    }
+
+    #[test]
+    fn peers_join_update_leave_and_time_out() {
+        let mut ana = Presence::new(1);
+        let mut ben = Presence::new(2);
+        let joined =
+            ana.set_local_state(&PresenceState { user: Some(user("ana")), cursor: None }, 0);
+        let change = ben.apply_update(&joined.unwrap(), 0).unwrap();
+        assert_eq!(change.added, vec![1]);
+        assert_eq!(ben.peers()[&1].state.user.as_ref().unwrap().name, "ana");
+        assert_eq!(
+            Presence::clients_in_update(&ana.encode_all().unwrap()).unwrap(),
+            vec![(1, true)]
+        );
+
+        let renamed =
+            ana.set_local_state(&PresenceState { user: Some(user("Ana")), cursor: None }, 1);
+        assert_eq!(ben.apply_update(&renamed.unwrap(), 1).unwrap().updated, vec![1]);
+
+        let left = ana.clear_local_state(2).unwrap();
+        assert_eq!(Presence::clients_in_update(&left).unwrap(), vec![(1, false)]);
+        assert_eq!(ben.apply_update(&left, 2).unwrap().removed, vec![1]);
+        assert!(ben.peers().is_empty());
+
+        // Silent peers expire after the timeout, measured from their last update.
+        let back =
+            ana.set_local_state(&PresenceState { user: Some(user("ana")), cursor: None }, 10);
+        ben.apply_update(&back.unwrap(), 10).unwrap();
+        assert!(ben.expire_silent(10 + PRESENCE_TIMEOUT_MS - 1).unwrap().is_none());
+        let (gone, update) = ben.expire_silent(10 + PRESENCE_TIMEOUT_MS).unwrap().unwrap();
+        assert_eq!(gone, vec![1]);
+        assert_eq!(Presence::clients_in_update(&update).unwrap(), vec![(1, false)]);
+    }
+
+    #[test]
+    fn server_removes_departed_clients() {
+        let mut server = Presence::new(100);
+        assert!(server.is_empty());
+        let mut ana = Presence::new(1);
+        let joined = ana.set_local_state(&PresenceState::default(), 0).unwrap();
+        server.apply_update(&joined, 0).unwrap();
+        assert!(!server.is_empty());
+        assert!(server.remove_clients(&[5], 1).unwrap().is_none(), "never present");
+        let update = server.remove_clients(&[1, 5], 1).unwrap().unwrap();
+        assert_eq!(Presence::clients_in_update(&update).unwrap(), vec![(1, false)]);
+        assert!(server.is_empty());
+    }
+
+    #[test]
+    fn malformed_awareness_is_an_error() {
+        let mut presence = Presence::new(1);
+        assert!(presence.apply_update(&[1, 2], 0).is_err());
+        // One client (id 2, clock 1) whose state is not JSON.
+        let mut bad = vec![1, 2, 1, 3];
+        bad.extend_from_slice(b"{x:");
+        assert!(matches!(presence.apply_update(&bad, 0), Err(Error::MalformedAwareness(_))));
+        assert!(presence.peers().is_empty());
+        // Valid JSON that is not a tandem state still counts as a peer, with empty fields.
+        let mut odd = vec![1, 2, 1, 9];
+        odd.extend_from_slice(b"{\"x\":[1]}");
+        assert_eq!(presence.apply_update(&odd, 0).unwrap().added, vec![2]);
+        assert_eq!(presence.peers()[&2].state, PresenceState::default());
+    }
+}

@@ -182,3 +182,73 @@ fn decode_one(cursor: &mut Cursor<'_>) -> Result<Message> {
         other => Err(Error::UnknownMessageType(other)),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn every_message() -> Vec<Message> {
+        vec![
+            Message::SyncStep1 { state_vector: vec![1, 5, 3] },
+            Message::SyncStep1 { state_vector: vec![0] },
+            Message::SyncStep2 { update: vec![0, 0] },
+            Message::Update { update: vec![1, 2, 3, 200, 7] },
+            Message::Awareness { update: vec![1, 9, 0, 4, b'n', b'u', b'l', b'l'] },
+            Message::QueryAwareness,
+            Message::AuthDenied { reason: "read-only token ✋".into() },
+            Message::AuthGranted,
+            Message::Durable { seq: 300, state_vector: vec![1, 5, 3] },
+        ]
+    }
+
+    #[test]
+    fn every_message_round_trips_alone_and_packed() {
+        let mut packed = Vec::new();
+        for message in every_message() {
+            let frame = message.encode();
+            assert_eq!(Message::decode_frame(&frame).unwrap(), vec![message.clone()]);
+            packed.extend(frame);
+        }
+        assert_eq!(Message::decode_frame(&packed).unwrap(), every_message());
+    }
+
+    #[test]
+    fn only_durable_is_an_extension() {
+        let extensions: Vec<bool> = every_message().iter().map(Message::is_extension).collect();
+        assert_eq!(extensions, [false, false, false, false, false, false, false, false, true]);
+    }
+
+    #[test]
+    fn every_truncation_is_an_error() {
+        for message in every_message() {
+            let frame = message.encode();
+            for cut in 0..frame.len() {
+                // Cutting a frame short either fails or (for trailing payload bytes of a
+                // self-delimiting message) is impossible: every prefix must fail.
+                assert!(
+                    Message::decode_frame(&frame[..cut]).is_err(),
+                    "{message:?} cut at {cut} decoded"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn unknown_and_malformed_frames_are_errors() {
+        assert!(matches!(Message::decode_frame(&[]), Err(Error::EmptyMessage)));
+        assert!(matches!(Message::decode_frame(&[4]), Err(Error::UnknownMessageType(4))));
+        assert!(matches!(Message::decode_frame(&[101, 0]), Err(Error::UnknownMessageType(101))));
+        assert!(matches!(Message::decode_frame(&[0, 3, 0]), Err(Error::MalformedMessage(_))));
+        // SyncStep1 must carry a decodable state vector.
+        assert!(matches!(
+            Message::decode_frame(&[0, 0, 2, 1, 0x80]),
+            Err(Error::MalformedStateVector(_))
+        ));
+        // A length past the end of the frame.
+        assert!(Message::decode_frame(&[0, 2, 5, 1]).is_err());
+        // Auth reason that is not UTF-8.
+        assert!(Message::decode_frame(&[2, 0, 1, 0xff]).is_err());
+        // A varint longer than 64 bits.
+        assert!(Message::decode_frame(&[0xff; 12]).is_err());
+    }
+}

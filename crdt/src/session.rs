@@ -250,3 +250,126 @@ impl SyncSession {
         self.peer_clients.iter().copied().collect()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::document::DocumentConfig;
+    use crate::presence::{PresenceState, UserInfo};
+
+    struct Side {
+        session: SyncSession,
+        document: Document,
+        presence: Presence,
+    }
+
+    impl Side {
+        fn new(config: SessionConfig, client_id: u64) -> Self {
+            Self {
+                session: SyncSession::new(config),
+                document: Document::new(DocumentConfig::new(client_id)).unwrap(),
+                presence: Presence::new(client_id),
+            }
+        }
+
+        fn receive(&mut self, frame: &[u8]) -> Result<Incoming> {
+            self.session.receive(frame, &mut self.document, &mut self.presence, 0)
+        }
+    }
+
+    /// Delivers frames both ways until both sides are quiet; returns everything each received.
+    fn pump(
+        a: &mut Side,
+        b: &mut Side,
+        mut to_a: Vec<Vec<u8>>,
+        mut to_b: Vec<Vec<u8>>,
+    ) -> (Vec<Incoming>, Vec<Incoming>) {
+        let (mut got_a, mut got_b) = (Vec::new(), Vec::new());
+        while !to_a.is_empty() || !to_b.is_empty() {
+            for frame in std::mem::take(&mut to_b) {
+                let incoming = b.receive(&frame).unwrap();
+                to_a.extend(incoming.replies.clone());
+                got_b.push(incoming);
+            }
+            for frame in std::mem::take(&mut to_a) {
+                let incoming = a.receive(&frame).unwrap();
+                to_b.extend(incoming.replies.clone());
+                got_a.push(incoming);
+            }
+        }
+        (got_a, got_b)
+    }
+
+    #[test]
+    fn handshake_syncs_both_ways_and_counts_updates() {
+        let mut client = Side::new(SessionConfig::client(true), 1);
+        let mut server = Side::new(SessionConfig::server(true, false), 2);
+        client.document.insert(0, "offline 👋", 0).unwrap();
+        server.document.insert(0, "stored ", 0).unwrap();
+        client
+            .presence
+            .set_local_state(
+                &PresenceState {
+                    user: Some(UserInfo {
+                        name: "c".into(),
+                        color: "#000000".into(),
+                        color_light: None,
+                    }),
+                    cursor: None,
+                },
+                0,
+            )
+            .unwrap();
+        let to_server = client.session.open(&client.document, &client.presence).unwrap();
+        assert_eq!(to_server.len(), 2, "SyncStep1 and the client's awareness, one per frame");
+        let to_client = server.session.open(&server.document, &server.presence).unwrap();
+        assert_eq!(to_client.len(), 1, "no awareness to send yet");
+        let (at_client, at_server) = pump(&mut client, &mut server, to_client, to_server);
+        assert_eq!(client.document.text(), server.document.text());
+        assert!(client.session.is_synced() && server.session.is_synced());
+        assert_eq!(at_client.iter().filter(|i| i.synced).count(), 1);
+        assert_eq!(client.session.updates_sent(), 1, "the SyncStep2 is update message 1");
+        let seqs: Vec<u64> = at_server.iter().filter_map(|i| i.update_seq).collect();
+        assert_eq!(seqs, vec![1]);
+        assert_eq!(server.session.peer_clients(), vec![1]);
+
+        // A live update, then the server's durable confirmation of it.
+        let update = client.document.insert(0, "!", 0).unwrap();
+        let (frame, seq) = client.session.send_update(&update);
+        assert_eq!(seq, 2);
+        let incoming = server.receive(&frame).unwrap();
+        assert_eq!(incoming.update_seq, Some(2));
+        assert_eq!(incoming.applied_updates, vec![update]);
+        let durable = server.session.durable_frame(2, &server.document).unwrap();
+        assert_eq!(client.receive(&durable).unwrap().durable, Some(2));
+    }
+
+    #[test]
+    fn read_only_peers_cannot_write() {
+        let mut server = Side::new(SessionConfig::server(false, true), 2);
+        let mut writer = Document::new(DocumentConfig::new(1)).unwrap();
+        let frame = SyncSession::update_frame(&writer.insert(0, "x", 0).unwrap());
+        let incoming = server.receive(&frame).unwrap();
+        assert!(incoming.refused_update);
+        assert!(incoming.applied_updates.is_empty());
+        assert_eq!(server.document.text(), "");
+        assert!(server.session.durable_frame(1, &server.document).is_none(), "no extensions");
+    }
+
+    #[test]
+    fn server_answers_queries_and_rejects_client_only_messages() {
+        let mut server = Side::new(SessionConfig::server(true, false), 2);
+        let replies = server.receive(&Message::QueryAwareness.encode()).unwrap().replies;
+        assert!(matches!(
+            &Message::decode_frame(&replies[0]).unwrap()[..],
+            [Message::Awareness { .. }]
+        ));
+        let durable = Message::Durable { seq: 1, state_vector: vec![0] }.encode();
+        assert!(matches!(server.receive(&durable), Err(Error::UnknownMessageType(100))));
+        let mut client = Side::new(SessionConfig::client(false), 1);
+        let denied = Message::AuthDenied { reason: "no".into() }.encode();
+        assert_eq!(client.receive(&denied).unwrap().auth_denied.as_deref(), Some("no"));
+        assert!(client.receive(&[0, 2, 1, 0xff]).is_err(), "a malformed update");
+        assert_eq!(client.document.text(), "");
+    }
+}
