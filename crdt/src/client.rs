@@ -30,6 +30,15 @@ pub struct ClientEvent {
     pub auth_denied: Option<String>,
 }
 
+/// An update the client applied since the journal was last drained, for an append-only store.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum JournalEntry {
+    /// Made here (an edit, undo or redo): unconfirmed until a server says it is durable.
+    Local(Vec<u8>),
+    /// Received from the server.
+    Remote(Vec<u8>),
+}
+
 /// A collaborative client's state for one document.
 #[derive(Debug)]
 pub struct Client {
@@ -38,6 +47,7 @@ pub struct Client {
     unconfirmed: UnconfirmedUpdates,
     session: Option<SyncSession>,
     extensions: bool,
+    journal: Option<Vec<JournalEntry>>,
 }
 
 impl Client {
@@ -51,6 +61,7 @@ impl Client {
             unconfirmed: UnconfirmedUpdates::default(),
             session: None,
             extensions,
+            journal: None,
         })
     }
 
@@ -73,6 +84,7 @@ impl Client {
             unconfirmed: UnconfirmedUpdates::from_updates(stored.unconfirmed.clone()),
             session: None,
             extensions,
+            journal: None,
         })
     }
 
@@ -154,6 +166,9 @@ impl Client {
             // We answered the server's SyncStep1: that SyncStep2 carries every local update.
             self.unconfirmed.mark_all_sent(session.updates_sent());
         }
+        if let Some(journal) = self.journal.as_mut() {
+            journal.extend(incoming.applied_updates.iter().cloned().map(JournalEntry::Remote));
+        }
         let confirmed = incoming.durable.map_or(0, |seq| self.unconfirmed.confirm(seq));
         Ok(ClientEvent {
             replies: incoming.replies,
@@ -221,7 +236,21 @@ impl Client {
             .map(|(removed, _)| PresenceChange { removed, ..PresenceChange::default() }))
     }
 
+    /// Starts keeping a journal of every update applied from now on (see
+    /// [`Client::drain_journal`]): a store can append these instead of rewriting the whole state.
+    pub fn enable_journal(&mut self) {
+        self.journal.get_or_insert_with(Vec::new);
+    }
+
+    /// The updates applied since the last call, oldest first (empty unless the journal is on).
+    pub fn drain_journal(&mut self) -> Vec<JournalEntry> {
+        self.journal.as_mut().map(std::mem::take).unwrap_or_default()
+    }
+
     fn record_local_update(&mut self, update: Vec<u8>) -> Vec<Vec<u8>> {
+        if let Some(journal) = self.journal.as_mut() {
+            journal.push(JournalEntry::Local(update.clone()));
+        }
         match self.session.as_mut() {
             Some(session) => {
                 let (frame, seq) = session.send_update(&update);

@@ -50,7 +50,7 @@ mod presence;
 mod protocol;
 mod session;
 
-pub use client::{Client, ClientEvent};
+pub use client::{Client, ClientEvent, JournalEntry};
 pub use delta::{Delta, DeltaOp, TextEdit};
 pub use document::{
     DEFAULT_TEXT_NAME, DEFAULT_UNDO_GROUP_MS, Document, DocumentConfig, LocalChange, MAX_CLIENT_ID,
