@@ -1,0 +1,114 @@
+//! The text of a document on a rope, and the single place where it changes.
+//!
+//! All positions are char offsets into the buffer.
+
+use ropey::Rope;
+
+use crate::text::{Edit, LineEnding};
+
+/// Lines touched by one edit, for caches keyed by line number (the highlighter).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct LineDamage {
+    /// First line that changed.
+    pub line: usize,
+    /// Lines after `line` whose line breaks were removed.
+    pub removed: usize,
+    /// Lines after `line` created by inserted line breaks.
+    pub added: usize,
+}
+
+/// Most damage records kept between two frames; past that a consumer re-derives everything from the first line.
+const MAX_DAMAGE: usize = 64;
+
+/// A rope plus the edits applied to it that the collaborative layer has not yet consumed.
+pub struct Buffer {
+    rope: Rope,
+    pending: Vec<Edit>,
+    damage: Vec<LineDamage>,
+    damage_overflow: Option<usize>,
+    line_ending: LineEnding,
+}
+
+impl Buffer {
+    /// Wraps a rope; the line ending is detected from its first line.
+    pub fn new(rope: Rope) -> Self {
+        let line_ending = LineEnding::detect(&rope);
+        Buffer { rope, pending: Vec::new(), damage: Vec::new(), damage_overflow: None, line_ending }
+    }
+
+    /// The text.
+    pub fn rope(&self) -> &Rope {
+        &self.rope
+    }
+
+    /// The line ending used for new lines.
+    pub fn line_ending(&self) -> LineEnding {
+        self.line_ending
+    }
+
+    /// Applies `edit` to the rope; the only function that mutates the text. Returns the removed text, or `None`
+    /// when the range is out of bounds (the buffer is then unchanged).
+    pub(crate) fn splice(&mut self, edit: &Edit, local: bool) -> Option<String> {
+        let len = self.rope.len_chars();
+        if edit.range.start > edit.range.end || edit.range.end > len {
+            return None;
+        }
+        let removed_slice = self.rope.slice(edit.range.clone());
+        let removed: String = removed_slice.into();
+        let line = self.rope.char_to_line(edit.range.start);
+        let removed_lines = self.rope.char_to_line(edit.range.end) - line;
+        self.rope.remove(edit.range.clone());
+        self.rope.insert(edit.range.start, &edit.text);
+        let added = self.rope.char_to_line(edit.range.start + edit.inserted_len()) - line;
+        self.note_damage(LineDamage { line, removed: removed_lines, added });
+        if local {
+            self.pending.push(edit.clone());
+        }
+        Some(removed)
+    }
+
+    fn note_damage(&mut self, damage: LineDamage) {
+        if let Some(first) = self.damage_overflow.as_mut() {
+            *first = (*first).min(damage.line);
+        } else if self.damage.len() >= MAX_DAMAGE {
+            let first = self.damage.iter().map(|d| d.line).min().unwrap_or(damage.line);
+            self.damage_overflow = Some(first.min(damage.line));
+            self.damage.clear();
+        } else {
+            self.damage.push(damage);
+        }
+    }
+
+    /// Local edits applied since the last call, in order, for the collaborative layer to mirror.
+    pub fn take_pending_edits(&mut self) -> Vec<Edit> {
+        std::mem::take(&mut self.pending)
+    }
+
+    /// Line damage since the last call. `Err(line)` means "too many edits: everything from `line` on changed".
+    pub fn take_damage(&mut self) -> Result<Vec<LineDamage>, usize> {
+        match self.damage_overflow.take() {
+            Some(line) => Err(line),
+            None => Ok(std::mem::take(&mut self.damage)),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn splice_records_pending_and_damage() {
+        let mut b = Buffer::new(Rope::from_str("ab\ncd\nef"));
+        assert_eq!(
+            b.splice(&Edit { range: 1..4, text: "X\nY\nZ".into() }, true),
+            Some("b\nc".into())
+        );
+        assert_eq!(b.rope().to_string(), "aX\nY\nZd\nef");
+        assert_eq!(b.take_pending_edits(), vec![Edit { range: 1..4, text: "X\nY\nZ".into() }]);
+        assert_eq!(b.take_damage(), Ok(vec![LineDamage { line: 0, removed: 1, added: 2 }]));
+        assert_eq!(b.splice(&Edit::insert(99, "x"), true), None);
+        assert!(b.splice(&Edit::insert(0, "r"), false).is_some());
+        assert!(b.take_pending_edits().is_empty());
+    }
+}

@@ -1,0 +1,186 @@
+//! The configuration file: defaults embedded from `assets/config.toml`, overridden by the user's TOML.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+
+use crate::theme::Theme;
+
+/// The default configuration, also the reference for every option.
+pub const DEFAULT_CONFIG: &str = include_str!("../../assets/config.toml");
+
+/// Errors reading configuration or themes.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    /// The file could not be read.
+    #[error("cannot read {path}: {source}")]
+    Read {
+        /// The file.
+        path: PathBuf,
+        /// The cause.
+        source: std::io::Error,
+    },
+    /// The file is not valid TOML or has unknown or mistyped options.
+    #[error("invalid {path}: {source}")]
+    Parse {
+        /// The file.
+        path: PathBuf,
+        /// The cause.
+        source: Box<toml::de::Error>,
+    },
+    /// A colour is not `#rrggbb`.
+    #[error("invalid colour {0:?} (expected \"#rrggbb\")")]
+    Colour(String),
+    /// No built-in or user theme has this name.
+    #[error("unknown theme {0:?} (built-in: dark, light)")]
+    UnknownTheme(String),
+}
+
+/// Editor settings.
+#[derive(Clone, Debug, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    /// Theme name or path.
+    pub theme: String,
+    /// Cells per tab stop.
+    pub tab_width: usize,
+    /// Tab inserts spaces.
+    pub insert_spaces: bool,
+    /// Wrap long lines.
+    pub soft_wrap: bool,
+    /// Show line numbers.
+    pub line_numbers: bool,
+    /// Syntax highlighting.
+    pub syntax: bool,
+    /// Mouse support.
+    pub mouse: bool,
+    /// Key spec → command name.
+    pub keys: BTreeMap<String, String>,
+}
+
+/// The user's file: every field optional.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Overrides {
+    theme: Option<String>,
+    tab_width: Option<usize>,
+    insert_spaces: Option<bool>,
+    soft_wrap: Option<bool>,
+    line_numbers: Option<bool>,
+    syntax: Option<bool>,
+    mouse: Option<bool>,
+    #[serde(default)]
+    keys: BTreeMap<String, String>,
+}
+
+fn parse<T: for<'de> Deserialize<'de>>(text: &str, path: &Path) -> Result<T, ConfigError> {
+    toml::from_str(text)
+        .map_err(|e| ConfigError::Parse { path: path.to_owned(), source: Box::new(e) })
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        // The embedded default is checked by a unit test; should it ever fail to parse, this fallback keeps the
+        // editor usable.
+        parse(DEFAULT_CONFIG, Path::new("assets/config.toml")).unwrap_or_else(|_| Config {
+            theme: "dark".into(),
+            tab_width: 4,
+            insert_spaces: false,
+            soft_wrap: false,
+            line_numbers: true,
+            syntax: true,
+            mouse: true,
+            keys: BTreeMap::new(),
+        })
+    }
+}
+
+impl Config {
+    /// Where the user's config file lives on this platform (`…/tandem/config.toml`).
+    pub fn default_path() -> Option<PathBuf> {
+        config_dir().map(|d| d.join("config.toml"))
+    }
+
+    /// The defaults with the user's TOML text applied on top.
+    pub fn from_toml(text: &str, path: &Path) -> Result<Self, ConfigError> {
+        let o: Overrides = parse(text, path)?;
+        let mut c = Config::default();
+        c.theme = o.theme.unwrap_or(c.theme);
+        c.tab_width = o.tab_width.unwrap_or(c.tab_width).clamp(1, 32);
+        c.insert_spaces = o.insert_spaces.unwrap_or(c.insert_spaces);
+        c.soft_wrap = o.soft_wrap.unwrap_or(c.soft_wrap);
+        c.line_numbers = o.line_numbers.unwrap_or(c.line_numbers);
+        c.syntax = o.syntax.unwrap_or(c.syntax);
+        c.mouse = o.mouse.unwrap_or(c.mouse);
+        c.keys.extend(o.keys);
+        Ok(c)
+    }
+
+    /// Loads `path` if given (it must exist), else the platform config file if it exists, else the defaults.
+    pub fn load(path: Option<&Path>) -> Result<Self, ConfigError> {
+        let (path, required) = match path {
+            Some(p) => (p.to_owned(), true),
+            None => match Config::default_path() {
+                Some(p) => (p, false),
+                None => return Ok(Config::default()),
+            },
+        };
+        match std::fs::read_to_string(&path) {
+            Ok(text) => Config::from_toml(&text, &path),
+            Err(e) if !required && e.kind() == std::io::ErrorKind::NotFound => {
+                Ok(Config::default())
+            }
+            Err(source) => Err(ConfigError::Read { path, source }),
+        }
+    }
+
+    /// The configured theme: built-in name, `themes/NAME.toml` in the config dir, or a path to a TOML file.
+    pub fn load_theme(&self) -> Result<Theme, ConfigError> {
+        if let Some(theme) = Theme::builtin(&self.theme) {
+            return theme;
+        }
+        let candidate = config_dir().map(|d| d.join("themes").join(format!("{}.toml", self.theme)));
+        let path = match candidate.filter(|p| p.exists()) {
+            Some(p) => p,
+            None if self.theme.ends_with(".toml") => PathBuf::from(&self.theme),
+            None => return Err(ConfigError::UnknownTheme(self.theme.clone())),
+        };
+        let text = std::fs::read_to_string(&path)
+            .map_err(|source| ConfigError::Read { path: path.clone(), source })?;
+        Theme::from_toml(&text, &path)
+    }
+}
+
+fn config_dir() -> Option<PathBuf> {
+    directories::ProjectDirs::from("", "", "tandem").map(|d| d.config_dir().to_owned())
+}
+
+pub(crate) fn parse_toml<T: for<'de> Deserialize<'de>>(
+    text: &str,
+    path: &Path,
+) -> Result<T, ConfigError> {
+    parse(text, path)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn embedded_default_parses() {
+        let c: Config = parse(DEFAULT_CONFIG, Path::new("default")).unwrap();
+        assert_eq!(c.keys.get("ctrl-s").map(String::as_str), Some("save"));
+        assert_eq!(c, Config::default());
+    }
+
+    #[test]
+    fn overrides_merge_and_unknown_options_fail() {
+        let c = Config::from_toml("tab_width = 8\n[keys]\n\"ctrl-s\" = \"none\"\n", Path::new("u"))
+            .unwrap();
+        assert_eq!(c.tab_width, 8);
+        assert!(c.line_numbers);
+        assert_eq!(c.keys.get("ctrl-s").map(String::as_str), Some("none"));
+        assert!(Config::from_toml("tab_wdth = 8", Path::new("u")).is_err());
+    }
+}

@@ -1,0 +1,336 @@
+//! Model and keystroke tests in the buffer notation of [`crate::notation`].
+
+use super::*;
+use crate::input::Modifiers;
+use crate::notation;
+
+fn ed(s: &str) -> Editor {
+    let (text, sel) = notation::parse(s);
+    let mut e = Editor::new(&text);
+    e.selection = sel;
+    e
+}
+
+fn state(e: &Editor) -> String {
+    notation::render(&e.rope().to_string(), e.selection())
+}
+
+fn key(spec: &str) -> KeyEvent {
+    spec.parse().unwrap()
+}
+
+/// Runs a small script: plain text is typed, `<spec>` presses a key ("<ctrl-z>", "<left>").
+fn run(e: &mut Editor, script: &str) {
+    let mut rest = script;
+    while !rest.is_empty() {
+        if let Some(after) = rest.strip_prefix('<')
+            && let Some(end) = after.find('>')
+            && end > 0
+        {
+            e.handle_key(key(&after[..end]));
+            rest = &after[end + 1..];
+            continue;
+        }
+        let c = rest.chars().next().unwrap();
+        for k in KeyEvent::typed(&c.to_string()) {
+            e.handle_key(k);
+        }
+        rest = &rest[c.len_utf8()..];
+    }
+}
+
+fn check(before: &str, script: &str, after: &str) {
+    let mut e = ed(before);
+    run(&mut e, script);
+    assert_eq!(state(&e), after, "{before:?} + {script:?}");
+}
+
+#[test]
+fn typing_and_undo_groups_by_word() {
+    check("|", "hello world<ctrl-z>", "hello|");
+    check("|", "hello world<ctrl-z><ctrl-z>", "|");
+    check("|", "hello world<ctrl-z><ctrl-z><ctrl-y><ctrl-y>", "hello world|");
+    check("|", "hello<ctrl-z>", "|");
+    check("ab|", "<backspace><backspace><ctrl-z>", "ab|");
+    check("|", "ab<left>c<ctrl-z>", "a|b");
+}
+
+#[test]
+fn movement_by_grapheme_cluster() {
+    check("|e\u{301}👍🏽中", "<right>", "e\u{301}|👍🏽中");
+    check("|e\u{301}👍🏽中", "<right><right>", "e\u{301}👍🏽|中");
+    check("e\u{301}👍🏽中|", "<left><left>", "e\u{301}|👍🏽中");
+    check("a👍🏽|b", "<backspace>", "a|b");
+    check("a|👍🏽b", "<delete>", "a|b");
+    check("a|\r\nb", "<right>", "a\r\n|b");
+    check("a\r\n|b", "<backspace>", "a|b");
+}
+
+#[test]
+fn selection_with_shift_and_typing_replaces_it() {
+    check("|hello", "<shift-right><shift-right>", "^he|llo");
+    check("|hello", "<shift-right><shift-right>X", "X|llo");
+    check("he^ll|o", "<left>", "he|llo");
+    check("foo |bar baz", "<ctrl-shift-right>", "foo ^bar| baz");
+    check("one two|", "<ctrl-left><ctrl-left>", "|one two");
+    check("a|bc", "<ctrl-a>", "^abc|");
+}
+
+#[test]
+fn vertical_movement_keeps_column() {
+    check("ab|cd\nx\nefgh", "<down>", "abcd\nx|\nefgh");
+    check("ab|cd\nx\nefgh", "<down><down>", "abcd\nx\nef|gh");
+    check("ab|cd", "<up>", "|abcd");
+    check("ab|cd", "<down>", "abcd|");
+    // Wide chars count two columns.
+    check("ab|cd\n中文", "<down>", "abcd\n中|文");
+}
+
+#[test]
+fn home_end_and_smart_home() {
+    check("  ab|c", "<home>", "  |abc");
+    check("  ab|c", "<home><home>", "|  abc");
+    check("  |abc\nx", "<end>", "  abc|\nx");
+    check("ab\ncd|", "<ctrl-home>", "|ab\ncd");
+    check("|ab\ncd", "<ctrl-end>", "ab\ncd|");
+}
+
+#[test]
+fn enter_keeps_indent_and_line_ending() {
+    check("    foo|", "<enter>x", "    foo\n    x|");
+    check("a\r\nb|", "<enter>c", "a\r\nb\r\nc|");
+}
+
+#[test]
+fn cut_copy_paste() {
+    let mut e = ed("^hello| world");
+    run(&mut e, "<ctrl-x>");
+    assert_eq!(state(&e), "| world");
+    assert_eq!(e.take_effects(), vec![Effect::Clipboard("hello".into())]);
+    run(&mut e, "<end><ctrl-v>");
+    assert_eq!(state(&e), " worldhello|");
+    run(&mut e, "<ctrl-z>");
+    assert_eq!(state(&e), " world|");
+    // Without a selection, copy takes the whole line.
+    check("a|b\ncd", "<ctrl-c><ctrl-end><enter><ctrl-v>", "ab\ncd\nab\n|");
+}
+
+#[test]
+fn bracketed_paste_converts_line_endings() {
+    let mut e = ed("x\r\ny|");
+    e.paste("1\n2\r3");
+    assert_eq!(state(&e), "x\r\ny1\r\n2\r\n3|");
+}
+
+#[test]
+fn incremental_search_and_escape_restores() {
+    check("|one two one", "<ctrl-f>one<enter>", "^one| two one");
+    check("|one two one", "<ctrl-f>one<down><enter>", "one two ^one|");
+    check("o|ne two one", "<ctrl-f>one<enter>", "one two ^one|");
+    check("|one two one", "<ctrl-f>tw<esc>", "|one two one");
+    check("|one two one", "<ctrl-f>one<enter><f3>", "one two ^one|");
+    check("|one two one", "<ctrl-f>one<enter><f3><f3>", "^one| two one");
+    check("|one two one", "<ctrl-f>one<enter><f3><shift-f3>", "^one| two one");
+    // Regex toggle.
+    check("|a1 b22", "<ctrl-f><alt-r>\\d+<enter>", "a^1| b22");
+    check("|a1 b22", "<ctrl-f><alt-r>\\d{2}<enter>", "a1 b^22|");
+    // Case-insensitive toggle.
+    check("|x FOO", "<ctrl-f><alt-c>foo<enter>", "x ^FOO|");
+}
+
+#[test]
+fn search_highlight_tracks_query() {
+    let mut e = ed("|aXa");
+    run(&mut e, "<ctrl-f>a");
+    assert_eq!(e.search_highlight().unwrap().line_matches(e.rope(), 0), vec![0..1, 2..3]);
+    run(&mut e, "<esc>");
+    assert!(e.search_highlight().is_none());
+}
+
+#[test]
+fn replace_one_by_one_and_all() {
+    check("|a a a", "<ctrl-r>a<enter>b<enter>yny", "b a b|");
+    check("|a a a", "<ctrl-r>a<enter>b<enter>a", "b b b|");
+    check("|a a a", "<ctrl-r>a<enter>bb<enter>a<ctrl-z>", "^a| a a");
+    check("|x=1 y=22", "<ctrl-r><alt-r>(\\w)=(\\d+)<enter>$2=$1<enter>a", "1=x 22=y|");
+    // Replacing with something that contains the pattern does not loop.
+    check("|a\na", "<ctrl-r>a<enter>aa<enter>a", "aa\naa|");
+}
+
+#[test]
+fn goto_line() {
+    check("|a\nb\nc", "<ctrl-g>3<enter>", "a\nb\n|c");
+    check("|a\nbcd\nc", "<ctrl-g>2:3<enter>", "a\nbc|d\nc");
+    check("|a\nb", "<ctrl-g>99<enter>", "a\n|b");
+    check("|a\nb", "<ctrl-g>x<enter>", "|a\nb");
+}
+
+#[test]
+fn quit_asks_when_modified() {
+    let mut e = ed("|");
+    run(&mut e, "<ctrl-q>");
+    assert!(e.should_quit());
+    let mut e = ed("|");
+    run(&mut e, "x<ctrl-q>");
+    assert!(!e.should_quit());
+    assert!(matches!(e.mode(), Mode::Confirm(Confirm::Quit)));
+    run(&mut e, "<esc>");
+    assert!(!e.should_quit() && matches!(e.mode(), Mode::Normal));
+    run(&mut e, "<ctrl-q>n");
+    assert!(e.should_quit());
+}
+
+#[test]
+fn modified_flag_follows_undo_to_save_point() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("f.txt");
+    std::fs::write(&path, "ab").unwrap();
+    let mut e = Editor::open(&path, &Config::default()).unwrap();
+    assert!(!e.is_modified());
+    run(&mut e, "x");
+    assert!(e.is_modified());
+    run(&mut e, "<ctrl-s>");
+    assert!(!e.is_modified());
+    assert_eq!(std::fs::read_to_string(&path).unwrap(), "xab");
+    run(&mut e, "y");
+    assert!(e.is_modified());
+    run(&mut e, "<ctrl-z>");
+    assert!(!e.is_modified());
+}
+
+#[test]
+fn external_change_is_noticed_and_save_asks() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("f.txt");
+    std::fs::write(&path, "ab").unwrap();
+    let mut e = Editor::open(&path, &Config::default()).unwrap();
+    std::fs::write(&path, "changed elsewhere").unwrap();
+    e.check_disk();
+    assert!(e.message().unwrap().text.contains("changed on disk"));
+    run(&mut e, "x<ctrl-s>");
+    assert!(matches!(e.mode(), Mode::Confirm(Confirm::Overwrite)));
+    run(&mut e, "n");
+    assert_eq!(std::fs::read_to_string(&path).unwrap(), "changed elsewhere");
+    run(&mut e, "<ctrl-s>y");
+    assert_eq!(std::fs::read_to_string(&path).unwrap(), "xab");
+}
+
+#[test]
+fn reload_replaces_text_undoably() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("f.txt");
+    std::fs::write(&path, "old").unwrap();
+    let mut e = Editor::open(&path, &Config::default()).unwrap();
+    std::fs::write(&path, "new text").unwrap();
+    run(&mut e, "<alt-l>");
+    assert_eq!(e.rope().to_string(), "new text");
+    assert!(!e.is_modified());
+}
+
+#[test]
+fn read_only_refuses_edits_and_save() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("bad");
+    std::fs::write(&path, b"a\xffb").unwrap();
+    let mut e = Editor::open(&path, &Config::default()).unwrap();
+    run(&mut e, "x<ctrl-s>");
+    assert_eq!(e.rope().to_string(), "a\u{FFFD}b");
+    assert!(e.message().unwrap().text.contains("read-only"));
+    assert_eq!(std::fs::read(&path).unwrap(), b"a\xffb");
+}
+
+#[test]
+fn pending_edits_are_primitive_and_drainable() {
+    let mut e = ed("ab|");
+    run(&mut e, "c<backspace><shift-left>X<ctrl-z>");
+    assert_eq!(
+        e.take_pending_edits(),
+        vec![
+            Edit::insert(2, "c"),
+            Edit::delete(2..3),
+            Edit { range: 1..2, text: "X".into() },
+            Edit { range: 1..2, text: "b".into() },
+        ]
+    );
+    assert!(e.take_pending_edits().is_empty());
+}
+
+#[test]
+fn remote_edits_map_cursor_and_skip_history() {
+    let mut e = ed("he^ll|o");
+    e.set_marks(vec![5]);
+    assert!(e.apply_remote(Edit::insert(0, "¡")));
+    assert_eq!(state(&e), "¡he^ll|o");
+    assert_eq!(e.marks(), &[6]);
+    assert!(e.apply_remote(Edit::delete(3..5)));
+    assert_eq!(state(&e), "¡he|o");
+    assert!(e.take_pending_edits().is_empty());
+    assert!(!e.apply_remote(Edit::insert(99, "x")));
+    run(&mut e, "<ctrl-z>");
+    assert_eq!(e.rope().to_string(), "¡heo");
+}
+
+#[test]
+fn unbound_keys_report_and_mode_keys_work() {
+    let mut e = ed("|");
+    e.handle_key(KeyEvent { key: Key::F(9), mods: Modifiers::default() });
+    assert!(e.message().unwrap().text.contains("not bound"));
+    run(&mut e, "<f1>");
+    assert!(matches!(e.mode(), Mode::Help(0)));
+    run(&mut e, "<down><esc>");
+    assert!(matches!(e.mode(), Mode::Normal));
+}
+
+#[test]
+fn remapped_keys_come_from_config() {
+    let config =
+        Config::from_toml("[keys]\n\"ctrl-s\" = \"none\"\n\"ctrl-k\" = \"cut\"\n", Path::new("c"))
+            .unwrap();
+    let mut e = Editor::with_rope(Rope::from_str("ab\ncd"), &config);
+    run(&mut e, "<ctrl-k>");
+    assert_eq!(e.rope().to_string(), "cd");
+    assert!(e.keymap().get(&key("ctrl-s")).is_none());
+    assert!(e.keymap().keys_for("cut").contains(&key("ctrl-k")));
+}
+
+#[test]
+fn view_follows_cursor_and_mouse_maps_cells() {
+    let text: String = (1..=100).map(|i| format!("line {i}\n")).collect();
+    let mut e = Editor::new(&text);
+    e.resize(20, 12);
+    run(&mut e, "<ctrl-end>");
+    assert_eq!(e.view().top_line, 91);
+    run(&mut e, "<ctrl-home>");
+    assert_eq!(e.view().top_line, 0);
+    // Gutter is 4 cells ("  1 "): clicking column 6 of row 2 lands on line 3, char 2.
+    e.handle_mouse(MouseEvent { kind: MouseKind::Down, column: 6, row: 2, shift: false });
+    assert_eq!(e.selection(), Selection::point(e.rope().line_to_char(2) + 2));
+    e.handle_mouse(MouseEvent { kind: MouseKind::Drag, column: 8, row: 3, shift: false });
+    assert_eq!(e.selection().range(), e.rope().line_to_char(2) + 2..e.rope().line_to_char(3) + 4);
+    e.handle_mouse(MouseEvent { kind: MouseKind::ScrollDown, column: 0, row: 0, shift: false });
+    assert_eq!(e.view().top_line, 3);
+}
+
+#[test]
+fn soft_wrap_moves_by_visual_rows() {
+    let mut e = ed("ab|cdefghij");
+    e.options.line_numbers = false;
+    e.options.soft_wrap = true;
+    e.resize(4, 10);
+    run(&mut e, "<down>");
+    assert_eq!(state(&e), "abcdef|ghij");
+    run(&mut e, "<down>");
+    assert_eq!(state(&e), "abcdefghij|");
+    run(&mut e, "<up><up>");
+    assert_eq!(state(&e), "ab|cdefghij");
+}
+
+#[test]
+fn incremental_search_on_big_buffer_is_budgeted() {
+    let text = "x\n".repeat(50_000) + "needle\n";
+    let mut e = Editor::new(&text);
+    run(&mut e, "<ctrl-f>needle");
+    assert!(e.is_busy());
+    while e.tick() {}
+    assert_eq!(e.selection().range(), 100_000..100_006);
+}

@@ -1,0 +1,324 @@
+//! Syntax highlighting of the visible lines only, with syntect (pure-Rust regexes).
+//!
+//! Line numbers index the buffer; span ranges are char offsets within a line. The parser state at the start of
+//! each recently drawn line is cached, plus a sparse checkpoint every [`CHECKPOINT`] lines. Drawing a window parses
+//! from the nearest cached state above it, at most [`MAX_LOOKBACK`] lines; beyond that it starts fresh a little
+//! above the window (a guess, which may mis-colour a long block comment, but never stalls typing in a 100 MB file).
+//! After an edit only the changed line is re-parsed when its end state equals the cached state of the next line.
+
+use std::collections::BTreeMap;
+use std::ops::Range;
+use std::path::Path;
+use std::str::FromStr;
+use std::sync::Arc;
+
+use ropey::Rope;
+use syntect::highlighting::{
+    Color, HighlightIterator, HighlightState, Highlighter as SynHighlighter, ScopeSelectors,
+    StyleModifier, Theme as SynTheme, ThemeItem, ThemeSettings,
+};
+use syntect::parsing::{ParseState, ScopeStack, SyntaxDefinition, SyntaxSet};
+
+use crate::buffer::LineDamage;
+use crate::text::line_text;
+use crate::theme::{Rgb, Theme};
+
+/// Lines between sparse checkpoints of parser state.
+const CHECKPOINT: usize = 64;
+/// Most lines parsed above the window to reach it from a cached state.
+const MAX_LOOKBACK: usize = 400;
+/// Lines of context parsed above the window when no cached state is near.
+const GUESS_CONTEXT: usize = 60;
+/// Longer lines are not highlighted (regexes over them are slow).
+const MAX_LINE_BYTES: usize = 4096;
+
+/// The loaded grammars: syntect's defaults plus tandem's own (TOML). Loading takes tens of milliseconds, so the
+/// front end does it on a background thread.
+pub struct Syntaxes {
+    set: SyntaxSet,
+}
+
+impl Syntaxes {
+    /// Loads every grammar.
+    pub fn load() -> Self {
+        let mut builder = SyntaxSet::load_defaults_newlines().into_builder();
+        // The bundled grammar is checked by a unit test; if it ever failed to parse, TOML would just be plain.
+        if let Ok(toml) = SyntaxDefinition::load_from_str(
+            include_str!("../../assets/syntaxes/TOML.sublime-syntax"),
+            true,
+            None,
+        ) {
+            builder.add(toml);
+        }
+        Syntaxes { set: builder.build() }
+    }
+
+    /// The grammar name for a file, by extension then by first line; `None` for plain text.
+    pub fn detect(&self, path: Option<&Path>, first_line: &str) -> Option<String> {
+        let ext = path.and_then(|p| p.extension()).and_then(|e| e.to_str()).unwrap_or_default();
+        // syntect bundles no TypeScript grammar; JavaScript's colours TypeScript well enough.
+        let ext = match ext {
+            "ts" | "tsx" | "mts" | "cts" => "js",
+            "jsonc" | "json5" => "json",
+            other => other,
+        };
+        let file_name =
+            path.and_then(|p| p.file_name()).and_then(|n| n.to_str()).unwrap_or_default();
+        let syntax = self
+            .set
+            .find_syntax_by_extension(ext)
+            .or_else(|| self.set.find_syntax_by_extension(file_name))
+            .or_else(|| self.set.find_syntax_by_first_line(first_line))?;
+        (syntax.name != "Plain Text").then(|| syntax.name.clone())
+    }
+}
+
+/// A run of a line drawn in one colour.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Span {
+    /// Char offsets within the line.
+    pub range: Range<usize>,
+    /// Foreground colour.
+    pub fg: Rgb,
+}
+
+#[derive(Clone, PartialEq, Eq)]
+struct State {
+    parse: ParseState,
+    highlight: HighlightState,
+}
+
+struct Entry {
+    state: State,
+    spans: Option<Arc<[Span]>>,
+}
+
+/// Highlights one buffer.
+pub struct Highlighter {
+    syntaxes: Arc<Syntaxes>,
+    syntax: String,
+    theme: SynTheme,
+    entries: BTreeMap<usize, Entry>,
+}
+
+fn colour(c: Rgb) -> Color {
+    Color { r: c.0, g: c.1, b: c.2, a: 255 }
+}
+
+impl Highlighter {
+    /// A highlighter for the grammar named `syntax` (from [`Syntaxes::detect`]) in `theme`'s colours.
+    pub fn new(syntaxes: Arc<Syntaxes>, syntax: String, theme: &Theme) -> Self {
+        let scopes = theme
+            .syntax
+            .iter()
+            .filter_map(|(selector, c)| {
+                let scope = ScopeSelectors::from_str(selector).ok()?;
+                let style = StyleModifier {
+                    foreground: Some(colour(*c)),
+                    background: None,
+                    font_style: None,
+                };
+                Some(ThemeItem { scope, style })
+            })
+            .collect();
+        let settings = ThemeSettings {
+            foreground: Some(colour(theme.ui.foreground)),
+            background: Some(colour(theme.ui.background)),
+            ..ThemeSettings::default()
+        };
+        let theme = SynTheme { name: None, author: None, settings, scopes };
+        Highlighter { syntaxes, syntax, theme, entries: BTreeMap::new() }
+    }
+
+    /// The grammar's name.
+    pub fn syntax_name(&self) -> &str {
+        &self.syntax
+    }
+
+    fn fresh_state(&self) -> Option<State> {
+        let syntax = self.syntaxes.set.find_syntax_by_name(&self.syntax)?;
+        let highlighter = SynHighlighter::new(&self.theme);
+        Some(State {
+            parse: ParseState::new(syntax),
+            highlight: HighlightState::new(&highlighter, ScopeStack::new()),
+        })
+    }
+
+    /// Forgets what edits invalidated; pass [`crate::Editor::take_damage`]'s result before highlighting.
+    pub fn apply_damage(&mut self, damage: Result<Vec<LineDamage>, usize>) {
+        match damage {
+            Ok(list) => list.into_iter().for_each(|d| self.damage(d)),
+            Err(line) => {
+                self.entries.split_off(&(line + 1));
+                if let Some(e) = self.entries.get_mut(&line) {
+                    e.spans = None;
+                }
+            }
+        }
+    }
+
+    fn damage(&mut self, d: LineDamage) {
+        // The state at the start of the changed line is still right; its spans and everything after are not.
+        let mut tail = self.entries.split_off(&(d.line + 1));
+        if let Some(e) = self.entries.get_mut(&d.line) {
+            e.spans = None;
+        }
+        let shifted = tail.split_off(&(d.line + d.removed + 1));
+        for (line, entry) in shifted {
+            self.entries.insert(line + d.added - d.removed, entry);
+        }
+    }
+
+    /// Colour spans for each line in `lines` (clamped to the buffer).
+    pub fn highlight(&mut self, rope: &Rope, lines: Range<usize>) -> Vec<Arc<[Span]>> {
+        let end = lines.end.min(rope.len_lines());
+        let first = lines.start.min(end);
+        let start = match self.entries.range(..=first).next_back() {
+            Some((&l, e)) if first - l <= MAX_LOOKBACK => Some((l, e.state.clone())),
+            _ => None,
+        };
+        let (mut line, mut state) = match start {
+            Some(s) => s,
+            None => match self.fresh_state() {
+                Some(s) => (first.saturating_sub(if first == 0 { 0 } else { GUESS_CONTEXT }), s),
+                None => return vec![Arc::from([]); end - first],
+            },
+        };
+        let syntax_set = &self.syntaxes.set;
+        let highlighter = SynHighlighter::new(&self.theme);
+        let default_fg = self.theme.settings.foreground;
+        let mut out = Vec::with_capacity(end - first);
+        let mut converged = false;
+        while line < end {
+            let cached = self.entries.get(&line).filter(|e| e.state == state);
+            let next = self.entries.get(&(line + 1));
+            if let (Some(Entry { spans: Some(spans), .. }), Some(next)) = (cached, next) {
+                if line >= first {
+                    out.push(spans.clone());
+                }
+                state = next.state.clone();
+                line += 1;
+                converged = true;
+                continue;
+            }
+            let start_state = state.clone();
+            let spans =
+                highlight_line(rope, line, &mut state, syntax_set, &highlighter, default_fg);
+            let keep = line >= first || line % CHECKPOINT == 0;
+            if keep {
+                let spans = (line >= first).then_some(spans.clone());
+                self.entries.insert(line, Entry { state: start_state, spans });
+            }
+            if line >= first {
+                out.push(spans);
+            }
+            line += 1;
+            converged = self.entries.get(&line).is_some_and(|e| e.state == state);
+        }
+        if !converged && line < rope.len_lines() {
+            // The state below the window changed: cached states further down are stale.
+            self.entries.split_off(&line);
+            self.entries.insert(line, Entry { state, spans: None });
+        }
+        self.prune(first, end);
+        out
+    }
+
+    /// Keeps spans and states near the window and sparse checkpoints elsewhere.
+    fn prune(&mut self, first: usize, end: usize) {
+        if self.entries.len() < 4 * (end - first) + 2048 {
+            return;
+        }
+        let near = first.saturating_sub(end - first)..end + (end - first);
+        self.entries.retain(|l, _| near.contains(l) || l % CHECKPOINT == 0);
+        for (l, e) in self.entries.iter_mut() {
+            if !near.contains(l) {
+                e.spans = None;
+            }
+        }
+    }
+}
+
+fn highlight_line(
+    rope: &Rope,
+    line: usize,
+    state: &mut State,
+    syntax_set: &SyntaxSet,
+    highlighter: &SynHighlighter<'_>,
+    default_fg: Option<Color>,
+) -> Arc<[Span]> {
+    let mut text = line_text(rope, line).into_owned();
+    if text.len() > MAX_LINE_BYTES {
+        return Arc::from([]);
+    }
+    text.push('\n');
+    let Ok(ops) = state.parse.parse_line(&text, syntax_set) else { return Arc::from([]) };
+    let mut spans = Vec::new();
+    let mut offset = 0;
+    for (style, piece) in HighlightIterator::new(&mut state.highlight, &ops, &text, highlighter) {
+        let len = piece.chars().count();
+        if Some(style.foreground) != default_fg {
+            let c = style.foreground;
+            spans.push(Span { range: offset..offset + len, fg: Rgb(c.r, c.g, c.b) });
+        }
+        offset += len;
+    }
+    spans.into()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::OnceLock;
+
+    fn syntaxes() -> Arc<Syntaxes> {
+        static S: OnceLock<Arc<Syntaxes>> = OnceLock::new();
+        S.get_or_init(|| Arc::new(Syntaxes::load())).clone()
+    }
+
+    #[test]
+    fn detects_required_languages() {
+        let s = syntaxes();
+        for (file, name) in [
+            ("a.rs", "Rust"),
+            ("a.md", "Markdown"),
+            ("a.py", "Python"),
+            ("a.js", "JavaScript"),
+            ("a.ts", "JavaScript"),
+            ("a.json", "JSON"),
+            ("Cargo.toml", "TOML"),
+            ("a.c", "C"),
+            ("a.go", "Go"),
+            ("a.sh", "Bourne Again Shell (bash)"),
+        ] {
+            assert_eq!(s.detect(Some(Path::new(file)), "").as_deref(), Some(name), "{file}");
+        }
+        assert_eq!(s.detect(None, "#!/bin/bash").as_deref(), Some("Bourne Again Shell (bash)"));
+        assert_eq!(s.detect(Some(Path::new("notes.txt")), "hello"), None);
+    }
+
+    fn coloured(h: &mut Highlighter, rope: &Rope, line: usize) -> Vec<String> {
+        let spans = h.highlight(rope, line..line + 1).remove(0);
+        let text = line_text(rope, line);
+        spans
+            .iter()
+            .map(|s| text.chars().skip(s.range.start).take(s.range.len()).collect())
+            .collect()
+    }
+
+    #[test]
+    fn block_comment_state_flows_and_edits_reparse() {
+        let s = syntaxes();
+        let theme = Theme::dark();
+        let mut h = Highlighter::new(s, "Rust".into(), &theme);
+        let mut rope = Rope::from_str("fn main() {}\n/* start\nstill comment\n*/ let x = 1;\n");
+        assert!(coloured(&mut h, &rope, 0).contains(&"fn".to_owned()));
+        h.highlight(&rope, 0..4);
+        assert_eq!(coloured(&mut h, &rope, 2), vec!["still comment".to_owned()]);
+        // Close the comment early: line 2 is no longer a comment.
+        rope.insert(21, " */");
+        h.apply_damage(Ok(vec![LineDamage { line: 1, removed: 0, added: 0 }]));
+        let spans = h.highlight(&rope, 0..4);
+        assert!(spans[2].is_empty(), "{:?}", spans[2]);
+    }
+}

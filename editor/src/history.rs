@@ -1,0 +1,156 @@
+//! Undo and redo of local edits.
+//!
+//! All positions are char offsets into the buffer. The editor talks to history only through [`UndoHistory`], so the
+//! collaborative client can swap in per-user undo driven by the CRDT without touching the commands.
+
+use crate::selection::Selection;
+use crate::text::Edit;
+
+/// One applied local edit, with what it removed so that it can be reverted.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Change {
+    /// The edit as applied.
+    pub edit: Edit,
+    /// The text the edit replaced.
+    pub removed: String,
+    /// Selection before the edit.
+    pub before: Selection,
+    /// Selection after the edit.
+    pub after: Selection,
+    /// How the edit was made, for grouping.
+    pub kind: ChangeKind,
+}
+
+/// What produced a change; consecutive typing or deleting merges into one undo step.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ChangeKind {
+    /// A single typed character that is not whitespace.
+    TypeWord,
+    /// Typed whitespace (space, tab, newline).
+    TypeSpace,
+    /// Backspace or Delete of one grapheme.
+    DeleteChar,
+    /// Part of a multi-edit operation (replace all, reload): merges with the previous batch change until sealed.
+    Batch,
+    /// Anything else (paste, cut, replace, …): always its own step.
+    Other,
+}
+
+/// The edits to apply to undo or redo one step, and the selection to restore afterwards.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Revert {
+    /// Apply in order.
+    pub edits: Vec<Edit>,
+    /// Selection after applying.
+    pub selection: Selection,
+}
+
+/// The editor's contract with an undo implementation.
+pub trait UndoHistory {
+    /// Records a local change just applied to the buffer.
+    fn record(&mut self, change: Change);
+    /// Ends the current group: the next change starts a new undo step.
+    fn seal(&mut self);
+    /// The edits that undo the last step, which the history now considers undone.
+    fn undo(&mut self) -> Option<Revert>;
+    /// The edits that redo the last undone step.
+    fn redo(&mut self) -> Option<Revert>;
+    /// Someone else changed the buffer.
+    fn remote_edit(&mut self, edit: &Edit);
+    /// Identifies the current state so that the editor can tell whether it equals the saved one.
+    fn state_id(&self) -> u64;
+}
+
+struct Group {
+    id: u64,
+    changes: Vec<Change>,
+}
+
+/// Linear undo/redo stacks with word-wise grouping of typing.
+#[derive(Default)]
+pub struct LinearHistory {
+    undo: Vec<Group>,
+    redo: Vec<Group>,
+    sealed: bool,
+    next_id: u64,
+}
+
+impl LinearHistory {
+    /// Empty history.
+    pub fn new() -> Self {
+        LinearHistory { next_id: 1, ..Default::default() }
+    }
+
+    fn continues(&self, change: &Change) -> bool {
+        let Some(last) = self.undo.last().and_then(|g| g.changes.last()) else { return false };
+        if self.sealed {
+            return false;
+        }
+        if (last.kind, change.kind) == (ChangeKind::Batch, ChangeKind::Batch) {
+            return true;
+        }
+        if last.after != change.before {
+            return false;
+        }
+        match (last.kind, change.kind) {
+            (ChangeKind::TypeWord, ChangeKind::TypeWord) => true,
+            (ChangeKind::TypeSpace, ChangeKind::TypeSpace | ChangeKind::TypeWord) => true,
+            (ChangeKind::DeleteChar, ChangeKind::DeleteChar) => true,
+            _ => false,
+        }
+    }
+}
+
+fn invert(change: &Change) -> Edit {
+    let start = change.edit.range.start;
+    Edit { range: start..start + change.edit.inserted_len(), text: change.removed.clone() }
+}
+
+impl UndoHistory for LinearHistory {
+    fn record(&mut self, change: Change) {
+        self.redo.clear();
+        if self.continues(&change) {
+            if let Some(group) = self.undo.last_mut() {
+                group.changes.push(change);
+            }
+        } else {
+            let id = self.next_id;
+            self.next_id += 1;
+            self.undo.push(Group { id, changes: vec![change] });
+        }
+        self.sealed = false;
+    }
+
+    fn seal(&mut self) {
+        self.sealed = true;
+    }
+
+    fn undo(&mut self) -> Option<Revert> {
+        let group = self.undo.pop()?;
+        let edits = group.changes.iter().rev().map(invert).collect();
+        let selection = group.changes.first().map(|c| c.before).unwrap_or_default();
+        self.redo.push(group);
+        self.sealed = true;
+        Some(Revert { edits, selection })
+    }
+
+    fn redo(&mut self) -> Option<Revert> {
+        let group = self.redo.pop()?;
+        let edits = group.changes.iter().map(|c| c.edit.clone()).collect();
+        let selection = group.changes.last().map(|c| c.after).unwrap_or_default();
+        self.undo.push(group);
+        self.sealed = true;
+        Some(Revert { edits, selection })
+    }
+
+    /// Local undo stacks hold positions that a concurrent edit invalidates; rather than risk undoing the wrong
+    /// text, they are dropped. The collaborative client replaces this type with CRDT-based undo.
+    fn remote_edit(&mut self, _edit: &Edit) {
+        self.undo.clear();
+        self.redo.clear();
+    }
+
+    fn state_id(&self) -> u64 {
+        self.undo.last().map_or(0, |g| g.id)
+    }
+}

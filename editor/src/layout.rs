@@ -1,0 +1,156 @@
+//! Where the graphemes of a line land on screen: widths, tab stops and soft wrap.
+//!
+//! Offsets are char offsets from the start of the line; columns and rows are terminal cells relative to the line's
+//! first visual row. Wide CJK and emoji take two cells; a grapheme never straddles two rows.
+
+use unicode_segmentation::{GraphemeIndices, UnicodeSegmentation};
+use unicode_width::UnicodeWidthStr;
+
+/// How lines are laid out.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct LayoutOptions {
+    /// Cells per tab stop (at least 1).
+    pub tab_width: usize,
+    /// Row width for soft wrap; `None` lays each line out on a single row.
+    pub wrap: Option<usize>,
+}
+
+/// One grapheme placed on screen.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Glyph<'a> {
+    /// The grapheme's text as in the buffer.
+    pub text: &'a str,
+    /// Char offset in the line.
+    pub offset: usize,
+    /// Chars in the grapheme.
+    pub chars: usize,
+    /// Visual row within the line.
+    pub row: usize,
+    /// Column within the row.
+    pub col: usize,
+    /// Cells taken.
+    pub width: usize,
+}
+
+/// Cells a grapheme other than a tab takes: control chars and lone combining marks take one cell (they are drawn
+/// as a substitute), wide chars two.
+pub fn grapheme_width(g: &str) -> usize {
+    if g.chars().next().is_some_and(char::is_control) { 1 } else { g.width().clamp(1, 2) }
+}
+
+/// Iterator over the glyphs of one line's content (without its terminator).
+pub struct Glyphs<'a> {
+    graphemes: GraphemeIndices<'a>,
+    opts: LayoutOptions,
+    offset: usize,
+    row: usize,
+    col: usize,
+}
+
+impl<'a> Glyphs<'a> {
+    /// Lays out `line` from its start.
+    pub fn new(line: &'a str, opts: LayoutOptions) -> Self {
+        let opts =
+            LayoutOptions { tab_width: opts.tab_width.max(1), wrap: opts.wrap.map(|w| w.max(2)) };
+        Glyphs { graphemes: line.grapheme_indices(true), opts, offset: 0, row: 0, col: 0 }
+    }
+}
+
+impl<'a> Iterator for Glyphs<'a> {
+    type Item = Glyph<'a>;
+
+    fn next(&mut self) -> Option<Glyph<'a>> {
+        let (_, text) = self.graphemes.next()?;
+        let tab = |col: usize| self.opts.tab_width - col % self.opts.tab_width;
+        let mut width = if text == "\t" { tab(self.col) } else { grapheme_width(text) };
+        if let Some(wrap) = self.opts.wrap {
+            if self.col > 0 && self.col + width > wrap {
+                self.row += 1;
+                self.col = 0;
+                if text == "\t" {
+                    width = tab(0);
+                }
+            }
+            width = width.min(wrap);
+        }
+        let chars = text.chars().count();
+        let glyph = Glyph { text, offset: self.offset, chars, row: self.row, col: self.col, width };
+        self.offset += chars;
+        self.col += width;
+        Some(glyph)
+    }
+}
+
+/// Visual (row, column) of char `offset` in `line`; the end of the line is just after the last glyph.
+pub fn position_of(line: &str, offset: usize, opts: LayoutOptions) -> (usize, usize) {
+    let mut end = (0, 0);
+    for g in Glyphs::new(line, opts) {
+        if g.offset + g.chars > offset {
+            return (g.row, g.col);
+        }
+        end = (g.row, g.col + g.width);
+    }
+    if let Some(wrap) = opts.wrap
+        && end.1 >= wrap.max(2)
+    {
+        return (end.0 + 1, 0);
+    }
+    end
+}
+
+/// Number of visual rows `line` takes (at least 1).
+pub fn row_count(line: &str, opts: LayoutOptions) -> usize {
+    if opts.wrap.is_none() {
+        return 1;
+    }
+    let (row, _) = position_of(line, usize::MAX, opts);
+    row + 1
+}
+
+/// Char offset in `line` displayed at (`row`, `col`): the glyph covering that cell, or the end of the row when
+/// the cell lies past it.
+pub fn offset_at(line: &str, row: usize, col: usize, opts: LayoutOptions) -> usize {
+    let mut prev: Option<Glyph<'_>> = None;
+    for g in Glyphs::new(line, opts) {
+        if g.row > row {
+            // Past the end of a wrapped row: stay on that row's last glyph rather than jump to the next row.
+            return prev.filter(|p| p.row == row).map_or(g.offset, |p| p.offset);
+        }
+        if g.row == row && col < g.col + g.width {
+            return g.offset;
+        }
+        prev = Some(g);
+    }
+    prev.map_or(0, |p| p.offset + p.chars)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const NOWRAP: LayoutOptions = LayoutOptions { tab_width: 4, wrap: None };
+
+    #[test]
+    fn widths_and_tabs() {
+        let cols: Vec<_> =
+            Glyphs::new("a\t中👍🏽e\u{301}", NOWRAP).map(|g| (g.col, g.width)).collect();
+        assert_eq!(cols, vec![(0, 1), (1, 3), (4, 2), (6, 2), (8, 1)]);
+        assert_eq!(position_of("a\t中b", 3, NOWRAP), (0, 6));
+        assert_eq!(position_of("a\t中b", 4, NOWRAP), (0, 7));
+        assert_eq!(offset_at("a\t中b", 0, 5, NOWRAP), 2);
+        assert_eq!(offset_at("a\t中b", 0, 50, NOWRAP), 4);
+    }
+
+    #[test]
+    fn wrap_moves_wide_chars_to_next_row() {
+        let opts = LayoutOptions { tab_width: 4, wrap: Some(5) };
+        let rows: Vec<_> = Glyphs::new("abcd中ef", opts).map(|g| (g.row, g.col)).collect();
+        assert_eq!(rows, vec![(0, 0), (0, 1), (0, 2), (0, 3), (1, 0), (1, 2), (1, 3)]);
+        assert_eq!(row_count("abcd中ef", opts), 2);
+        assert_eq!(row_count("abcde", opts), 2);
+        assert_eq!(row_count("", opts), 1);
+        assert_eq!(position_of("abcde", 5, opts), (1, 0));
+        assert_eq!(offset_at("abcd中ef", 0, 4, opts), 3);
+        assert_eq!(offset_at("abcd中ef", 1, 9, opts), 7);
+    }
+}

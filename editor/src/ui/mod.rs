@@ -1,0 +1,406 @@
+//! Drawing the editor with ratatui, and (in [`terminal`]) running it in a real terminal with crossterm.
+//!
+//! Rendering reads the model and touches only the visible lines, so its cost does not depend on the file size.
+//! Buffer positions are char offsets; screen positions are cells of the area drawn into.
+
+use std::ops::Range;
+use std::sync::Arc;
+
+use ratatui::buffer::Buffer;
+use ratatui::layout::Rect;
+use ratatui::style::{Color, Modifier, Style};
+use unicode_width::UnicodeWidthStr;
+
+use crate::editor::{Editor, MessageKind, Mode};
+use crate::highlight::{Highlighter, Span};
+use crate::layout::{self, Glyphs};
+use crate::text::line_text;
+use crate::theme::{Rgb, Theme};
+
+pub mod terminal;
+
+/// Another user's cursor (and selection) to draw, for the collaborative client.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Decoration {
+    /// Cursor position (char offset).
+    pub pos: usize,
+    /// Selected chars, if any.
+    pub selection: Option<Range<usize>>,
+    /// The user's colour.
+    pub colour: Rgb,
+    /// Name shown next to the cursor.
+    pub label: String,
+}
+
+/// Everything drawn besides the editor itself.
+pub struct RenderInput<'a> {
+    /// Colours.
+    pub theme: &'a Theme,
+    /// Other users' cursors.
+    pub decorations: &'a [Decoration],
+    /// Connection state for the status bar (the collaborative client fills it).
+    pub connection: Option<&'a str>,
+    /// Syntax name for the status bar.
+    pub syntax: Option<&'a str>,
+}
+
+fn rgb(c: Rgb) -> Color {
+    Color::Rgb(c.0, c.1, c.2)
+}
+
+fn blend(a: Rgb, b: Rgb) -> Rgb {
+    let mix = |x: u8, y: u8| ((u16::from(x) + 2 * u16::from(y)) / 3) as u8;
+    Rgb(mix(a.0, b.0), mix(a.1, b.1), mix(a.2, b.2))
+}
+
+/// Draws `ed` into `area` of `buf` and returns where the terminal cursor belongs.
+pub fn render(
+    ed: &Editor,
+    highlighter: Option<&mut Highlighter>,
+    input: &RenderInput<'_>,
+    area: Rect,
+    buf: &mut Buffer,
+) -> Option<(u16, u16)> {
+    let ui = &input.theme.ui;
+    buf.set_style(area, Style::default().fg(rgb(ui.foreground)).bg(rgb(ui.background)));
+    if area.height < 3 || area.width < 8 {
+        return None;
+    }
+    let text_area = Rect { height: area.height - 2, ..area };
+    let mut cursor = if let Mode::Help(scroll) = ed.mode() {
+        render_help(ed, *scroll, input.theme, text_area, buf);
+        None
+    } else {
+        render_text(ed, highlighter, input, text_area, buf)
+    };
+    render_status(ed, input, Rect { y: area.y + area.height - 2, height: 1, ..area }, buf);
+    if let Some(c) = render_message_line(
+        ed,
+        input.theme,
+        Rect { y: area.y + area.height - 1, height: 1, ..area },
+        buf,
+    ) {
+        cursor = Some(c);
+    }
+    cursor
+}
+
+struct Row {
+    line: usize,
+    first_row: usize,
+    y: u16,
+}
+
+fn render_text(
+    ed: &Editor,
+    highlighter: Option<&mut Highlighter>,
+    input: &RenderInput<'_>,
+    area: Rect,
+    buf: &mut Buffer,
+) -> Option<(u16, u16)> {
+    let ui = &input.theme.ui;
+    let rope = ed.rope();
+    let view = ed.view();
+    let opts = ed.layout_options();
+    let gutter = ed.gutter_width().min(area.width.saturating_sub(1));
+    let text_x = area.x + gutter;
+    let text_w = usize::from(area.width - gutter);
+    let height = usize::from(area.height);
+    let last_line = rope.len_lines();
+    let visible_lines = view.top_line..(view.top_line + height).min(last_line);
+    let spans: Vec<Arc<[Span]>> = match highlighter {
+        Some(h) => h.highlight(rope, visible_lines.clone()),
+        None => Vec::new(),
+    };
+    let sel = ed.selection();
+    let sel_range = sel.range();
+    let head_line = rope.char_to_line(sel.head);
+    let mut rows: Vec<Row> = Vec::new();
+    let mut y = 0usize;
+    let mut line = view.top_line;
+    while y < height && line < last_line {
+        let text = line_text(rope, line);
+        let start = rope.line_to_char(line);
+        let skip_rows = if line == view.top_line { view.top_row } else { 0 };
+        rows.push(Row { line, first_row: skip_rows, y: area.y + y as u16 });
+        if gutter > 0 {
+            let number = format!("{:>w$} ", line + 1, w = usize::from(gutter) - 1);
+            let fg = if line == head_line { ui.gutter_current } else { ui.gutter };
+            buf.set_stringn(
+                area.x,
+                area.y + y as u16,
+                number,
+                usize::from(gutter),
+                Style::default().fg(rgb(fg)),
+            );
+        }
+        let line_spans = spans.get(line - view.top_line).cloned().unwrap_or_else(|| Arc::from([]));
+        let matches = ed.search_highlight().map(|q| q.line_matches(rope, line)).unwrap_or_default();
+        let mut span_i = 0;
+        let mut used_rows = 1;
+        let mut end_cell = (0usize, 0usize);
+        for g in Glyphs::new(&text, opts) {
+            end_cell = (g.row, g.col + g.width);
+            used_rows = g.row + 1;
+            if g.row < skip_rows {
+                continue;
+            }
+            let row_y = y + g.row - skip_rows;
+            if row_y >= height {
+                break;
+            }
+            let col = if opts.wrap.is_some() { g.col } else { g.col.wrapping_sub(view.left_col) };
+            if opts.wrap.is_none() && (g.col < view.left_col || col >= text_w) {
+                if g.col >= view.left_col {
+                    break;
+                }
+                continue;
+            }
+            let pos = start + g.offset;
+            while span_i < line_spans.len() && line_spans[span_i].range.end <= g.offset {
+                span_i += 1;
+            }
+            let mut style = Style::default();
+            if let Some(s) = line_spans.get(span_i).filter(|s| s.range.start <= g.offset) {
+                style = style.fg(rgb(s.fg));
+            }
+            if matches.iter().any(|m| m.contains(&pos)) {
+                style = style.bg(rgb(ui.search_match));
+            }
+            for d in input.decorations {
+                if d.selection.as_ref().is_some_and(|r| r.contains(&pos)) {
+                    style = style.bg(rgb(blend(d.colour, ui.background)));
+                }
+            }
+            if sel_range.contains(&pos) {
+                style = style.bg(rgb(ui.selection));
+            }
+            draw_glyph(
+                buf,
+                text_x + col as u16,
+                area.y + row_y as u16,
+                g.text,
+                g.width,
+                text_w - col,
+                style,
+            );
+        }
+        // A selected line break shows as one highlighted cell after the line.
+        let ends_selected =
+            sel_range.contains(&(start + text.chars().count())) && line + 1 < last_line;
+        if let Some(wrap) = opts.wrap
+            && end_cell.1 >= wrap
+        {
+            end_cell = (end_cell.0 + 1, 0);
+            used_rows = used_rows.max(end_cell.0 + 1);
+        }
+        if ends_selected && end_cell.0 >= skip_rows {
+            let col = end_cell.1.wrapping_sub(if opts.wrap.is_some() { 0 } else { view.left_col });
+            let row_y = y + end_cell.0 - skip_rows;
+            if col < text_w && row_y < height {
+                buf[(text_x + col as u16, area.y + row_y as u16)].set_bg(rgb(ui.selection));
+            }
+        }
+        y += used_rows.saturating_sub(skip_rows).max(1);
+        line += 1;
+    }
+    for d in input.decorations {
+        if let Some((x, y)) = screen_pos(ed, &rows, d.pos, area, gutter) {
+            buf[(x, y)].set_bg(rgb(d.colour)).set_fg(rgb(ui.background));
+            let label_y = if y > area.y { y - 1 } else { y + 1 };
+            if label_y < area.y + area.height {
+                let room = usize::from(area.x + area.width - x);
+                let style = Style::default()
+                    .bg(rgb(d.colour))
+                    .fg(rgb(ui.background))
+                    .add_modifier(Modifier::BOLD);
+                buf.set_stringn(x, label_y, &d.label, room, style);
+            }
+        }
+    }
+    screen_pos(ed, &rows, sel.head, area, gutter)
+}
+
+/// Draws one grapheme; tabs become spaces, control chars their Unicode picture, lone combining marks sit on a
+/// dotted circle. Wide glyphs cut by the right edge become spaces.
+fn draw_glyph(
+    buf: &mut Buffer,
+    x: u16,
+    y: u16,
+    text: &str,
+    width: usize,
+    room: usize,
+    style: Style,
+) {
+    let first = text.chars().next().unwrap_or(' ');
+    let pictured;
+    let symbol = if text == "\t" || width > room {
+        " "
+    } else if first.is_control() {
+        pictured = char::from_u32(0x2400 + u32::from(first))
+            .filter(|_| u32::from(first) < 0x20)
+            .unwrap_or('\u{FFFD}');
+        return draw_cells(buf, x, y, &pictured.to_string(), 1, style);
+    } else if text.width() == 0 {
+        pictured = '\u{25CC}';
+        return draw_cells(buf, x, y, &format!("{pictured}{text}"), 1, style);
+    } else {
+        text
+    };
+    if symbol == " " {
+        for i in 0..width.min(room) as u16 {
+            buf[(x + i, y)].set_symbol(" ").set_style(style);
+        }
+    } else {
+        draw_cells(buf, x, y, symbol, width, style);
+    }
+}
+
+fn draw_cells(buf: &mut Buffer, x: u16, y: u16, symbol: &str, width: usize, style: Style) {
+    buf[(x, y)].set_symbol(symbol).set_style(style);
+    for i in 1..width as u16 {
+        buf[(x + i, y)].reset();
+        buf[(x + i, y)].set_style(style);
+    }
+}
+
+fn screen_pos(
+    ed: &Editor,
+    rows: &[Row],
+    pos: usize,
+    area: Rect,
+    gutter: u16,
+) -> Option<(u16, u16)> {
+    let rope = ed.rope();
+    let line = rope.char_to_line(pos.min(rope.len_chars()));
+    let row = rows.iter().find(|r| r.line == line)?;
+    let offset = pos - rope.line_to_char(line);
+    let (vrow, col) = layout::position_of(&line_text(rope, line), offset, ed.layout_options());
+    let vrow = vrow.checked_sub(row.first_row)?;
+    let col = if ed.options().soft_wrap { col } else { col.checked_sub(ed.view().left_col)? };
+    let y = row.y + u16::try_from(vrow).ok()?;
+    let x = area.x + gutter + u16::try_from(col).ok()?;
+    (y < area.y + area.height && x < area.x + area.width).then_some((x, y))
+}
+
+fn render_status(ed: &Editor, input: &RenderInput<'_>, area: Rect, buf: &mut Buffer) {
+    let ui = &input.theme.ui;
+    let style = Style::default().fg(rgb(ui.status_foreground)).bg(rgb(ui.status_background));
+    buf.set_style(area, style);
+    let s = ed.status();
+    let left = format!(
+        " {}{}{}  {}",
+        s.name,
+        if s.modified { " [+]" } else { "" },
+        if s.read_only { " [read-only]" } else { "" },
+        s.mode
+    );
+    let mut right = format!("{}:{}  {}  {}", s.line, s.column, s.line_ending.label(), s.encoding);
+    if let Some(syntax) = input.syntax {
+        right.push_str("  ");
+        right.push_str(syntax);
+    }
+    if let Some(conn) = input.connection {
+        right.push_str("  ");
+        right.push_str(conn);
+    }
+    right.push(' ');
+    let width = usize::from(area.width);
+    let right_w = right.width().min(width);
+    buf.set_stringn(
+        area.x,
+        area.y,
+        &left,
+        width.saturating_sub(right_w + 1),
+        style.add_modifier(Modifier::BOLD),
+    );
+    buf.set_stringn(area.x + (width - right_w) as u16, area.y, &right, right_w, style);
+}
+
+fn render_message_line(
+    ed: &Editor,
+    theme: &Theme,
+    area: Rect,
+    buf: &mut Buffer,
+) -> Option<(u16, u16)> {
+    let ui = &theme.ui;
+    let width = usize::from(area.width);
+    match ed.mode() {
+        Mode::Prompt(p) => {
+            let label = p.label(ed.search_options());
+            let style = Style::default().fg(rgb(ui.message)).add_modifier(Modifier::BOLD);
+            let (x, _) = buf.set_stringn(area.x, area.y, &label, width, style);
+            let before: String = p.input.chars().take(p.cursor).collect();
+            // Keep the prompt's cursor visible by dropping input from the left when it is too long.
+            let room = usize::from(area.x + area.width - x).saturating_sub(1);
+            let skip = before.width().saturating_sub(room);
+            let mut shown = String::new();
+            let mut dropped = 0;
+            for c in p.input.chars() {
+                if dropped < skip {
+                    dropped += c.to_string().width();
+                    continue;
+                }
+                shown.push(c);
+            }
+            buf.set_stringn(x, area.y, &shown, room + 1, Style::default().fg(rgb(ui.foreground)));
+            let cx = x + (before.width() - skip.min(before.width())) as u16;
+            if let Some(m) = ed.message().filter(|m| m.kind == MessageKind::Error) {
+                let text = format!("  {}", m.text);
+                let start = x + shown.width() as u16;
+                if start < area.x + area.width {
+                    let room = usize::from(area.x + area.width - start);
+                    buf.set_stringn(start, area.y, &text, room, Style::default().fg(rgb(ui.error)));
+                }
+            }
+            Some((cx.min(area.x + area.width - 1), area.y))
+        }
+        Mode::Confirm(c) => {
+            let style = Style::default().fg(rgb(ui.message)).add_modifier(Modifier::BOLD);
+            buf.set_stringn(area.x, area.y, c.question(), width, style);
+            None
+        }
+        _ => {
+            if let Some(m) = ed.message() {
+                let fg = if m.kind == MessageKind::Error { ui.error } else { ui.message };
+                buf.set_stringn(area.x, area.y, &m.text, width, Style::default().fg(rgb(fg)));
+            }
+            None
+        }
+    }
+}
+
+fn render_help(ed: &Editor, scroll: usize, theme: &Theme, area: Rect, buf: &mut Buffer) {
+    let ui = &theme.ui;
+    let base = Style::default().fg(rgb(ui.foreground)).bg(rgb(ui.help_background));
+    buf.set_style(area, base);
+    let width = usize::from(area.width);
+    let title = " tandem — keys (Esc closes, arrows scroll; remap in config.toml [keys]) ";
+    buf.set_stringn(
+        area.x,
+        area.y,
+        title,
+        width,
+        base.add_modifier(Modifier::BOLD | Modifier::REVERSED),
+    );
+    let lines = ed.keymap().help_lines();
+    let key_w = lines.iter().map(|(k, _, _)| k.width()).max().unwrap_or(0).min(width / 3);
+    let name_w = lines.iter().map(|(_, n, _)| n.len()).max().unwrap_or(0);
+    for (i, (keys, name, help)) in
+        lines.iter().skip(scroll).take(usize::from(area.height) - 1).enumerate()
+    {
+        let y = area.y + 1 + i as u16;
+        let row = format!(" {keys:<key_w$}  {name:<name_w$}  {help}");
+        buf.set_stringn(area.x, y, &row, width, base);
+        buf.set_stringn(
+            area.x,
+            y,
+            format!(" {keys:<key_w$}"),
+            width.min(key_w + 1),
+            base.fg(rgb(ui.gutter_current)),
+        );
+    }
+}
+
+#[cfg(test)]
+mod tests;

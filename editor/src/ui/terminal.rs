@@ -1,0 +1,230 @@
+//! Running the editor in a real terminal: crossterm setup and teardown (also on panic), event conversion at the
+//! edge, the draw loop, OSC 52 clipboard, and grammars loaded on a background thread.
+
+use std::io::{self, Write};
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+use anyhow::Context;
+use base64::Engine;
+use crossterm::event::{
+    self, Event, KeyCode, KeyEventKind, KeyModifiers, MouseButton, MouseEventKind,
+};
+use crossterm::{cursor, execute, terminal};
+use ratatui::Terminal;
+use ratatui::backend::CrosstermBackend;
+use ratatui::layout::Position;
+
+use crate::config::Config;
+use crate::editor::{Editor, Effect};
+use crate::highlight::{Highlighter, Syntaxes};
+use crate::input::{Key, KeyEvent, Modifiers, MouseEvent, MouseKind};
+use crate::ui::{RenderInput, render};
+
+/// How often the file on disk is checked for changes by other programs.
+const DISK_CHECK: Duration = Duration::from_secs(2);
+
+/// Converts a crossterm key event; `None` for releases and keys tandem does not know.
+pub fn convert_key(ev: event::KeyEvent) -> Option<KeyEvent> {
+    if ev.kind == KeyEventKind::Release {
+        return None;
+    }
+    let m = ev.modifiers;
+    let mut mods = Modifiers {
+        ctrl: m.contains(KeyModifiers::CONTROL),
+        alt: m.contains(KeyModifiers::ALT),
+        shift: m.contains(KeyModifiers::SHIFT),
+    };
+    let key = match ev.code {
+        KeyCode::Char(c) => {
+            // The character's case already carries Shift; with Ctrl or Alt, bindings are written lowercase.
+            mods.shift = false;
+            Key::Char(if mods.ctrl || mods.alt { c.to_ascii_lowercase() } else { c })
+        }
+        KeyCode::Enter => Key::Enter,
+        KeyCode::Tab => Key::Tab,
+        KeyCode::BackTab => Key::BackTab,
+        KeyCode::Backspace => Key::Backspace,
+        KeyCode::Delete => Key::Delete,
+        KeyCode::Insert => Key::Insert,
+        KeyCode::Esc => Key::Esc,
+        KeyCode::Left => Key::Left,
+        KeyCode::Right => Key::Right,
+        KeyCode::Up => Key::Up,
+        KeyCode::Down => Key::Down,
+        KeyCode::Home => Key::Home,
+        KeyCode::End => Key::End,
+        KeyCode::PageUp => Key::PageUp,
+        KeyCode::PageDown => Key::PageDown,
+        KeyCode::F(n) => Key::F(n),
+        _ => return None,
+    };
+    Some(KeyEvent { key, mods })
+}
+
+/// Converts a crossterm mouse event; `None` for buttons other than the left one.
+pub fn convert_mouse(ev: event::MouseEvent) -> Option<MouseEvent> {
+    let kind = match ev.kind {
+        MouseEventKind::Down(MouseButton::Left) => MouseKind::Down,
+        MouseEventKind::Drag(MouseButton::Left) => MouseKind::Drag,
+        MouseEventKind::Up(MouseButton::Left) => MouseKind::Up,
+        MouseEventKind::ScrollUp => MouseKind::ScrollUp,
+        MouseEventKind::ScrollDown => MouseKind::ScrollDown,
+        _ => return None,
+    };
+    Some(MouseEvent {
+        kind,
+        column: ev.column,
+        row: ev.row,
+        shift: ev.modifiers.contains(KeyModifiers::SHIFT),
+    })
+}
+
+fn restore_terminal() {
+    let _ = terminal::disable_raw_mode();
+    let _ = execute!(
+        io::stdout(),
+        event::DisableBracketedPaste,
+        event::DisableMouseCapture,
+        terminal::LeaveAlternateScreen,
+        cursor::Show
+    );
+}
+
+/// Restores the terminal on every exit path, including unwinding.
+struct TerminalGuard;
+
+impl Drop for TerminalGuard {
+    fn drop(&mut self) {
+        restore_terminal();
+    }
+}
+
+fn enter_terminal(mouse: bool) -> io::Result<TerminalGuard> {
+    let previous = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        restore_terminal();
+        tracing::error!(%info, "panic");
+        previous(info);
+    }));
+    terminal::enable_raw_mode()?;
+    let guard = TerminalGuard;
+    let mut out = io::stdout();
+    execute!(out, terminal::EnterAlternateScreen, event::EnableBracketedPaste)?;
+    if mouse {
+        execute!(out, event::EnableMouseCapture)?;
+    }
+    Ok(guard)
+}
+
+fn osc52(text: &str) -> io::Result<()> {
+    let encoded = base64::engine::general_purpose::STANDARD.encode(text);
+    let mut out = io::stdout();
+    write!(out, "\x1b]52;c;{encoded}\x07")?;
+    out.flush()
+}
+
+/// Opens `path` (or an empty buffer) and runs the editor until the user quits.
+pub fn run(config: &Config, path: Option<PathBuf>) -> anyhow::Result<()> {
+    let theme = config.load_theme().context("loading the theme")?;
+    let mut editor = match &path {
+        Some(p) => Editor::open(p, config).with_context(|| format!("opening {}", p.display()))?,
+        None => Editor::with_rope(ropey::Rope::new(), config),
+    };
+    tracing::info!(path = ?path, chars = editor.rope().len_chars(), "opened");
+    let (syntax_tx, syntax_rx) = mpsc::channel();
+    if config.syntax {
+        std::thread::spawn(move || {
+            let _ = syntax_tx.send(Arc::new(Syntaxes::load()));
+        });
+    }
+    let mut highlighter: Option<Highlighter> = None;
+
+    let _guard = enter_terminal(config.mouse).context("setting up the terminal")?;
+    let mut term =
+        Terminal::new(CrosstermBackend::new(io::stdout())).context("setting up the terminal")?;
+    let size = term.size()?;
+    editor.resize(size.width, size.height);
+    let mut last_disk_check = Instant::now();
+    loop {
+        if highlighter.is_none()
+            && let Ok(syntaxes) = syntax_rx.try_recv()
+        {
+            let first = crate::text::line_text(editor.rope(), 0).into_owned();
+            if let Some(name) = syntaxes.detect(editor.path(), &first) {
+                tracing::info!(syntax = %name, "highlighting");
+                highlighter = Some(Highlighter::new(syntaxes, name, &theme));
+            }
+        }
+        let damage = editor.take_damage();
+        if let Some(h) = highlighter.as_mut() {
+            h.apply_damage(damage);
+        }
+        let syntax_name = highlighter.as_ref().map(|h| h.syntax_name().to_owned());
+        term.draw(|frame| {
+            let input = RenderInput {
+                theme: &theme,
+                decorations: &[],
+                connection: None,
+                syntax: syntax_name.as_deref(),
+            };
+            if let Some((x, y)) =
+                render(&editor, highlighter.as_mut(), &input, frame.area(), frame.buffer_mut())
+            {
+                frame.set_cursor_position(Position { x, y });
+            }
+        })?;
+        for effect in editor.take_effects() {
+            match effect {
+                Effect::Clipboard(text) => osc52(&text)?,
+            }
+        }
+        // Local only for now: the collaborative client will drain these into the CRDT.
+        editor.take_pending_edits();
+        if editor.should_quit() {
+            break;
+        }
+        let timeout = if editor.is_busy() || (config.syntax && highlighter.is_none()) {
+            Duration::from_millis(if editor.is_busy() { 0 } else { 20 })
+        } else {
+            Duration::from_millis(500)
+        };
+        if event::poll(timeout)? {
+            // Handle everything already queued before drawing again, so a paste or fast typing costs one frame.
+            loop {
+                handle_event(&mut editor, event::read()?);
+                if editor.should_quit() || !event::poll(Duration::ZERO)? {
+                    break;
+                }
+            }
+        } else if editor.is_busy() {
+            editor.tick();
+        }
+        if last_disk_check.elapsed() >= DISK_CHECK {
+            editor.check_disk();
+            last_disk_check = Instant::now();
+        }
+    }
+    tracing::info!("quit");
+    Ok(())
+}
+
+fn handle_event(editor: &mut Editor, ev: Event) {
+    match ev {
+        Event::Key(k) => {
+            if let Some(k) = convert_key(k) {
+                editor.handle_key(k);
+            }
+        }
+        Event::Mouse(m) => {
+            if let Some(m) = convert_mouse(m) {
+                editor.handle_mouse(m);
+            }
+        }
+        Event::Paste(text) => editor.paste(&text),
+        Event::Resize(w, h) => editor.resize(w, h),
+        _ => {}
+    }
+}
