@@ -1357,10 +1357,7 @@ impl Editor {
     fn replace_all(&mut self, mut s: ReplaceSession) {
         self.history.seal();
         let mut pos = 0;
-        loop {
-            let Found::Match(start, end) = s.query.find_next(self.rope(), pos, usize::MAX) else {
-                break;
-            };
+        while let Found::Match(start, end) = s.query.find_next(self.rope(), pos, usize::MAX) {
             if start < pos {
                 break;
             }

@@ -92,12 +92,12 @@ impl LinearHistory {
         if last.after != change.before {
             return false;
         }
-        match (last.kind, change.kind) {
-            (ChangeKind::TypeWord, ChangeKind::TypeWord) => true,
-            (ChangeKind::TypeSpace, ChangeKind::TypeSpace | ChangeKind::TypeWord) => true,
-            (ChangeKind::DeleteChar, ChangeKind::DeleteChar) => true,
-            _ => false,
-        }
+        matches!(
+            (last.kind, change.kind),
+            (ChangeKind::TypeWord, ChangeKind::TypeWord)
+                | (ChangeKind::TypeSpace, ChangeKind::TypeSpace | ChangeKind::TypeWord)
+                | (ChangeKind::DeleteChar, ChangeKind::DeleteChar)
+        )
     }
 }
 

@@ -105,8 +105,7 @@ impl FromStr for KeyEvent {
         let lower = spec.trim().to_lowercase();
         let mut mods = Modifiers::default();
         let mut rest = lower.as_str();
-        loop {
-            let Some((head, tail)) = rest.split_once(['-', '+']) else { break };
+        while let Some((head, tail)) = rest.split_once(['-', '+']) {
             if tail.is_empty() {
                 break;
             }

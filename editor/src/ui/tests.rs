@@ -1,1 +1,176 @@
+//! Whole-screen rendering tests against ratatui's `TestBackend`.
 
+use ratatui::Terminal;
+use ratatui::backend::TestBackend;
+use ratatui::style::Color;
+use unicode_width::UnicodeWidthStr;
+
+use super::*;
+use crate::config::Config;
+use crate::input::KeyEvent;
+
+fn draw(
+    ed: &mut Editor,
+    w: u16,
+    h: u16,
+    decorations: &[Decoration],
+) -> (Terminal<TestBackend>, Option<(u16, u16)>) {
+    ed.resize(w, h);
+    let mut term = Terminal::new(TestBackend::new(w, h)).unwrap();
+    let theme = Theme::dark();
+    let input = RenderInput { theme: &theme, decorations, connection: None, syntax: None };
+    let mut cursor = None;
+    term.draw(|f| cursor = render(ed, None, &input, f.area(), f.buffer_mut())).unwrap();
+    (term, cursor)
+}
+
+/// The screen as the user sees it: one string per row, wide glyphs once.
+fn screen(term: &Terminal<TestBackend>) -> Vec<String> {
+    let buf = term.backend().buffer();
+    (0..buf.area.height)
+        .map(|y| {
+            let mut row = String::new();
+            let mut x = 0;
+            while x < buf.area.width {
+                let sym = buf[(x, y)].symbol();
+                row.push_str(sym);
+                x += sym.width().max(1) as u16;
+            }
+            row
+        })
+        .collect()
+}
+
+fn type_keys(ed: &mut Editor, spec: &[&str]) {
+    for s in spec {
+        ed.handle_key(s.parse::<KeyEvent>().unwrap());
+    }
+}
+
+#[test]
+fn plain_screen_with_gutter_status_and_message() {
+    let mut ed = Editor::new("fn main() {\n\tprintln!(\"hi\");\n}\n");
+    let (term, cursor) = draw(&mut ed, 30, 7, &[]);
+    assert_eq!(
+        screen(&term),
+        vec![
+            "  1 fn main() {               ",
+            "  2     println!(\"hi\");       ",
+            "  3 }                         ",
+            "  4                           ",
+            "                              ",
+            " [new]  EDIT   1:1  LF  UTF-8 ",
+            "                              ",
+        ]
+    );
+    assert_eq!(cursor, Some((4, 0)));
+}
+
+#[test]
+fn wide_cjk_and_emoji_with_soft_wrap() {
+    let config = Config { soft_wrap: true, ..Config::default() };
+    let mut ed = Editor::with_rope(ropey::Rope::from_str("中文字符混合 abc 👍🏽x\nok"), &config);
+    type_keys(&mut ed, &["down"]);
+    let (term, cursor) = draw(&mut ed, 14, 7, &[]);
+    assert_eq!(
+        screen(&term),
+        vec![
+            "  1 中文字符混",
+            "    合 abc 👍🏽x",
+            "              ",
+            "  2 ok        ",
+            "              ",
+            "2:1  LF  UTF-8",
+            "              ",
+        ]
+    );
+    assert_eq!(cursor, Some((4, 3)));
+}
+
+#[test]
+fn wide_char_cut_by_right_edge_becomes_blank_and_horizontal_scroll() {
+    let mut ed = Editor::new("abcdefg中h\n");
+    let (term, _) = draw(&mut ed, 12, 4, &[]);
+    assert_eq!(screen(&term)[0], "  1 abcdefg ");
+    type_keys(&mut ed, &["end"]);
+    let (term, cursor) = draw(&mut ed, 12, 4, &[]);
+    assert_eq!(screen(&term)[0], "  1 defg中h ");
+    assert_eq!(cursor, Some((11, 0)));
+}
+
+#[test]
+fn tabs_control_chars_and_combining_marks() {
+    let mut ed = Editor::new("a\tb\u{1}c\u{301}d\n\u{301}x");
+    ed.handle_key(KeyEvent::ctrl(crate::input::Key::Char('w')));
+    let (term, _) = draw(&mut ed, 16, 4, &[]);
+    let rows = screen(&term);
+    assert_eq!(rows[0], "  1 a   b\u{2401}c\u{301}d    ");
+    assert_eq!(rows[1], "  2 \u{25CC}\u{301}x          ");
+}
+
+#[test]
+fn selection_and_search_matches_are_coloured() {
+    let mut ed = Editor::new("one two one\n");
+    type_keys(&mut ed, &["shift-right", "shift-right"]);
+    let (term, _) = draw(&mut ed, 20, 4, &[]);
+    let buf = term.backend().buffer();
+    let sel = Theme::dark().ui.selection;
+    assert_eq!(buf[(4, 0)].bg, Color::Rgb(sel.0, sel.1, sel.2));
+    assert_eq!(buf[(5, 0)].bg, Color::Rgb(sel.0, sel.1, sel.2));
+    assert_ne!(buf[(6, 0)].bg, Color::Rgb(sel.0, sel.1, sel.2));
+    type_keys(&mut ed, &["esc", "ctrl-f", "o", "n", "e"]);
+    let (term, cursor) = draw(&mut ed, 20, 4, &[]);
+    let m = Theme::dark().ui.search_match;
+    // The match after the cursor is selected; the other one is highlighted as a match.
+    assert_eq!(term.backend().buffer()[(4, 0)].bg, Color::Rgb(m.0, m.1, m.2));
+    assert_eq!(term.backend().buffer()[(12, 0)].bg, Color::Rgb(sel.0, sel.1, sel.2));
+    let rows = screen(&term);
+    assert_eq!(rows[3], "Search: one         ");
+    assert_eq!(cursor, Some((11, 3)));
+}
+
+#[test]
+fn remote_cursor_decorations_draw_with_label() {
+    let mut ed = Editor::new("hello\nworld\n");
+    let deco =
+        [Decoration { pos: 8, selection: Some(6..8), colour: Rgb(200, 0, 0), label: "ann".into() }];
+    let (term, _) = draw(&mut ed, 16, 5, &deco);
+    let rows = screen(&term);
+    assert_eq!(rows[0], "  1 heann       ");
+    assert_eq!(rows[1], "  2 world       ");
+    let buf = term.backend().buffer();
+    assert_eq!(buf[(6, 1)].bg, Color::Rgb(200, 0, 0));
+    let b = blend(Rgb(200, 0, 0), Theme::dark().ui.background);
+    assert_eq!(buf[(4, 1)].bg, Color::Rgb(b.0, b.1, b.2));
+    assert_eq!(buf[(5, 1)].bg, Color::Rgb(b.0, b.1, b.2));
+}
+
+#[test]
+fn help_screen_lists_bound_keys() {
+    let mut ed = Editor::new("");
+    type_keys(&mut ed, &["f1"]);
+    let (term, _) = draw(&mut ed, 60, 8, &[]);
+    let rows = screen(&term);
+    assert!(rows[0].starts_with(" tandem — keys"));
+    assert!(
+        rows[1].contains("Ctrl-S") && rows[1].contains("save") && rows[1].contains("Save the file"),
+        "{rows:#?}"
+    );
+    assert!(rows[6].contains("HELP"));
+}
+
+#[test]
+fn status_bar_shows_modified_line_col_and_crlf() {
+    let mut ed = Editor::new("a\r\nb中c\r\n");
+    type_keys(&mut ed, &["down", "end", "x"]);
+    let (term, _) = draw(&mut ed, 34, 5, &[]);
+    assert_eq!(screen(&term)[3], " [new] [+]  EDIT 2:6  CRLF  UTF-8 ");
+}
+
+#[test]
+fn wide_glyph_that_does_not_fit_wraps_whole() {
+    let config = Config { soft_wrap: true, line_numbers: false, ..Config::default() };
+    let mut ed = Editor::with_rope(ropey::Rope::from_str("abcdefghi👍🏽中\n"), &config);
+    let (term, _) = draw(&mut ed, 10, 5, &[]);
+    assert_eq!(screen(&term)[..3], ["abcdefghi ", "👍🏽中      ", "          "]);
+}
