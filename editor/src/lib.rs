@@ -11,10 +11,10 @@
 //!
 //! let mut ed = Editor::new("hello");
 //! ed.handle_key(KeyEvent::ctrl(Key::End));
-//! for key in KeyEvent::typed(", world") {
+//! for key in KeyEvent::typed(" world") {
 //!     ed.handle_key(key);
 //! }
-//! assert_eq!(ed.rope().to_string(), "hello, world");
+//! assert_eq!(ed.rope().to_string(), "hello world");
 //! ed.handle_key(KeyEvent::ctrl(Key::Char('z')));
 //! assert_eq!(ed.rope().to_string(), "hello");
 //! ```
