@@ -1,1 +1,187 @@
-fn main() {}
+//! Editor performance at 100 MB: open + first frame, keystroke → frame, scrolling, searching.
+//!
+//! `CARGO_TARGET_DIR=/work/target-editor cargo bench -p tandem --bench editor`. The 100 MB source-like file is
+//! generated once under the target dir. Frames are rendered into ratatui's `TestBackend` at 120×40.
+
+use std::hint::black_box;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use criterion::{Criterion, criterion_group, criterion_main};
+use ratatui::Terminal;
+use ratatui::backend::TestBackend;
+use tandem::ui::{RenderInput, render};
+use tandem::{Config, Editor, Highlighter, Key, KeyEvent, Query, SearchOptions, Syntaxes, Theme};
+
+const SIZE: usize = 100 * 1024 * 1024;
+const W: u16 = 120;
+const H: u16 = 40;
+
+/// Rust-like text with varied line lengths, an identifier every block and "needle" once every 1000 blocks.
+fn generate() -> PathBuf {
+    let path = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("bench-100mb.rs");
+    if std::fs::metadata(&path).is_ok_and(|m| m.len() as usize >= SIZE) {
+        return path;
+    }
+    let mut out = String::with_capacity(SIZE + 1024);
+    let mut i = 0usize;
+    while out.len() < SIZE {
+        let marker = if i % 1000 == 999 { " needle" } else { "" };
+        out.push_str(&format!(
+            "// section {i}: generated for the tandem editor benchmark{marker}\n\
+             pub fn compute_{i}(input: &[u64], factor: u64) -> u64 {{\n\
+             \x20   let mut total = 0u64; // running sum\n\
+             \x20   for (idx, value) in input.iter().enumerate() {{\n\
+             \x20       if idx % 3 == 0 {{ total = total.wrapping_add(value * factor); }}\n\
+             \x20       else {{ total ^= value.rotate_left(idx as u32); }}\n\
+             \x20   }}\n\
+             \x20   let label = \"result-{i}\";\n\
+             \x20   println!(\"{{}} = {{}}\", label, total);\n\
+             \x20   total\n\
+             }}\n\n"
+        ));
+        i += 1;
+    }
+    std::fs::write(&path, &out).expect("writing the benchmark file");
+    path
+}
+
+struct Screen {
+    term: Terminal<TestBackend>,
+    theme: Theme,
+    highlighter: Option<Highlighter>,
+}
+
+impl Screen {
+    fn new(highlighter: Option<Highlighter>) -> Self {
+        Screen { term: Terminal::new(TestBackend::new(W, H)).unwrap(), theme: Theme::dark(), highlighter }
+    }
+
+    fn frame(&mut self, ed: &mut Editor) {
+        let damage = ed.take_damage();
+        if let Some(h) = self.highlighter.as_mut() {
+            h.apply_damage(damage);
+        }
+        ed.take_pending_edits();
+        let input = RenderInput { theme: &self.theme, decorations: &[], connection: None, syntax: None };
+        let hl = self.highlighter.as_mut();
+        self.term.draw(|f| {
+            black_box(render(ed, hl, &input, f.area(), f.buffer_mut()));
+        })
+        .unwrap();
+    }
+}
+
+fn open(path: &std::path::Path) -> Editor {
+    let mut ed = Editor::open(path, &Config::default()).unwrap();
+    ed.resize(W, H);
+    ed
+}
+
+fn press(ed: &mut Editor, spec: &str) {
+    ed.handle_key(spec.parse::<KeyEvent>().unwrap());
+}
+
+fn benches(c: &mut Criterion) {
+    let path = generate();
+    let syntaxes = Arc::new(Syntaxes::load());
+    let rust_highlighter = || Some(Highlighter::new(syntaxes.clone(), "Rust".into(), &Theme::dark()));
+
+    let mut g = c.benchmark_group("open_100mb");
+    g.sample_size(10).measurement_time(Duration::from_secs(20));
+    g.bench_function("open_and_first_frame", |b| {
+        b.iter(|| {
+            let mut ed = open(&path);
+            Screen::new(None).frame(&mut ed);
+            ed
+        })
+    });
+    g.finish();
+
+    // One editor in the middle of the file, highlighted, for all keystroke benchmarks.
+    let mut ed = open(&path);
+    let mut screen = Screen::new(rust_highlighter());
+    press(&mut ed, "ctrl-g");
+    for k in KeyEvent::typed("1400000") {
+        ed.handle_key(k);
+    }
+    press(&mut ed, "enter");
+    press(&mut ed, "end");
+    screen.frame(&mut ed);
+
+    let mut g = c.benchmark_group("keystroke_to_frame_100mb");
+    g.bench_function("insert_char", |b| {
+        b.iter(|| {
+            ed.handle_key(KeyEvent::plain(Key::Char('x')));
+            screen.frame(&mut ed);
+        })
+    });
+    g.bench_function("backspace", |b| {
+        b.iter(|| {
+            press(&mut ed, "backspace");
+            screen.frame(&mut ed);
+        })
+    });
+    g.bench_function("cursor_down", |b| {
+        b.iter(|| {
+            press(&mut ed, "down");
+            screen.frame(&mut ed);
+        })
+    });
+    g.bench_function("cursor_right", |b| {
+        b.iter(|| {
+            press(&mut ed, "right");
+            screen.frame(&mut ed);
+        })
+    });
+    g.bench_function("page_down_scroll", |b| {
+        b.iter(|| {
+            press(&mut ed, "pagedown");
+            screen.frame(&mut ed);
+        })
+    });
+    g.bench_function("mouse_wheel_scroll", |b| {
+        b.iter(|| {
+            ed.scroll(3);
+            screen.frame(&mut ed);
+        })
+    });
+    g.bench_function("find_next_and_frame", |b| {
+        press(&mut ed, "ctrl-f");
+        for k in KeyEvent::typed("needle") {
+            ed.handle_key(k);
+        }
+        while ed.tick() {}
+        press(&mut ed, "enter");
+        b.iter(|| {
+            press(&mut ed, "f3");
+            while ed.tick() {}
+            screen.frame(&mut ed);
+        })
+    });
+    g.bench_function("incremental_search_step_no_match", |b| {
+        // One bounded step of a search that finds nothing: what a frame waits for while searching.
+        b.iter(|| {
+            press(&mut ed, "ctrl-f");
+            ed.handle_key(KeyEvent::plain(Key::Char('@')));
+            screen.frame(&mut ed);
+            press(&mut ed, "esc");
+        })
+    });
+    g.finish();
+
+    let mut g = c.benchmark_group("search_100mb");
+    g.sample_size(10);
+    let rope = ed.rope().clone();
+    let absent = Query::new("no such text anywhere", SearchOptions::default()).unwrap();
+    g.bench_function("full_scan_literal_no_match", |b| b.iter(|| absent.find_next(&rope, 0, usize::MAX)));
+    let regex = Query::new(r"result-\d+7\b", SearchOptions { regex: true, ignore_case: false }).unwrap();
+    g.bench_function("regex_next_match_from_middle", |b| {
+        b.iter(|| regex.find_next(&rope, rope.len_chars() / 2, usize::MAX))
+    });
+    g.finish();
+}
+
+criterion_group!(editor, benches);
+criterion_main!(editor);
