@@ -1,0 +1,98 @@
+//! `--seed-updates`: writes a long update log into a document over one connection, as fast as
+//! the server takes it, before the measured run (cold-load benchmarks need such a document).
+
+use std::time::Duration;
+
+use anyhow::Context;
+use futures_util::{SinkExt, StreamExt};
+use rand::rngs::SmallRng;
+use rand::{Rng, SeedableRng};
+use tandem_crdt::{Client, DocumentConfig, Message};
+use tokio::time::timeout;
+use tokio_tungstenite::tungstenite::Message as WsMessage;
+
+use crate::client::connect;
+
+/// Frames written between flushes.
+const BATCH: usize = 256;
+/// How long the server may take to catch up after the last update.
+const SETTLE_TIMEOUT: Duration = Duration::from_secs(300);
+
+/// Writes `n` one-char updates into the document at `url` (typing at a cursor that sometimes
+/// jumps) and waits until the server has them all: durably when `durable` (tandem's Durable
+/// confirmations), otherwise until it answered a SyncStep1 sent after the last update (servers
+/// handle one connection's messages in order). `client_id` must be fresh.
+pub async fn seed_document(
+    url: &str,
+    n: usize,
+    client_id: u64,
+    durable: bool,
+) -> anyhow::Result<()> {
+    let mut client = Client::new(DocumentConfig::new(client_id), durable)?;
+    let ws = connect(url).await.with_context(|| format!("connecting to {url}"))?;
+    let (mut tx, mut rx) = ws.split();
+    for frame in client.connect()? {
+        tx.feed(WsMessage::Binary(frame.into())).await?;
+    }
+    let mut rng = SmallRng::seed_from_u64(client_id);
+    let mut cursor = 0usize;
+    let mut sent = 0usize;
+    let mut barrier_sent = false;
+    let mut step2_seen = 0usize;
+    let settle = async {
+        loop {
+            // Read whatever the server sent first, so its outbound queue never fills up.
+            tokio::select! {
+                biased;
+                frame = rx.next() => {
+                    let bytes = match frame.context("connection closed while seeding")?? {
+                        WsMessage::Binary(bytes) => bytes,
+                        _ => continue,
+                    };
+                    step2_seen += Message::decode_frame(&bytes)?
+                        .iter()
+                        .filter(|m| matches!(m, Message::SyncStep2 { .. }))
+                        .count();
+                    let event = client.receive(&bytes, 0)?;
+                    for reply in event.replies {
+                        tx.feed(WsMessage::Binary(reply.into())).await?;
+                    }
+                    tx.flush().await?;
+                    let done = if durable {
+                        sent == n && client.unconfirmed_count() == 0
+                    } else {
+                        barrier_sent && step2_seen >= 2
+                    };
+                    if done {
+                        return anyhow::Ok(());
+                    }
+                }
+                () = std::future::ready(()), if sent < n || !barrier_sent => {
+                    if sent < n {
+                        for _ in 0..BATCH.min(n - sent) {
+                            let len = client.document().len_chars();
+                            if cursor > len || rng.random::<f64>() < 0.02 {
+                                cursor = rng.random_range(0..=len);
+                            }
+                            let c = (b'a' + rng.random_range(0..26u8)) as char;
+                            for frame in client.replace(cursor..cursor, c.encode_utf8(&mut [0; 4]), 0)? {
+                                tx.feed(WsMessage::Binary(frame.into())).await?;
+                            }
+                            cursor += 1;
+                            sent += 1;
+                        }
+                    } else {
+                        let state_vector = client.document().state_vector();
+                        tx.feed(WsMessage::Binary(Message::SyncStep1 { state_vector }.encode().into()))
+                            .await?;
+                        barrier_sent = true;
+                    }
+                    tx.flush().await?;
+                }
+            }
+        }
+    };
+    timeout(SETTLE_TIMEOUT, settle).await.context("the server did not take the seed in time")??;
+    let _ = tx.close().await;
+    Ok(())
+}
