@@ -13,7 +13,8 @@ use yrs::updates::decoder::Decode;
 use yrs::updates::encoder::Encode;
 use yrs::{
     Any, Assoc, Doc, GetString, IndexedSequence, Observable, OffsetKind, Options, Origin, Out,
-    ReadTxn, StateVector, StickyIndex, Text, TextRef, Transact, UndoManager, Update,
+    ReadTxn, StateVector, StickyIndex, Text, TextRef, Transact, TransactionMut, UndoManager,
+    Update, WriteTxn,
 };
 
 use crate::delta::{Delta, DeltaOp};
@@ -130,6 +131,9 @@ pub struct Document {
     local_origin: Origin,
     remote_origin: Origin,
     raw_ops: RawOps,
+    /// Remote updates that cannot be integrated yet because updates they follow have not
+    /// arrived, merged into one (see [`integrate`]).
+    held: Option<Vec<u8>>,
 }
 
 impl std::fmt::Debug for Document {
@@ -168,7 +172,18 @@ impl Document {
             observe_remote_deltas(&text, local_origin.clone(), raw_ops.clone());
         }
         let astral = config.track_deltas.then(AstralIndex::default);
-        Ok(Self { config, doc, text, astral, clock, undo, local_origin, remote_origin, raw_ops })
+        Ok(Self {
+            config,
+            doc,
+            text,
+            astral,
+            clock,
+            undo,
+            local_origin,
+            remote_origin,
+            raw_ops,
+            held: None,
+        })
     }
 
     /// A document loaded from a full state (as [`Document::encode_state`] made it, or any Yjs
@@ -266,8 +281,20 @@ impl Document {
             Update::decode_v1(update).map_err(|e| Error::MalformedUpdate(e.to_string()))?;
         let len_before = self.config.track_deltas.then(|| self.len_chars());
         {
+            // One transaction for the update and whatever held updates it unblocks, so the
+            // observer reports one delta.
             let mut txn = self.doc.transact_mut_with(self.remote_origin.clone());
-            txn.apply_update(update).map_err(|e| Error::UpdateRejected(e.to_string()))?;
+            integrate(&mut txn, update, &mut self.held)?;
+            // Retry what was held while that makes progress. Retry at least once: the new
+            // update may have been held itself and, merged with the others, close their gaps.
+            let mut seen = None;
+            while let Some(held) = self.held.take_if(|_| seen.as_ref() != Some(&txn.state_vector()))
+            {
+                seen = Some(txn.state_vector());
+                let held =
+                    Update::decode_v1(&held).map_err(|e| Error::MalformedUpdate(e.to_string()))?;
+                integrate(&mut txn, held, &mut self.held)?;
+            }
         }
         Ok(match len_before {
             Some(len_before) => self.take_delta(len_before),
@@ -286,15 +313,32 @@ impl Document {
     }
 
     /// The whole document as one update: what a new replica needs, and what a store keeps.
+    /// Remote updates still waiting for their predecessors are included (as Yjs does), so a
+    /// store never loses them.
     pub fn encode_state(&self) -> Vec<u8> {
-        self.doc.transact().encode_state_as_update_v1(&StateVector::default())
+        self.with_held(self.doc.transact().encode_state_as_update_v1(&StateVector::default()))
     }
 
     /// What a replica with the encoded `state_vector` is missing, as one update (SyncStep2).
     pub fn encode_diff(&self, state_vector: &[u8]) -> Result<Vec<u8>> {
         let sv = StateVector::decode_v1(state_vector)
             .map_err(|e| Error::MalformedStateVector(e.to_string()))?;
-        Ok(self.doc.transact().encode_state_as_update_v1(&sv))
+        Ok(self.with_held(self.doc.transact().encode_state_as_update_v1(&sv)))
+    }
+
+    /// Whether some remote updates wait for updates they follow (false once every replica has
+    /// exchanged everything).
+    pub fn has_held_updates(&self) -> bool {
+        self.held.is_some()
+    }
+
+    fn with_held(&self, update: Vec<u8>) -> Vec<u8> {
+        match &self.held {
+            None => update,
+            // The held update decoded when it arrived, so merging cannot fail; keep the
+            // integrated state alone if it somehow does.
+            Some(held) => yrs::merge_updates_v1([update.as_slice(), held]).unwrap_or(update),
+        }
     }
 
     /// Undoes this replica's last undo step (never another user's edits).
@@ -413,6 +457,59 @@ impl Document {
             }
         }
     }
+}
+
+/// Integrates `update` into the transaction, or holds it back in `held`.
+///
+/// yrs 0.28 integrates a block whose predecessors from the same client are missing by leaving a
+/// hole in its store, and then reports a state vector that claims the hole: peers syncing by
+/// state vector never send the missing blocks, and later merges place text at wrong clocks
+/// (the randomized convergence test found replicas diverging this way). Yjs instead keeps such
+/// blocks pending. So an update is handed to yrs only when, for every client, its blocks
+/// continue what this replica has without a gap; and whatever yrs still leaves pending
+/// (blocks whose origins are missing, deletions of unknown items) is taken back out, so yrs'
+/// own retry, which merges pending updates with gaps, never runs.
+fn integrate(
+    txn: &mut TransactionMut<'_>,
+    update: Update,
+    held: &mut Option<Vec<u8>>,
+) -> Result<()> {
+    if !continues_state(&update, &txn.state_vector()) {
+        return hold(held, update.encode_v1());
+    }
+    txn.apply_update(update).map_err(|e| Error::UpdateRejected(e.to_string()))?;
+    if txn.has_missing_updates() {
+        if let Some(pending) = txn.prune_pending() {
+            hold(held, pending.encode_v1())?;
+        }
+    }
+    Ok(())
+}
+
+/// Adds `update` to the held updates. They are kept merged, as Yjs keeps its pending
+/// structs: two held updates may each have a gap that only the other fills.
+fn hold(held: &mut Option<Vec<u8>>, update: Vec<u8>) -> Result<()> {
+    *held = Some(match held.take() {
+        None => update,
+        Some(previous) => yrs::merge_updates_v1([previous.as_slice(), update.as_slice()])
+            .map_err(|e| Error::UpdateRejected(e.to_string()))?,
+    });
+    Ok(())
+}
+
+/// Whether every client's blocks in `update` start at or before what `state` has seen and
+/// leave no gap between them.
+fn continues_state(update: &Update, state: &StateVector) -> bool {
+    update.insertions(true).iter().all(|(client, ranges)| {
+        let mut ranges: Vec<_> = ranges.iter().cloned().collect();
+        ranges.sort_by_key(|r| r.start);
+        let mut seen = state.get(client);
+        ranges.into_iter().all(|range| {
+            let continues = range.start <= seen;
+            seen = seen.max(range.end);
+            continues
+        })
+    })
 }
 
 fn convert_ops(raw: Vec<RawOp>, index: &mut AstralIndex) -> Option<Vec<DeltaOp>> {
@@ -588,6 +685,39 @@ mod tests {
         assert_eq!(view, "a😀b");
         deliver(&second, &mut b, &mut view);
         assert_eq!(view, "a😀b", "a duplicate changes nothing");
+    }
+
+    #[test]
+    fn an_update_after_a_gap_waits_instead_of_claiming_the_gap() {
+        // Regression: yrs 0.28 integrated "2" (clock 1 of `a`, whose neighbours `c` already
+        // has) before "1" (clock 0) and then claimed clock 0 in its state vector, so syncing by
+        // state vector never delivered "1" and the replicas diverged.
+        let mut a = doc(1);
+        let mut c = doc(3);
+        let base = doc_with(2, "b");
+        a.apply_update(&base).unwrap();
+        c.apply_update(&base).unwrap();
+        let _one = a.insert(1, "1", 0).unwrap(); // lost on its way to c
+        let two = a.insert(0, "2", 0).unwrap();
+        let mut view = c.text();
+        deliver(&two, &mut c, &mut view);
+        assert_eq!(view, "b", "held until its predecessor arrives");
+        assert!(c.has_held_updates());
+        let sv_before = c.state_vector();
+        deliver(&a.encode_diff(&sv_before).unwrap(), &mut c, &mut view);
+        assert_eq!(view, "2b1");
+        assert!(!c.has_held_updates());
+        // A held update travels on in state and diffs, so a store never loses it.
+        let mut d = doc(4);
+        d.apply_update(&base).unwrap();
+        d.apply_update(&two).unwrap();
+        let mut e = Document::from_state(DocumentConfig::new(5), &d.encode_state()).unwrap();
+        e.apply_update(&a.encode_state()).unwrap();
+        assert_eq!(e.text(), "2b1");
+    }
+
+    fn doc_with(client_id: u64, text: &str) -> Vec<u8> {
+        doc(client_id).insert(0, text, 0).unwrap()
     }
 
     #[test]
