@@ -177,12 +177,15 @@ impl Stats {
     }
 }
 
+/// One writer's inserts, oldest first: (clock of the first inserted item, send time in µs).
+type WriterLog = Mutex<Vec<(u32, u64)>>;
+
 /// When each typing client sent each insert, so that any receiver in this process can turn a
 /// received update into a latency. Writers are numbered `0..n` and their Yjs client ids are
 /// `base + slot`, so the lookup is an index, not a hash.
 pub struct SendLog {
     base: u64,
-    writers: Box<[Mutex<Vec<(u32, u64)>>]>,
+    writers: Box<[WriterLog]>,
 }
 
 impl SendLog {
