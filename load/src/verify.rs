@@ -140,7 +140,7 @@ mod tests {
         assert_eq!(count_missing(&partial, &updates[..3]).unwrap(), 0);
         assert_eq!(count_missing(&partial, &updates).unwrap(), 2);
         // A delete the server never stored is missing too.
-        assert_eq!(count_missing(&partial, &[backspace.clone()]).unwrap(), 1);
+        assert_eq!(count_missing(&partial, std::slice::from_ref(&backspace)).unwrap(), 1);
         server.apply_update(&backspace).unwrap();
         assert_eq!(count_missing(&server.encode_state(), &[backspace]).unwrap(), 0);
     }

@@ -73,6 +73,8 @@ async fn serve(
     forgetful: bool,
 ) {
     let mut path = String::new();
+    // The callback's signature is tungstenite's; its error type is not ours to shrink.
+    #[allow(clippy::result_large_err)]
     let Ok(ws) = tokio_tungstenite::accept_hdr_async(stream, |req: &Request, resp: Response| {
         path = req.uri().to_string();
         Ok(resp)
