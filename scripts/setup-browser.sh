@@ -1,0 +1,27 @@
+#!/usr/bin/env bash
+# Installs what the browser end-to-end tests need: Debian's Chromium and the npm packages of the
+# test runner (playwright-core drives the system Chromium; it never downloads a browser).
+# Idempotent: each step is skipped when its result is already there.
+set -euo pipefail
+
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+
+if ! command -v chromium >/dev/null 2>&1; then
+    echo "setup-browser: installing chromium (apt)"
+    sudo_cmd=()
+    if [ "$(id -u)" -ne 0 ]; then sudo_cmd=(sudo); fi
+    "${sudo_cmd[@]}" apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive "${sudo_cmd[@]}" apt-get install -y -qq --no-install-recommends chromium fonts-noto-color-emoji fonts-noto-cjk >/dev/null
+fi
+echo "setup-browser: $(chromium --version 2>/dev/null || echo 'chromium missing')"
+
+if ! command -v npm >/dev/null 2>&1; then
+    echo "setup-browser: npm is missing; install Node.js (apt-get install nodejs npm)" >&2
+    exit 1
+fi
+cd "$root/tests/browser"
+if [ ! -d node_modules/playwright-core ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
+    echo "setup-browser: npm ci in tests/browser"
+    npm ci --no-audit --no-fund --loglevel=error
+fi
+echo "setup-browser: playwright-core $(node -p "require('playwright-core/package.json').version")"

@@ -1,0 +1,89 @@
+// Local storage of documents: IndexedDB keeps each document's OfflineState (full state plus the
+// updates the server has not confirmed), so edits survive a closed tab and merge on reconnect.
+// localStorage keeps the small things: the user's name and colour, and recently opened documents.
+
+const DB_NAME = "tandem";
+const STORE = "documents";
+
+let dbPromise = null;
+
+function openDb() {
+  if (!dbPromise) {
+    dbPromise = new Promise((resolve, reject) => {
+      const request = indexedDB.open(DB_NAME, 1);
+      request.onupgradeneeded = () => request.result.createObjectStore(STORE);
+      request.onsuccess = () => resolve(request.result);
+      request.onerror = () => reject(request.error);
+    });
+  }
+  return dbPromise;
+}
+
+function run(mode, action) {
+  return openDb().then(
+    (db) =>
+      new Promise((resolve, reject) => {
+        const tx = db.transaction(STORE, mode);
+        const request = action(tx.objectStore(STORE));
+        // Resolve on commit, not on the request: only then is the write durable.
+        tx.oncomplete = () => resolve(request.result);
+        tx.onerror = () => reject(tx.error);
+        tx.onabort = () => reject(tx.error);
+      }),
+  );
+}
+
+/** The stored OfflineState bytes of `docId`, or undefined. */
+export async function loadDocument(docId) {
+  const record = await run("readonly", (store) => store.get(docId));
+  return record && record.state instanceof Uint8Array ? record.state : undefined;
+}
+
+/** Stores `state` (OfflineState bytes) for `docId`. */
+export function saveDocument(docId, state) {
+  return run("readwrite", (store) => store.put({ state, savedAt: Date.now() }, docId));
+}
+
+const RECENT_KEY = "tandem.recent";
+const IDENTITY_KEY = "tandem.identity";
+const COLORS = ["#e11d48", "#2563eb", "#16a34a", "#d97706", "#7c3aed", "#0891b2", "#db2777", "#65a30d"];
+
+function readJson(key, fallback) {
+  try {
+    const value = JSON.parse(localStorage.getItem(key));
+    return value ?? fallback;
+  } catch {
+    return fallback;
+  }
+}
+
+/** Recently opened documents, newest first: [{ id, openedAt }]. */
+export function recentDocuments() {
+  const list = readJson(RECENT_KEY, []);
+  return Array.isArray(list) ? list.filter((d) => d && typeof d.id === "string") : [];
+}
+
+/** Puts `docId` first in the recent list. */
+export function rememberDocument(docId) {
+  const list = recentDocuments().filter((d) => d.id !== docId);
+  list.unshift({ id: docId, openedAt: Date.now() });
+  localStorage.setItem(RECENT_KEY, JSON.stringify(list.slice(0, 50)));
+}
+
+/** This browser's user: { name, color }, made up on first use. */
+export function identity() {
+  const stored = readJson(IDENTITY_KEY, null);
+  if (stored && typeof stored.name === "string" && /^#[0-9a-f]{6}$/i.test(stored.color)) {
+    return stored;
+  }
+  const pick = new Uint32Array(2);
+  crypto.getRandomValues(pick);
+  const fresh = { name: `Guest ${1000 + (pick[0] % 9000)}`, color: COLORS[pick[1] % COLORS.length] };
+  localStorage.setItem(IDENTITY_KEY, JSON.stringify(fresh));
+  return fresh;
+}
+
+/** Changes the user's display name. */
+export function setName(name) {
+  localStorage.setItem(IDENTITY_KEY, JSON.stringify({ ...identity(), name }));
+}
