@@ -1,1 +1,229 @@
-fn main() {}
+//! `tandem-server`: serve documents, or mint an access token.
+//!
+//! Thin on purpose: flags and environment variables become a [`tandem_server::Config`],
+//! SIGINT/SIGTERM become the shutdown future, and [`tandem_server::run`] does the rest.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Duration;
+
+use anyhow::{Context, bail};
+use clap::{Parser, Subcommand};
+use tandem_server::auth::{Access, AuthKey, Grant};
+use tandem_server::config;
+use tandem_server::{Config, Database, Limits};
+
+/// tandem's sync server: documents at ws://HOST:PORT/DOC-ID, browser client at /.
+#[derive(Debug, Parser)]
+#[command(version, args_conflicts_with_subcommands = true)]
+struct Cli {
+    #[command(subcommand)]
+    command: Option<Command>,
+    #[command(flatten)]
+    serve: ServeArgs,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Serve documents (the default).
+    Serve(ServeArgs),
+    /// Print a signed access token.
+    Token(TokenArgs),
+}
+
+#[derive(Debug, clap::Args)]
+struct ServeArgs {
+    /// Address to listen on.
+    #[arg(long, env = "TANDEM_LISTEN", default_value = "127.0.0.1:8080")]
+    listen: SocketAddr,
+    /// Directory for the SQLite database (tandem.db). Default: the platform's data directory.
+    #[arg(long, env = "TANDEM_DATA_DIR")]
+    data_dir: Option<PathBuf>,
+    /// Database instead of DATA_DIR/tandem.db: postgres://USER@HOST/DB or sqlite://PATH.
+    #[arg(long, env = "TANDEM_DATABASE_URL")]
+    database_url: Option<String>,
+    /// Key that signs access tokens; with it every connection needs ?token=. Without it access
+    /// is open.
+    #[arg(long, env = "TANDEM_AUTH_KEY", hide_env_values = true)]
+    auth_key: Option<String>,
+    /// Directory of the browser client's files (index.html ...). Default: web/dist of the
+    /// source tree or next to the binary, if present.
+    #[arg(long, env = "TANDEM_WEB_DIR")]
+    web_dir: Option<PathBuf>,
+    /// Name of the shared Y.Text.
+    #[arg(long, env = "TANDEM_TEXT_NAME", default_value = tandem_crdt::DEFAULT_TEXT_NAME)]
+    text_name: String,
+    /// Largest websocket message accepted, in bytes.
+    #[arg(long, env = "TANDEM_MAX_MESSAGE_SIZE", default_value_t = config::DEFAULT_MAX_MESSAGE_BYTES)]
+    max_message_size: usize,
+    /// Most simultaneous websocket connections.
+    #[arg(long, env = "TANDEM_MAX_CONNECTIONS", default_value_t = config::DEFAULT_MAX_CONNECTIONS)]
+    max_connections: usize,
+    /// Sustained messages per second per connection (bursts of 10 s worth).
+    #[arg(long, env = "TANDEM_RATE_LIMIT_MESSAGES", default_value_t = config::DEFAULT_RATE_MESSAGES)]
+    rate_limit_messages: u32,
+    /// Sustained bytes per second per connection (bursts of 10 s worth).
+    #[arg(long, env = "TANDEM_RATE_LIMIT_BYTES", default_value_t = config::DEFAULT_RATE_BYTES)]
+    rate_limit_bytes: u64,
+    /// Frames queued for one client before it is dropped as too slow.
+    #[arg(long, env = "TANDEM_MAX_QUEUED_MESSAGES", default_value_t = config::DEFAULT_MAX_QUEUED_MESSAGES)]
+    max_queued_messages: usize,
+    /// Bytes queued for one client before it is dropped as too slow.
+    #[arg(long, env = "TANDEM_MAX_QUEUED_BYTES", default_value_t = config::DEFAULT_MAX_QUEUED_BYTES)]
+    max_queued_bytes: usize,
+    /// Seconds a document without connections stays in memory.
+    #[arg(long, env = "TANDEM_IDLE_UNLOAD_SECS", default_value_t = config::DEFAULT_IDLE_UNLOAD.as_secs())]
+    idle_unload_secs: u64,
+    /// Logged updates after which a document's log is compacted into a snapshot.
+    #[arg(long, env = "TANDEM_COMPACT_AFTER", default_value_t = config::DEFAULT_COMPACT_AFTER_UPDATES)]
+    compact_after: usize,
+    /// Log format.
+    #[arg(long, env = "TANDEM_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text)]
+    log_format: LogFormat,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+enum LogFormat {
+    /// Human-readable lines.
+    Text,
+    /// One JSON object per line.
+    Json,
+}
+
+#[derive(Debug, clap::Args)]
+struct TokenArgs {
+    /// Document id (or id prefix with --prefix; `--doc "" --prefix` grants every document).
+    #[arg(long)]
+    doc: String,
+    /// Grant every document whose id starts with --doc.
+    #[arg(long)]
+    prefix: bool,
+    /// Read but not write.
+    #[arg(long)]
+    read_only: bool,
+    /// Lifetime in seconds; 0 never expires.
+    #[arg(long, default_value_t = 3600)]
+    ttl: u64,
+    /// The server's key.
+    #[arg(long, env = "TANDEM_AUTH_KEY", hide_env_values = true)]
+    auth_key: String,
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Some(Command::Token(args)) => token(args),
+        Some(Command::Serve(args)) => serve(args),
+        None => serve(cli.serve),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("tandem-server: {error:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn token(args: TokenArgs) -> anyhow::Result<()> {
+    if !(args.prefix && args.doc.is_empty()) {
+        tandem_server::validate_doc_id(&args.doc).map_err(anyhow::Error::msg).context("--doc")?;
+    }
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .context("system clock is before 1970")?
+        .as_secs();
+    let grant = Grant {
+        doc: args.doc,
+        prefix: args.prefix,
+        access: if args.read_only { Access::ReadOnly } else { Access::ReadWrite },
+        expires_at: (args.ttl > 0).then(|| now.saturating_add(args.ttl)),
+    };
+    println!("{}", AuthKey::new(args.auth_key.as_bytes()).mint(&grant));
+    Ok(())
+}
+
+fn init_logging(format: LogFormat) {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    match format {
+        LogFormat::Text => builder.init(),
+        LogFormat::Json => builder.json().init(),
+    }
+}
+
+fn serve(args: ServeArgs) -> anyhow::Result<()> {
+    init_logging(args.log_format);
+    let config = config_from(&args)?;
+    let runtime = tokio::runtime::Runtime::new().context("starting the async runtime")?;
+    runtime.block_on(async {
+        let listener = tokio::net::TcpListener::bind(args.listen)
+            .await
+            .with_context(|| format!("cannot listen on {}", args.listen))?;
+        tandem_server::run(config, listener, shutdown_signal()).await.context("server failed")
+    })
+}
+
+fn config_from(args: &ServeArgs) -> anyhow::Result<Config> {
+    let data_dir = match &args.data_dir {
+        Some(dir) => dir.clone(),
+        None => directories::ProjectDirs::from("", "", "tandem")
+            .map(|dirs| dirs.data_dir().to_owned())
+            .context("no home directory to put data in; pass --data-dir")?,
+    };
+    let database = Database::from_url(args.database_url.as_deref(), &data_dir)
+        .map_err(anyhow::Error::msg)
+        .context("--database-url")?;
+    if args.max_message_size == 0 || args.max_connections == 0 {
+        bail!("--max-message-size and --max-connections must be positive");
+    }
+    let mut config = Config::new(database);
+    config.auth_key =
+        args.auth_key.as_deref().filter(|k| !k.is_empty()).map(|k| AuthKey::new(k.as_bytes()));
+    config.web_dir = args.web_dir.clone().or_else(default_web_dir);
+    config.text_name = args.text_name.clone();
+    config.limits = Limits {
+        max_message_bytes: args.max_message_size,
+        max_connections: args.max_connections,
+        rate_messages: args.rate_limit_messages,
+        rate_bytes: args.rate_limit_bytes,
+        max_queued_messages: args.max_queued_messages,
+        max_queued_bytes: args.max_queued_bytes,
+    };
+    config.idle_unload = Duration::from_secs(args.idle_unload_secs);
+    config.compact_after_updates = args.compact_after;
+    Ok(config)
+}
+
+/// `web/dist` next to the binary (an install), else in the source tree this binary was built
+/// from (development), if it exists.
+fn default_web_dir() -> Option<PathBuf> {
+    let beside_binary =
+        std::env::current_exe().ok().and_then(|exe| exe.parent().map(|dir| dir.join("web/dist")));
+    let source_tree = PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../web/dist"));
+    beside_binary.into_iter().chain([source_tree]).find(|dir| dir.is_dir())
+}
+
+async fn shutdown_signal() {
+    let interrupt = tokio::signal::ctrl_c();
+    #[cfg(unix)]
+    {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut terminate) => {
+                tokio::select! {
+                    _ = interrupt => {}
+                    _ = terminate.recv() => {}
+                }
+            }
+            Err(error) => {
+                tracing::warn!(%error, "cannot listen for SIGTERM; only SIGINT stops the server");
+                let _ = interrupt.await;
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = interrupt.await;
+    tracing::info!("shutting down");
+}

@@ -1,0 +1,303 @@
+//! One websocket connection: checks its token, joins the document's room, then only pumps
+//! bytes — frames from the socket into the room, frames from its [`Outbox`] into the socket.
+//!
+//! The protocol work (decoding, applying, relaying, storing) happens in [`crate::room`].
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::extract::ws::{CloseFrame, Message, WebSocket};
+use futures_util::stream::{SplitSink, SplitStream};
+use futures_util::{SinkExt, StreamExt};
+use tandem_crdt::SessionConfig;
+use tokio::sync::OwnedSemaphorePermit;
+use tokio::time::Instant;
+use tokio_tungstenite::tungstenite;
+
+use crate::App;
+use crate::auth::{Access, AuthError};
+use crate::metrics::Rejection;
+use crate::outbox::{CloseReason, Outbox, OutboxReceiver, code};
+use crate::storage::unix_ms;
+
+/// How long closing may take before the socket is simply dropped.
+const CLOSE_TIMEOUT: Duration = Duration::from_secs(1);
+
+/// What a client asked for when it connected.
+#[derive(Debug, Clone)]
+pub(crate) struct ConnectRequest {
+    /// The document id (validated).
+    pub doc: String,
+    /// `?token=`.
+    pub token: Option<String>,
+    /// `?ext=durable`: the client understands tandem's durability messages.
+    pub extensions: bool,
+    /// The client's address, for the logs.
+    pub peer: Option<SocketAddr>,
+}
+
+/// Serves one upgraded websocket until it closes. The permit counts it against the connection
+/// limit until then.
+pub(crate) async fn serve(
+    socket: WebSocket,
+    app: Arc<App>,
+    request: ConnectRequest,
+    _permit: OwnedSemaphorePermit,
+) {
+    let started = Instant::now();
+    let id = app.next_connection_id();
+    let metrics = &app.metrics;
+    metrics.connections.inc();
+    metrics.connections_total.inc();
+    let limits = &app.config.limits;
+    let (outbox, outbox_rx) =
+        Outbox::new(limits.max_queued_messages, limits.max_queued_bytes, metrics.clone());
+    let (sink, stream) = socket.split();
+    let sender = tokio::spawn(send_loop(sink, outbox_rx, outbox.clone(), app.clone()));
+
+    let reason = run_session(&app, &request, id, &outbox, stream).await;
+    outbox.close(reason);
+    let _ = sender.await;
+    metrics.connections.dec();
+
+    let reason = outbox.close_reason();
+    tracing::info!(
+        doc = %request.doc,
+        client = id,
+        peer = ?request.peer,
+        duration_ms = started.elapsed().as_millis() as u64,
+        close_code = reason.as_ref().map(|r| r.code),
+        reason = reason.as_ref().map_or("", |r| r.reason.as_str()),
+        "disconnected"
+    );
+}
+
+fn authorize(app: &App, request: &ConnectRequest) -> Result<Access, AuthError> {
+    let Some(key) = &app.config.auth_key else {
+        return Ok(Access::ReadWrite);
+    };
+    let token = request.token.as_deref().ok_or(AuthError::Missing)?;
+    key.verify(token, &request.doc, unix_ms() / 1000)
+}
+
+/// Everything between the upgrade and the close; returns why the connection ends.
+async fn run_session(
+    app: &Arc<App>,
+    request: &ConnectRequest,
+    id: u64,
+    outbox: &Arc<Outbox>,
+    mut stream: SplitStream<WebSocket>,
+) -> CloseReason {
+    let access = match authorize(app, request) {
+        Ok(access) => access,
+        Err(error) => {
+            app.metrics.reject(Rejection::Auth);
+            tracing::info!(doc = %request.doc, client = id, peer = ?request.peer, %error, "refused");
+            // y-protocols' auth message first, so Yjs clients see "permission denied".
+            outbox.push(tandem_crdt::Message::AuthDenied { reason: error.to_string() }.encode());
+            return CloseReason::new(code::POLICY, error.to_string());
+        }
+    };
+    let lease = match app.rooms.acquire(&request.doc).await {
+        Ok(lease) => lease,
+        Err(error) => {
+            tracing::error!(doc = %request.doc, client = id, %error, "document could not be loaded");
+            return CloseReason::new(
+                code::INTERNAL,
+                format!("document could not be loaded: {error}"),
+            );
+        }
+    };
+    let room = lease.room();
+    let session = SessionConfig::server(request.extensions, access == Access::ReadOnly);
+    if let Err(error) = room.join(id, session, outbox.clone()) {
+        return CloseReason::new(code::INTERNAL, format!("could not open the session: {error}"));
+    }
+    tracing::info!(
+        doc = %request.doc,
+        client = id,
+        peer = ?request.peer,
+        read_only = access == Access::ReadOnly,
+        extensions = request.extensions,
+        "connected"
+    );
+    let limits = &app.config.limits;
+    let mut rate =
+        RateLimit::new(limits.rate_messages, limits.rate_bytes, limits.max_message_bytes);
+    let reason = loop {
+        let message = tokio::select! {
+            _ = outbox.closed() => break None,
+            _ = app.shutdown.cancelled() => break Some(CloseReason::new(code::GOING_AWAY, "server shutting down")),
+            message = stream.next() => message,
+        };
+        let frame = match message {
+            Some(Ok(Message::Binary(frame))) => frame,
+            Some(Ok(Message::Ping(_) | Message::Pong(_))) => continue,
+            Some(Ok(Message::Close(_))) | None => {
+                break Some(CloseReason::new(code::NORMAL, "client closed"));
+            }
+            Some(Ok(Message::Text(_))) => {
+                app.metrics.reject(Rejection::TextFrame);
+                break Some(CloseReason::new(
+                    code::UNSUPPORTED_DATA,
+                    "text frames are not part of the protocol; send binary frames",
+                ));
+            }
+            Some(Err(error)) => break Some(read_error(app, error)),
+        };
+        app.metrics.messages_in.inc();
+        app.metrics.bytes_in.add(frame.len() as u64);
+        let wait = rate.take(frame.len(), Instant::now());
+        if !wait.is_zero() {
+            app.metrics.rate_limited.inc();
+            tokio::time::sleep(wait).await;
+        }
+        app.writer.wait_for_space().await;
+        if let Err(reason) = room.receive(id, &frame, unix_ms()) {
+            tracing::info!(doc = %request.doc, client = id, reason = %reason.reason, "malformed frame");
+            break Some(reason);
+        }
+    };
+    room.leave(id, unix_ms());
+    // The outbox's own reason (slow reader, storage failure) wins when it closed first.
+    reason.unwrap_or_else(|| CloseReason::new(code::NORMAL, ""))
+}
+
+/// Maps a websocket read error to a close reason.
+fn read_error(app: &App, error: axum::Error) -> CloseReason {
+    match error.into_inner().downcast::<tungstenite::Error>() {
+        Ok(error) if matches!(*error, tungstenite::Error::Capacity(_)) => {
+            app.metrics.reject(Rejection::TooLarge);
+            CloseReason::new(
+                code::TOO_BIG,
+                format!("message larger than {} bytes", app.config.limits.max_message_bytes),
+            )
+        }
+        Ok(error) => {
+            app.metrics.reject(Rejection::Malformed);
+            CloseReason::new(code::INVALID_PAYLOAD, format!("websocket error: {error}"))
+        }
+        Err(error) => CloseReason::new(code::INVALID_PAYLOAD, format!("websocket error: {error}")),
+    }
+}
+
+/// Moves queued frames into the socket until the outbox closes, then sends the close frame.
+async fn send_loop(
+    mut sink: SplitSink<WebSocket, Message>,
+    mut frames: OutboxReceiver,
+    outbox: Arc<Outbox>,
+    app: Arc<App>,
+) {
+    loop {
+        let frame = tokio::select! {
+            biased;
+            _ = outbox.closed() => break,
+            frame = frames.recv() => frame,
+        };
+        let Some(frame) = frame else { break };
+        let len = frame.len() as u64;
+        let sent = tokio::select! {
+            // A peer that stopped reading blocks this send; the outbox closing must still end it.
+            _ = outbox.closed() => false,
+            result = sink.send(Message::Binary(frame)) => result.is_ok(),
+        };
+        if !sent {
+            break;
+        }
+        app.metrics.messages_out.inc();
+        app.metrics.bytes_out.add(len);
+    }
+    let reason = outbox.close_reason().unwrap_or_else(|| CloseReason::new(code::NORMAL, ""));
+    let _ = tokio::time::timeout(CLOSE_TIMEOUT, async {
+        // What was queued before the close still goes out (an auth refusal, the last durable
+        // message) — except to a peer dropped for not reading.
+        if reason.code != code::TRY_AGAIN_LATER {
+            while let Some(frame) = frames.try_recv() {
+                if sink.send(Message::Binary(frame)).await.is_err() {
+                    return;
+                }
+            }
+        }
+        let close = CloseFrame { code: reason.code, reason: reason.wire_reason().into() };
+        let _ = sink.send(Message::Close(Some(close))).await;
+        let _ = sink.close().await;
+    })
+    .await;
+}
+
+/// Token buckets on messages and bytes: a client may burst ten seconds' worth, then is slowed
+/// to the sustained rate by reading its socket less often (TCP pushes back on it).
+struct RateLimit {
+    messages: TokenBucket,
+    bytes: TokenBucket,
+}
+
+impl RateLimit {
+    fn new(messages_per_sec: u32, bytes_per_sec: u64, max_message_bytes: usize) -> Self {
+        let messages = f64::from(messages_per_sec.max(1));
+        let bytes = (bytes_per_sec.max(1)) as f64;
+        Self {
+            messages: TokenBucket::new(messages, messages * 10.0),
+            // Always room for one largest message.
+            bytes: TokenBucket::new(bytes, (bytes * 10.0).max(max_message_bytes as f64)),
+        }
+    }
+
+    /// Takes one message of `len` bytes; returns how long to wait before handling it.
+    fn take(&mut self, len: usize, now: Instant) -> Duration {
+        self.messages.take(1.0, now).max(self.bytes.take(len as f64, now))
+    }
+}
+
+struct TokenBucket {
+    rate: f64,
+    burst: f64,
+    tokens: f64,
+    last: Option<Instant>,
+}
+
+impl TokenBucket {
+    fn new(rate: f64, burst: f64) -> Self {
+        Self { rate, burst, tokens: burst, last: None }
+    }
+
+    /// Takes `n` tokens, going into debt if needed; returns the time until the debt is paid.
+    fn take(&mut self, n: f64, now: Instant) -> Duration {
+        if let Some(last) = self.last {
+            let refill = now.saturating_duration_since(last).as_secs_f64() * self.rate;
+            self.tokens = (self.tokens + refill).min(self.burst);
+        }
+        self.last = Some(now);
+        self.tokens -= n;
+        if self.tokens >= 0.0 {
+            Duration::ZERO
+        } else {
+            Duration::from_secs_f64(-self.tokens / self.rate)
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bucket_allows_a_burst_then_the_rate() {
+        let start = Instant::now();
+        let mut bucket = TokenBucket::new(10.0, 20.0);
+        for _ in 0..20 {
+            assert_eq!(bucket.take(1.0, start), Duration::ZERO);
+        }
+        assert_eq!(bucket.take(1.0, start), Duration::from_millis(100));
+        // Half a second later five tokens came back, one was owed.
+        assert_eq!(bucket.take(1.0, start + Duration::from_millis(500)), Duration::ZERO);
+        assert_eq!(bucket.tokens.round() as i64, 3);
+    }
+
+    #[test]
+    fn one_largest_message_always_fits_the_byte_bucket() {
+        let mut limit = RateLimit::new(1000, 10, 8 << 20);
+        assert_eq!(limit.take(8 << 20, Instant::now()), Duration::ZERO);
+    }
+}

@@ -1,0 +1,282 @@
+//! The HTTP surface: websocket upgrades for documents, health, metrics, a small JSON API and
+//! the browser client's static files.
+//!
+//! | path | what |
+//! |------|------|
+//! | `GET /healthz` | 200 `ok` when the database answers, else 503 |
+//! | `GET /metrics` | Prometheus text |
+//! | `GET /api/docs` | JSON list of stored documents: `id`, `stored_bytes`, `updated_at_ms`, `connections` |
+//! | `GET /api/docs/ID/text` | the document's current plain text (404 if it does not exist) |
+//! | `GET /ws/ID`, or any `GET /ID` with `Upgrade: websocket` | the document's websocket |
+//! | anything else | static files from the web directory; unknown paths get its `index.html`, so `/d/ID` and `/ID` open the browser client |
+//!
+//! With an auth key, the API needs a token too (`?token=` or `Authorization: Bearer`): one for
+//! the document for its text, one minted with `--doc "" --prefix` (all documents) for the list.
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use axum::Router;
+use axum::extract::ws::WebSocketUpgrade;
+use axum::extract::{ConnectInfo, FromRequestParts, Path, Query, Request, State};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{Html, IntoResponse, Response};
+use axum::routing::get;
+use serde::Deserialize;
+use tower::ServiceExt;
+use tower_http::services::{ServeDir, ServeFile};
+
+use crate::App;
+use crate::auth::AuthError;
+use crate::connection::{self, ConnectRequest};
+use crate::metrics::Rejection;
+use crate::storage::unix_ms;
+
+/// Longest document id.
+pub const MAX_DOC_ID_LEN: usize = 128;
+
+/// Checks a document id: 1 to 128 of `A-Z a-z 0-9 . _ -`, and no `..` (ids may end up in
+/// paths and URLs, so nothing that could climb out of a directory).
+pub fn validate_doc_id(id: &str) -> Result<(), &'static str> {
+    if id.is_empty() || id.len() > MAX_DOC_ID_LEN {
+        return Err("document id must be 1 to 128 characters");
+    }
+    if !id.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-')) {
+        return Err("document id may only contain A-Z a-z 0-9 . _ -");
+    }
+    if id.contains("..") {
+        return Err("document id may not contain '..'");
+    }
+    Ok(())
+}
+
+/// The router over the shared server state.
+pub(crate) fn router(app: Arc<App>) -> Router {
+    Router::new()
+        .route("/healthz", get(healthz))
+        .route("/metrics", get(metrics))
+        .route("/api/docs", get(list_documents))
+        .route("/api/docs/{id}/text", get(document_text))
+        .route("/ws/{id}", get(websocket_route))
+        .fallback(fallback)
+        .with_state(app)
+}
+
+async fn healthz(State(app): State<Arc<App>>) -> Response {
+    match app.storage.ping().await {
+        Ok(()) => (StatusCode::OK, "ok\n").into_response(),
+        Err(error) => (StatusCode::SERVICE_UNAVAILABLE, format!("database unavailable: {error}\n"))
+            .into_response(),
+    }
+}
+
+async fn metrics(State(app): State<Arc<App>>) -> Response {
+    let mut text = app.metrics.render();
+    text.push_str(&format!(
+        "# HELP tandem_connections_available Connections that may still open.\n\
+         # TYPE tandem_connections_available gauge\ntandem_connections_available {}\n",
+        app.connection_slots.available_permits()
+    ));
+    ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], text).into_response()
+}
+
+#[derive(Debug, Default, Deserialize)]
+struct TokenQuery {
+    token: Option<String>,
+}
+
+/// Checks an API request's token for `doc` (`""`: every document).
+fn authorize_api(
+    app: &App,
+    query: &TokenQuery,
+    headers: &HeaderMap,
+    doc: &str,
+) -> Result<(), Response> {
+    let Some(key) = &app.config.auth_key else {
+        return Ok(());
+    };
+    let bearer = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "));
+    let result = match query.token.as_deref().or(bearer) {
+        Some(token) => key.verify(token, doc, unix_ms() / 1000).map(|_| ()),
+        None => Err(AuthError::Missing),
+    };
+    result.map_err(|error| {
+        app.metrics.reject(Rejection::Auth);
+        (StatusCode::UNAUTHORIZED, format!("{error}\n")).into_response()
+    })
+}
+
+#[derive(Debug, serde::Serialize)]
+struct DocumentListing {
+    #[serde(flatten)]
+    info: crate::storage::DocumentInfo,
+    connections: usize,
+}
+
+async fn list_documents(
+    State(app): State<Arc<App>>,
+    Query(query): Query<TokenQuery>,
+    headers: HeaderMap,
+) -> Response {
+    if let Err(response) = authorize_api(&app, &query, &headers, "") {
+        return response;
+    }
+    match app.storage.list().await {
+        Ok(docs) => {
+            let listing: Vec<DocumentListing> = docs
+                .into_iter()
+                .map(|info| {
+                    let connections = app.rooms.get(&info.id).map_or(0, |room| room.connections());
+                    DocumentListing { info, connections }
+                })
+                .collect();
+            axum::Json(listing).into_response()
+        }
+        Err(error) => (StatusCode::SERVICE_UNAVAILABLE, format!("{error}\n")).into_response(),
+    }
+}
+
+async fn document_text(
+    State(app): State<Arc<App>>,
+    Path(id): Path<String>,
+    Query(query): Query<TokenQuery>,
+    headers: HeaderMap,
+) -> Response {
+    if let Err(reason) = validate_doc_id(&id) {
+        return (StatusCode::BAD_REQUEST, format!("{reason}\n")).into_response();
+    }
+    if let Err(response) = authorize_api(&app, &query, &headers, &id) {
+        return response;
+    }
+    match app.rooms.text(&id).await {
+        Ok(Some(text)) => {
+            ([(header::CONTENT_TYPE, "text/plain; charset=utf-8")], text).into_response()
+        }
+        Ok(None) => (StatusCode::NOT_FOUND, "no such document\n").into_response(),
+        Err(error) => (StatusCode::SERVICE_UNAVAILABLE, format!("{error}\n")).into_response(),
+    }
+}
+
+async fn websocket_route(
+    State(app): State<Arc<App>>,
+    Path(id): Path<String>,
+    request: Request,
+) -> Response {
+    let (mut parts, _) = request.into_parts();
+    match WebSocketUpgrade::from_request_parts(&mut parts, &app).await {
+        Ok(upgrade) => websocket(app, upgrade, id, &parts),
+        Err(rejection) => rejection.into_response(),
+    }
+}
+
+/// `GET /ID` with `Upgrade: websocket` is a document (y-websocket's URL convention); any other
+/// request is for the web client's files.
+async fn fallback(State(app): State<Arc<App>>, request: Request) -> Response {
+    let (mut parts, body) = request.into_parts();
+    if is_websocket_upgrade(&parts.headers) {
+        return match WebSocketUpgrade::from_request_parts(&mut parts, &app).await {
+            Ok(upgrade) => {
+                let id = parts.uri.path().trim_start_matches('/').to_owned();
+                websocket(app, upgrade, id, &parts)
+            }
+            Err(rejection) => rejection.into_response(),
+        };
+    }
+    static_files(&app, Request::from_parts(parts, body)).await
+}
+
+fn is_websocket_upgrade(headers: &HeaderMap) -> bool {
+    headers
+        .get(header::UPGRADE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.eq_ignore_ascii_case("websocket"))
+}
+
+#[derive(Debug, Default)]
+struct WebsocketQuery {
+    token: Option<String>,
+    /// Comma-separated extensions; `durable` is the one there is.
+    ext: Option<String>,
+}
+
+fn websocket(
+    app: Arc<App>,
+    upgrade: WebSocketUpgrade,
+    id: String,
+    parts: &axum::http::request::Parts,
+) -> Response {
+    if let Err(reason) = validate_doc_id(&id) {
+        return (StatusCode::BAD_REQUEST, format!("{reason}\n")).into_response();
+    }
+    let query = parts.uri.query().map(parse_websocket_query).unwrap_or_default();
+    let extensions =
+        query.ext.as_deref().is_some_and(|ext| ext.split(',').any(|e| e.trim() == "durable"));
+    let Ok(permit) = app.connection_slots.clone().try_acquire_owned() else {
+        app.metrics.reject(Rejection::ConnectionLimit);
+        return (StatusCode::SERVICE_UNAVAILABLE, "too many connections\n").into_response();
+    };
+    let peer = parts.extensions.get::<ConnectInfo<SocketAddr>>().map(|info| info.0);
+    let request = ConnectRequest { doc: id, token: query.token, extensions, peer };
+    let max = app.config.limits.max_message_bytes;
+    let tracker = app.tracker.clone();
+    upgrade.max_message_size(max).max_frame_size(max).on_upgrade(move |socket| {
+        tracker.track_future(connection::serve(socket, app, request, permit))
+    })
+}
+
+/// Reads `token` and `ext` from a query string; other parameters (y-websocket adds its own)
+/// are ignored.
+fn parse_websocket_query(query: &str) -> WebsocketQuery {
+    let pairs: HashMap<String, String> =
+        url::form_urlencoded::parse(query.as_bytes()).into_owned().collect();
+    WebsocketQuery { token: pairs.get("token").cloned(), ext: pairs.get("ext").cloned() }
+}
+
+const PLACEHOLDER: &str = r#"<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>tandem</title></head>
+<body style="font-family: sans-serif; max-width: 40em; margin: 3em auto">
+<h1>tandem-server is running</h1>
+<p>The browser client is not installed here: build it into <code>web/dist</code> or point
+<code>--web-dir</code> (<code>TANDEM_WEB_DIR</code>) at its files.</p>
+<p>Documents are at <code>ws://HOST:PORT/DOC-ID</code>; open one with
+<code>tandem ws://HOST:PORT/DOC-ID</code>.</p>
+<p><a href="/healthz">/healthz</a> · <a href="/metrics">/metrics</a> · <a href="/api/docs">/api/docs</a></p>
+</body></html>
+"#;
+
+async fn static_files(app: &App, request: Request) -> Response {
+    let Some(dir) = app.config.web_dir.as_ref().filter(|d| d.join("index.html").is_file()) else {
+        return Html(PLACEHOLDER).into_response();
+    };
+    let service = ServeDir::new(dir).fallback(ServeFile::new(dir.join("index.html")));
+    match service.oneshot(request).await {
+        Ok(response) => response.map(axum::body::Body::new),
+        Err(never) => match never {},
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn document_ids() {
+        for ok in ["notes", "a", "team.notes_2024-01", &"x".repeat(128)] {
+            assert_eq!(validate_doc_id(ok), Ok(()), "{ok}");
+        }
+        for bad in ["", "..", "a..b", "a/b", "../etc", "a b", "é", "%2e%2e", &"x".repeat(129)] {
+            assert!(validate_doc_id(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn websocket_query() {
+        let q = parse_websocket_query("ext=durable&token=a%2Eb&room=x");
+        assert_eq!(q.ext.as_deref(), Some("durable"));
+        assert_eq!(q.token.as_deref(), Some("a.b"));
+    }
+}

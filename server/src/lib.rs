@@ -1,0 +1,161 @@
+//! tandem-server: the self-hosted sync server for tandem documents.
+//!
+//! It speaks the Yjs sync protocol as y-websocket does: a document lives at
+//! `ws://HOST:PORT/DOC-ID` (also `ws://HOST:PORT/ws/DOC-ID`), each binary frame is one
+//! y-protocols message, and stock Yjs clients (`WebsocketProvider`) work unchanged.
+//!
+//! # Connecting
+//! - `?token=T` — required when the server has an auth key ([`auth`]).
+//! - `?ext=durable` — tandem's extension: after the storage transaction holding a
+//!   connection's updates commits, the server sends message type 100 `Durable { seq,
+//!   state_vector }`, meaning "your first `seq` update messages on this connection are stored".
+//!   Only connections that ask receive it, so stock Yjs clients never see a type they do not
+//!   know. [`tandem_crdt::Client`] handles it.
+//!
+//! # Shape
+//! [`run`] serves on a listener until its `shutdown` future resolves, so tests drive it in
+//! process. Inside: `http` routes requests, `connection` pumps one websocket's bytes, `room`
+//! owns each loaded document (replica, presence, per-connection sync sessions), [`storage`]
+//! keeps update logs and snapshots (SQLite or PostgreSQL) behind a group-committing writer,
+//! [`metrics`] counts everything.
+//!
+//! ```no_run
+//! # async fn example() -> Result<(), tandem_server::ServerError> {
+//! use tandem_server::{Config, Database};
+//!
+//! let config = Config::new(Database::Sqlite("/tmp/tandem/tandem.db".into()));
+//! let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+//! tandem_server::run(config, listener, async { let _ = tokio::signal::ctrl_c().await; }).await
+//! # }
+//! ```
+#![deny(missing_docs)]
+
+pub mod auth;
+pub mod config;
+mod connection;
+mod http;
+pub mod metrics;
+mod outbox;
+mod room;
+pub mod storage;
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+use tokio::net::TcpListener;
+use tokio::sync::Semaphore;
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
+
+pub use config::{Config, Database, Limits};
+pub use http::validate_doc_id;
+pub use room::LoadError;
+
+use metrics::Metrics;
+use room::{RoomSettings, Rooms};
+use storage::{Storage, StorageError, Writer};
+
+/// Unwritten bytes above which connections stop reading until storage catches up.
+const MAX_PENDING_WRITE_BYTES: usize = 64 << 20;
+/// How long shutdown waits for connections to close before saving anyway.
+const SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
+
+/// Why the server stopped with an error.
+#[derive(Debug, thiserror::Error)]
+pub enum ServerError {
+    /// The database could not be opened, migrated or written at shutdown.
+    #[error(transparent)]
+    Storage(#[from] StorageError),
+    /// Socket errors.
+    #[error("io error: {0}")]
+    Io(#[from] std::io::Error),
+}
+
+/// State shared by every request and connection.
+pub(crate) struct App {
+    config: Config,
+    storage: Arc<dyn Storage>,
+    writer: Writer,
+    rooms: Arc<Rooms>,
+    metrics: Arc<Metrics>,
+    connection_slots: Arc<Semaphore>,
+    shutdown: CancellationToken,
+    tracker: TaskTracker,
+    next_connection: AtomicU64,
+}
+
+impl App {
+    fn next_connection_id(&self) -> u64 {
+        self.next_connection.fetch_add(1, Ordering::Relaxed) + 1
+    }
+}
+
+/// Serves on `listener` until `shutdown` resolves; then stops accepting, closes every
+/// connection with "going away", saves every loaded document and returns.
+pub async fn run(
+    config: Config,
+    listener: TcpListener,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> Result<(), ServerError> {
+    let storage = storage::open(&config.database).await?;
+    let metrics = Arc::new(Metrics::default());
+    let writer = Writer::spawn(storage.clone(), metrics.clone(), MAX_PENDING_WRITE_BYTES);
+    let settings = RoomSettings {
+        text_name: config.text_name.clone(),
+        compact_after_updates: config.compact_after_updates.max(1),
+        idle_unload: config.idle_unload,
+    };
+    let rooms = Arc::new(Rooms::new(storage.clone(), writer.clone(), metrics.clone(), settings));
+    if config.auth_key.is_none() {
+        tracing::warn!(
+            "no auth key set: anyone who can reach this server may read and edit every document"
+        );
+    }
+    let app = Arc::new(App {
+        connection_slots: Arc::new(Semaphore::new(config.limits.max_connections)),
+        config,
+        storage: storage.clone(),
+        writer,
+        rooms,
+        metrics,
+        shutdown: CancellationToken::new(),
+        tracker: TaskTracker::new(),
+        next_connection: AtomicU64::new(0),
+    });
+    let maintenance = tokio::spawn(maintain(app.clone()));
+    tracing::info!(addr = %listener.local_addr()?, database = ?app.config.database, "listening");
+
+    let token = app.shutdown.clone();
+    let service = http::router(app.clone()).into_make_service_with_connect_info::<SocketAddr>();
+    axum::serve(listener, service)
+        .with_graceful_shutdown(async move {
+            shutdown.await;
+            // Websockets are no longer hyper's: they watch this token themselves.
+            token.cancel();
+        })
+        .await?;
+
+    app.shutdown.cancel();
+    app.tracker.close();
+    if tokio::time::timeout(SHUTDOWN_GRACE, app.tracker.wait()).await.is_err() {
+        tracing::warn!("connections still open after {SHUTDOWN_GRACE:?}; saving anyway");
+    }
+    maintenance.abort();
+    let saved = app.rooms.save_all().await;
+    storage.close().await;
+    saved?;
+    tracing::info!("stopped");
+    Ok(())
+}
+
+async fn maintain(app: Arc<App>) {
+    let mut ticks = tokio::time::interval(app.config.maintenance_interval);
+    ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        ticks.tick().await;
+        app.rooms.maintain(storage::unix_ms()).await;
+    }
+}

@@ -1,0 +1,416 @@
+//! Rooms: one per loaded document. A room owns the document's replica and presence, applies
+//! each connection's frames through that connection's [`SyncSession`], relays updates and
+//! awareness to the other connections, and hands updates to the storage [`Writer`].
+//!
+//! [`Rooms`] is the registry: it loads a document fully before anyone is served from it,
+//! unloads it after a quiet period once everything is saved, and compacts logs in between.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::{Duration, Instant};
+
+use axum::body::Bytes;
+use tandem_crdt::{Document, DocumentConfig, MAX_CLIENT_ID, Presence, SessionConfig, SyncSession};
+use tokio::sync::OnceCell;
+
+use crate::metrics::{Metrics, Rejection};
+use crate::outbox::{CloseReason, Outbox, code};
+use crate::storage::{Ack, Storage, StorageError, StoredDocument, WriteOp, Writer};
+
+/// An empty update as yrs encodes it: a peer that had nothing to send answers SyncStep1 with it.
+const EMPTY_UPDATE: &[u8] = &[0, 0];
+
+/// Why a document could not be loaded.
+#[derive(Debug, thiserror::Error)]
+pub enum LoadError {
+    /// The database failed.
+    #[error(transparent)]
+    Storage(#[from] StorageError),
+    /// What is stored does not decode; serving an empty document instead could overwrite it.
+    #[error("stored document is corrupt: {0}")]
+    Corrupt(#[from] tandem_crdt::Error),
+}
+
+/// How rooms behave (from the server's [`crate::Config`]).
+#[derive(Debug, Clone)]
+pub(crate) struct RoomSettings {
+    pub text_name: String,
+    pub compact_after_updates: usize,
+    pub idle_unload: Duration,
+}
+
+fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+    // A panic while holding a room lock cannot leave the replica half-updated in a way that
+    // matters more than losing the room; keep serving.
+    mutex.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+struct Member {
+    session: SyncSession,
+    outbox: Arc<Outbox>,
+}
+
+struct RoomState {
+    document: Document,
+    presence: Presence,
+    members: HashMap<u64, Member>,
+    /// Updates appended to the log since the last snapshot.
+    unsnapshotted: usize,
+    /// Bumped by every applied update: unloading checks nothing changed while it saved.
+    version: u64,
+    /// When the last member left; `None` while someone is connected.
+    idle_since: Option<Instant>,
+}
+
+/// One loaded document and its connections.
+pub(crate) struct Room {
+    id: Arc<str>,
+    state: Mutex<RoomState>,
+    writer: Writer,
+    metrics: Arc<Metrics>,
+    compact_after_updates: usize,
+}
+
+/// A fresh client id for the server's replica: it never edits, but must not share an id with a
+/// peer's awareness.
+fn server_client_id() -> u64 {
+    rand::random::<u64>() & MAX_CLIENT_ID
+}
+
+fn replica(text_name: &str, stored: &StoredDocument) -> Result<Document, tandem_crdt::Error> {
+    let mut document = Document::new(DocumentConfig {
+        text_name: text_name.to_owned(),
+        track_deltas: false,
+        ..DocumentConfig::new(server_client_id())
+    })?;
+    for update in stored.snapshot.iter().chain(&stored.updates) {
+        document.apply_update(update)?;
+    }
+    Ok(document)
+}
+
+impl Room {
+    async fn load(
+        id: Arc<str>,
+        storage: &dyn Storage,
+        writer: Writer,
+        metrics: Arc<Metrics>,
+        settings: &RoomSettings,
+    ) -> Result<Self, LoadError> {
+        let stored = storage.load(&id).await?;
+        let document = replica(&settings.text_name, &stored)?;
+        let presence = Presence::new(document.client_id());
+        Ok(Self {
+            id,
+            state: Mutex::new(RoomState {
+                document,
+                presence,
+                members: HashMap::new(),
+                // A long tail left by a crash is compacted by the next maintenance pass.
+                unsnapshotted: stored.updates.len(),
+                version: 0,
+                idle_since: Some(Instant::now()),
+            }),
+            writer,
+            metrics,
+            compact_after_updates: settings.compact_after_updates,
+        })
+    }
+
+    /// Adds a connection and queues its opening frames (SyncStep1 and everyone's awareness).
+    pub fn join(
+        &self,
+        connection: u64,
+        config: SessionConfig,
+        outbox: Arc<Outbox>,
+    ) -> Result<(), tandem_crdt::Error> {
+        let mut state = lock(&self.state);
+        let mut session = SyncSession::new(config);
+        for frame in session.open(&state.document, &state.presence)? {
+            outbox.push(frame);
+        }
+        state.members.insert(connection, Member { session, outbox });
+        state.idle_since = None;
+        Ok(())
+    }
+
+    /// Handles one frame from `connection`. An `Err` means the frame was malformed: close that
+    /// connection with the reason; the document and the other connections are untouched.
+    pub fn receive(&self, connection: u64, frame: &[u8], now_ms: u64) -> Result<(), CloseReason> {
+        let mut guard = lock(&self.state);
+        let state = &mut *guard;
+        let Some(member) = state.members.get_mut(&connection) else {
+            return Ok(());
+        };
+        let started = Instant::now();
+        let incoming = member
+            .session
+            .receive(frame, &mut state.document, &mut state.presence, now_ms)
+            .map_err(|error| {
+                self.metrics.reject(Rejection::Malformed);
+                CloseReason::new(code::INVALID_PAYLOAD, error.to_string())
+            })?;
+        self.metrics.update_apply_seconds.observe(started.elapsed());
+        if incoming.refused_update {
+            self.metrics.reject(Rejection::ReadOnly);
+        }
+        for reply in incoming.replies {
+            member.outbox.push(reply);
+        }
+        let ack_sink = member.session.config().extensions.then(|| member.outbox.clone());
+        let updates = incoming.applied_updates.len();
+        for (i, update) in incoming.applied_updates.into_iter().enumerate() {
+            if update != EMPTY_UPDATE {
+                broadcast(&state.members, Some(connection), SyncSession::update_frame(&update));
+                state.unsnapshotted += 1;
+                state.version += 1;
+            }
+            // One ack per frame, on its last update: it confirms every message up to update_seq.
+            let ack = match (&ack_sink, incoming.update_seq) {
+                (Some(sink), Some(seq)) if i + 1 == updates => Some(Ack {
+                    sink: sink.clone(),
+                    seq,
+                    state_vector: state.document.state_vector(),
+                }),
+                _ => None,
+            };
+            self.writer.write(WriteOp::Append { doc: self.id.clone(), update }, ack);
+        }
+        for (update, _) in incoming.presence {
+            // Relayed even when nothing changed: renewals keep the peer from timing out elsewhere.
+            broadcast(&state.members, Some(connection), SyncSession::awareness_frame(&update));
+        }
+        Ok(())
+    }
+
+    /// Removes a connection and tells the others that the users it spoke for left.
+    pub fn leave(&self, connection: u64, now_ms: u64) {
+        let mut state = lock(&self.state);
+        let Some(member) = state.members.remove(&connection) else {
+            return;
+        };
+        match state.presence.remove_clients(&member.session.peer_clients(), now_ms) {
+            Ok(Some(update)) => {
+                broadcast(&state.members, None, SyncSession::awareness_frame(&update));
+            }
+            Ok(None) => {}
+            Err(error) => tracing::warn!(doc = %self.id, %error, "announcing a departure failed"),
+        }
+        if state.members.is_empty() {
+            state.idle_since = Some(Instant::now());
+        }
+    }
+
+    /// Periodic upkeep: expires silent peers' presence and compacts a long log. Returns how long
+    /// the room has had no connections.
+    fn maintain(&self, now_ms: u64) -> Option<Duration> {
+        let mut state = lock(&self.state);
+        match state.presence.expire_silent(now_ms) {
+            Ok(Some((_, update))) => {
+                broadcast(&state.members, None, SyncSession::awareness_frame(&update));
+            }
+            Ok(None) => {}
+            Err(error) => tracing::warn!(doc = %self.id, %error, "expiring presence failed"),
+        }
+        if state.unsnapshotted >= self.compact_after_updates {
+            self.snapshot(&mut state);
+        }
+        state.idle_since.map(|since| since.elapsed())
+    }
+
+    /// Queues a snapshot if the log grew since the last one; returns the room's version.
+    fn save(&self) -> u64 {
+        let mut state = lock(&self.state);
+        if state.unsnapshotted > 0 {
+            self.snapshot(&mut state);
+        }
+        state.version
+    }
+
+    fn snapshot(&self, state: &mut RoomState) {
+        // Queued behind every append this room made so far, so the writer commits the snapshot
+        // after all the updates it contains and may then drop the whole log.
+        let op = WriteOp::Snapshot { doc: self.id.clone(), state: state.document.encode_state() };
+        self.writer.write(op, None);
+        state.unsnapshotted = 0;
+        self.metrics.compactions.inc();
+    }
+
+    fn version(&self) -> u64 {
+        lock(&self.state).version
+    }
+
+    /// The current text.
+    pub fn text(&self) -> String {
+        lock(&self.state).document.text()
+    }
+
+    /// Number of connections.
+    pub fn connections(&self) -> usize {
+        lock(&self.state).members.len()
+    }
+}
+
+/// Queues `frame` for every member but `except`.
+fn broadcast(members: &HashMap<u64, Member>, except: Option<u64>, frame: Vec<u8>) {
+    let frame = Bytes::from(frame);
+    for (&id, member) in members {
+        if Some(id) != except {
+            // A full outbox closes itself; the connection then leaves the room.
+            member.outbox.push(frame.clone());
+        }
+    }
+}
+
+struct Slot {
+    room: Arc<OnceCell<Arc<Room>>>,
+    /// Connections using or loading the room; only a room with none may be unloaded.
+    users: usize,
+}
+
+/// Every document in memory, by id.
+pub(crate) struct Rooms {
+    slots: Mutex<HashMap<Arc<str>, Slot>>,
+    storage: Arc<dyn Storage>,
+    writer: Writer,
+    metrics: Arc<Metrics>,
+    settings: RoomSettings,
+}
+
+/// A connection's hold on a room: while it exists the room stays loaded.
+pub(crate) struct RoomLease {
+    rooms: Arc<Rooms>,
+    id: Arc<str>,
+    room: Option<Arc<Room>>,
+}
+
+impl RoomLease {
+    /// The room.
+    pub fn room(&self) -> &Room {
+        match &self.room {
+            Some(room) => room,
+            None => unreachable!("a lease handed out always holds its room"),
+        }
+    }
+}
+
+impl Drop for RoomLease {
+    fn drop(&mut self) {
+        self.rooms.release(&self.id);
+    }
+}
+
+impl Rooms {
+    pub fn new(
+        storage: Arc<dyn Storage>,
+        writer: Writer,
+        metrics: Arc<Metrics>,
+        settings: RoomSettings,
+    ) -> Self {
+        Self { slots: Mutex::new(HashMap::new()), storage, writer, metrics, settings }
+    }
+
+    /// The room of `doc`, loaded from storage first if needed (concurrent callers share one
+    /// load). Nobody is served before the whole stored document is in memory.
+    pub async fn acquire(self: &Arc<Self>, doc: &str) -> Result<RoomLease, LoadError> {
+        let (id, cell) = {
+            let mut slots = lock(&self.slots);
+            let id = match slots.get_key_value(doc) {
+                Some((id, _)) => id.clone(),
+                None => Arc::from(doc),
+            };
+            let slot = slots
+                .entry(id.clone())
+                .or_insert_with(|| Slot { room: Arc::new(OnceCell::new()), users: 0 });
+            slot.users += 1;
+            (id, slot.room.clone())
+        };
+        // Dropping the lease on a failed load releases the slot again.
+        let mut lease = RoomLease { rooms: self.clone(), id: id.clone(), room: None };
+        let room = cell
+            .get_or_try_init(|| async {
+                let started = Instant::now();
+                let room = Room::load(
+                    id.clone(),
+                    &*self.storage,
+                    self.writer.clone(),
+                    self.metrics.clone(),
+                    &self.settings,
+                )
+                .await?;
+                self.metrics.documents_loaded.inc();
+                tracing::debug!(doc = %id, elapsed_ms = started.elapsed().as_millis() as u64, "document loaded");
+                Ok::<_, LoadError>(Arc::new(room))
+            })
+            .await?;
+        lease.room = Some(room.clone());
+        Ok(lease)
+    }
+
+    fn release(&self, id: &str) {
+        let mut slots = lock(&self.slots);
+        if let Some(slot) = slots.get_mut(id) {
+            slot.users = slot.users.saturating_sub(1);
+            if slot.users == 0 && !slot.room.initialized() {
+                slots.remove(id);
+            }
+        }
+    }
+
+    fn loaded(&self) -> Vec<(Arc<str>, Arc<Room>)> {
+        lock(&self.slots)
+            .iter()
+            .filter_map(|(id, slot)| Some((id.clone(), slot.room.get()?.clone())))
+            .collect()
+    }
+
+    /// The room of `doc` if it is loaded.
+    pub fn get(&self, doc: &str) -> Option<Arc<Room>> {
+        lock(&self.slots).get(doc).and_then(|slot| slot.room.get().cloned())
+    }
+
+    /// Periodic upkeep of every room; unloads rooms idle for the configured quiet period.
+    pub async fn maintain(&self, now_ms: u64) {
+        for (id, room) in self.loaded() {
+            if room.maintain(now_ms).is_some_and(|idle| idle >= self.settings.idle_unload) {
+                self.unload(&id, &room).await;
+            }
+        }
+    }
+
+    async fn unload(&self, id: &Arc<str>, room: &Arc<Room>) {
+        let version = room.save();
+        if let Err(error) = self.writer.flush().await {
+            tracing::warn!(doc = %id, %error, "not unloading: saving failed");
+            return;
+        }
+        let mut slots = lock(&self.slots);
+        let unchanged = room.version() == version;
+        if slots.get(id).is_some_and(|slot| slot.users == 0) && unchanged {
+            slots.remove(id);
+            self.metrics.documents_loaded.dec();
+            tracing::debug!(doc = %id, "document unloaded");
+        }
+    }
+
+    /// Saves every loaded room and waits for the writes to commit (shutdown).
+    pub async fn save_all(&self) -> Result<(), StorageError> {
+        for (_, room) in self.loaded() {
+            room.save();
+        }
+        self.writer.flush().await
+    }
+
+    /// The current text of `doc`: from memory if loaded, else from storage; `None` if the
+    /// document does not exist.
+    pub async fn text(&self, doc: &str) -> Result<Option<String>, LoadError> {
+        if let Some(room) = self.get(doc) {
+            return Ok(Some(room.text()));
+        }
+        let stored = self.storage.load(doc).await?;
+        if stored.is_empty() {
+            return Ok(None);
+        }
+        Ok(Some(replica(&self.settings.text_name, &stored)?.text()))
+    }
+}

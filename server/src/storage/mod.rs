@@ -1,0 +1,133 @@
+//! Durable storage of documents: an append-only update log per document, compacted into a
+//! snapshot in the background. Loading a document = its snapshot + the log's tail.
+//!
+//! [`Storage`] is the trait the rest of the server sees; [`sql`] implements it over SQLite (the
+//! default, WAL mode) and PostgreSQL with sqlx, and [`Writer`] funnels every write through one
+//! task that group-commits whatever is pending in one transaction.
+
+mod sql;
+mod writer;
+
+use futures_util::future::BoxFuture;
+
+pub use sql::{PostgresStorage, SqliteStorage};
+pub use writer::{Ack, AckSink, Writer};
+
+use crate::config::Database;
+
+/// A storage failure.
+#[derive(Debug, thiserror::Error)]
+pub enum StorageError {
+    /// The database refused or failed a statement.
+    #[error("database error: {0}")]
+    Database(#[from] sqlx::Error),
+    /// The schema migrations failed.
+    #[error("migration failed: {0}")]
+    Migration(#[from] sqlx::migrate::MigrateError),
+    /// The data directory could not be created.
+    #[error("cannot create data directory {path}: {source}")]
+    DataDir {
+        /// The directory.
+        path: std::path::PathBuf,
+        /// Why.
+        source: std::io::Error,
+    },
+    /// A batch of writes could not be committed, even after retries.
+    #[error("commit failed: {0}")]
+    CommitFailed(String),
+    /// The writer task is gone (the server is shutting down).
+    #[error("storage writer stopped")]
+    WriterStopped,
+}
+
+/// A stored document as loaded: apply `snapshot`, then `updates` in order.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct StoredDocument {
+    /// The compacted state, if the log was ever compacted.
+    pub snapshot: Option<Vec<u8>>,
+    /// Updates logged since the snapshot, oldest first.
+    pub updates: Vec<Vec<u8>>,
+}
+
+impl StoredDocument {
+    /// Whether nothing is stored.
+    pub fn is_empty(&self) -> bool {
+        self.snapshot.is_none() && self.updates.is_empty()
+    }
+}
+
+/// One document in the listing.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct DocumentInfo {
+    /// The document id.
+    pub id: String,
+    /// Bytes stored for it (snapshot + log).
+    pub stored_bytes: i64,
+    /// When it last changed, unix milliseconds.
+    pub updated_at_ms: i64,
+}
+
+/// One write, applied in order inside a batch's transaction.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum WriteOp {
+    /// Append an update to a document's log.
+    Append {
+        /// The document.
+        doc: std::sync::Arc<str>,
+        /// The encoded update.
+        update: Vec<u8>,
+    },
+    /// Replace a document's snapshot with `state` and drop its whole log: the state holds every
+    /// update appended before this op (the room that sends it has applied them all).
+    Snapshot {
+        /// The document.
+        doc: std::sync::Arc<str>,
+        /// The full encoded state.
+        state: Vec<u8>,
+    },
+}
+
+impl WriteOp {
+    /// Bytes this op carries (for back-pressure accounting).
+    pub fn len(&self) -> usize {
+        match self {
+            WriteOp::Append { update, .. } => update.len(),
+            WriteOp::Snapshot { state, .. } => state.len(),
+        }
+    }
+
+    /// Whether the op carries no data.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
+/// A document store. Writes arrive in batches that must commit atomically, in order.
+pub trait Storage: Send + Sync + 'static {
+    /// Everything stored for `doc` (empty if it does not exist).
+    fn load<'a>(&'a self, doc: &'a str) -> BoxFuture<'a, Result<StoredDocument, StorageError>>;
+    /// Applies `ops` in order in one transaction.
+    fn commit<'a>(&'a self, ops: &'a [WriteOp]) -> BoxFuture<'a, Result<(), StorageError>>;
+    /// Every stored document, by id.
+    fn list(&self) -> BoxFuture<'_, Result<Vec<DocumentInfo>, StorageError>>;
+    /// Checks that the database answers.
+    fn ping(&self) -> BoxFuture<'_, Result<(), StorageError>>;
+    /// Closes the connections (after the last write).
+    fn close(&self) -> BoxFuture<'_, ()>;
+}
+
+/// Opens (and migrates) the configured database.
+pub async fn open(database: &Database) -> Result<std::sync::Arc<dyn Storage>, StorageError> {
+    Ok(match database {
+        Database::Sqlite(path) => std::sync::Arc::new(SqliteStorage::open(path).await?),
+        Database::Postgres(url) => std::sync::Arc::new(PostgresStorage::open(url).await?),
+    })
+}
+
+/// Milliseconds since the unix epoch (0 if the clock is before it).
+pub(crate) fn unix_ms() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis() as u64)
+        .unwrap_or(0)
+}

@@ -1,0 +1,242 @@
+//! The server in process, real sockets: sync, durability, restart, presence, HTTP endpoints.
+
+mod common;
+
+use std::time::Duration;
+
+use common::{InProcess, metric, sqlite_config};
+use tandem_e2e::{ClientOptions, Closed, PostgresDatabase, TestClient};
+use tandem_server::{Config, Database};
+
+fn durable() -> ClientOptions {
+    ClientOptions { durable: true, ..ClientOptions::default() }
+}
+
+#[tokio::test]
+async fn two_clients_converge_and_a_late_joiner_gets_everything() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = InProcess::start(sqlite_config(dir.path())).await;
+    let url = server.ws_url("notes");
+    let mut alice = TestClient::connect_synced(&url, ClientOptions::default()).await.unwrap();
+    let mut bob = TestClient::connect_synced(&url, ClientOptions::default()).await.unwrap();
+
+    // Concurrent edits: neither has seen the other's before typing.
+    for i in 0..20 {
+        alice.insert(0, &format!("a{i} ")).await.unwrap();
+        bob.append(&format!(" b{i}")).await.unwrap();
+    }
+    alice.insert(0, "👋 ").await.unwrap();
+    alice.wait_until("bob's edits", |c| c.text().contains("b19")).await.unwrap();
+    bob.wait_until("alice's edits", |c| c.text().contains("👋")).await.unwrap();
+    let text = alice.text();
+    bob.wait_text(&text).await.unwrap();
+    for i in 0..20 {
+        assert!(text.contains(&format!("a{i} ")) && text.contains(&format!(" b{i}")), "{text}");
+    }
+
+    let mut carol = TestClient::connect_synced(&url, ClientOptions::default()).await.unwrap();
+    assert_eq!(carol.text(), text);
+    carol.insert(0, "C").await.unwrap();
+    alice.wait_text(&format!("C{text}")).await.unwrap();
+    bob.wait_text(&format!("C{text}")).await.unwrap();
+
+    let (status, body) = server.get("/api/docs/notes/text").await;
+    assert_eq!((status, body), (200, format!("C{text}")));
+    server.stop().await.unwrap();
+}
+
+#[tokio::test]
+async fn documents_are_isolated() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = InProcess::start(sqlite_config(dir.path())).await;
+    let mut a =
+        TestClient::connect_synced(&server.ws_url("a"), ClientOptions::default()).await.unwrap();
+    let mut b =
+        TestClient::connect_synced(&server.ws_url("b"), ClientOptions::default()).await.unwrap();
+    a.insert(0, "only in a").await.unwrap();
+    b.insert(0, "only in b").await.unwrap();
+    // Also reachable under /ws/ID.
+    let url = format!("ws://{}/ws/a", server.addr);
+    let mut a2 = TestClient::connect_synced(&url, ClientOptions::default()).await.unwrap();
+    a2.wait_text("only in a").await.unwrap();
+    assert!(!b.pump(Duration::from_millis(300)).await.unwrap() || b.text() == "only in b");
+    assert_eq!(b.text(), "only in b");
+    server.stop().await.unwrap();
+}
+
+#[tokio::test]
+async fn durable_confirmations_only_for_clients_that_ask() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = InProcess::start(sqlite_config(dir.path())).await;
+    let url = server.ws_url("d");
+    let mut tandem = TestClient::connect_synced(&url, durable()).await.unwrap();
+    for i in 0..50 {
+        tandem.append(&i.to_string()).await.unwrap();
+    }
+    assert!(tandem.client().unconfirmed_count() > 0);
+    tandem.wait_durable().await.unwrap();
+
+    // Without ?ext=durable no type-100 message arrives: the client would count it as
+    // confirmations, so the unconfirmed count stays.
+    let mut plain = TestClient::connect_synced(&url, ClientOptions::default()).await.unwrap();
+    plain.append("x").await.unwrap();
+    tandem.wait_until("plain's edit", |c| c.text().ends_with('x')).await.unwrap();
+    plain.pump(Duration::from_millis(300)).await.unwrap();
+    assert_eq!(plain.client().unconfirmed_count(), 1);
+    server.stop().await.unwrap();
+}
+
+async fn restart_keeps_text(config: impl Fn() -> Config) {
+    let server = InProcess::start(config()).await;
+    let url = server.ws_url("kept");
+    let mut alice = TestClient::connect_synced(&url, durable()).await.unwrap();
+    alice.insert(0, "héllo wörld 🌍\n").await.unwrap();
+    for i in 0..30 {
+        alice.append(&format!("line {i}\n")).await.unwrap();
+    }
+    alice.replace(0..1, "H").await.unwrap();
+    alice.wait_durable().await.unwrap();
+    let text = alice.text();
+    server.stop().await.unwrap();
+    assert!(alice.wait_closed().await.unwrap().code() == Some(1001));
+
+    let server = InProcess::start(config()).await;
+    let bob =
+        TestClient::connect_synced(&server.ws_url("kept"), ClientOptions::default()).await.unwrap();
+    assert_eq!(bob.text(), text);
+    server.stop().await.unwrap();
+}
+
+#[tokio::test]
+async fn restart_keeps_text_sqlite() {
+    let dir = tempfile::tempdir().unwrap();
+    restart_keeps_text(|| sqlite_config(dir.path())).await;
+}
+
+#[tokio::test]
+async fn restart_keeps_text_postgres() {
+    let Some(db) = PostgresDatabase::create("restart_keeps_text_postgres").await.unwrap() else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    restart_keeps_text(|| {
+        let mut config = sqlite_config(dir.path());
+        config.database = Database::Postgres(db.url.clone());
+        config
+    })
+    .await;
+    db.drop_database().await.unwrap();
+}
+
+#[tokio::test]
+async fn compaction_and_idle_unload_keep_the_text() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut config = sqlite_config(dir.path());
+    config.compact_after_updates = 10;
+    config.idle_unload = Duration::from_millis(100);
+    let server = InProcess::start(config).await;
+    let url = server.ws_url("idle");
+    let mut alice = TestClient::connect_synced(&url, durable()).await.unwrap();
+    for i in 0..35 {
+        alice.append(&format!("{i},")).await.unwrap();
+    }
+    alice.wait_durable().await.unwrap();
+    let text = alice.text();
+    alice.close().await.unwrap();
+
+    // Unloaded after the quiet period, having been compacted at least once on the way.
+    let mut unloaded = false;
+    for _ in 0..100 {
+        let (_, metrics) = server.get("/metrics").await;
+        if metric(&metrics, "tandem_documents_loaded") == 0.0 {
+            assert!(metric(&metrics, "tandem_compactions_total") >= 1.0, "{metrics}");
+            unloaded = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert!(unloaded, "document never unloaded");
+    // Read back from storage (snapshot + tail), then through a fresh room.
+    assert_eq!(server.get("/api/docs/idle/text").await, (200, text.clone()));
+    let bob = TestClient::connect_synced(&url, ClientOptions::default()).await.unwrap();
+    assert_eq!(bob.text(), text);
+    server.stop().await.unwrap();
+}
+
+#[tokio::test]
+async fn awareness_is_relayed_and_departures_announced() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = InProcess::start(sqlite_config(dir.path())).await;
+    let url = server.ws_url("p");
+    let mut alice = TestClient::connect_synced(&url, ClientOptions::default()).await.unwrap();
+    alice.insert(0, "abc").await.unwrap();
+    alice.set_presence("alice", Some((1, 2))).await.unwrap();
+    let mut bob = TestClient::connect_synced(&url, ClientOptions::default()).await.unwrap();
+    // A joiner gets everyone's awareness with the first frames.
+    bob.wait_until("alice's presence", |c| c.peer_names() == ["alice"]).await.unwrap();
+    bob.set_presence("bob", None).await.unwrap();
+    alice.wait_until("bob's presence", |c| c.peer_names() == ["bob"]).await.unwrap();
+
+    // Bob's connection drops without a goodbye: the server announces it.
+    drop(bob);
+    alice.wait_until("bob's departure", |c| c.peer_names().is_empty()).await.unwrap();
+    server.stop().await.unwrap();
+}
+
+#[tokio::test]
+async fn http_endpoints() {
+    let dir = tempfile::tempdir().unwrap();
+    let web = tempfile::tempdir().unwrap();
+    let mut config = sqlite_config(dir.path());
+    config.web_dir = Some(web.path().to_owned());
+    let server = InProcess::start(config).await;
+
+    assert_eq!(server.get("/healthz").await, (200, "ok\n".into()));
+    // No index.html yet: the placeholder.
+    let (status, body) = server.get("/").await;
+    assert_eq!(status, 200);
+    assert!(body.contains("tandem-server is running"), "{body}");
+    std::fs::write(web.path().join("index.html"), "<p>client</p>").unwrap();
+    std::fs::write(web.path().join("app.js"), "js()").unwrap();
+    assert_eq!(server.get("/").await, (200, "<p>client</p>".into()));
+    assert_eq!(server.get("/app.js").await, (200, "js()".into()));
+    assert_eq!(server.get("/d/notes").await, (200, "<p>client</p>".into()));
+    assert_eq!(server.get("/notes").await, (200, "<p>client</p>".into()));
+
+    assert_eq!(server.get("/api/docs/missing/text").await.0, 404);
+    assert_eq!(server.get("/api/docs/bad..id/text").await.0, 400);
+    let mut alice = TestClient::connect_synced(&server.ws_url("listed"), durable()).await.unwrap();
+    alice.insert(0, "12345").await.unwrap();
+    alice.wait_durable().await.unwrap();
+    let (status, listing) = server.get("/api/docs").await;
+    assert_eq!(status, 200);
+    let listing: serde_json::Value = serde_json::from_str(&listing).unwrap();
+    assert_eq!(listing[0]["id"], "listed");
+    assert_eq!(listing[0]["connections"], 1);
+    assert!(listing[0]["stored_bytes"].as_i64().unwrap() > 5);
+    assert!(listing[0]["updated_at_ms"].as_i64().unwrap() > 1_600_000_000_000);
+
+    let (status, metrics) = server.get("/metrics").await;
+    assert_eq!(status, 200);
+    assert_eq!(metric(&metrics, "tandem_connections"), 1.0);
+    assert_eq!(metric(&metrics, "tandem_documents_loaded"), 1.0);
+    assert!(metric(&metrics, "tandem_messages_in_total") >= 2.0);
+    assert!(metric(&metrics, "tandem_storage_commit_seconds_count") >= 1.0);
+    assert!(metric(&metrics, "tandem_update_apply_seconds_count") >= 1.0);
+    server.stop().await.unwrap();
+}
+
+#[tokio::test]
+async fn shutdown_closes_clients_with_going_away() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = InProcess::start(sqlite_config(dir.path())).await;
+    let mut alice =
+        TestClient::connect_synced(&server.ws_url("x"), ClientOptions::default()).await.unwrap();
+    server.stop().await.unwrap();
+    match alice.wait_closed().await.unwrap() {
+        Closed::Frame(code, reason) => {
+            assert_eq!((code, reason.as_str()), (1001, "server shutting down"))
+        }
+        other => panic!("expected a close frame, got {other:?}"),
+    }
+}

@@ -1,0 +1,68 @@
+// Launching Debian's Chromium through playwright-core, the way every browser test here does.
+
+import fs from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { chromium } from "playwright-core";
+
+export const CHROMIUM = process.env.TANDEM_CHROMIUM || "/usr/bin/chromium";
+
+// Without the background-networking flags Chromium tries to reach Google's hosts at start, which
+// this machine's closed network refuses.
+const ARGS = [
+  "--headless",
+  "--no-sandbox",
+  "--disable-gpu",
+  "--disable-background-networking",
+  "--disable-quic",
+  "--no-first-run",
+  "--disable-component-update",
+  "--disable-sync",
+];
+
+/** A fresh browser with its own empty profile; `close()` removes the profile. */
+export async function launch() {
+  const profile = fs.mkdtempSync(path.join(os.tmpdir(), "tandem-chromium-"));
+  const context = await chromium.launchPersistentContext(profile, {
+    executablePath: CHROMIUM,
+    headless: true,
+    args: ARGS,
+    viewport: { width: 900, height: 520 },
+  });
+  return {
+    context,
+    async close() {
+      await context.close();
+      fs.rmSync(profile, { recursive: true, force: true });
+    },
+  };
+}
+
+/** One JSON line on stdout: how the Rust test learns what happened. */
+export function report(event, fields = {}) {
+  process.stdout.write(`${JSON.stringify({ event, ...fields })}\n`);
+}
+
+/** Waits until `predicate` (run in the page) is truthy; fails with `what` after `timeout` ms. */
+export async function waitInPage(page, what, predicate, arg, timeout = 20_000) {
+  try {
+    await page.waitForFunction(predicate, arg, { timeout, polling: 50 });
+  } catch (error) {
+    const text = await page.evaluate(() => window.tandem?.text()).catch(() => "<no page>");
+    throw new Error(`timed out waiting for ${what}; page text: ${JSON.stringify(text)}; ${error.message}`);
+  }
+}
+
+/** Opens `url` and waits until the editor is up and the first sync finished. */
+export async function openSynced(page, url) {
+  await page.goto(url);
+  await waitInPage(page, "the first sync", () => window.tandem && window.tandem.client.isSynced());
+}
+
+/** Types `text` into the editor like a person, key by key (emoji and CJK as whole characters). */
+export async function typeText(page, text, delay = 15) {
+  for (const ch of text) {
+    await page.keyboard.type(ch);
+    if (delay) await page.waitForTimeout(delay);
+  }
+}

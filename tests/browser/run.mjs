@@ -1,0 +1,150 @@
+// Browser scenarios for tandem's end-to-end tests, run by the Rust tests in tests/web_*.rs:
+//
+//   node run.mjs SCENARIO --base http://127.0.0.1:PORT --doc DOC [--text A --text B ...] [--out FILE]
+//
+// Each prints JSON lines ({"event": ...}) on stdout and exits non-zero on failure.
+
+import { launch, openSynced, report, typeText, waitInPage } from "./browser.mjs";
+
+const args = process.argv.slice(2);
+const scenario = args[0];
+const option = (name) => {
+  const at = args.indexOf(name);
+  return at >= 0 ? args[at + 1] : undefined;
+};
+const options = (name) => args.flatMap((arg, i) => (arg === name ? [args[i + 1]] : []));
+const base = option("--base");
+const doc = option("--doc");
+const docUrl = `${base}/d/${encodeURIComponent(doc)}`;
+
+const pageText = (page) => page.evaluate(() => window.tandem.text());
+const editorText = (page) => page.evaluate(() => window.tandem.view.state.doc.toString());
+
+/** Waits until every page's editor and client hold the same text containing every `parts`. */
+async function waitConverged(pages, parts) {
+  for (const page of pages) {
+    await waitInPage(
+      page,
+      "every edit to arrive",
+      (parts) => {
+        const text = window.tandem.view.state.doc.toString();
+        return text === window.tandem.text() && parts.every((part) => text.includes(part));
+      },
+      parts,
+    );
+  }
+  const texts = await Promise.all(pages.map(editorText));
+  if (new Set(texts).size !== 1) throw new Error(`pages differ: ${JSON.stringify(texts)}`);
+  return texts[0];
+}
+
+/**
+ * Two pages type concurrently (the Rust test types from its own client meanwhile); all converge
+ * and each page shows the other users' cursors. `--text` gives page A's, page B's and the Rust
+ * client's text, in that order; `--out` where to save the screenshot.
+ */
+async function converge() {
+  const [textA, textB, textRust] = options("--text");
+  const browser = await launch();
+  try {
+    const [pageA, pageB] = [await browser.context.newPage(), await browser.context.newPage()];
+    await openSynced(pageA, docUrl);
+    await openSynced(pageB, docUrl);
+    for (const [page, name] of [[pageA, "Ada"], [pageB, "Bo"]]) {
+      await page.fill("#my-name", name);
+      await page.press("#my-name", "Enter");
+    }
+    report("ready");
+    // A types at the end, B at the start, both at once.
+    await pageA.click(".cm-content");
+    await pageA.keyboard.press("Control+End");
+    await pageB.click(".cm-content");
+    await pageB.keyboard.press("Control+Home");
+    await Promise.all([typeText(pageA, textA), typeText(pageB, textB)]);
+    const text = await waitConverged([pageA, pageB], [textA, textB, textRust]);
+    // Each page shows two other people with cursors: the other page and the Rust client.
+    for (const page of [pageA, pageB]) {
+      await waitInPage(page, "two remote cursors", () => document.querySelectorAll(".tandem-caret").length === 2);
+    }
+    const labelsA = await pageA.$$eval(".tandem-caret-label", (els) => els.map((e) => e.textContent).sort());
+    const labelsB = await pageB.$$eval(".tandem-caret-label", (els) => els.map((e) => e.textContent).sort());
+    // A selection in B, so the screenshot shows one.
+    await pageB.keyboard.press("Shift+ArrowRight");
+    await pageB.keyboard.press("Shift+ArrowRight");
+    await pageB.keyboard.press("Shift+ArrowRight");
+    await waitInPage(pageA, "B's selection", () => document.querySelector(".cm-content [style*='background-color']") !== null);
+    const out = option("--out");
+    if (out) await pageA.screenshot({ path: out });
+    report("converged", { text, labelsA, labelsB });
+  } finally {
+    await browser.close();
+  }
+}
+
+/**
+ * Page A goes offline, types, reloads while offline, types again, goes online; page B types
+ * meanwhile. Nothing is lost. `--text`: A online, A offline, A after reload, B while A is away.
+ */
+async function offline() {
+  const [online, offlineText, afterReload, fromB] = options("--text");
+  const browserA = await launch();
+  const browserB = await launch();
+  try {
+    const pageA = await browserA.context.newPage();
+    const pageB = await browserB.context.newPage();
+    await openSynced(pageA, docUrl);
+    await openSynced(pageB, docUrl);
+    // The service worker must hold the page's files before the network goes.
+    await pageA.evaluate(() => navigator.serviceWorker.ready);
+    await waitInPage(pageA, "the service worker's cache", async () => (await caches.keys()).length > 0 && (await (await caches.open((await caches.keys())[0])).keys()).length >= 4);
+    await pageA.click(".cm-content");
+    await pageA.keyboard.press("Control+End");
+    await typeText(pageA, online);
+    await waitConverged([pageA, pageB], [online]);
+
+    await browserA.context.setOffline(true);
+    await waitInPage(pageA, "the offline state", () => document.getElementById("conn").classList.contains("offline"));
+    await typeText(pageA, offlineText);
+    await pageA.evaluate(() => window.tandem.flush());
+    const unconfirmedBefore = await pageA.evaluate(() => window.tandem.client.unconfirmedCount());
+    report("typed-offline", { unconfirmed: unconfirmedBefore });
+
+    await pageA.reload();
+    await waitInPage(pageA, "the page restored from IndexedDB", (t) => window.tandem && window.tandem.text().includes(t), offlineText);
+    const restored = await pageA.evaluate(() => ({
+      text: window.tandem.text(),
+      offline: document.getElementById("conn").classList.contains("offline"),
+      unconfirmed: window.tandem.client.unconfirmedCount(),
+    }));
+    if (!restored.offline) throw new Error("the reloaded page does not say it is offline");
+    report("reloaded-offline", restored);
+    await pageA.click(".cm-content");
+    await pageA.keyboard.press("Control+End");
+    await typeText(pageA, afterReload);
+    await pageA.evaluate(() => window.tandem.flush());
+
+    await pageB.click(".cm-content");
+    await pageB.keyboard.press("Control+Home");
+    await typeText(pageB, fromB);
+
+    await browserA.context.setOffline(false);
+    const text = await waitConverged([pageA, pageB], [online, offlineText, afterReload, fromB]);
+    report("merged", { text });
+  } finally {
+    await browserA.close();
+    await browserB.close();
+  }
+}
+
+const scenarios = { converge, offline };
+if (!scenarios[scenario]) {
+  console.error(`unknown scenario ${scenario}; known: ${Object.keys(scenarios).join(", ")}`);
+  process.exit(2);
+}
+scenarios[scenario]().then(
+  () => process.exit(0),
+  (error) => {
+    console.error(error.stack || String(error));
+    process.exit(1);
+  },
+);

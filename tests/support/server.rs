@@ -1,0 +1,286 @@
+//! [`TestServer`]: the real `tandem-server` binary on a free port with its own data directory.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::{Arc, OnceLock};
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, bail};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+use crate::TIMEOUT;
+
+/// How to start a server.
+#[derive(Debug, Clone, Default)]
+pub struct ServerOptions {
+    /// Data directory; `None` makes a fresh temporary one (deleted when the last
+    /// [`TestServer`] using it is dropped).
+    pub data_dir: Option<PathBuf>,
+    /// `--database-url` (PostgreSQL tests).
+    pub database_url: Option<String>,
+    /// `--auth-key`.
+    pub auth_key: Option<String>,
+    /// Extra command-line arguments, e.g. `["--max-queued-messages", "100"]`.
+    pub args: Vec<String>,
+}
+
+/// A running `tandem-server` process. Dropping it kills the process.
+#[derive(Debug)]
+pub struct TestServer {
+    child: Child,
+    addr: SocketAddr,
+    options: ServerOptions,
+    data_dir: PathBuf,
+    log_path: PathBuf,
+    /// Keeps a temporary data directory alive across restarts.
+    temp: Option<Arc<tempfile::TempDir>>,
+}
+
+/// The `tandem-server` binary: `TANDEM_SERVER_BIN` if set, else built (once per test process,
+/// a no-op when up to date) into the target directory the tests run from.
+pub fn server_binary() -> anyhow::Result<PathBuf> {
+    static BINARY: OnceLock<Result<PathBuf, String>> = OnceLock::new();
+    BINARY
+        .get_or_init(|| build_server().map_err(|e| format!("{e:#}")))
+        .clone()
+        .map_err(anyhow::Error::msg)
+}
+
+fn build_server() -> anyhow::Result<PathBuf> {
+    if let Ok(path) = std::env::var("TANDEM_SERVER_BIN") {
+        return Ok(PathBuf::from(path));
+    }
+    // The test executable is TARGET/PROFILE/deps/NAME.
+    let exe = std::env::current_exe().context("locating the test executable")?;
+    let profile_dir = exe
+        .parent()
+        .and_then(Path::parent)
+        .context("test executable is not in TARGET/PROFILE/deps")?;
+    let target_dir = profile_dir.parent().context("no target directory")?;
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    let mut build = Command::new(cargo);
+    build
+        .args(["build", "--quiet", "-p", "tandem-server", "--bin", "tandem-server", "--target-dir"])
+        .arg(target_dir)
+        .current_dir(crate::repo_root());
+    if profile_dir.file_name().is_some_and(|name| name == "release") {
+        build.arg("--release");
+    }
+    let status = build.status().context("running cargo build -p tandem-server")?;
+    if !status.success() {
+        bail!("cargo build -p tandem-server failed: {status}");
+    }
+    Ok(profile_dir.join("tandem-server"))
+}
+
+impl TestServer {
+    /// Starts a server on a free port and waits until `/healthz` answers 200.
+    pub async fn start(options: ServerOptions) -> anyhow::Result<Self> {
+        let (data_dir, temp) = match &options.data_dir {
+            Some(dir) => (dir.clone(), None),
+            None => {
+                let temp = tempfile::Builder::new().prefix("tandem-e2e-").tempdir()?;
+                (temp.path().to_owned(), Some(Arc::new(temp)))
+            }
+        };
+        Self::spawn(options, data_dir, temp).await
+    }
+
+    async fn spawn(
+        options: ServerOptions,
+        data_dir: PathBuf,
+        temp: Option<Arc<tempfile::TempDir>>,
+    ) -> anyhow::Result<Self> {
+        std::fs::create_dir_all(&data_dir)?;
+        let log_path = data_dir.join(format!("server-{}.log", rand::random::<u32>()));
+        let log = std::fs::File::create(&log_path)?;
+        let mut command = Command::new(server_binary()?);
+        command
+            .args(["--listen", "127.0.0.1:0", "--log-format", "json", "--data-dir"])
+            .arg(&data_dir)
+            .args(&options.args)
+            .env_remove("TANDEM_AUTH_KEY")
+            .env_remove("TANDEM_DATABASE_URL")
+            .env("RUST_LOG", "info")
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(log);
+        if let Some(url) = &options.database_url {
+            command.args(["--database-url", url]);
+        }
+        if let Some(key) = &options.auth_key {
+            command.args(["--auth-key", key]);
+        }
+        let child = command.spawn().context("spawning tandem-server")?;
+        let mut server = Self {
+            child,
+            addr: SocketAddr::from(([127, 0, 0, 1], 0)),
+            options,
+            data_dir,
+            log_path,
+            temp,
+        };
+        server.addr = server.wait_listening().await?;
+        server.wait_healthy().await?;
+        Ok(server)
+    }
+
+    /// Reads the bound address from the JSON log line `listening`.
+    async fn wait_listening(&mut self) -> anyhow::Result<SocketAddr> {
+        let deadline = Instant::now() + TIMEOUT;
+        loop {
+            let log = self.log();
+            for line in log.lines() {
+                let Ok(entry) = serde_json::from_str::<serde_json::Value>(line) else { continue };
+                let fields = &entry["fields"];
+                if fields["message"] == "listening" {
+                    if let Some(addr) = fields["addr"].as_str().and_then(|a| a.parse().ok()) {
+                        return Ok(addr);
+                    }
+                }
+            }
+            if let Some(status) = self.child.try_wait()? {
+                bail!("tandem-server exited with {status} before listening; log:\n{log}");
+            }
+            if Instant::now() > deadline {
+                bail!("tandem-server did not start listening; log:\n{log}");
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+
+    async fn wait_healthy(&mut self) -> anyhow::Result<()> {
+        let deadline = Instant::now() + TIMEOUT;
+        loop {
+            if let Ok((200, _)) = http_get(self.addr, "/healthz").await {
+                return Ok(());
+            }
+            if Instant::now() > deadline {
+                bail!("/healthz never answered 200; log:\n{}", self.log());
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+
+    /// The listening address.
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// The process id.
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    /// The data directory.
+    pub fn data_dir(&self) -> &Path {
+        &self.data_dir
+    }
+
+    /// `ws://ADDR/DOC`.
+    pub fn ws_url(&self, doc: &str) -> String {
+        format!("ws://{}/{doc}", self.addr)
+    }
+
+    /// `GET path`: the status and body.
+    pub async fn get(&self, path: &str) -> anyhow::Result<(u16, String)> {
+        http_get(self.addr, path).await
+    }
+
+    /// Everything the server logged so far.
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(&self.log_path).unwrap_or_default()
+    }
+
+    /// Resident memory of the process in KiB (Linux `/proc`).
+    pub fn rss_kib(&self) -> Option<u64> {
+        let status = std::fs::read_to_string(format!("/proc/{}/status", self.pid())).ok()?;
+        let line = status.lines().find(|l| l.starts_with("VmRSS:"))?;
+        line.split_whitespace().nth(1)?.parse().ok()
+    }
+
+    /// Kills the process with SIGKILL (a crash) and waits for it.
+    pub fn kill(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+
+    /// Stops the process with SIGTERM and waits for it to exit; returns whether it exited
+    /// successfully.
+    pub async fn stop(&mut self) -> anyhow::Result<bool> {
+        // SAFETY: kill(2) on our own child's pid; no memory is touched.
+        unsafe { libc::kill(self.child.id() as libc::pid_t, libc::SIGTERM) };
+        let deadline = Instant::now() + TIMEOUT;
+        loop {
+            if let Some(status) = self.child.try_wait()? {
+                return Ok(status.success());
+            }
+            if Instant::now() > deadline {
+                self.kill();
+                bail!("tandem-server ignored SIGTERM; log:\n{}", self.log());
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+
+    /// Starts a new process with the same options and data directory (after [`Self::stop`] or
+    /// [`Self::kill`]). It listens on a new free port.
+    pub async fn restart(&self) -> anyhow::Result<Self> {
+        Self::spawn(self.options.clone(), self.data_dir.clone(), self.temp.clone()).await
+    }
+
+    /// Runs `tandem-server token --auth-key KEY ARGS...` and returns the token.
+    pub fn token(key: &str, args: &[&str]) -> anyhow::Result<String> {
+        let output = Command::new(server_binary()?)
+            .args(["token", "--auth-key", key])
+            .args(args)
+            .env_remove("TANDEM_AUTH_KEY")
+            .output()?;
+        if !output.status.success() {
+            bail!("token failed: {}", String::from_utf8_lossy(&output.stderr));
+        }
+        Ok(String::from_utf8(output.stdout)?.trim().to_owned())
+    }
+}
+
+impl Drop for TestServer {
+    fn drop(&mut self) {
+        self.kill();
+    }
+}
+
+/// A minimal HTTP/1.1 GET (the tests need no HTTP client crate): status and body.
+pub async fn http_get(addr: SocketAddr, path: &str) -> anyhow::Result<(u16, String)> {
+    let mut stream = tokio::net::TcpStream::connect(addr).await?;
+    let request = format!("GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n");
+    stream.write_all(request.as_bytes()).await?;
+    let mut response = Vec::new();
+    tokio::time::timeout(TIMEOUT, stream.read_to_end(&mut response)).await??;
+    let end = response.windows(4).position(|w| w == b"\r\n\r\n").context("no HTTP header end")?;
+    let head = String::from_utf8_lossy(&response[..end]).to_ascii_lowercase();
+    let body = &response[end + 4..];
+    let status =
+        head.split_whitespace().nth(1).and_then(|s| s.parse().ok()).context("no HTTP status")?;
+    let body =
+        if head.contains("transfer-encoding: chunked") { dechunk(body) } else { body.to_vec() };
+    Ok((status, String::from_utf8_lossy(&body).into_owned()))
+}
+
+fn dechunk(mut body: &[u8]) -> Vec<u8> {
+    let mut out = Vec::new();
+    while let Some(line_end) = body.windows(2).position(|w| w == b"\r\n") {
+        let size = std::str::from_utf8(&body[..line_end])
+            .ok()
+            .and_then(|s| usize::from_str_radix(s.trim(), 16).ok());
+        let rest = &body[line_end + 2..];
+        match size {
+            Some(size) if size > 0 && rest.len() >= size => {
+                out.extend_from_slice(&rest[..size]);
+                body = rest[size..].strip_prefix(b"\r\n").unwrap_or(&rest[size..]);
+            }
+            _ => break,
+        }
+    }
+    out
+}
