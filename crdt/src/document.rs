@@ -9,7 +9,6 @@ use std::sync::{Arc, Mutex, MutexGuard};
 
 use yrs::types::Delta as YrsDelta;
 use yrs::undo::Options as UndoOptions;
-use yrs::updates::decoder::Decode;
 use yrs::updates::encoder::Encode;
 use yrs::{
     Any, Assoc, Doc, GetString, IndexedSequence, Observable, OffsetKind, Options, Origin, Out,
@@ -17,6 +16,7 @@ use yrs::{
     Update, WriteTxn,
 };
 
+use crate::decode;
 use crate::delta::{Delta, DeltaOp};
 use crate::error::{Error, Result};
 use crate::offsets::AstralIndex;
@@ -277,8 +277,7 @@ impl Document {
     /// Applies an update from another replica (or a stored state) and returns what changed in
     /// the text, in chars. Updates may arrive in any order, twice, or before their dependencies.
     pub fn apply_update(&mut self, update: &[u8]) -> Result<Delta> {
-        let update =
-            Update::decode_v1(update).map_err(|e| Error::MalformedUpdate(e.to_string()))?;
+        let update = decode::update(update)?;
         let len_before = self.config.track_deltas.then(|| self.len_chars());
         {
             // One transaction for the update and whatever held updates it unblocks, so the
@@ -291,8 +290,7 @@ impl Document {
             while let Some(held) = self.held.take_if(|_| seen.as_ref() != Some(&txn.state_vector()))
             {
                 seen = Some(txn.state_vector());
-                let held =
-                    Update::decode_v1(&held).map_err(|e| Error::MalformedUpdate(e.to_string()))?;
+                let held = decode::update(&held)?;
                 integrate(&mut txn, held, &mut self.held)?;
             }
         }
@@ -321,8 +319,7 @@ impl Document {
 
     /// What a replica with the encoded `state_vector` is missing, as one update (SyncStep2).
     pub fn encode_diff(&self, state_vector: &[u8]) -> Result<Vec<u8>> {
-        let sv = StateVector::decode_v1(state_vector)
-            .map_err(|e| Error::MalformedStateVector(e.to_string()))?;
+        let sv = decode::state_vector(state_vector)?;
         Ok(self.with_held(self.doc.transact().encode_state_as_update_v1(&sv)))
     }
 

@@ -41,6 +41,7 @@
 #![deny(missing_docs)]
 
 mod client;
+mod decode;
 mod delta;
 mod document;
 mod error;

@@ -9,11 +9,11 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 use yrs::sync::Awareness;
-use yrs::sync::awareness::{AwarenessUpdate, AwarenessUpdateEntry};
-use yrs::updates::decoder::Decode;
+use yrs::sync::awareness::AwarenessUpdateEntry;
 use yrs::updates::encoder::Encode;
 use yrs::{Assoc, Doc, StickyIndex};
 
+use crate::decode;
 use crate::document::{Document, SharedClock};
 use crate::error::{Error, Result};
 
@@ -144,8 +144,7 @@ impl Presence {
     /// Applies an encoded awareness update from a peer.
     pub fn apply_update(&mut self, update: &[u8], now_ms: u64) -> Result<PresenceChange> {
         self.clock.set(now_ms);
-        let update = AwarenessUpdate::decode_v1(update)
-            .map_err(|e| Error::MalformedAwareness(e.to_string()))?;
+        let update = decode::awareness(update)?;
         for entry in update.clients.values() {
             if entry.json.as_ref() != "null" {
                 serde_json::from_str::<serde_json::Value>(&entry.json)
@@ -231,7 +230,7 @@ impl Presence {
             .filter(|(id, _)| id.get() != local)
             .filter_map(|(id, state)| {
                 let json = state.data.as_ref()?;
-                let state = serde_json::from_str::<PresenceState>(json).unwrap_or_default();
+                let state = decode::json::<PresenceState>(json).unwrap_or_default();
                 Some((id.get(), Peer { client_id: id.get(), state }))
             })
             .collect()
@@ -240,8 +239,7 @@ impl Presence {
     /// Client ids in an encoded awareness update (a server uses it to learn which clients a
     /// connection speaks for, so it can announce their departure).
     pub fn clients_in_update(update: &[u8]) -> Result<Vec<(u64, bool)>> {
-        let update = AwarenessUpdate::decode_v1(update)
-            .map_err(|e| Error::MalformedAwareness(e.to_string()))?;
+        let update = decode::awareness(update)?;
         Ok(update
             .clients
             .iter()

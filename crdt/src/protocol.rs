@@ -16,11 +16,10 @@
 //! Extension messages (type ≥ 100) go only to peers that asked for them when connecting, so a
 //! stock Yjs client never sees one.
 
-use yrs::StateVector;
 use yrs::encoding::read::{Cursor, Read};
 use yrs::encoding::write::Write;
-use yrs::updates::decoder::Decode;
 
+use crate::decode;
 use crate::error::{Error, Result};
 
 /// Message type of sync messages.
@@ -153,8 +152,7 @@ fn decode_one(cursor: &mut Cursor<'_>) -> Result<Message> {
             let data = cursor.read_buf().map_err(malformed)?.to_vec();
             match step {
                 SYNC_STEP1 => {
-                    StateVector::decode_v1(&data)
-                        .map_err(|e| Error::MalformedStateVector(e.to_string()))?;
+                    decode::state_vector(&data)?;
                     Ok(Message::SyncStep1 { state_vector: data })
                 }
                 SYNC_STEP2 => Ok(Message::SyncStep2 { update: data }),
