@@ -55,7 +55,11 @@ struct Screen {
 
 impl Screen {
     fn new(highlighter: Option<Highlighter>) -> Self {
-        Screen { term: Terminal::new(TestBackend::new(W, H)).unwrap(), theme: Theme::dark(), highlighter }
+        Screen {
+            term: Terminal::new(TestBackend::new(W, H)).unwrap(),
+            theme: Theme::dark(),
+            highlighter,
+        }
     }
 
     fn frame(&mut self, ed: &mut Editor) {
@@ -64,12 +68,14 @@ impl Screen {
             h.apply_damage(damage);
         }
         ed.take_pending_edits();
-        let input = RenderInput { theme: &self.theme, decorations: &[], connection: None, syntax: None };
+        let input =
+            RenderInput { theme: &self.theme, decorations: &[], connection: None, syntax: None };
         let hl = self.highlighter.as_mut();
-        self.term.draw(|f| {
-            black_box(render(ed, hl, &input, f.area(), f.buffer_mut()));
-        })
-        .unwrap();
+        self.term
+            .draw(|f| {
+                black_box(render(ed, hl, &input, f.area(), f.buffer_mut()));
+            })
+            .unwrap();
     }
 }
 
@@ -86,7 +92,8 @@ fn press(ed: &mut Editor, spec: &str) {
 fn benches(c: &mut Criterion) {
     let path = generate();
     let syntaxes = Arc::new(Syntaxes::load());
-    let rust_highlighter = || Some(Highlighter::new(syntaxes.clone(), "Rust".into(), &Theme::dark()));
+    let rust_highlighter =
+        || Some(Highlighter::new(syntaxes.clone(), "Rust".into(), &Theme::dark()));
 
     let mut g = c.benchmark_group("open_100mb");
     g.sample_size(10).measurement_time(Duration::from_secs(20));
@@ -111,9 +118,14 @@ fn benches(c: &mut Criterion) {
     screen.frame(&mut ed);
 
     let mut g = c.benchmark_group("keystroke_to_frame_100mb");
+    // Typing real code: one key per iteration, lines of ordinary length (Enter auto-indents).
+    let typed = KeyEvent::typed("\n    let value = compute(42, \"text\"); // note");
+    let mut next = typed.iter().cycle();
     g.bench_function("insert_char", |b| {
         b.iter(|| {
-            ed.handle_key(KeyEvent::plain(Key::Char('x')));
+            if let Some(k) = next.next() {
+                ed.handle_key(*k);
+            }
             screen.frame(&mut ed);
         })
     });
@@ -175,8 +187,16 @@ fn benches(c: &mut Criterion) {
     g.sample_size(10);
     let rope = ed.rope().clone();
     let absent = Query::new("no such text anywhere", SearchOptions::default()).unwrap();
-    g.bench_function("full_scan_literal_no_match", |b| b.iter(|| absent.find_next(&rope, 0, usize::MAX)));
-    let regex = Query::new(r"result-\d+7\b", SearchOptions { regex: true, ignore_case: false }).unwrap();
+    g.bench_function("full_scan_literal_no_match", |b| {
+        b.iter(|| absent.find_next(&rope, 0, usize::MAX))
+    });
+    let absent_regex =
+        Query::new(r"no\s+such\d", SearchOptions { regex: true, ignore_case: false }).unwrap();
+    g.bench_function("full_scan_regex_no_match", |b| {
+        b.iter(|| absent_regex.find_next(&rope, 0, usize::MAX))
+    });
+    let regex =
+        Query::new(r"result-\d+7\b", SearchOptions { regex: true, ignore_case: false }).unwrap();
     g.bench_function("regex_next_match_from_middle", |b| {
         b.iter(|| regex.find_next(&rope, rope.len_chars() / 2, usize::MAX))
     });

@@ -20,8 +20,8 @@ use crate::search::{Found, Query, SearchOptions};
 use crate::selection::Selection;
 use crate::text::{self, Edit, LineEnding};
 
-/// Lines an incremental search scans per step, so that no frame waits on a whole 100 MB buffer.
-const SEARCH_BUDGET: usize = 20_000;
+/// Bytes a search scans per step, so that no frame waits on a whole 100 MB buffer.
+const SEARCH_BUDGET: usize = 4 << 20;
 /// Largest text sent to the terminal's clipboard through OSC 52; terminals refuse much more.
 const OSC52_LIMIT: usize = 1 << 20;
 
@@ -228,7 +228,7 @@ pub enum Mode {
 
 struct PendingSearch {
     query: Query,
-    origin_line: usize,
+    origin: usize,
     resume: usize,
 }
 
@@ -667,8 +667,8 @@ impl Editor {
     /// Does a bounded slice of background work (continuing a search). Returns whether more remains.
     pub fn tick(&mut self) -> bool {
         let Some(p) = self.pending_search.take() else { return false };
-        let found = p.query.scan_forward(self.rope(), p.origin_line, p.resume, SEARCH_BUDGET);
-        self.search_found(found, p.query, p.origin_line);
+        let found = p.query.scan_forward(self.rope(), p.origin, p.resume, SEARCH_BUDGET);
+        self.search_found(found, p.query, p.origin);
         self.is_busy()
     }
 
@@ -1218,9 +1218,9 @@ impl Editor {
             Ok(q) => {
                 self.highlight = Some(q.clone());
                 self.message = None;
-                let found = q.find_next(self.rope(), origin.range().start, SEARCH_BUDGET);
-                let origin_line = self.rope().char_to_line(origin.range().start);
-                self.search_found(found, q, origin_line);
+                let from = origin.range().start;
+                let found = q.find_next(self.rope(), from, SEARCH_BUDGET);
+                self.search_found(found, q, from);
             }
             Err(e) => {
                 self.highlight = None;
@@ -1229,7 +1229,7 @@ impl Editor {
         }
     }
 
-    fn search_found(&mut self, found: Found, query: Query, origin_line: usize) {
+    fn search_found(&mut self, found: Found, query: Query, origin: usize) {
         match found {
             Found::Match(start, end) => {
                 self.selection = Selection { anchor: start, head: end };
@@ -1242,7 +1242,7 @@ impl Editor {
             Found::None => self.error("no match"),
             Found::Pending(resume) => {
                 self.info("searching…");
-                self.pending_search = Some(PendingSearch { query, origin_line, resume });
+                self.pending_search = Some(PendingSearch { query, origin, resume });
             }
         }
     }
@@ -1266,17 +1266,13 @@ impl Editor {
         };
         self.highlight = Some(query.clone());
         let range = self.selection.range();
+        let from = if range.is_empty() { range.end } else { range.start + 1 };
         let found = if forward {
-            query.find_next(
-                self.rope(),
-                if range.is_empty() { range.end } else { range.start + 1 },
-                usize::MAX,
-            )
+            query.find_next(self.rope(), from, SEARCH_BUDGET)
         } else {
-            query.find_prev(self.rope(), range.start, usize::MAX)
+            query.find_prev(self.rope(), range.start)
         };
-        let line = self.rope().char_to_line(range.start);
-        self.search_found(found, query, line);
+        self.search_found(found, query, from);
     }
 
     /// Next match of the last search.

@@ -25,19 +25,76 @@ pub struct Query {
     regex: Regex,
 }
 
-/// Where a search stopped when it hit its line budget before finding anything.
+/// The outcome of a bounded search.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Found {
     /// A match, as a char range.
     Match(usize, usize),
     /// Nothing in the whole buffer.
     None,
-    /// Budget exhausted; resume from this line (the search has not wrapped past its origin yet).
+    /// Budget exhausted; resume the forward search from this char offset.
     Pending(usize),
+}
+
+/// Bytes of whole lines copied and searched at once.
+const WINDOW_BYTES: usize = 1 << 18;
+
+/// A run of whole lines copied out of the rope, so the regex engine sees contiguous text.
+struct Window {
+    text: String,
+    start_byte: usize,
+    start_char: usize,
+    end_char: usize,
+}
+
+impl Window {
+    /// The whole lines from the one containing `first_char` until about [`WINDOW_BYTES`] later.
+    fn forward(rope: &Rope, first_char: usize) -> Self {
+        let line = rope.char_to_line(first_char);
+        let start_char = rope.line_to_char(line);
+        let start_byte = rope.char_to_byte(start_char);
+        let end_byte = (start_byte + WINDOW_BYTES).min(rope.len_bytes());
+        Window::lines(rope, start_char, line_end_after(rope, end_byte))
+    }
+
+    /// The whole lines ending with the one containing `last_char`, about [`WINDOW_BYTES`] long.
+    fn backward(rope: &Rope, last_char: usize) -> Self {
+        let end_char = line_end_after(rope, rope.char_to_byte(last_char));
+        let end_byte = rope.char_to_byte(end_char);
+        let start_line = rope.byte_to_line(end_byte.saturating_sub(WINDOW_BYTES));
+        Window::lines(rope, rope.line_to_char(start_line), end_char)
+    }
+
+    fn lines(rope: &Rope, start_char: usize, end_char: usize) -> Self {
+        let slice = rope.slice(start_char..end_char);
+        let mut text = String::with_capacity(slice.len_bytes());
+        slice.chunks().for_each(|c| text.push_str(c));
+        Window { text, start_byte: rope.char_to_byte(start_char), start_char, end_char }
+    }
+
+    fn chars(&self, rope: &Rope, m: &regex::Match<'_>) -> (usize, usize) {
+        (
+            rope.byte_to_char(self.start_byte + m.start()),
+            rope.byte_to_char(self.start_byte + m.end()),
+        )
+    }
+}
+
+/// Char offset of the start of the line after the one holding `byte` (or the end of the text).
+fn line_end_after(rope: &Rope, byte: usize) -> usize {
+    if byte >= rope.len_bytes() {
+        return rope.len_chars();
+    }
+    let line = rope.byte_to_line(byte);
+    if line + 1 < rope.len_lines() { rope.line_to_char(line + 1) } else { rope.len_chars() }
 }
 
 fn char_offset(s: &str, byte: usize) -> usize {
     s[..byte].chars().count()
+}
+
+fn spans_lines(m: &regex::Match<'_>) -> bool {
+    m.as_str().contains(['\n', '\r'])
 }
 
 impl Query {
@@ -46,6 +103,8 @@ impl Query {
         let source = if opts.regex { pattern.to_owned() } else { regex::escape(pattern) };
         let regex = RegexBuilder::new(&source)
             .case_insensitive(opts.ignore_case)
+            .multi_line(true)
+            .crlf(true)
             .size_limit(1 << 22)
             .build()?;
         Ok(Query { regex })
@@ -68,54 +127,102 @@ impl Query {
         out
     }
 
-    /// First match starting at or after `from`, wrapping around the end; scans at most `budget` lines.
-    pub fn find_next(&self, rope: &Rope, from: usize, budget: usize) -> Found {
-        let from = from.min(rope.len_chars());
-        let start_line = rope.char_to_line(from);
-        if let Some(m) = self.line_matches(rope, start_line).into_iter().find(|m| m.start >= from) {
-            return Found::Match(m.start, m.end);
+    /// First valid match in `w` starting at or after char `from` and before char `until`.
+    fn first_in(
+        &self,
+        rope: &Rope,
+        w: &Window,
+        from: usize,
+        until: usize,
+    ) -> Option<(usize, usize)> {
+        let mut at = rope.char_to_byte(from.max(w.start_char)) - w.start_byte;
+        while let Some(m) = self.regex.find_at(&w.text, at) {
+            let (start, end) = w.chars(rope, &m);
+            if start >= until {
+                return None;
+            }
+            if !m.is_empty() && !spans_lines(&m) {
+                return Some((start, end));
+            }
+            at = m.start() + w.text[m.start()..].chars().next().map_or(1, char::len_utf8);
+            if at > w.text.len() {
+                return None;
+            }
         }
-        self.scan_forward(rope, start_line, start_line + 1, budget)
+        None
     }
 
-    /// Continues a [`Found::Pending`] forward search that began on `origin_line`.
+    /// First match starting at or after `from`, wrapping around the end; scans about `budget` bytes before
+    /// answering [`Found::Pending`].
+    pub fn find_next(&self, rope: &Rope, from: usize, budget: usize) -> Found {
+        let from = from.min(rope.len_chars());
+        self.scan_forward(rope, from, from, budget)
+    }
+
+    /// Continues a forward search that started at `origin` and has reached `resume` (wrapped when below origin).
     pub fn scan_forward(
         &self,
         rope: &Rope,
-        origin_line: usize,
-        resume: usize,
+        origin: usize,
+        mut resume: usize,
         budget: usize,
     ) -> Found {
-        let lines = rope.len_lines();
-        // Lines are visited in order resume, resume+1, …, wrapping, until origin_line is reached again (inclusive,
-        // for matches before the origin on the origin line).
-        let total = (origin_line + lines - resume % lines.max(1)) % lines.max(1) + 1;
-        for i in 0..total.min(budget) {
-            let line = (resume + i) % lines;
-            if let Some(m) = self.line_matches(rope, line).into_iter().next() {
-                return Found::Match(m.start, m.end);
+        let mut scanned = 0;
+        let mut wrapped = resume < origin;
+        loop {
+            if wrapped && resume >= origin {
+                return Found::None;
+            }
+            if scanned >= budget {
+                return Found::Pending(resume);
+            }
+            let w = Window::forward(rope, resume);
+            let until = if wrapped { origin } else { usize::MAX };
+            if let Some((s, e)) = self.first_in(rope, &w, resume, until) {
+                return Found::Match(s, e);
+            }
+            scanned += w.text.len().max(1);
+            resume = w.end_char;
+            if resume >= rope.len_chars() {
+                if wrapped || origin == 0 {
+                    return Found::None;
+                }
+                wrapped = true;
+                resume = 0;
             }
         }
-        if budget < total { Found::Pending((resume + budget) % lines) } else { Found::None }
     }
 
-    /// Last match ending before `before`, wrapping around the start; scans at most `budget` lines.
-    pub fn find_prev(&self, rope: &Rope, before: usize, budget: usize) -> Found {
+    /// Last match starting before `before`, wrapping around the start. Scans the whole buffer if need be.
+    pub fn find_prev(&self, rope: &Rope, before: usize) -> Found {
         let before = before.min(rope.len_chars());
-        let lines = rope.len_lines();
-        let start_line = rope.char_to_line(before);
-        if let Some(m) =
-            self.line_matches(rope, start_line).into_iter().rev().find(|m| m.start < before)
-        {
-            return Found::Match(m.start, m.end);
-        }
-        for i in 1..=lines.min(budget) {
-            let line = (start_line + lines - i % lines) % lines;
-            if let Some(m) = self.line_matches(rope, line).into_iter().next_back() {
-                return Found::Match(m.start, m.end);
+        let mut end = before;
+        let mut wrapped = false;
+        loop {
+            let w = Window::backward(rope, end);
+            let limit = if wrapped { w.end_char } else { before };
+            let mut last = None;
+            let mut from = w.start_char;
+            while let Some((s, e)) = self.first_in(rope, &w, from, limit) {
+                last = Some((s, e));
+                from = s + 1;
+            }
+            if let Some((s, e)) = last {
+                return Found::Match(s, e);
+            }
+            if wrapped && w.start_char <= before {
+                return Found::None;
+            }
+            if w.start_char == 0 {
+                if wrapped {
+                    return Found::None;
+                }
+                wrapped = true;
+                end = rope.len_chars();
+            } else {
+                end = w.start_char - 1;
             }
         }
-        if budget < lines { Found::Pending(start_line) } else { Found::None }
     }
 
     /// The replacement for the match at `range`, with `$1`-style groups expanded when the query is a regex.
@@ -153,8 +260,9 @@ mod tests {
         assert_eq!(q("a.b", false).find_next(&r, 0, 100), Found::Match(1, 4));
         assert_eq!(q("a.b", false).find_next(&r, 2, 100), Found::Match(6, 9));
         assert_eq!(q("a.b", false).find_next(&r, 7, 100), Found::Match(1, 4));
-        assert_eq!(q("a.b", false).find_prev(&r, 6, 100), Found::Match(1, 4));
-        assert_eq!(q("a.b", false).find_prev(&r, 1, 100), Found::Match(6, 9));
+        assert_eq!(q("a.b", false).find_prev(&r, 6), Found::Match(1, 4));
+        assert_eq!(q("a.b", false).find_prev(&r, 1), Found::Match(6, 9));
+        assert_eq!(q("zz", false).find_prev(&r, 3), Found::None);
         assert_eq!(q("zz", false).find_next(&r, 0, 100), Found::None);
         assert_eq!(q("a\\.b", false).find_next(&r, 0, 100), Found::None);
     }
@@ -169,9 +277,27 @@ mod tests {
     }
 
     #[test]
-    fn budget_yields_pending() {
-        let r = Rope::from_str(&"x\n".repeat(10));
-        assert_eq!(q("y", false).find_next(&r, 0, 3), Found::Pending(4));
-        assert_eq!(q("y", false).scan_forward(&r, 0, 4, 100), Found::None);
+    fn budget_yields_pending_and_resumes_across_windows() {
+        let big = "x\n".repeat(WINDOW_BYTES);
+        let r = Rope::from_str(&format!("y\n{big}{big}"));
+        let Found::Pending(at) = q("y", false).find_next(&r, 3, 1) else {
+            panic!("expected pending")
+        };
+        assert!(at > 3);
+        assert_eq!(q("y", false).scan_forward(&r, 3, at, usize::MAX), Found::Match(0, 1));
+        assert_eq!(q("y", false).find_next(&r, 1, usize::MAX), Found::Match(0, 1));
+        assert_eq!(q("y", false).find_prev(&r, r.len_chars()), Found::Match(0, 1));
+        assert_eq!(q("z", false).find_prev(&r, r.len_chars()), Found::None);
+        assert_eq!(q("z", false).find_next(&r, 7, usize::MAX), Found::None);
+    }
+
+    #[test]
+    fn matches_never_span_lines_and_anchors_are_per_line() {
+        let r = Rope::from_str("ab\r\ncd\nab");
+        assert_eq!(q(r"b\s+c", true).find_next(&r, 0, usize::MAX), Found::None);
+        assert_eq!(q(r"^ab$", true).find_next(&r, 1, usize::MAX), Found::Match(7, 9));
+        assert_eq!(q(r"^cd$", true).find_next(&r, 0, usize::MAX), Found::Match(4, 6));
+        assert_eq!(q(r"b$", true).find_prev(&r, 8), Found::Match(1, 2));
+        assert_eq!(q(r"b$", true).find_prev(&r, 9), Found::Match(8, 9));
     }
 }

@@ -136,8 +136,17 @@ pub fn run(config: &Config, path: Option<PathBuf>) -> anyhow::Result<()> {
     tracing::info!(path = ?path, chars = editor.rope().len_chars(), "opened");
     let (syntax_tx, syntax_rx) = mpsc::channel();
     if config.syntax {
+        let sample_end = editor.rope().line_to_char(editor.rope().len_lines().min(200));
+        let sample = ropey::Rope::from(editor.rope().slice(..sample_end));
+        let (path, theme) = (editor.path().map(PathBuf::from), theme.clone());
         std::thread::spawn(move || {
-            let _ = syntax_tx.send(Arc::new(Syntaxes::load()));
+            let syntaxes = Arc::new(Syntaxes::load());
+            let first = crate::text::line_text(&sample, 0).into_owned();
+            if let Some(name) = syntaxes.detect(path.as_deref(), &first) {
+                // syntect compiles each grammar's regexes on first use; do that here, not in the first frame.
+                Highlighter::new(syntaxes.clone(), name.clone(), &theme).highlight(&sample, 0..200);
+                let _ = syntax_tx.send((syntaxes, name));
+            }
         });
     }
     let mut highlighter: Option<Highlighter> = None;
@@ -148,15 +157,14 @@ pub fn run(config: &Config, path: Option<PathBuf>) -> anyhow::Result<()> {
     let size = term.size()?;
     editor.resize(size.width, size.height);
     let mut last_disk_check = Instant::now();
+    let mut waiting_for_syntax = config.syntax;
     loop {
         if highlighter.is_none()
-            && let Ok(syntaxes) = syntax_rx.try_recv()
+            && let Ok((syntaxes, name)) = syntax_rx.try_recv()
         {
-            let first = crate::text::line_text(editor.rope(), 0).into_owned();
-            if let Some(name) = syntaxes.detect(editor.path(), &first) {
-                tracing::info!(syntax = %name, "highlighting");
-                highlighter = Some(Highlighter::new(syntaxes, name, &theme));
-            }
+            tracing::info!(syntax = %name, "highlighting");
+            highlighter = Some(Highlighter::new(syntaxes, name, &theme));
+            waiting_for_syntax = false;
         }
         let damage = editor.take_damage();
         if let Some(h) = highlighter.as_mut() {
@@ -186,7 +194,13 @@ pub fn run(config: &Config, path: Option<PathBuf>) -> anyhow::Result<()> {
         if editor.should_quit() {
             break;
         }
-        let timeout = if editor.is_busy() || (config.syntax && highlighter.is_none()) {
+        if waiting_for_syntax
+            && matches!(syntax_rx.try_recv(), Err(mpsc::TryRecvError::Disconnected))
+        {
+            // Plain text: the loader found no grammar for this file.
+            waiting_for_syntax = false;
+        }
+        let timeout = if editor.is_busy() || waiting_for_syntax {
             Duration::from_millis(if editor.is_busy() { 0 } else { 20 })
         } else {
             Duration::from_millis(500)
