@@ -53,12 +53,21 @@ pub(crate) async fn serve(
     let limits = &app.config.limits;
     let (outbox, outbox_rx) =
         Outbox::new(limits.max_queued_messages, limits.max_queued_bytes, metrics.clone());
-    let (sink, stream) = socket.split();
+    let (sink, mut stream) = socket.split();
     let sender = tokio::spawn(send_loop(sink, outbox_rx, outbox.clone(), app.clone()));
 
-    let reason = run_session(&app, &request, id, &outbox, stream).await;
+    let reason = run_session(&app, &request, id, &outbox, &mut stream).await;
     outbox.close(reason);
-    let _ = sender.await;
+    // Keep reading until the peer answers our close frame: a socket dropped with unread input
+    // is reset, and the peer may then never see the close frame and its reason.
+    let drain = tokio::time::timeout(CLOSE_TIMEOUT, async {
+        while let Some(Ok(message)) = stream.next().await {
+            if matches!(message, Message::Close(_)) {
+                break;
+            }
+        }
+    });
+    let _ = tokio::join!(sender, drain);
     metrics.connections.dec();
 
     let reason = outbox.close_reason();
@@ -87,7 +96,7 @@ async fn run_session(
     request: &ConnectRequest,
     id: u64,
     outbox: &Arc<Outbox>,
-    mut stream: SplitStream<WebSocket>,
+    stream: &mut SplitStream<WebSocket>,
 ) -> CloseReason {
     let access = match authorize(app, request) {
         Ok(access) => access,

@@ -6,6 +6,8 @@
 //! unloads it after a quiet period once everything is saved, and compacts logs in between.
 
 use std::collections::HashMap;
+use std::panic::AssertUnwindSafe;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
@@ -69,6 +71,10 @@ pub(crate) struct Room {
     writer: Writer,
     metrics: Arc<Metrics>,
     compact_after_updates: usize,
+    /// Set when applying a frame panicked inside the CRDT: the replica may be inconsistent, so
+    /// it is never saved again, everyone is disconnected, and the next connection reloads the
+    /// document from storage (which never saw the bad frame).
+    poisoned: AtomicBool,
 }
 
 /// A fresh client id for the server's replica: it never edits, but must not share an id with a
@@ -114,6 +120,7 @@ impl Room {
             writer,
             metrics,
             compact_after_updates: settings.compact_after_updates,
+            poisoned: AtomicBool::new(false),
         })
     }
 
@@ -143,13 +150,22 @@ impl Room {
             return Ok(());
         };
         let started = Instant::now();
-        let incoming = member
-            .session
-            .receive(frame, &mut state.document, &mut state.presence, now_ms)
-            .map_err(|error| {
+        let result = std::panic::catch_unwind(AssertUnwindSafe(|| {
+            member.session.receive(frame, &mut state.document, &mut state.presence, now_ms)
+        }));
+        let incoming = match result {
+            Ok(Ok(incoming)) => incoming,
+            Ok(Err(error)) => {
                 self.metrics.reject(Rejection::Malformed);
-                CloseReason::new(code::INVALID_PAYLOAD, error.to_string())
-            })?;
+                return Err(CloseReason::new(code::INVALID_PAYLOAD, error.to_string()));
+            }
+            Err(_) => {
+                self.metrics.reject(Rejection::Malformed);
+                tracing::error!(doc = %self.id, client = connection, "applying a frame panicked; reloading the document");
+                self.poison(state);
+                return Err(CloseReason::new(code::INVALID_PAYLOAD, "frame could not be applied"));
+            }
+        };
         self.metrics.update_apply_seconds.observe(started.elapsed());
         if incoming.refused_update {
             self.metrics.reject(Rejection::ReadOnly);
@@ -183,6 +199,20 @@ impl Room {
         Ok(())
     }
 
+    fn poison(&self, state: &mut RoomState) {
+        self.poisoned.store(true, Ordering::Relaxed);
+        for member in state.members.values() {
+            member.outbox.close(CloseReason::new(
+                code::INTERNAL,
+                "document reloaded after an internal error; reconnect",
+            ));
+        }
+    }
+
+    fn is_poisoned(&self) -> bool {
+        self.poisoned.load(Ordering::Relaxed)
+    }
+
     /// Removes a connection and tells the others that the users it spoke for left.
     pub fn leave(&self, connection: u64, now_ms: u64) {
         let mut state = lock(&self.state);
@@ -212,7 +242,7 @@ impl Room {
             Ok(None) => {}
             Err(error) => tracing::warn!(doc = %self.id, %error, "expiring presence failed"),
         }
-        if state.unsnapshotted >= self.compact_after_updates {
+        if state.unsnapshotted >= self.compact_after_updates && !self.is_poisoned() {
             self.snapshot(&mut state);
         }
         state.idle_since.map(|since| since.elapsed())
@@ -221,7 +251,7 @@ impl Room {
     /// Queues a snapshot if the log grew since the last one; returns the room's version.
     fn save(&self) -> u64 {
         let mut state = lock(&self.state);
-        if state.unsnapshotted > 0 {
+        if state.unsnapshotted > 0 && !self.is_poisoned() {
             self.snapshot(&mut state);
         }
         state.version
@@ -322,6 +352,11 @@ impl Rooms {
             let slot = slots
                 .entry(id.clone())
                 .or_insert_with(|| Slot { room: Arc::new(OnceCell::new()), users: 0 });
+            if slot.room.get().is_some_and(|room| room.is_poisoned()) {
+                // Its connections are closing; later ones get a replica fresh from storage.
+                slot.room = Arc::new(OnceCell::new());
+                self.metrics.documents_loaded.dec();
+            }
             slot.users += 1;
             (id, slot.room.clone())
         };

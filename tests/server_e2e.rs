@@ -1,0 +1,182 @@
+//! tandem-server as a separate process: restart, bad input, auth, slow readers.
+
+use std::time::Duration;
+
+use tandem_crdt::Message as Protocol;
+use tandem_e2e::{ClientOptions, Closed, ServerOptions, TestClient, TestServer};
+use tokio_tungstenite::tungstenite::Message;
+
+fn metric(metrics: &str, name: &str) -> f64 {
+    metrics
+        .lines()
+        .find_map(|line| line.strip_prefix(name)?.strip_prefix(' ')?.parse().ok())
+        .unwrap_or_else(|| panic!("metric {name} missing in:\n{metrics}"))
+}
+
+#[tokio::test]
+async fn restart_after_sigterm_keeps_text() {
+    let mut server = TestServer::start(ServerOptions::default()).await.unwrap();
+    let durable = ClientOptions { durable: true, ..ClientOptions::default() };
+    let mut alice =
+        TestClient::connect_synced(&server.ws_url("doc"), durable.clone()).await.unwrap();
+    alice.insert(0, "first line\n").await.unwrap();
+    alice.append("二行目 🚀\n").await.unwrap();
+    alice.wait_durable().await.unwrap();
+    assert!(server.stop().await.unwrap(), "graceful shutdown exits with success");
+    assert_eq!(alice.wait_closed().await.unwrap().code(), Some(1001));
+    let log = server.log();
+    assert!(log.contains("\"message\":\"disconnected\""), "{log}");
+    assert!(!log.contains("二行目"), "logs must never contain document content");
+
+    let server = server.restart().await.unwrap();
+    let bob =
+        TestClient::connect_synced(&server.ws_url("doc"), ClientOptions::default()).await.unwrap();
+    assert_eq!(bob.text(), "first line\n二行目 🚀\n");
+    assert!(server.data_dir().join("tandem.db").is_file());
+}
+
+/// Each bad input closes its own connection with a reason; a pair of good clients on the same
+/// document keeps syncing throughout.
+#[tokio::test]
+async fn bad_input_closes_only_the_offending_connection() {
+    let server = TestServer::start(ServerOptions::default()).await.unwrap();
+    let url = server.ws_url("shared");
+    let mut alice = TestClient::connect_synced(&url, ClientOptions::default()).await.unwrap();
+    let mut bob = TestClient::connect_synced(&url, ClientOptions::default()).await.unwrap();
+
+    let invalid_update = Protocol::Update { update: vec![0xff; 16] }.encode();
+    let cases: Vec<(&str, Message, u16)> = vec![
+        ("garbage", Message::Binary(vec![0x07, 0x01, 0x02, 0x03].into()), 1007),
+        ("truncated varint", Message::Binary(vec![0x80].into()), 1007),
+        ("truncated sync message", Message::Binary(vec![0x00, 0x02, 0x85].into()), 1007),
+        ("text frame", Message::Text("hello".into()), 1003),
+        ("invalid update", Message::Binary(invalid_update.into()), 1007),
+        ("100 MiB frame", Message::Binary(vec![0u8; 100 << 20].into()), 1009),
+    ];
+    for (i, (name, message, code)) in cases.into_iter().enumerate() {
+        let mut mallory = TestClient::connect_synced(&url, ClientOptions::default()).await.unwrap();
+        // The send itself may fail once the server hangs up mid-frame.
+        let _ = mallory.send_message(message).await;
+        let closed = mallory.wait_closed().await.unwrap();
+        match &closed {
+            Closed::Frame(got, reason) => {
+                assert_eq!(*got, code, "{name}: {reason}");
+                assert!(!reason.is_empty(), "{name}: close without a reason");
+            }
+            // A 100 MiB write can be cut off by the server's close before the close frame is read.
+            Closed::Dropped(_) if code == 1009 => {}
+            other => panic!("{name}: expected close code {code}, got {other:?}"),
+        }
+        alice.append(&format!("{i} ")).await.unwrap();
+        let expected = alice.text();
+        bob.wait_text(&expected).await.unwrap();
+    }
+    let (_, metrics) = server.get("/metrics").await.unwrap();
+    assert_eq!(metric(&metrics, "tandem_rejected_total{reason=\"text_frame\"}"), 1.0);
+    assert_eq!(metric(&metrics, "tandem_rejected_total{reason=\"too_large\"}"), 1.0);
+    assert!(metric(&metrics, "tandem_rejected_total{reason=\"malformed\"}") >= 4.0);
+    assert_eq!(server.get("/api/docs/shared/text").await.unwrap().1, alice.text());
+}
+
+#[tokio::test]
+async fn auth_tokens() {
+    let key = "test-key";
+    let options = ServerOptions { auth_key: Some(key.into()), ..ServerOptions::default() };
+    let server = TestServer::start(options).await.unwrap();
+    let url = server.ws_url("team-notes");
+    let with_token =
+        |token: &str| ClientOptions { token: Some(token.into()), ..ClientOptions::default() };
+
+    async fn refused(url: &str, options: ClientOptions) -> (Closed, Option<String>) {
+        let mut client = TestClient::connect(url, options).await.unwrap();
+        let closed = client.wait_closed().await.unwrap();
+        (closed, client.auth_denied().map(str::to_owned))
+    }
+
+    // No token.
+    let (closed, denied) = refused(&url, ClientOptions::default()).await;
+    assert_eq!(closed.code(), Some(1008));
+    assert!(denied.is_some_and(|d| d.contains("token is required")));
+    // Expired (ttl 1 s, then wait it out).
+    let expired = TestServer::token(key, &["--doc", "team-notes", "--ttl", "1"]).unwrap();
+    tokio::time::sleep(Duration::from_millis(2100)).await;
+    let (closed, denied) = refused(&url, with_token(&expired)).await;
+    assert_eq!(closed, Closed::Frame(1008, "token expired".into()));
+    assert_eq!(denied.as_deref(), Some("token expired"));
+    // A token for another document, and one signed with another key.
+    let other = TestServer::token(key, &["--doc", "other"]).unwrap();
+    assert_eq!(refused(&url, with_token(&other)).await.0.code(), Some(1008));
+    let forged = TestServer::token("wrong-key", &["--doc", "team-notes"]).unwrap();
+    assert_eq!(refused(&url, with_token(&forged)).await.0.code(), Some(1008));
+
+    // Read-write by prefix; read-only exact.
+    let writer_token = TestServer::token(key, &["--doc", "team-", "--prefix"]).unwrap();
+    let reader_token = TestServer::token(key, &["--doc", "team-notes", "--read-only"]).unwrap();
+    let mut writer = TestClient::connect_synced(&url, with_token(&writer_token)).await.unwrap();
+    let mut reader = TestClient::connect_synced(&url, with_token(&reader_token)).await.unwrap();
+    writer.insert(0, "from the writer").await.unwrap();
+    reader.wait_text("from the writer").await.unwrap();
+    // The reader's edit is refused: not applied, not broadcast, not stored.
+    reader.insert(0, "READER ").await.unwrap();
+    writer.append("!").await.unwrap();
+    reader.wait_until("the writer's next edit", |c| c.text().ends_with('!')).await.unwrap();
+    writer.pump(Duration::from_millis(300)).await.unwrap();
+    assert_eq!(writer.text(), "from the writer!");
+    assert!(reader.closed().is_none(), "a refused write does not disconnect the reader");
+    let text_url = format!("/api/docs/team-notes/text?token={writer_token}");
+    assert_eq!(server.get(&text_url).await.unwrap(), (200, "from the writer!".into()));
+    assert_eq!(server.get("/api/docs/team-notes/text").await.unwrap().0, 401);
+    let (_, metrics) = server.get("/metrics").await.unwrap();
+    assert!(metric(&metrics, "tandem_rejected_total{reason=\"read_only\"}") >= 1.0);
+    assert_eq!(metric(&metrics, "tandem_rejected_total{reason=\"auth\"}"), 5.0);
+}
+
+/// A client that never reads while another types 10,000 updates is dropped; the server's memory
+/// does not grow with what it would have had to queue.
+#[tokio::test]
+async fn slow_reader_is_dropped_and_memory_stays_bounded() {
+    let options = ServerOptions {
+        args: ["--max-queued-messages", "500"].map(String::from).to_vec(),
+        ..ServerOptions::default()
+    };
+    let server = TestServer::start(options).await.unwrap();
+    let url = server.ws_url("firehose");
+    let durable = ClientOptions { durable: true, ..ClientOptions::default() };
+    let mut typist = TestClient::connect_synced(&url, durable).await.unwrap();
+    let small = ClientOptions { recv_buffer: Some(4096), ..ClientOptions::default() };
+    let mut sleeper = TestClient::connect_synced(&url, small).await.unwrap();
+    typist.insert(0, "x").await.unwrap();
+    let rss_before = server.rss_kib().unwrap();
+
+    // 10,000 updates of 4 KiB each: 40 MB that would pile up for the sleeper. The text stays
+    // 4 KiB (each update replaces the previous block).
+    let block = "y".repeat(4096);
+    typist.replace(0..1, &block).await.unwrap();
+    for i in 1..10_000 {
+        let block = format!("{i:05}{}", &block[5..]);
+        typist.replace(0..4096, &block).await.unwrap();
+    }
+    typist.wait_durable().await.unwrap();
+    let late = TestClient::connect_synced(&url, ClientOptions::default()).await.unwrap();
+    assert!(late.text() == typist.text(), "the server applied every update");
+    let rss_after = server.rss_kib().unwrap();
+    let growth_mib = rss_after.saturating_sub(rss_before) / 1024;
+    eprintln!("server RSS {rss_before} KiB -> {rss_after} KiB (+{growth_mib} MiB)");
+    assert!(growth_mib < 30, "server RSS grew by {growth_mib} MiB");
+
+    let closed = sleeper.wait_closed().await.unwrap();
+    assert!(sleeper.frames_received() < 10_000, "dropped before everything was delivered");
+    if let Closed::Frame(code, reason) = &closed {
+        assert_eq!(*code, 1013, "{reason}");
+    }
+    let (_, metrics) = server.get("/metrics").await.unwrap();
+    assert_eq!(metric(&metrics, "tandem_rejected_total{reason=\"slow_reader\"}"), 1.0);
+    late.close().await.unwrap();
+}
+
+#[tokio::test]
+async fn token_command_validates_its_input() {
+    assert!(TestServer::token("k", &["--doc", "../etc"]).is_err());
+    let admin = TestServer::token("k", &["--doc", "", "--prefix", "--ttl", "0"]).unwrap();
+    assert_eq!(admin.split('.').count(), 2);
+}

@@ -1,0 +1,62 @@
+//! A stock Yjs client (npm `yjs` + `y-websocket`'s `WebsocketProvider` on node) and a tandem
+//! client edit one document on tandem-server at the same time: both converge, and each sees
+//! the other's awareness. Needs node and `scripts/setup-node.sh`; skips with a reason without.
+
+use std::process::Stdio;
+
+use tandem_e2e::{ClientOptions, ServerOptions, TIMEOUT, TestClient, TestServer, repo_root, skip};
+
+const TEST: &str = "stock_yjs_client_and_tandem_client_converge";
+
+#[tokio::test]
+async fn stock_yjs_client_and_tandem_client_converge() {
+    let js = repo_root().join("tests/js");
+    if std::process::Command::new("node").arg("--version").output().is_err() {
+        return skip(TEST, "node is not installed");
+    }
+    if !js.join("node_modules/y-websocket").is_dir() {
+        return skip(TEST, "tests/js/node_modules is missing: run scripts/setup-node.sh");
+    }
+    let server = TestServer::start(ServerOptions::default()).await.unwrap();
+    let url = server.ws_url("interop");
+    let mut rust = TestClient::connect_synced(&url, ClientOptions::default()).await.unwrap();
+    rust.set_presence("rust", Some((0, 0))).await.unwrap();
+
+    let node = tokio::process::Command::new("node")
+        .arg(js.join("yjs-client.mjs"))
+        .args([&format!("ws://{}", server.addr()), "interop", "yjs", "<rust-done>", "rust"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap();
+
+    // Edit while the Yjs client edits.
+    for i in 0..5 {
+        rust.insert(0, &format!("[rust {i}]")).await.unwrap();
+    }
+    rust.append("<rust-done>").await.unwrap();
+    rust.wait_until("the Yjs client's edits and presence", |c| {
+        c.text().contains("<yjs-done>") && c.peer_names().contains(&"yjs".to_owned())
+    })
+    .await
+    .unwrap();
+
+    let output = tokio::time::timeout(TIMEOUT, node.wait_with_output()).await.unwrap().unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    let result: serde_json::Value = serde_json::from_str(stdout.trim())
+        .unwrap_or_else(|e| panic!("bad output from node ({e}):\n{stdout}\n{stderr}"));
+    assert_eq!(result["ok"], true, "{result}\n{stderr}");
+    assert!(result["peers"].as_array().unwrap().contains(&"rust".into()), "{result}");
+    // Both have every edit of both: the same text, byte for byte.
+    assert_eq!(result["text"].as_str().unwrap(), rust.text());
+    for i in 0..5 {
+        assert!(
+            rust.text().contains(&format!("[yjs {i}]"))
+                && rust.text().contains(&format!("[rust {i}]"))
+        );
+    }
+    // The Yjs client left: its presence goes away.
+    rust.wait_until("the Yjs client's departure", |c| c.peer_names().is_empty()).await.unwrap();
+}

@@ -1,0 +1,171 @@
+//! Browser scenarios for the end-to-end tests: headless Debian Chromium driven by playwright-core
+//! from `tests/browser/run.mjs`, which reports what happens as JSON lines on stdout.
+//!
+//! Included by the `web_*` tests with `#[path]`; it builds on the shared helpers of `tandem_e2e`.
+
+use std::path::{Path, PathBuf};
+use std::process::Stdio;
+use std::time::Duration;
+
+use anyhow::{Context, bail};
+use serde_json::Value;
+use tandem_e2e::{ServerOptions, TestServer, repo_root, skip};
+use tokio::io::{AsyncBufReadExt, AsyncReadExt, BufReader};
+use tokio::process::{Child, Command};
+use tokio::sync::mpsc;
+
+/// How long a whole browser scenario may take on a slow, shared 2-core machine.
+pub const SCENARIO_TIMEOUT: Duration = Duration::from_secs(120);
+
+/// What the browser tests need on this machine.
+#[derive(Debug, Clone)]
+pub struct BrowserTools {
+    runner_dir: PathBuf,
+    dist: PathBuf,
+}
+
+impl BrowserTools {
+    /// The tools, or `None` after printing why the test cannot run here.
+    pub fn detect(test: &str) -> Option<Self> {
+        let chromium =
+            std::env::var("TANDEM_CHROMIUM").unwrap_or_else(|_| "/usr/bin/chromium".into());
+        if !Path::new(&chromium).exists() {
+            skip(
+                test,
+                &format!("no Chromium at {chromium} (scripts/setup-browser.sh installs it)"),
+            );
+            return None;
+        }
+        let node_ok = std::process::Command::new("node")
+            .arg("--version")
+            .stdout(Stdio::null())
+            .status()
+            .is_ok_and(|status| status.success());
+        if !node_ok {
+            skip(test, "node is not installed (apt-get install nodejs npm)");
+            return None;
+        }
+        let root = repo_root();
+        let runner_dir = root.join("tests/browser");
+        if !runner_dir.join("node_modules/playwright-core").is_dir() {
+            skip(test, "playwright-core is not installed (run scripts/setup-browser.sh)");
+            return None;
+        }
+        let dist = root.join("web/dist");
+        if !dist.join("index.html").is_file() || !dist.join("tandem_web_bg.wasm").is_file() {
+            skip(test, "the browser client is not built (run scripts/build-web.sh)");
+            return None;
+        }
+        Some(Self { runner_dir, dist })
+    }
+
+    /// A `tandem-server` serving the built page.
+    pub async fn server(&self) -> anyhow::Result<TestServer> {
+        let web_dir = self.dist.to_str().context("web/dist path is not UTF-8")?.to_owned();
+        TestServer::start(ServerOptions {
+            args: vec!["--web-dir".into(), web_dir],
+            ..Default::default()
+        })
+        .await
+    }
+
+    /// Starts `node run.mjs SCENARIO --base BASE --doc DOC` with `args` appended.
+    pub fn run(
+        &self,
+        scenario: &str,
+        base: &str,
+        doc: &str,
+        args: &[String],
+    ) -> anyhow::Result<Scenario> {
+        let mut child = Command::new("node")
+            .arg("run.mjs")
+            .arg(scenario)
+            .args(["--base", base, "--doc", doc])
+            .args(args)
+            .current_dir(&self.runner_dir)
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .kill_on_drop(true)
+            .spawn()
+            .context("starting node run.mjs")?;
+        let stdout = child.stdout.take().context("no stdout")?;
+        let (sender, events) = mpsc::unbounded_channel();
+        tokio::spawn(async move {
+            let mut lines = BufReader::new(stdout).lines();
+            while let Ok(Some(line)) = lines.next_line().await {
+                match serde_json::from_str::<Value>(&line) {
+                    Ok(event) => {
+                        if sender.send(event).is_err() {
+                            break;
+                        }
+                    }
+                    Err(_) => eprintln!("run.mjs: {line}"),
+                }
+            }
+        });
+        Ok(Scenario { child, events })
+    }
+}
+
+/// A running browser scenario.
+#[derive(Debug)]
+pub struct Scenario {
+    child: Child,
+    events: mpsc::UnboundedReceiver<Value>,
+}
+
+impl Scenario {
+    /// The event named `name` if it arrived (other events are printed and dropped); fails with
+    /// the scenario's stderr if the scenario ended without it.
+    pub async fn poll(&mut self, name: &str) -> anyhow::Result<Option<Value>> {
+        loop {
+            match self.events.try_recv() {
+                Ok(event) if event["event"] == name => return Ok(Some(event)),
+                Ok(event) => eprintln!("run.mjs event: {event}"),
+                Err(mpsc::error::TryRecvError::Empty) => return Ok(None),
+                Err(mpsc::error::TryRecvError::Disconnected) => {
+                    let status = self.child.wait().await?;
+                    bail!(
+                        "browser scenario ended ({status}) before {name:?}:\n{}",
+                        self.stderr().await
+                    );
+                }
+            }
+        }
+    }
+
+    /// Waits for the event named `name`; fails after [`SCENARIO_TIMEOUT`].
+    pub async fn expect(&mut self, name: &str) -> anyhow::Result<Value> {
+        let deadline = tokio::time::Instant::now() + SCENARIO_TIMEOUT;
+        loop {
+            if let Some(event) = self.poll(name).await? {
+                return Ok(event);
+            }
+            if tokio::time::Instant::now() > deadline {
+                bail!("no {name:?} from the browser scenario within {SCENARIO_TIMEOUT:?}");
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+
+    /// Waits for the scenario to exit successfully.
+    pub async fn finish(mut self) -> anyhow::Result<()> {
+        let status = tokio::time::timeout(SCENARIO_TIMEOUT, self.child.wait())
+            .await
+            .context("browser scenario did not exit")??;
+        if !status.success() {
+            bail!("browser scenario failed ({status}):\n{}", self.stderr().await);
+        }
+        Ok(())
+    }
+
+    async fn stderr(&mut self) -> String {
+        let mut text = String::new();
+        if let Some(mut stderr) = self.child.stderr.take() {
+            let _ = tokio::time::timeout(Duration::from_secs(5), stderr.read_to_string(&mut text))
+                .await;
+        }
+        text
+    }
+}
