@@ -42,7 +42,7 @@ cleanup() {
 trap cleanup EXIT
 
 # Ten thousand sockets on each side of the idle scenario.
-ulimit -n 65536
+ulimit -n "$(ulimit -Hn)"
 
 if [[ "${BENCH_SKIP_BUILD:-0}" != 1 ]]; then
     log "building tandem-server and tandem-load (release) into $TARGET"

@@ -35,6 +35,8 @@ pub(crate) const MEASURING_CLIENTS_PER_DOC: usize = 32;
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 /// Probability that a keystroke lands somewhere else than after the previous one.
 const CURSOR_JUMP: f64 = 0.05;
+/// The keystroke interval of clients that do not type.
+const IDLE_INTERVAL: Duration = Duration::from_secs(86_400);
 /// What typing clients type: mostly letters, some spaces and newlines.
 const ALPHABET: &[u8] = b"etaoinshrdlucmfwypvbgkqjxz      \n";
 
@@ -301,10 +303,11 @@ struct ConnState {
     connected_once: bool,
 }
 
-/// Seconds until the next keystroke: exponential, so keystrokes form a Poisson process.
+/// Time until the next keystroke: exponential, so keystrokes form a Poisson process. A rate of
+/// zero (idle clients) gives a day.
 fn next_interval(rate: f64, rng: &mut SmallRng) -> Duration {
     let u: f64 = rng.random();
-    Duration::from_secs_f64(-(1.0 - u).ln() / rate)
+    Duration::try_from_secs_f64(-(1.0 - u).ln() / rate).unwrap_or(IDLE_INTERVAL).min(IDLE_INTERVAL)
 }
 
 /// Runs one established connection until it drops or the run stops.
@@ -337,7 +340,7 @@ async fn drive(
     let measure = spec.index_in_doc < MEASURING_CLIENTS_PER_DOC;
     let own_id = writer.as_ref().map(|w| w.client_id);
     let mut synced = false;
-    let mut next_key = Instant::now() + next_interval(shared.config.rate.max(1e-9), rng);
+    let mut next_key = Instant::now() + next_interval(shared.config.rate, rng);
     loop {
         let typing = writer.is_some() && synced && *phase.borrow() == Phase::Typing;
         tokio::select! {
@@ -501,5 +504,6 @@ mod tests {
         let total: f64 = (0..n).map(|_| next_interval(5.0, &mut rng).as_secs_f64()).sum();
         let mean = total / n as f64;
         assert!((mean - 0.2).abs() < 0.01, "mean interval {mean}");
+        assert_eq!(next_interval(0.0, &mut rng), IDLE_INTERVAL);
     }
 }
