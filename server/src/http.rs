@@ -92,7 +92,7 @@ fn authorize_api(
     query: &TokenQuery,
     headers: &HeaderMap,
     doc: &str,
-) -> Result<(), Response> {
+) -> Result<(), AuthError> {
     let Some(key) = &app.config.auth_key else {
         return Ok(());
     };
@@ -104,10 +104,14 @@ fn authorize_api(
         Some(token) => key.verify(token, doc, unix_ms() / 1000).map(|_| ()),
         None => Err(AuthError::Missing),
     };
-    result.map_err(|error| {
+    if result.is_err() {
         app.metrics.reject(Rejection::Auth);
-        (StatusCode::UNAUTHORIZED, format!("{error}\n")).into_response()
-    })
+    }
+    result
+}
+
+fn unauthorized(error: AuthError) -> Response {
+    (StatusCode::UNAUTHORIZED, format!("{error}\n")).into_response()
 }
 
 #[derive(Debug, serde::Serialize)]
@@ -122,8 +126,8 @@ async fn list_documents(
     Query(query): Query<TokenQuery>,
     headers: HeaderMap,
 ) -> Response {
-    if let Err(response) = authorize_api(&app, &query, &headers, "") {
-        return response;
+    if let Err(error) = authorize_api(&app, &query, &headers, "") {
+        return unauthorized(error);
     }
     match app.storage.list().await {
         Ok(docs) => {
@@ -149,8 +153,8 @@ async fn document_text(
     if let Err(reason) = validate_doc_id(&id) {
         return (StatusCode::BAD_REQUEST, format!("{reason}\n")).into_response();
     }
-    if let Err(response) = authorize_api(&app, &query, &headers, &id) {
-        return response;
+    if let Err(error) = authorize_api(&app, &query, &headers, &id) {
+        return unauthorized(error);
     }
     match app.rooms.text(&id).await {
         Ok(Some(text)) => {
