@@ -45,9 +45,11 @@ async function waitConverged(pages, parts) {
  */
 async function converge() {
   const [textA, textB, textRust] = options("--text");
-  const browser = await launch();
+  // Two browsers, so the two users have their own storage and identity, as two people would.
+  const browserA = await launch();
+  const browserB = await launch();
   try {
-    const [pageA, pageB] = [await browser.context.newPage(), await browser.context.newPage()];
+    const [pageA, pageB] = [await browserA.context.newPage(), await browserB.context.newPage()];
     await openSynced(pageA, docUrl);
     await openSynced(pageB, docUrl);
     for (const [page, name] of [[pageA, "Ada"], [pageB, "Bo"]]) {
@@ -77,7 +79,8 @@ async function converge() {
     if (out) await pageA.screenshot({ path: out });
     report("converged", { text, labelsA, labelsB });
   } finally {
-    await browser.close();
+    await browserA.close();
+    await browserB.close();
   }
 }
 

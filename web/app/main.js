@@ -52,8 +52,9 @@ function documentIdFromName(name) {
     .toLowerCase()
     .replace(/\s+/g, "-")
     .replace(/[^a-z0-9._-]/g, "")
+    .replace(/\.{2,}/g, ".")
     .replace(/^[.-]+/, "")
-    .slice(0, 100);
+    .slice(0, 128);
 }
 
 function documentLink(docId, token) {
@@ -98,9 +99,9 @@ async function listDocuments(token) {
       for (const item of list) {
         const id = typeof item === "string" ? item : item?.id ?? item?.name;
         if (typeof id !== "string") continue;
-        const updated = Date.parse(item?.updated_at ?? item?.updatedAt ?? "") || item?.updated || 0;
+        const updated = Number(item?.updated_at_ms) || 0;
         const known = docs.get(id);
-        docs.set(id, { id, when: Math.max(known?.when ?? 0, Number(updated) || 0) });
+        docs.set(id, { id, when: Math.max(known?.when ?? 0, updated), connections: item?.connections });
       }
     }
   } catch (error) {
@@ -118,7 +119,8 @@ async function listDocuments(token) {
     name.textContent = doc.id;
     const when = document.createElement("span");
     when.className = "when";
-    when.textContent = doc.when ? new Date(doc.when).toLocaleString() : "";
+    const people = doc.connections ? `${doc.connections} connected · ` : "";
+    when.textContent = people + (doc.when ? new Date(doc.when).toLocaleString() : "");
     link.append(name, when);
     item.append(link);
     list.append(item);
@@ -173,7 +175,8 @@ async function openDocument(docId) {
   let connection;
   const session = {
     client,
-    send: (frames) => connection.send(frames),
+    // The editor publishes the cursor as it starts, before the connection exists.
+    send: (frames) => connection?.send(frames),
     changed: scheduleSave,
     now: Date.now,
   };
@@ -308,8 +311,9 @@ function start() {
   if ("serviceWorker" in navigator) {
     navigator.serviceWorker.register("/sw.js").catch((error) => console.info("tandem: no service worker", error));
   }
-  const match = location.pathname.match(/^\/d\/(.+)$/);
-  if (!match) {
+  // The server sends this page for `/d/ID` and for `/ID`.
+  const match = location.pathname.match(/^\/(?:d\/)?([^/]+)$/);
+  if (!match || match[1] === "index.html") {
     showHome();
     return;
   }
