@@ -449,3 +449,63 @@ impl Rooms {
         Ok(Some(replica(&self.settings.text_name, &stored)?.text()))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use tandem_crdt::{Message, PresenceState, UserInfo};
+
+    use super::*;
+    use crate::outbox::OutboxReceiver;
+    use crate::storage::SqliteStorage;
+
+    async fn rooms(dir: &std::path::Path) -> Arc<Rooms> {
+        let storage: Arc<dyn Storage> =
+            Arc::new(SqliteStorage::open(&dir.join("t.db")).await.unwrap());
+        let metrics = Arc::new(Metrics::default());
+        let writer = Writer::spawn(storage.clone(), metrics.clone(), 1 << 20);
+        let settings = RoomSettings {
+            text_name: "content".into(),
+            compact_after_updates: 1000,
+            idle_unload: Duration::from_secs(60),
+        };
+        Arc::new(Rooms::new(storage, writer, metrics, settings))
+    }
+
+    fn member(room: &Room, id: u64) -> OutboxReceiver {
+        let (outbox, rx) = Outbox::new(100, 1 << 20, Arc::new(Metrics::default()));
+        room.join(id, SessionConfig::server(false, false), outbox).unwrap();
+        rx
+    }
+
+    fn drain(rx: &mut OutboxReceiver) -> Vec<Message> {
+        std::iter::from_fn(|| rx.try_recv())
+            .flat_map(|frame| Message::decode_frame(&frame).unwrap())
+            .collect()
+    }
+
+    #[tokio::test]
+    async fn silent_peers_expire_after_30_seconds() {
+        let dir = tempfile::tempdir().unwrap();
+        let rooms = rooms(dir.path()).await;
+        let lease = rooms.acquire("doc").await.unwrap();
+        let room = lease.room();
+        let _alice = member(room, 1);
+        let mut bob = member(room, 2);
+
+        let mut presence = Presence::new(77);
+        let user = UserInfo { name: "alice".into(), color: "#000000".into(), color_light: None };
+        let state = PresenceState { user: Some(user), cursor: None };
+        let update = presence.set_local_state(&state, 1_000).unwrap();
+        room.receive(1, &SyncSession::awareness_frame(&update), 1_000).unwrap();
+        assert!(matches!(drain(&mut bob).last(), Some(Message::Awareness { .. })));
+
+        room.maintain(1_000 + 29_000);
+        assert!(drain(&mut bob).iter().all(|m| !matches!(m, Message::Awareness { .. })));
+        room.maintain(1_000 + 30_000);
+        let messages = drain(&mut bob);
+        let Some(Message::Awareness { update }) = messages.last() else {
+            panic!("no expiry announced: {messages:?}");
+        };
+        assert_eq!(Presence::clients_in_update(update).unwrap(), vec![(77, false)]);
+    }
+}

@@ -247,17 +247,21 @@ async fn a_document_that_fails_to_load_is_refused_not_overwritten() {
     let server = InProcess::start(sqlite_config(dir.path())).await;
     server.stop().await.unwrap();
     // Corrupt the stored document behind the server's back.
-    let pool = sqlx::SqlitePool::connect(&format!("sqlite://{}", dir.path().join("tandem.db").display()))
-        .await
-        .unwrap();
-    sqlx::query("INSERT INTO snapshots (doc, state, updated_at) VALUES ('broken', x'ffffffff0102', 0)")
-        .execute(&pool)
-        .await
-        .unwrap();
+    let pool =
+        sqlx::SqlitePool::connect(&format!("sqlite://{}", dir.path().join("tandem.db").display()))
+            .await
+            .unwrap();
+    sqlx::query(
+        "INSERT INTO snapshots (doc, state, updated_at) VALUES ('broken', x'ffffffff0102', 0)",
+    )
+    .execute(&pool)
+    .await
+    .unwrap();
     pool.close().await;
 
     let server = InProcess::start(sqlite_config(dir.path())).await;
-    let mut client = TestClient::connect(&server.ws_url("broken"), ClientOptions::default()).await.unwrap();
+    let mut client =
+        TestClient::connect(&server.ws_url("broken"), ClientOptions::default()).await.unwrap();
     match client.wait_closed().await.unwrap() {
         Closed::Frame(code, reason) => {
             assert_eq!(code, 1011);
@@ -269,9 +273,10 @@ async fn a_document_that_fails_to_load_is_refused_not_overwritten() {
     // Other documents are served as usual.
     TestClient::connect_synced(&server.ws_url("fine"), ClientOptions::default()).await.unwrap();
     server.stop().await.unwrap();
-    let pool = sqlx::SqlitePool::connect(&format!("sqlite://{}", dir.path().join("tandem.db").display()))
-        .await
-        .unwrap();
+    let pool =
+        sqlx::SqlitePool::connect(&format!("sqlite://{}", dir.path().join("tandem.db").display()))
+            .await
+            .unwrap();
     let state: Vec<u8> = sqlx::query_scalar("SELECT state FROM snapshots WHERE doc = 'broken'")
         .fetch_one(&pool)
         .await
@@ -285,7 +290,8 @@ async fn connections_over_the_limit_are_turned_away() {
     let mut config = sqlite_config(dir.path());
     config.limits.max_connections = 1;
     let server = InProcess::start(config).await;
-    let first = TestClient::connect_synced(&server.ws_url("x"), ClientOptions::default()).await.unwrap();
+    let first =
+        TestClient::connect_synced(&server.ws_url("x"), ClientOptions::default()).await.unwrap();
     let second = TestClient::connect(&server.ws_url("x"), ClientOptions::default()).await;
     let error = second.unwrap_err().to_string();
     assert!(error.contains("503"), "{error}");
