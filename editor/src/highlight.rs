@@ -29,6 +29,9 @@ const CHECKPOINT: usize = 64;
 const MAX_LOOKBACK: usize = 400;
 /// Lines of context parsed above the window when no cached state is near.
 const GUESS_CONTEXT: usize = 60;
+/// Lines parsed per frame at most (about 0.1–0.4 ms each), so a keystroke's frame stays within budget; the rest
+/// follows in the next frames.
+const PARSE_BUDGET: usize = 4;
 /// Longer lines are not highlighted (regexes over them are slow).
 const MAX_LINE_BYTES: usize = 4096;
 
@@ -89,8 +92,11 @@ struct State {
 }
 
 struct Entry {
+    /// Parser state at the start of the line.
     state: State,
     spans: Option<Arc<[Span]>>,
+    /// `spans` were computed from a different start state: fit for display until re-parsed, not for reuse.
+    stale: bool,
 }
 
 /// Highlights one buffer.
@@ -99,6 +105,7 @@ pub struct Highlighter {
     syntax: String,
     theme: SynTheme,
     entries: BTreeMap<usize, Entry>,
+    complete: bool,
 }
 
 fn colour(c: Rgb) -> Color {
@@ -127,7 +134,7 @@ impl Highlighter {
             ..ThemeSettings::default()
         };
         let theme = SynTheme { name: None, author: None, settings, scopes };
-        Highlighter { syntaxes, syntax, theme, entries: BTreeMap::new() }
+        Highlighter { syntaxes, syntax, theme, entries: BTreeMap::new(), complete: true }
     }
 
     /// The grammar's name.
@@ -151,7 +158,7 @@ impl Highlighter {
             Err(line) => {
                 self.entries.split_off(&(line + 1));
                 if let Some(e) = self.entries.get_mut(&line) {
-                    e.spans = None;
+                    e.stale = true;
                 }
             }
         }
@@ -161,7 +168,7 @@ impl Highlighter {
         // The state at the start of the changed line is still right; its spans and everything after are not.
         let mut tail = self.entries.split_off(&(d.line + 1));
         if let Some(e) = self.entries.get_mut(&d.line) {
-            e.spans = None;
+            e.stale = true;
         }
         let shifted = tail.split_off(&(d.line + d.removed + 1));
         for (line, entry) in shifted {
@@ -169,7 +176,9 @@ impl Highlighter {
         }
     }
 
-    /// Colour spans for each line in `lines` (clamped to the buffer).
+    /// Colour spans for each line in `lines` (clamped to the buffer). Parses at most [`PARSE_BUDGET`] lines per
+    /// call; lines not reached keep their previous colours (or none) and [`Highlighter::is_complete`] turns false,
+    /// so the caller draws again when idle.
     pub fn highlight(&mut self, rope: &Rope, lines: Range<usize>) -> Vec<Arc<[Span]>> {
         let end = lines.end.min(rope.len_lines());
         let first = lines.start.min(end);
@@ -188,9 +197,10 @@ impl Highlighter {
         let highlighter = SynHighlighter::new(&self.theme);
         let default_fg = self.theme.settings.foreground;
         let mut out = Vec::with_capacity(end - first);
+        let mut budget = PARSE_BUDGET;
         let mut converged = false;
         while line < end {
-            let cached = self.entries.get(&line).filter(|e| e.state == state);
+            let cached = self.entries.get(&line).filter(|e| e.state == state && !e.stale);
             let next = self.entries.get(&(line + 1));
             if let (Some(Entry { spans: Some(spans), .. }), Some(next)) = (cached, next) {
                 if line >= first {
@@ -201,27 +211,57 @@ impl Highlighter {
                 converged = true;
                 continue;
             }
+            if budget == 0 {
+                // Out of time for this frame: remember where to resume and show what is known.
+                let spans = self.entries.remove(&line).and_then(|e| e.spans);
+                self.entries.insert(line, Entry { state, spans, stale: true });
+                for l in line.max(first)..end {
+                    out.push(
+                        self.entries
+                            .get(&l)
+                            .and_then(|e| e.spans.clone())
+                            .unwrap_or_else(|| Arc::from([])),
+                    );
+                }
+                self.complete = false;
+                return out;
+            }
+            budget -= 1;
             let start_state = state.clone();
             let spans =
                 highlight_line(rope, line, &mut state, syntax_set, &highlighter, default_fg);
-            let keep = line >= first || line % CHECKPOINT == 0;
-            if keep {
+            if line >= first || line % CHECKPOINT == 0 {
                 let spans = (line >= first).then_some(spans.clone());
-                self.entries.insert(line, Entry { state: start_state, spans });
+                self.entries.insert(line, Entry { state: start_state, spans, stale: false });
             }
             if line >= first {
                 out.push(spans);
             }
             line += 1;
-            converged = self.entries.get(&line).is_some_and(|e| e.state == state);
+            // The next line's cached colours were computed from another start state: keep them for display only.
+            converged = match self.entries.get_mut(&line) {
+                Some(e) if e.state == state => true,
+                Some(e) => {
+                    e.state = state.clone();
+                    e.stale = true;
+                    false
+                }
+                None => false,
+            };
         }
+        self.complete = true;
         if !converged && line < rope.len_lines() {
             // The state below the window changed: cached states further down are stale.
             self.entries.split_off(&line);
-            self.entries.insert(line, Entry { state, spans: None });
+            self.entries.insert(line, Entry { state, spans: None, stale: true });
         }
         self.prune(first, end);
         out
+    }
+
+    /// Whether the last [`Highlighter::highlight`] coloured every line it was asked for.
+    pub fn is_complete(&self) -> bool {
+        self.complete
     }
 
     /// Keeps spans and states near the window and sparse checkpoints elsewhere.
@@ -297,8 +337,16 @@ mod tests {
         assert_eq!(s.detect(Some(Path::new("notes.txt")), "hello"), None);
     }
 
+    fn full(h: &mut Highlighter, rope: &Rope, lines: Range<usize>) -> Vec<Arc<[Span]>> {
+        let mut out = h.highlight(rope, lines.clone());
+        while !h.is_complete() {
+            out = h.highlight(rope, lines.clone());
+        }
+        out
+    }
+
     fn coloured(h: &mut Highlighter, rope: &Rope, line: usize) -> Vec<String> {
-        let spans = h.highlight(rope, line..line + 1).remove(0);
+        let spans = full(h, rope, line..line + 1).remove(0);
         let text = line_text(rope, line);
         spans
             .iter()
@@ -313,12 +361,24 @@ mod tests {
         let mut h = Highlighter::new(s, "Rust".into(), &theme);
         let mut rope = Rope::from_str("fn main() {}\n/* start\nstill comment\n*/ let x = 1;\n");
         assert!(coloured(&mut h, &rope, 0).contains(&"fn".to_owned()));
-        h.highlight(&rope, 0..4);
+        full(&mut h, &rope, 0..4);
         assert_eq!(coloured(&mut h, &rope, 2), vec!["still comment".to_owned()]);
         // Close the comment early: line 2 is no longer a comment.
         rope.insert(21, " */");
         h.apply_damage(Ok(vec![LineDamage { line: 1, removed: 0, added: 0 }]));
-        let spans = h.highlight(&rope, 0..4);
+        let spans = full(&mut h, &rope, 0..4);
         assert!(spans[2].is_empty(), "{:?}", spans[2]);
+    }
+
+    #[test]
+    fn parsing_is_budgeted_per_call_and_catches_up() {
+        let mut h = Highlighter::new(syntaxes(), "Rust".into(), &Theme::dark());
+        let rope = Rope::from_str(&"let x = \"s\"; // c\n".repeat(20));
+        let first = h.highlight(&rope, 0..20);
+        assert!(!h.is_complete());
+        assert!(first[PARSE_BUDGET..].iter().all(|s| s.is_empty()));
+        let done = full(&mut h, &rope, 0..20);
+        assert!(h.is_complete());
+        assert!(done.iter().all(|s| s.len() >= 3), "{done:?}");
     }
 }

@@ -150,8 +150,12 @@ fn render_text(
                 break;
             }
             let col = if opts.wrap.is_some() { g.col } else { g.col.wrapping_sub(view.left_col) };
-            if opts.wrap.is_none() && (g.col < view.left_col || col >= text_w) {
-                if g.col >= view.left_col {
+            if opts.wrap.is_none() && g.col < view.left_col {
+                continue;
+            }
+            if col >= text_w {
+                // Past the right edge: the rest of this row is hidden (only a mis-sized area gets here with wrap).
+                if opts.wrap.is_none() {
                     break;
                 }
                 continue;

@@ -200,8 +200,12 @@ pub fn run(config: &Config, path: Option<PathBuf>) -> anyhow::Result<()> {
             // Plain text: the loader found no grammar for this file.
             waiting_for_syntax = false;
         }
-        let timeout = if editor.is_busy() || waiting_for_syntax {
-            Duration::from_millis(if editor.is_busy() { 0 } else { 20 })
+        let catching_up =
+            editor.is_busy() || highlighter.as_ref().is_some_and(|h| !h.is_complete());
+        let timeout = if catching_up {
+            Duration::ZERO
+        } else if waiting_for_syntax {
+            Duration::from_millis(20)
         } else {
             Duration::from_millis(500)
         };

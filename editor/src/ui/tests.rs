@@ -174,3 +174,18 @@ fn wide_glyph_that_does_not_fit_wraps_whole() {
     let (term, _) = draw(&mut ed, 10, 5, &[]);
     assert_eq!(screen(&term)[..3], ["abcdefghi ", "👍🏽中      ", "          "]);
 }
+
+#[test]
+fn rendering_into_a_smaller_area_than_the_view_does_not_panic() {
+    let config = Config { soft_wrap: true, ..Config::default() };
+    let mut ed = Editor::with_rope(ropey::Rope::from_str(&"中文👍🏽 wide text ".repeat(20)), &config);
+    ed.resize(60, 20);
+    let theme = Theme::dark();
+    let input = RenderInput { theme: &theme, decorations: &[], connection: None, syntax: None };
+    let mut term = Terminal::new(TestBackend::new(17, 5)).unwrap();
+    term.draw(|f| {
+        render(&ed, None, &input, f.area(), f.buffer_mut());
+    })
+    .unwrap();
+    assert!(screen(&term)[0].starts_with("  1 中文👍🏽"));
+}
