@@ -285,6 +285,10 @@ async function openDocument(docId) {
       showPresence();
     }
   }, PEER_EXPIRY_CHECK_MS);
+  // A hidden page may be killed without another event: store pending changes now.
+  document.addEventListener("visibilitychange", () => {
+    if (document.visibilityState === "hidden" && saveTimer) saveNow();
+  });
   window.addEventListener("pagehide", () => {
     connection.send(client.leave(Date.now()));
     saveNow();
