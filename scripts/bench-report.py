@@ -15,6 +15,9 @@ import sys
 PAIRED = ["hot50", "hot200", "many", "idle", "durable"]
 CAP_RATES = [2, 5, 10, 20, 40]
 CAP_P99_MS = 20.0
+# A second threshold: a latency floor that is a constant (a TCP delay, say) would otherwise hide
+# the throughput difference.
+CAP_P99_LOOSE_MS = 50.0
 
 
 def read(raw, name):
@@ -102,12 +105,13 @@ def main():
                     "messages_per_s": round(r["messages_per_s"], 1),
                     "p99_ms": r["latency"]["p99_ms"],
                 })
-    best = {
-        server: max((p["updates_per_s"] for p in points if p["p99_ms"] <= CAP_P99_MS), default=None)
-        for server, points in capacity.items()
-    }
-    capacity[f"max_updates_per_s_at_p99_le_{int(CAP_P99_MS)}ms"] = best
-    capacity["ratio_tandem_over_node"] = ratio(best["tandem"], best["node"])
+    for limit in (CAP_P99_MS, CAP_P99_LOOSE_MS):
+        best = {
+            server: max((p["updates_per_s"] for p in points if p["p99_ms"] <= limit), default=None)
+            for server, points in list(capacity.items())[:2]
+        }
+        capacity[f"max_updates_per_s_at_p99_le_{int(limit)}ms"] = best
+        capacity[f"ratio_tandem_over_node_at_p99_le_{int(limit)}ms"] = ratio(best["tandem"], best["node"])
     results["capacity"] = capacity
 
     def syncs(prefix):
