@@ -273,3 +273,39 @@ async fn two_second_load_against_the_node_y_websocket_server() {
             .unwrap();
     assert_healthy(&report);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_second_durable_load_against_tandem_server() {
+    let Some(binary) = std::env::var_os("TANDEM_SERVER_BIN").map(PathBuf::from) else {
+        eprintln!("skipped: set TANDEM_SERVER_BIN to a tandem-server binary to run this test");
+        return;
+    };
+    let data = tempfile::tempdir().unwrap();
+    let port = {
+        let probe = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        probe.local_addr().unwrap().port()
+    };
+    let _child = tokio::process::Command::new(binary)
+        .args(["--listen", &format!("127.0.0.1:{port}")])
+        .arg("--data-dir")
+        .arg(data.path())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap();
+    for _ in 0..100 {
+        if tokio::net::TcpStream::connect(("127.0.0.1", port)).await.is_ok() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let url = format!("ws://127.0.0.1:{port}");
+    let flags = ["--docs", "2", "--clients-per-doc", "3", "--rate", "20", "--duration", "2"];
+    let extra = ["--drain", "1", "--ext-durable", "--verify-durable"];
+    let report =
+        run(args(&url, &[&flags[..], &extra[..]].concat()).validate().unwrap()).await.unwrap();
+    assert_healthy(&report);
+    assert!(report.durable.as_ref().unwrap().confirmed_total > 0, "{report:#?}");
+    assert!(report.verify.as_ref().unwrap().ok, "{report:#?}");
+}
