@@ -57,6 +57,12 @@ pub struct Config {
     pub mouse: bool,
     /// Key spec → command name.
     pub keys: BTreeMap<String, String>,
+    /// Name shown to collaborators (default: git's `user.name`, else the login name).
+    #[serde(default)]
+    pub user_name: Option<String>,
+    /// Colour of this user's cursor for collaborators, `#rrggbb` (default: picked from the name).
+    #[serde(default)]
+    pub user_color: Option<String>,
 }
 
 /// The user's file: every field optional.
@@ -72,6 +78,8 @@ struct Overrides {
     mouse: Option<bool>,
     #[serde(default)]
     keys: BTreeMap<String, String>,
+    user_name: Option<String>,
+    user_color: Option<String>,
 }
 
 fn parse<T: for<'de> Deserialize<'de>>(text: &str, path: &Path) -> Result<T, ConfigError> {
@@ -92,6 +100,8 @@ impl Default for Config {
             syntax: true,
             mouse: true,
             keys: BTreeMap::new(),
+            user_name: None,
+            user_color: None,
         })
     }
 }
@@ -114,6 +124,8 @@ impl Config {
         c.syntax = o.syntax.unwrap_or(c.syntax);
         c.mouse = o.mouse.unwrap_or(c.mouse);
         c.keys.extend(o.keys);
+        c.user_name = o.user_name.or(c.user_name);
+        c.user_color = o.user_color.or(c.user_color);
         Ok(c)
     }
 

@@ -374,6 +374,24 @@ impl Editor {
         self.marks = marks.into_iter().map(|m| m.min(len)).collect();
     }
 
+    /// Moves the local selection (clamped to the buffer), e.g. after a collaborative undo.
+    pub fn set_selection(&mut self, selection: Selection) {
+        let len = self.rope().len_chars();
+        self.selection =
+            Selection { anchor: selection.anchor.min(len), head: selection.head.min(len) };
+        self.after_change();
+    }
+
+    /// Makes the buffer read-only for `reason` (editing keys then say so), or editable again with `None`.
+    pub fn set_read_only(&mut self, reason: Option<String>) {
+        self.read_only = reason;
+    }
+
+    /// Shows `text` on the message line.
+    pub fn notify(&mut self, text: impl Into<String>, kind: MessageKind) {
+        self.message = Some(Message { text: text.into(), kind });
+    }
+
     /// The viewport.
     pub fn view(&self) -> Viewport {
         self.view

@@ -21,6 +21,7 @@
 #![deny(missing_docs)]
 
 mod buffer;
+pub mod collab;
 mod commands;
 mod config;
 mod editor;

@@ -1,4 +1,4 @@
-//! `tandem [FILE]`: the terminal editor.
+//! `tandem [FILE]`: the terminal editor; `tandem ws://HOST:PORT/DOC-ID`: the same editor on a shared document.
 
 use std::path::PathBuf;
 use std::sync::Mutex;
@@ -7,12 +7,30 @@ use anyhow::Context;
 use clap::Parser;
 use tracing_subscriber::EnvFilter;
 
-/// A fast, Unicode-correct terminal text editor (collaborative editing comes with a server).
+/// A fast, Unicode-correct terminal text editor; give a ws:// URL to edit a shared document.
 #[derive(Parser)]
 #[command(version, about)]
 struct Args {
-    /// File to open or create.
+    /// File to open or create, or a shared document: ws://HOST:PORT/DOC-ID (wss:// too).
     file: Option<PathBuf>,
+    /// Access token for tandem-server (shared documents).
+    #[arg(long, env = "TANDEM_TOKEN")]
+    token: Option<String>,
+    /// Name shown to collaborators (default: config `user_name`, else git's user.name, else the login name).
+    #[arg(long)]
+    name: Option<String>,
+    /// Cursor colour shown to collaborators, #RRGGBB (default: config `user_color`, else picked from the name).
+    #[arg(long)]
+    color: Option<String>,
+    /// Local file linked to the shared document: Ctrl-S writes it; an empty document is seeded from it.
+    #[arg(long = "file", value_name = "PATH")]
+    linked_file: Option<PathBuf>,
+    /// Open the locally stored copy of the shared document without connecting.
+    #[arg(long)]
+    offline: bool,
+    /// Where shared documents are stored locally (default: the platform data dir).
+    #[arg(long, env = "TANDEM_DATA_DIR")]
+    data_dir: Option<PathBuf>,
     /// Configuration file (default: the platform config dir's tandem/config.toml).
     #[arg(long, env = "TANDEM_CONFIG")]
     config: Option<PathBuf>,
@@ -82,5 +100,36 @@ fn run(args: Args) -> anyhow::Result<()> {
     }
     let config =
         tandem::Config::load(args.config.as_deref()).context("loading the configuration")?;
-    tandem::ui::terminal::run(&config, args.file)
+    let url = args
+        .file
+        .as_ref()
+        .and_then(|f| f.to_str())
+        .filter(|f| f.starts_with("ws://") || f.starts_with("wss://"));
+    let Some(url) = url else {
+        anyhow::ensure!(
+            args.linked_file.is_none() && !args.offline && args.token.is_none(),
+            "--file, --offline and --token need a shared document: tandem ws://HOST:PORT/DOC-ID"
+        );
+        return tandem::ui::terminal::run(&config, args.file);
+    };
+    let name = tandem::collab::user_name(args.name.as_deref().or(config.user_name.as_deref()));
+    let color =
+        tandem::collab::user_color(args.color.as_deref().or(config.user_color.as_deref()), &name)?;
+    let data_dir = match args.data_dir {
+        Some(dir) => dir,
+        None => directories::ProjectDirs::from("", "", "tandem")
+            .context("no home directory for the local store (pass --data-dir)")?
+            .data_dir()
+            .to_owned(),
+    };
+    let options = tandem::collab::AppOptions {
+        url: url.to_owned(),
+        token: args.token,
+        name,
+        color,
+        file: args.linked_file,
+        offline: args.offline,
+        data_dir,
+    };
+    tandem::collab::run(&config, options)
 }

@@ -12,7 +12,7 @@ use crate::config::{ConfigError, parse_toml};
 pub struct Rgb(pub u8, pub u8, pub u8);
 
 impl Rgb {
-    fn parse(s: &str) -> Result<Self, ConfigError> {
+    pub(crate) fn parse(s: &str) -> Result<Self, ConfigError> {
         let err = || ConfigError::Colour(s.to_owned());
         let hex = s.strip_prefix('#').filter(|h| h.len() == 6 && h.is_ascii()).ok_or_else(err)?;
         let byte = |i: usize| u8::from_str_radix(&hex[i..i + 2], 16).map_err(|_| err());

@@ -94,7 +94,7 @@ fn restore_terminal() {
 }
 
 /// Restores the terminal on every exit path, including unwinding.
-struct TerminalGuard;
+pub(crate) struct TerminalGuard;
 
 impl Drop for TerminalGuard {
     fn drop(&mut self) {
@@ -102,7 +102,7 @@ impl Drop for TerminalGuard {
     }
 }
 
-fn enter_terminal(mouse: bool) -> io::Result<TerminalGuard> {
+pub(crate) fn enter_terminal(mouse: bool) -> io::Result<TerminalGuard> {
     let previous = std::panic::take_hook();
     std::panic::set_hook(Box::new(move |info| {
         restore_terminal();
@@ -119,7 +119,7 @@ fn enter_terminal(mouse: bool) -> io::Result<TerminalGuard> {
     Ok(guard)
 }
 
-fn osc52(text: &str) -> io::Result<()> {
+pub(crate) fn osc52(text: &str) -> io::Result<()> {
     let encoded = base64::engine::general_purpose::STANDARD.encode(text);
     let mut out = io::stdout();
     write!(out, "\x1b]52;c;{encoded}\x07")?;

@@ -1,0 +1,51 @@
+//! The editor's history in collaborative mode: undo and redo come from the CRDT's per-user undo
+//! (see [`super::Collab::undo`]), so this history records nothing to revert. It only counts
+//! changes, so that the editor can tell whether a linked file is out of date.
+
+use crate::history::{Change, Revert, UndoHistory};
+use crate::text::Edit;
+
+/// An [`UndoHistory`] that never reverts: the collaborative layer intercepts undo and redo.
+#[derive(Debug, Default)]
+pub struct SharedHistory {
+    version: u64,
+    counts: bool,
+}
+
+impl SharedHistory {
+    /// `track_changes`: count changes so the editor reports unsaved changes (a linked file);
+    /// without it the buffer never counts as modified (the document lives in the local store).
+    pub fn new(track_changes: bool) -> Self {
+        Self { version: 0, counts: track_changes }
+    }
+
+    fn bump(&mut self) {
+        if self.counts {
+            self.version += 1;
+        }
+    }
+}
+
+impl UndoHistory for SharedHistory {
+    fn record(&mut self, _change: Change) {
+        self.bump();
+    }
+
+    fn seal(&mut self) {}
+
+    fn undo(&mut self) -> Option<Revert> {
+        None
+    }
+
+    fn redo(&mut self) -> Option<Revert> {
+        None
+    }
+
+    fn remote_edit(&mut self, _edit: &Edit) {
+        self.bump();
+    }
+
+    fn state_id(&self) -> u64 {
+        self.version
+    }
+}

@@ -1,0 +1,80 @@
+//! Collaborative editing: the terminal editor as a client of tandem-server (or of any stock
+//! y-websocket server), with offline editing that merges later.
+//!
+//! - [`Collab`]: sans-IO glue between an [`Editor`](crate::Editor) and a
+//!   [`tandem_crdt::Client`]: local edits into the CRDT, remote deltas into the rope, remote
+//!   cursors, per-user undo, the status text.
+//! - [`SharedHistory`]: the editor's history in collaborative mode (undo comes from the CRDT).
+//! - [`OfflineStore`]: the document and every unconfirmed local update on disk.
+//! - [`NetHandle`]: a background websocket with reconnection, backoff and jitter.
+//! - [`App`]: all of the above for one document, driven by [`AppEvent`]s from a single channel
+//!   (terminal input and network alike); [`run`] runs it in a terminal.
+//!
+//! All positions are char offsets into the buffer.
+//!
+//! ```
+//! use tandem::collab::Collab;
+//! use tandem::{Editor, KeyEvent};
+//! use tandem_crdt::{Client, DocumentConfig, UserInfo};
+//!
+//! let user = UserInfo { name: "ada".into(), color: "#ee6352".into(), color_light: None };
+//! let mut collab = Collab::new(Client::new(DocumentConfig::new(7), true).unwrap(), user);
+//! let mut ed = Editor::new("");
+//! for key in KeyEvent::typed("hi") {
+//!     ed.handle_key(key);
+//! }
+//! // Not connected: no frames yet, the edit waits in the client as unconfirmed.
+//! assert!(collab.flush(&mut ed, 0).unwrap().is_empty());
+//! assert_eq!(collab.client().document().text(), "hi");
+//! assert_eq!(collab.client().unconfirmed_count(), 2); // one update per keystroke
+//! ```
+
+mod app;
+mod history;
+mod identity;
+mod net;
+mod session;
+mod store;
+mod terminal;
+
+#[cfg(test)]
+mod tests;
+
+pub use app::{App, AppEvent, AppOptions, now_ms};
+pub use history::SharedHistory;
+pub use identity::{Target, token_is_read_only, user_color, user_name};
+pub use net::{NetEvent, NetHandle, backoff};
+pub use session::{Collab, Connection, Frames, PRESENCE_RENEW_MS, PeerView, Received};
+pub use store::{COMPACT_LOG_BYTES, Loaded, OfflineStore, Origin, StoreError, safe_name};
+pub use terminal::run;
+
+/// What can go wrong in a collaborative session.
+#[derive(Debug, thiserror::Error)]
+pub enum CollabError {
+    /// The document URL is not `ws://HOST:PORT/DOC-ID`.
+    #[error("bad document URL {0}")]
+    Url(String),
+    /// The colour is not `#rrggbb`.
+    #[error("invalid colour {0:?} (expected \"#rrggbb\")")]
+    Colour(String),
+    /// The CRDT refused something (a malformed frame from the server, a corrupt stored state).
+    #[error(transparent)]
+    Crdt(#[from] tandem_crdt::Error),
+    /// The local store could not be read or written.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// The linked file could not be read.
+    #[error(transparent)]
+    File(#[from] crate::file::FileError),
+    /// The linked file cannot hold the document.
+    #[error("cannot link {path}: {reason}")]
+    Link {
+        /// The file.
+        path: std::path::PathBuf,
+        /// Why.
+        reason: String,
+    },
+    /// The network thread could not start.
+    #[error("starting the network thread: {0}")]
+    Net(std::io::Error),
+}

@@ -1,0 +1,273 @@
+//! The network side of a collaborative session: one background thread with a small tokio
+//! runtime that keeps a websocket to the server open, reconnecting with backoff and jitter, and
+//! moves frames between it and the editor's event loop.
+//!
+//! The editor stays synchronous: it receives [`NetEvent`]s through a callback (which forwards
+//! them into its own event channel) and sends frames with [`NetHandle::send`]. Each connection
+//! has an epoch; a frame is sent only on the connection it was made for, because the sync
+//! session numbers the updates it sends per connection and a frame meant for a closed
+//! connection must not be counted on the next one.
+
+use std::time::Duration;
+
+use futures_util::{SinkExt, StreamExt};
+use tokio::sync::mpsc;
+use tokio_tungstenite::tungstenite::Message as WsMessage;
+use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
+
+/// First retry delay after a failed or dropped connection.
+const BACKOFF_START: Duration = Duration::from_millis(250);
+/// Longest retry delay.
+const BACKOFF_MAX: Duration = Duration::from_secs(15);
+
+/// What the network thread reports to the editor.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum NetEvent {
+    /// Trying to connect (attempt number, from 1).
+    Connecting {
+        /// Attempt number since the last successful connection.
+        attempt: u32,
+    },
+    /// A connection is open; frames for it carry this epoch.
+    Connected {
+        /// The connection's epoch.
+        epoch: u64,
+    },
+    /// A frame arrived on connection `epoch`.
+    Frame {
+        /// The connection it came on.
+        epoch: u64,
+        /// The frame's bytes.
+        bytes: Vec<u8>,
+    },
+    /// The connection failed or closed; the next attempt comes after `retry_in`.
+    Disconnected {
+        /// Why, for the status bar.
+        reason: String,
+        /// When the next attempt starts.
+        retry_in: Duration,
+    },
+    /// The server refused the connection for good (bad token, no such document, read-only
+    /// misuse); no retry follows.
+    Refused {
+        /// The server's reason.
+        reason: String,
+    },
+}
+
+enum Command {
+    Send { epoch: u64, frame: Vec<u8> },
+    Close,
+}
+
+/// The editor's handle on the network thread; dropping it closes the connection.
+pub struct NetHandle {
+    commands: mpsc::UnboundedSender<Command>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl NetHandle {
+    /// Starts connecting to `url` (a `ws://` or `wss://` URL) in the background; every event
+    /// goes to `on_event`, on the network thread.
+    pub fn spawn(
+        url: String,
+        on_event: impl Fn(NetEvent) + Send + 'static,
+    ) -> std::io::Result<Self> {
+        let (commands, receiver) = mpsc::unbounded_channel();
+        let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
+        let thread = std::thread::Builder::new()
+            .name("tandem-net".into())
+            .spawn(move || runtime.block_on(run(url, receiver, on_event)))?;
+        Ok(Self { commands, thread: Some(thread) })
+    }
+
+    /// Sends `frame` on connection `epoch`; dropped if that connection is gone.
+    pub fn send(&self, epoch: u64, frame: Vec<u8>) {
+        // The thread only stops when this handle drops, so a failed send means it is exiting.
+        let _ = self.commands.send(Command::Send { epoch, frame });
+    }
+}
+
+impl Drop for NetHandle {
+    fn drop(&mut self) {
+        let _ = self.commands.send(Command::Close);
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
+    }
+}
+
+/// How a connection ended.
+enum Ended {
+    /// The editor is closing.
+    Closing,
+    /// Lost: retry.
+    Lost(String),
+    /// Refused by the server: do not retry.
+    Refused(String),
+}
+
+async fn run(
+    url: String,
+    mut commands: mpsc::UnboundedReceiver<Command>,
+    on_event: impl Fn(NetEvent),
+) {
+    let mut epoch = 0;
+    let mut attempt = 0;
+    loop {
+        attempt += 1;
+        on_event(NetEvent::Connecting { attempt });
+        let ended = match tokio_tungstenite::connect_async(url.as_str()).await {
+            Ok((socket, _)) => {
+                epoch += 1;
+                attempt = 0;
+                on_event(NetEvent::Connected { epoch });
+                pump(socket, epoch, &mut commands, &on_event).await
+            }
+            Err(tokio_tungstenite::tungstenite::Error::Http(response)) => {
+                let status = response.status();
+                let body = response
+                    .body()
+                    .as_ref()
+                    .map(|b| String::from_utf8_lossy(b).trim().to_owned())
+                    .unwrap_or_default();
+                let reason = format!(
+                    "server answered {status}{}{body}",
+                    if body.is_empty() { "" } else { ": " }
+                );
+                if status.is_client_error() && status.as_u16() != 429 && status.as_u16() != 408 {
+                    Ended::Refused(reason)
+                } else {
+                    Ended::Lost(reason)
+                }
+            }
+            Err(e) => Ended::Lost(e.to_string()),
+        };
+        match ended {
+            Ended::Closing => return,
+            Ended::Refused(reason) => {
+                on_event(NetEvent::Refused { reason });
+                wait_for_close(&mut commands).await;
+                return;
+            }
+            Ended::Lost(reason) => {
+                let retry_in = backoff(attempt);
+                on_event(NetEvent::Disconnected { reason, retry_in });
+                if sleep_or_close(retry_in, &mut commands).await {
+                    return;
+                }
+            }
+        }
+    }
+}
+
+type Socket =
+    tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
+
+async fn pump(
+    mut socket: Socket,
+    epoch: u64,
+    commands: &mut mpsc::UnboundedReceiver<Command>,
+    on_event: &impl Fn(NetEvent),
+) -> Ended {
+    loop {
+        tokio::select! {
+            command = commands.recv() => match command {
+                Some(Command::Send { epoch: for_epoch, frame }) => {
+                    if for_epoch != epoch {
+                        continue;
+                    }
+                    if let Err(e) = socket.send(WsMessage::Binary(frame.into())).await {
+                        return Ended::Lost(e.to_string());
+                    }
+                }
+                Some(Command::Close) | None => {
+                    let _ = socket.close(None).await;
+                    return Ended::Closing;
+                }
+            },
+            message = socket.next() => match message {
+                Some(Ok(WsMessage::Binary(bytes))) => {
+                    on_event(NetEvent::Frame { epoch, bytes: bytes.to_vec() });
+                }
+                Some(Ok(WsMessage::Close(frame))) => {
+                    let (code, reason) = frame
+                        .map(|f| (f.code, f.reason.to_string()))
+                        .unwrap_or((CloseCode::Normal, String::new()));
+                    let reason = if reason.is_empty() { format!("closed by server ({code})") } else { reason };
+                    return match code {
+                        CloseCode::Policy => Ended::Refused(reason),
+                        _ => Ended::Lost(reason),
+                    };
+                }
+                Some(Ok(_)) => {}
+                Some(Err(e)) => return Ended::Lost(e.to_string()),
+                None => return Ended::Lost("connection closed".into()),
+            },
+        }
+    }
+}
+
+/// Sleeps for `delay` unless the editor closes first; returns whether it did.
+async fn sleep_or_close(delay: Duration, commands: &mut mpsc::UnboundedReceiver<Command>) -> bool {
+    let sleep = tokio::time::sleep(delay);
+    tokio::pin!(sleep);
+    loop {
+        tokio::select! {
+            () = &mut sleep => return false,
+            command = commands.recv() => match command {
+                // Frames made while offline are for no connection; the next connect resyncs.
+                Some(Command::Send { .. }) => {}
+                Some(Command::Close) | None => return true,
+            },
+        }
+    }
+}
+
+async fn wait_for_close(commands: &mut mpsc::UnboundedReceiver<Command>) {
+    while let Some(command) = commands.recv().await {
+        if matches!(command, Command::Close) {
+            return;
+        }
+    }
+}
+
+/// Exponential backoff with ±50 % jitter, so clients cut off together do not return together.
+pub fn backoff(attempt: u32) -> Duration {
+    let exp = BACKOFF_START.saturating_mul(1 << attempt.saturating_sub(1).min(10));
+    let base = exp.min(BACKOFF_MAX);
+    let jitter = rand::random_range(0.5..1.5);
+    base.mul_f64(jitter)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backoff_grows_and_stays_bounded() {
+        for attempt in 1..40 {
+            let d = backoff(attempt);
+            assert!(d >= BACKOFF_START / 2, "{d:?}");
+            assert!(d <= BACKOFF_MAX.mul_f64(1.5), "{d:?}");
+        }
+        let early: Duration = (0..50).map(|_| backoff(1)).sum();
+        let late: Duration = (0..50).map(|_| backoff(6)).sum();
+        assert!(late > early * 8, "{early:?} {late:?}");
+    }
+
+    #[test]
+    fn unreachable_server_reports_connecting_and_disconnected() {
+        let (tx, rx) = std::sync::mpsc::channel();
+        // Port 9 on loopback: nothing listens, connect fails at once.
+        let handle = NetHandle::spawn("ws://127.0.0.1:9/doc".into(), move |e| {
+            let _ = tx.send(e);
+        })
+        .unwrap();
+        let first = rx.recv_timeout(Duration::from_secs(5)).unwrap();
+        assert_eq!(first, NetEvent::Connecting { attempt: 1 });
+        let second = rx.recv_timeout(Duration::from_secs(5)).unwrap();
+        assert!(matches!(second, NetEvent::Disconnected { .. }), "{second:?}");
+        drop(handle);
+    }
+}

@@ -1,0 +1,342 @@
+//! The local offline store: one document's state on disk, so edits survive network cuts, crashes
+//! and restarts until a server confirms them.
+//!
+//! Two files per document, in the platform data dir under `docs/<server>/<doc>`:
+//! - `state` — an [`OfflineState`] snapshot, replaced atomically (temp file, fsync, rename, fsync
+//!   of the directory);
+//! - `log` — updates appended since the snapshot, one record each: `kind` (0 local, 1 remote),
+//!   `u32 length`, the update, `u32 CRC-32` of kind+length+update; fsync'd after every batch.
+//!
+//! Appending keeps each keystroke batch cheap on a 100 MB document; the snapshot is rewritten
+//! when the log grows past [`COMPACT_LOG_BYTES`] and on clean exit. Loading replays the log over
+//! the snapshot and stops at the first torn or corrupt record (a crash mid-append), which loses at
+//! most that last unsynced batch. Replaying a record the snapshot already holds is harmless:
+//! updates are idempotent.
+
+use std::fs::{self, File, OpenOptions};
+use std::io::{self, Write};
+use std::path::{Path, PathBuf};
+
+use tandem_crdt::OfflineState;
+
+/// Rewrite the snapshot when the log has grown past this many bytes.
+pub const COMPACT_LOG_BYTES: u64 = 4 << 20;
+
+const LOCAL: u8 = 0;
+const REMOTE: u8 = 1;
+
+/// What can go wrong with the store.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// Reading or writing a store file failed.
+    #[error("{action} {path}: {source}")]
+    Io {
+        /// What was being done.
+        action: &'static str,
+        /// Which file.
+        path: PathBuf,
+        /// The OS error.
+        source: io::Error,
+    },
+    /// The snapshot file is not a tandem offline state.
+    #[error("{path} is not a tandem offline state: {reason}")]
+    Corrupt {
+        /// Which file.
+        path: PathBuf,
+        /// What is wrong with it.
+        reason: String,
+    },
+}
+
+/// Whose update a log record holds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Origin {
+    /// Typed here: unconfirmed until a server says it is durable.
+    Local,
+    /// Received from the server.
+    Remote,
+}
+
+/// A document's files on disk.
+#[derive(Debug)]
+pub struct OfflineStore {
+    dir: PathBuf,
+    log: Option<File>,
+    log_bytes: u64,
+}
+
+/// What [`OfflineStore::load`] found.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct Loaded {
+    /// The snapshot with every logged update folded in: local ones are unconfirmed.
+    pub state: OfflineState,
+    /// Remote updates from the log, to apply after the state.
+    pub remote: Vec<Vec<u8>>,
+    /// Whether the log ended in a torn or corrupt record (dropped).
+    pub torn_tail: bool,
+}
+
+impl OfflineStore {
+    /// The store of document `doc` on the server named `server` (host and port), under
+    /// `data_dir`. Both names are made safe for a file system path.
+    pub fn new(data_dir: &Path, server: &str, doc: &str) -> Self {
+        let dir = data_dir.join("docs").join(safe_name(server)).join(safe_name(doc));
+        Self { dir, log: None, log_bytes: 0 }
+    }
+
+    /// The folder holding this document's files.
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    /// Reads what is stored; `None` when nothing is.
+    pub fn load(&mut self) -> Result<Option<Loaded>, StoreError> {
+        let snapshot_path = self.dir.join("state");
+        let snapshot = match fs::read(&snapshot_path) {
+            Ok(bytes) => Some(OfflineState::decode(&bytes).map_err(|e| StoreError::Corrupt {
+                path: snapshot_path.clone(),
+                reason: e.to_string(),
+            })?),
+            Err(e) if e.kind() == io::ErrorKind::NotFound => None,
+            Err(source) => {
+                return Err(StoreError::Io { action: "reading", path: snapshot_path, source });
+            }
+        };
+        let log_path = self.dir.join("log");
+        let log = match fs::read(&log_path) {
+            Ok(bytes) => Some(bytes),
+            Err(e) if e.kind() == io::ErrorKind::NotFound => None,
+            Err(source) => {
+                return Err(StoreError::Io { action: "reading", path: log_path, source });
+            }
+        };
+        if snapshot.is_none() && log.is_none() {
+            return Ok(None);
+        }
+        let mut loaded = Loaded { state: snapshot.unwrap_or_default(), ..Loaded::default() };
+        let (records, valid_len) = parse_log(log.as_deref().unwrap_or_default());
+        loaded.torn_tail = valid_len < log.as_ref().map_or(0, Vec::len);
+        for (origin, update) in records {
+            match origin {
+                Origin::Local => loaded.state.unconfirmed.push(update),
+                Origin::Remote => loaded.remote.push(update),
+            }
+        }
+        self.log_bytes = valid_len as u64;
+        if loaded.torn_tail {
+            // Cut the torn record off so later appends follow the last good one.
+            self.open_log()?;
+            if let Some(file) = &self.log {
+                file.set_len(self.log_bytes)
+                    .map_err(|source| self.io("truncating", "log", source))?;
+            }
+        }
+        Ok(Some(loaded))
+    }
+
+    /// Appends updates and fsyncs: after this returns they survive a crash.
+    pub fn append(&mut self, updates: &[(Origin, &[u8])]) -> Result<(), StoreError> {
+        if updates.is_empty() {
+            return Ok(());
+        }
+        let mut buf = Vec::new();
+        for (origin, update) in updates {
+            encode_record(&mut buf, *origin, update);
+        }
+        self.open_log()?;
+        let result = match &mut self.log {
+            Some(file) => file.write_all(&buf).and_then(|()| file.sync_data()),
+            None => Ok(()),
+        };
+        result.map_err(|source| self.io("appending to", "log", source))?;
+        self.log_bytes += buf.len() as u64;
+        Ok(())
+    }
+
+    /// Whether the log is big enough that the snapshot should be rewritten.
+    pub fn wants_compaction(&self) -> bool {
+        self.log_bytes >= COMPACT_LOG_BYTES
+    }
+
+    /// Replaces the snapshot with `state` (which must hold everything logged so far) and empties
+    /// the log.
+    pub fn write_snapshot(&mut self, state: &OfflineState) -> Result<(), StoreError> {
+        fs::create_dir_all(&self.dir).map_err(|source| self.io("creating", "", source))?;
+        let tmp = self.dir.join("state.tmp");
+        let write = || -> io::Result<()> {
+            let mut file = File::create(&tmp)?;
+            file.write_all(&state.encode())?;
+            file.sync_all()?;
+            fs::rename(&tmp, self.dir.join("state"))?;
+            sync_dir(&self.dir)
+        };
+        write().map_err(|source| self.io("writing", "state", source))?;
+        self.open_log()?;
+        if let Some(file) = &self.log {
+            file.set_len(0)
+                .and_then(|()| file.sync_all())
+                .map_err(|source| self.io("truncating", "log", source))?;
+        }
+        self.log_bytes = 0;
+        Ok(())
+    }
+
+    fn open_log(&mut self) -> Result<(), StoreError> {
+        if self.log.is_some() {
+            return Ok(());
+        }
+        fs::create_dir_all(&self.dir).map_err(|source| self.io("creating", "", source))?;
+        let file = OpenOptions::new()
+            .create(true)
+            .append(true)
+            .read(true)
+            .open(self.dir.join("log"))
+            .map_err(|source| self.io("opening", "log", source))?;
+        self.log = Some(file);
+        Ok(())
+    }
+
+    fn io(&self, action: &'static str, name: &str, source: io::Error) -> StoreError {
+        StoreError::Io { action, path: self.dir.join(name), source }
+    }
+}
+
+fn sync_dir(dir: &Path) -> io::Result<()> {
+    // A rename is durable only once the directory entry is; not possible on every platform.
+    match File::open(dir) {
+        Ok(d) => d.sync_all().or(Ok(())),
+        Err(_) => Ok(()),
+    }
+}
+
+fn encode_record(buf: &mut Vec<u8>, origin: Origin, update: &[u8]) {
+    let start = buf.len();
+    buf.push(match origin {
+        Origin::Local => LOCAL,
+        Origin::Remote => REMOTE,
+    });
+    buf.extend_from_slice(&(update.len() as u32).to_le_bytes());
+    buf.extend_from_slice(update);
+    let crc = crc32fast::hash(&buf[start..]);
+    buf.extend_from_slice(&crc.to_le_bytes());
+}
+
+/// The good records of a log and the byte length they span.
+fn parse_log(mut bytes: &[u8]) -> (Vec<(Origin, Vec<u8>)>, usize) {
+    let total = bytes.len();
+    let mut records = Vec::new();
+    while let Some(record) = next_record(&mut bytes) {
+        records.push(record);
+    }
+    (records, total - bytes.len())
+}
+
+fn next_record(bytes: &mut &[u8]) -> Option<(Origin, Vec<u8>)> {
+    let (&kind, rest) = bytes.split_first()?;
+    let origin = match kind {
+        LOCAL => Origin::Local,
+        REMOTE => Origin::Remote,
+        _ => return None,
+    };
+    let len = u32::from_le_bytes(rest.get(..4)?.try_into().ok()?) as usize;
+    let update = rest.get(4..4 + len)?;
+    let crc = u32::from_le_bytes(rest.get(4 + len..8 + len)?.try_into().ok()?);
+    let record_len = 1 + 8 + len;
+    if crc32fast::hash(&bytes[..record_len - 4]) != crc {
+        return None;
+    }
+    let update = update.to_vec();
+    *bytes = &bytes[record_len..];
+    Some((origin, update))
+}
+
+/// A file-name-safe rendering of `name`: letters, digits, `-`, `_` and `.` kept, everything else
+/// as `%XX`, and no name that is only dots.
+pub fn safe_name(name: &str) -> String {
+    let mut out = String::with_capacity(name.len());
+    for byte in name.bytes() {
+        match byte {
+            b'a'..=b'z' | b'A'..=b'Z' | b'0'..=b'9' | b'-' | b'_' => out.push(byte as char),
+            b'.' if !out.is_empty() => out.push('.'),
+            _ => out.push_str(&format!("%{byte:02X}")),
+        }
+    }
+    if out.is_empty() { "%".to_owned() } else { out }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn state(text: &[u8]) -> OfflineState {
+        OfflineState { state: text.to_vec(), unconfirmed: vec![] }
+    }
+
+    #[test]
+    fn nothing_stored_loads_as_none() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut store = OfflineStore::new(dir.path(), "127.0.0.1:8080", "notes");
+        assert_eq!(store.load().unwrap(), None);
+    }
+
+    #[test]
+    fn appended_updates_come_back_after_reopen() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut store = OfflineStore::new(dir.path(), "h:1", "d");
+        store.write_snapshot(&state(b"snap")).unwrap();
+        store.append(&[(Origin::Local, b"a"), (Origin::Remote, b"bb")]).unwrap();
+        store.append(&[(Origin::Local, b"ccc")]).unwrap();
+        let loaded = OfflineStore::new(dir.path(), "h:1", "d").load().unwrap().unwrap();
+        assert_eq!(loaded.state.state, b"snap");
+        assert_eq!(loaded.state.unconfirmed, vec![b"a".to_vec(), b"ccc".to_vec()]);
+        assert_eq!(loaded.remote, vec![b"bb".to_vec()]);
+        assert!(!loaded.torn_tail);
+    }
+
+    #[test]
+    fn torn_tail_is_dropped_and_later_appends_follow_the_good_records() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut store = OfflineStore::new(dir.path(), "h:1", "d");
+        store.append(&[(Origin::Local, b"good")]).unwrap();
+        let log = store.dir().join("log");
+        let mut bytes = fs::read(&log).unwrap();
+        bytes.extend_from_slice(&[0, 9, 0, 0, 0, b'x']);
+        fs::write(&log, bytes).unwrap();
+
+        let mut store = OfflineStore::new(dir.path(), "h:1", "d");
+        let loaded = store.load().unwrap().unwrap();
+        assert!(loaded.torn_tail);
+        assert_eq!(loaded.state.unconfirmed, vec![b"good".to_vec()]);
+        store.append(&[(Origin::Local, b"next")]).unwrap();
+        let loaded = OfflineStore::new(dir.path(), "h:1", "d").load().unwrap().unwrap();
+        assert_eq!(loaded.state.unconfirmed, vec![b"good".to_vec(), b"next".to_vec()]);
+    }
+
+    #[test]
+    fn snapshot_empties_the_log() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut store = OfflineStore::new(dir.path(), "h:1", "d");
+        store.append(&[(Origin::Local, b"a")]).unwrap();
+        store.write_snapshot(&state(b"all")).unwrap();
+        let loaded = OfflineStore::new(dir.path(), "h:1", "d").load().unwrap().unwrap();
+        assert_eq!(loaded.state, state(b"all"));
+    }
+
+    #[test]
+    fn corrupt_snapshot_is_an_error_not_a_panic() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = OfflineStore::new(dir.path(), "h:1", "d");
+        fs::create_dir_all(store.dir()).unwrap();
+        fs::write(store.dir().join("state"), b"garbage").unwrap();
+        let err = OfflineStore::new(dir.path(), "h:1", "d").load().unwrap_err();
+        assert!(matches!(err, StoreError::Corrupt { .. }), "{err}");
+    }
+
+    #[test]
+    fn names_cannot_escape_the_store() {
+        assert_eq!(safe_name("../etc"), "%2E.%2Fetc");
+        assert_eq!(safe_name(".."), "%2E.");
+        assert_eq!(safe_name("127.0.0.1:8080"), "127.0.0.1%3A8080");
+        assert_eq!(safe_name(""), "%");
+    }
+}

@@ -1,0 +1,332 @@
+//! The collaborative glue without terminal or sockets: editors with their [`Collab`] sessions
+//! wired in memory to a server-role [`SyncSession`] per connection over one server replica.
+
+use tandem_crdt::{
+    Client, Document, DocumentConfig, Presence, SessionConfig, SyncSession, UserInfo,
+};
+
+use super::*;
+use crate::{Editor, Key, KeyEvent, MessageKind, Selection};
+
+/// The server side: one replica, one session per connected editor, relaying like tandem-server.
+struct Hub {
+    doc: Document,
+    presence: Presence,
+    sessions: Vec<Option<SyncSession>>,
+    inbox: Vec<Vec<Vec<u8>>>,
+}
+
+struct Peer {
+    ed: Editor,
+    collab: Collab,
+    outbox: Vec<Vec<u8>>,
+}
+
+impl Hub {
+    fn new(peers: usize) -> Self {
+        Hub {
+            doc: Document::new(DocumentConfig { track_deltas: false, ..DocumentConfig::new(1) })
+                .unwrap(),
+            presence: Presence::new(1),
+            sessions: (0..peers).map(|_| None).collect(),
+            inbox: vec![Vec::new(); peers],
+        }
+    }
+
+    fn open(&mut self, i: usize) {
+        let mut session = SyncSession::new(SessionConfig::server(true, false));
+        self.inbox[i] = session.open(&self.doc, &self.presence).unwrap();
+        self.sessions[i] = Some(session);
+    }
+
+    fn receive_from(&mut self, i: usize, frame: &[u8]) {
+        let Some(session) = self.sessions[i].as_mut() else { return };
+        let incoming = session.receive(frame, &mut self.doc, &mut self.presence, 0).unwrap();
+        self.inbox[i].extend(incoming.replies);
+        if let Some(seq) = incoming.update_seq {
+            self.inbox[i].extend(session.durable_frame(seq, &self.doc));
+        }
+        for j in 0..self.sessions.len() {
+            if j == i || self.sessions[j].is_none() {
+                continue;
+            }
+            for update in &incoming.applied_updates {
+                self.inbox[j].push(SyncSession::update_frame(update));
+            }
+            for (update, _) in &incoming.presence {
+                self.inbox[j].push(SyncSession::awareness_frame(update));
+            }
+        }
+    }
+}
+
+impl Peer {
+    fn decorations(&mut self) -> Vec<crate::ui::Decoration> {
+        self.collab.decorations(&self.ed)
+    }
+
+    fn status(&mut self) -> String {
+        self.collab.status(&self.ed, 0)
+    }
+
+    fn flush(&mut self, now: u64) -> Vec<Vec<u8>> {
+        self.collab.flush(&mut self.ed, now).unwrap()
+    }
+}
+
+fn peer(id: u64, name: &str) -> Peer {
+    let user = UserInfo { name: name.into(), color: "#30bced".into(), color_light: None };
+    let mut ed = Editor::new("");
+    ed.set_history(Box::new(SharedHistory::new(false)));
+    Peer {
+        ed,
+        collab: Collab::new(Client::new(DocumentConfig::new(id), true).unwrap(), user),
+        outbox: vec![],
+    }
+}
+
+fn connect(hub: &mut Hub, peers: &mut [Peer], i: usize) {
+    let p = &mut peers[i];
+    p.outbox = p.collab.connected(&mut p.ed, 0).unwrap();
+    hub.open(i);
+    pump(hub, peers);
+}
+
+fn disconnect(hub: &mut Hub, peers: &mut [Peer], i: usize) {
+    hub.sessions[i] = None;
+    hub.inbox[i].clear();
+    peers[i].outbox.clear();
+    peers[i].collab.disconnected(Connection::Retrying { reason: "cut".into(), retry_at_ms: 0 });
+}
+
+/// Moves frames both ways until nothing is in flight.
+fn pump(hub: &mut Hub, peers: &mut [Peer]) {
+    loop {
+        let mut moved = false;
+        for (i, p) in peers.iter_mut().enumerate() {
+            let mut frames = std::mem::take(&mut p.outbox);
+            frames.extend(p.collab.flush(&mut p.ed, 0).unwrap());
+            if hub.sessions[i].is_none() {
+                continue;
+            }
+            for frame in frames {
+                moved = true;
+                hub.receive_from(i, &frame);
+            }
+        }
+        for (i, p) in peers.iter_mut().enumerate() {
+            for frame in std::mem::take(&mut hub.inbox[i]) {
+                moved = true;
+                let received = p.collab.receive(&mut p.ed, &frame, 0).unwrap();
+                p.outbox.extend(received.frames);
+            }
+        }
+        if !moved {
+            return;
+        }
+    }
+}
+
+fn typed(p: &mut Peer, text: &str) {
+    for key in KeyEvent::typed(text) {
+        let frames = p.collab.handle_key(&mut p.ed, key, 0).unwrap();
+        p.outbox.extend(frames);
+    }
+}
+
+fn key(p: &mut Peer, key: KeyEvent, now: u64) {
+    let frames = p.collab.handle_key(&mut p.ed, key, now).unwrap();
+    p.outbox.extend(frames);
+}
+
+fn text(p: &Peer) -> String {
+    p.ed.rope().to_string()
+}
+
+fn two_connected() -> (Hub, Vec<Peer>) {
+    let mut hub = Hub::new(2);
+    let mut peers = vec![peer(10, "ann"), peer(20, "bob")];
+    connect(&mut hub, &mut peers, 0);
+    connect(&mut hub, &mut peers, 1);
+    (hub, peers)
+}
+
+#[test]
+fn typing_in_one_editor_shows_in_the_other_and_concurrent_typing_converges() {
+    let (mut hub, mut peers) = two_connected();
+    typed(&mut peers[0], "hello 😀 世界");
+    pump(&mut hub, &mut peers);
+    assert_eq!(text(&peers[1]), "hello 😀 世界");
+    // Both type at once, at the same place, before any frame moves.
+    key(&mut peers[1], KeyEvent::ctrl(Key::End), 0);
+    typed(&mut peers[0], "A");
+    typed(&mut peers[1], "B");
+    pump(&mut hub, &mut peers);
+    assert_eq!(text(&peers[0]), text(&peers[1]));
+    assert_eq!(hub.doc.text(), text(&peers[0]));
+    assert!(text(&peers[0]).contains('A') && text(&peers[0]).contains('B'));
+    assert_eq!(peers[0].collab.client().unconfirmed_count(), 0, "every edit confirmed durable");
+}
+
+#[test]
+fn the_local_cursor_stays_on_its_text_and_remote_cursors_are_drawn_with_names() {
+    let (mut hub, mut peers) = two_connected();
+    typed(&mut peers[0], "hello world");
+    pump(&mut hub, &mut peers);
+    // Bob selects "world" (6..11), then Ann inserts before it.
+    peers[1].ed.set_selection(Selection { anchor: 6, head: 11 });
+    pump(&mut hub, &mut peers);
+    peers[0].ed.set_selection(Selection::point(0));
+    typed(&mut peers[0], ">> ");
+    pump(&mut hub, &mut peers);
+    assert_eq!(text(&peers[1]), ">> hello world");
+    assert_eq!(peers[1].ed.selection(), Selection { anchor: 9, head: 14 }, "still on \"world\"");
+
+    let decorations = peers[0].decorations();
+    assert_eq!(decorations.len(), 1);
+    assert_eq!(decorations[0].label, "bob");
+    assert_eq!(decorations[0].pos, 14);
+    assert_eq!(decorations[0].selection, Some(9..14));
+    assert_eq!(decorations[0].colour, crate::Rgb(0x30, 0xbc, 0xed));
+    let bob_sees = peers[1].decorations();
+    assert_eq!((bob_sees[0].label.as_str(), bob_sees[0].pos), ("ann", 3));
+    assert!(peers[0].status().starts_with("connected · 1 here · 0 unconfirmed"));
+}
+
+#[test]
+fn undo_and_redo_revert_only_this_users_edits() {
+    let (mut hub, mut peers) = two_connected();
+    typed(&mut peers[0], "ann ");
+    pump(&mut hub, &mut peers);
+    key(&mut peers[1], KeyEvent::ctrl(Key::End), 0);
+    typed(&mut peers[1], "bob");
+    pump(&mut hub, &mut peers);
+    assert_eq!(text(&peers[0]), "ann bob");
+
+    key(&mut peers[0], KeyEvent::ctrl(Key::Char('z')), 10_000);
+    pump(&mut hub, &mut peers);
+    assert_eq!(text(&peers[0]), "bob");
+    assert_eq!(text(&peers[1]), "bob");
+    // The undo was not mirrored back as a new local edit: nothing left to send.
+    assert!(peers[0].flush(10_000).is_empty());
+    key(&mut peers[0], KeyEvent::ctrl(Key::Char('z')), 10_001);
+    assert_eq!(
+        peers[0].ed.message().map(|m| (m.text.as_str(), m.kind)),
+        Some(("nothing to undo", MessageKind::Info)),
+        "bob's edit is not ann's to undo"
+    );
+    key(&mut peers[0], KeyEvent::ctrl(Key::Char('y')), 10_002);
+    pump(&mut hub, &mut peers);
+    assert_eq!(text(&peers[1]), "ann bob");
+    assert_eq!(peers[0].ed.selection(), Selection::point(4), "cursor after the redone text");
+}
+
+#[test]
+fn edits_made_offline_on_both_sides_merge_on_reconnect() {
+    let (mut hub, mut peers) = two_connected();
+    typed(&mut peers[0], "base\n");
+    pump(&mut hub, &mut peers);
+    disconnect(&mut hub, &mut peers, 1);
+    typed(&mut peers[0], "online ann\n");
+    key(&mut peers[1], KeyEvent::ctrl(Key::End), 0);
+    typed(&mut peers[1], "offline bob\n");
+    pump(&mut hub, &mut peers);
+    let unconfirmed = peers[1].collab.client().unconfirmed_count();
+    assert_eq!(unconfirmed, "offline bob\n".len());
+    assert_eq!(peers[1].status(), format!("connecting (retry in 0s) · {unconfirmed} unconfirmed"));
+    assert_eq!(text(&peers[1]), "base\noffline bob\n");
+    connect(&mut hub, &mut peers, 1);
+    assert_eq!(text(&peers[0]), text(&peers[1]));
+    for part in ["base\n", "online ann\n", "offline bob\n"] {
+        assert_eq!(
+            text(&peers[0]).matches(part).count(),
+            1,
+            "{part:?} once in {:?}",
+            text(&peers[0])
+        );
+    }
+    assert_eq!(peers[1].collab.client().unconfirmed_count(), 0);
+}
+
+#[test]
+fn an_empty_document_is_seeded_from_the_file_and_a_full_one_wins() {
+    let (mut hub, mut peers) = two_connected();
+    let p = &mut peers[0];
+    let frames = p.collab.seed(&mut p.ed, "from file\n", 0).unwrap().unwrap();
+    p.outbox.extend(frames);
+    pump(&mut hub, &mut peers);
+    assert_eq!(text(&peers[1]), "from file\n");
+    let p = &mut peers[1];
+    assert!(p.collab.seed(&mut p.ed, "other file\n", 0).unwrap().is_none());
+    assert_eq!(text(&peers[1]), "from file\n");
+}
+
+fn offline_options(dir: &std::path::Path) -> AppOptions {
+    AppOptions {
+        url: "ws://127.0.0.1:9/notes".into(),
+        token: None,
+        name: "ann".into(),
+        color: "#ee6352".into(),
+        file: None,
+        offline: true,
+        data_dir: dir.to_owned(),
+    }
+}
+
+fn open_offline(options: AppOptions) -> App {
+    let (tx, _rx) = std::sync::mpsc::channel();
+    let config = crate::Config::default();
+    let theme = config.load_theme().unwrap();
+    App::open(options, &config, theme, tx).unwrap()
+}
+
+#[test]
+fn quitting_offline_and_reopening_keeps_every_edit_and_its_unconfirmed_state() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut app = open_offline(offline_options(dir.path()));
+    for key in KeyEvent::typed("typed offline") {
+        app.handle(AppEvent::Key(key), 0);
+        app.send(0);
+        app.persist(0).unwrap();
+    }
+    // A crash: no shutdown, only what was appended after each batch.
+    drop(app);
+    let mut app = open_offline(offline_options(dir.path()));
+    assert_eq!(app.editor.rope().to_string(), "typed offline");
+    assert_eq!(app.collab().client().unconfirmed_count(), 13);
+    assert_eq!(app.status(0), "offline · 13 unconfirmed");
+    app.handle(AppEvent::Key(KeyEvent::ctrl(Key::End)), 0);
+    app.handle(AppEvent::Key(KeyEvent::plain(Key::Char('!'))), 0);
+    app.shutdown(0).unwrap();
+    let app = open_offline(offline_options(dir.path()));
+    assert_eq!(app.editor.rope().to_string(), "typed offline!");
+}
+
+#[test]
+fn a_linked_file_seeds_an_empty_offline_document_and_read_only_tokens_refuse_typing() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("notes.md");
+    std::fs::write(&file, "# notes\n").unwrap();
+    let mut app =
+        open_offline(AppOptions { file: Some(file.clone()), ..offline_options(dir.path()) });
+    assert_eq!(app.editor.rope().to_string(), "# notes\n");
+    assert_eq!(app.collab().client().document().text(), "# notes\n");
+    app.handle(AppEvent::Key(KeyEvent::ctrl(Key::End)), 0);
+    app.handle(AppEvent::Key(KeyEvent::plain(Key::Char('x'))), 0);
+    app.handle(AppEvent::Key(KeyEvent::ctrl(Key::Char('s'))), 0);
+    assert_eq!(std::fs::read_to_string(&file).unwrap(), "# notes\nx");
+    app.shutdown(0).unwrap();
+
+    let token = format!(
+        "{}.sig",
+        base64::Engine::encode(
+            &base64::engine::general_purpose::URL_SAFE_NO_PAD,
+            r#"{"doc":"notes","access":"r"}"#
+        )
+    );
+    let mut app = open_offline(AppOptions { token: Some(token), ..offline_options(dir.path()) });
+    app.handle(AppEvent::Key(KeyEvent::plain(Key::Char('y'))), 0);
+    assert_eq!(app.editor.rope().to_string(), "# notes\nx");
+    let message = app.editor.message().map(|m| m.text.clone()).unwrap_or_default();
+    assert!(message.contains("read-only"), "{message}");
+}
