@@ -74,10 +74,22 @@ async function converge() {
     await pageB.keyboard.press("Shift+ArrowRight");
     await pageB.keyboard.press("Shift+ArrowRight");
     await pageB.keyboard.press("Shift+ArrowRight");
-    await waitInPage(pageA, "B's selection", () => document.querySelector(".cm-content [style*='background-color']") !== null);
+    await waitInPage(pageA, "B's selection", () => document.querySelector(".tandem-selection") !== null);
     const out = option("--out");
     if (out) await pageA.screenshot({ path: out });
-    report("converged", { text, labelsA, labelsB });
+
+    // Undo is per user: A's undo steps remove A's text and nothing else, redo brings it back.
+    let undos = 0;
+    while ((await editorText(pageA)).includes(textA.slice(0, 8))) {
+      if (++undos > 50) throw new Error("undo never removed A's text");
+      await pageA.keyboard.press("Control+z");
+    }
+    const withoutA = await waitConverged([pageA, pageB], [textB, textRust]);
+    if (withoutA !== text.replace(textA, "")) throw new Error(`undo removed more than A's text: ${JSON.stringify(withoutA)}`);
+    for (let i = 0; i < undos; i++) await pageA.keyboard.press("Control+y");
+    const redone = await waitConverged([pageA, pageB], [textA, textB, textRust]);
+    if (redone !== text) throw new Error(`redo did not restore the text: ${JSON.stringify(redone)}`);
+    report("converged", { text, labelsA, labelsB, undos });
   } finally {
     await browserA.close();
     await browserB.close();

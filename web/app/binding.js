@@ -127,7 +127,7 @@ function cursorPlugin(session) {
           const to = Math.max(anchor, head);
           if (from < to) {
             ranges.push(
-              Decoration.mark({ attributes: { style: `background-color: ${color}33` } }).range(from, to),
+              Decoration.mark({ class: "tandem-selection", attributes: { style: `background-color: ${color}33` } }).range(from, to),
             );
           }
           ranges.push(Decoration.widget({ widget: new CaretWidget(name, color), side: 1 }).range(head));
