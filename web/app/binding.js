@@ -13,6 +13,9 @@ import { Decoration, ViewPlugin, WidgetType, keymap } from "@codemirror/view";
 /** Marks transactions whose changes the client already holds (remote edits, undo, redo). */
 export const fromClient = Annotation.define();
 
+/** The longest a cursor move waits before it is published. */
+const PRESENCE_DELAY_MS = 40;
+
 /** Tells the cursor layer that presence changed. */
 const peersChanged = StateEffect.define();
 
@@ -41,7 +44,13 @@ function syncPlugin(session) {
   return ViewPlugin.fromClass(
     class {
       constructor(view) {
-        this.publishSelection(view.state.selection.main);
+        this.view = view;
+        this.presenceTimer = null;
+        this.publishSelection();
+      }
+
+      destroy() {
+        clearTimeout(this.presenceTimer);
       }
 
       update(update) {
@@ -63,11 +72,23 @@ function syncPlugin(session) {
         if (update.selectionSet || changed) {
           // A jump of the cursor (not typing) closes the undo step, as in any editor.
           if (!update.docChanged) session.client.endUndoStep();
-          this.publishSelection(update.state.selection.main);
+          this.schedulePresence();
         }
       }
 
-      publishSelection(range) {
+      // Fast typing moves the cursor on every key: publishing at most every PRESENCE_DELAY_MS
+      // keeps a websocket send (the costliest step of a keystroke) and a broadcast per key away.
+      schedulePresence() {
+        if (this.presenceTimer === null) {
+          this.presenceTimer = setTimeout(() => {
+            this.presenceTimer = null;
+            this.publishSelection();
+          }, PRESENCE_DELAY_MS);
+        }
+      }
+
+      publishSelection() {
+        const range = this.view.state.selection.main;
         session.send(session.client.setSelection(range.anchor, range.head, session.now()));
       }
     },
@@ -110,8 +131,14 @@ function cursorPlugin(session) {
       }
 
       update(update) {
-        const presence = update.transactions.some((tr) => tr.effects.some((e) => e.is(peersChanged)));
-        if (presence || update.docChanged) this.decorations = this.build(update.view);
+        // Peers' positions come from the CRDT's sticky positions, which cost a walk over the
+        // document to resolve: re-read them when presence or remote text changed, and only map
+        // the drawn ones through local edits (a keystroke must stay cheap with peers around).
+        const reread = update.transactions.some(
+          (tr) => tr.annotation(fromClient) || tr.effects.some((e) => e.is(peersChanged)),
+        );
+        if (reread) this.decorations = this.build(update.view);
+        else if (update.docChanged) this.decorations = this.decorations.map(update.changes);
       }
 
       build(view) {
