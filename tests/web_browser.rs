@@ -78,6 +78,9 @@ async fn two_pages_and_a_rust_client_converge_with_cursors() -> anyhow::Result<(
         ensure!(Instant::now() < deadline, "the pages never converged");
         rust.pump(Duration::from_millis(20)).await?;
     };
+    // Read before the browsers close: closing pages say they left.
+    let mut peers = rust.peer_names();
+    peers.sort();
     scenario.finish().await?;
 
     let expected = format!("{text_b}{RUST_PREFIX}{text_rust}\n{text_a}");
@@ -93,8 +96,6 @@ async fn two_pages_and_a_rust_client_converge_with_cursors() -> anyhow::Result<(
         let other = if page == "labelsA" { "Bo" } else { "Ada" };
         assert_eq!(labels, sorted(&[other, "Rusty"]), "cursors shown by page {page}");
     }
-    let mut peers = rust.peer_names();
-    peers.sort();
     assert_eq!(peers, ["Ada", "Bo"], "the Rust client sees both pages");
     // The server has it too, durably: the page's edits were confirmed.
     let (status, body) = server.get(&format!("/api/docs/{doc}/text")).await?;
@@ -146,6 +147,33 @@ async fn offline_edits_survive_a_reload_and_merge() -> anyhow::Result<()> {
     let mut reader =
         TestClient::connect_synced(&server.ws_url(doc), ClientOptions::default()).await?;
     reader.wait_text(&expected).await?;
+    Ok(())
+}
+
+/// The home page lists documents from the server's `/api/docs` and creates one from a name.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn home_page_lists_documents_and_opens_one_by_name() -> anyhow::Result<()> {
+    let Some(tools) = BrowserTools::detect("home_page_lists_documents_and_opens_one_by_name")
+    else {
+        return Ok(());
+    };
+    let server = tools.server().await?;
+    let mut writer = TestClient::connect_synced(
+        &server.ws_url("existing-doc"),
+        ClientOptions { durable: true, ..Default::default() },
+    )
+    .await?;
+    writer.insert(0, "already here").await?;
+    writer.wait_durable().await?;
+    let args = ["--text".to_owned(), "existing-doc".to_owned()];
+    let base = format!("http://{}", server.addr());
+    // A name with spaces and capitals becomes a valid document id.
+    let mut scenario = tools.run("home", &base, "Project Plan 2026", &args)?;
+    let opened = scenario.expect("opened").await?;
+    scenario.finish().await?;
+    assert_eq!(opened["url"], format!("{base}/d/project-plan-2026").as_str());
+    let (status, text) = server.get("/api/docs/project-plan-2026/text").await?;
+    assert_eq!((status, text.as_str()), (200, "made from the home page"));
     Ok(())
 }
 

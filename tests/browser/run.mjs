@@ -151,7 +151,30 @@ async function offline() {
   }
 }
 
-const scenarios = { converge, offline };
+/**
+ * The home page lists the server's documents (`--text`: one that exists) and opens a new one
+ * by name; prints the URL it went to.
+ */
+async function home() {
+  const [existing] = options("--text");
+  const browser = await launch();
+  try {
+    const page = await browser.context.newPage();
+    await page.goto(`${base}/`);
+    await page.waitForSelector(`#doc-list a[href="/d/${existing}"]`, { timeout: 20_000 });
+    await page.fill("#open-name", doc);
+    await page.press("#open-name", "Enter");
+    await page.waitForURL(/\/d\//, { timeout: 20_000 });
+    await waitInPage(page, "the first sync", () => window.tandem && window.tandem.client.isSynced());
+    await typeText(page, "made from the home page");
+    await waitInPage(page, "durable edits", () => window.tandem.client.unconfirmedCount() === 0);
+    report("opened", { url: page.url() });
+  } finally {
+    await browser.close();
+  }
+}
+
+const scenarios = { converge, offline, home };
 if (!scenarios[scenario]) {
   console.error(`unknown scenario ${scenario}; known: ${Object.keys(scenarios).join(", ")}`);
   process.exit(2);

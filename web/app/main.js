@@ -64,8 +64,8 @@ function documentLink(docId, token) {
 function showHome() {
   document.title = "tandem";
   $("doc-name").textContent = "";
-  $("conn").textContent = "";
-  $("hint").textContent = "";
+  document.querySelector("footer").hidden = true;
+  $("my-name").addEventListener("change", () => setName($("my-name").value.trim() || identity().name));
   const token = tokenFromUrl();
   const main = $("main");
   main.innerHTML = `
