@@ -45,6 +45,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
+use axum::serve::ListenerExt;
 use tokio::net::TcpListener;
 use tokio::sync::Semaphore;
 use tokio_util::sync::CancellationToken;
@@ -130,6 +131,15 @@ pub async fn run(
 
     let token = app.shutdown.clone();
     let service = http::router(app.clone()).into_make_service_with_connect_info::<SocketAddr>();
+    // Without TCP_NODELAY, Nagle's algorithm holds a small frame back until the peer's delayed
+    // ACK (40 ms on Linux): a floor under every relayed keystroke's latency. The send loop
+    // batches frames itself (connection.rs), so small segments are not the cost Nagle guards
+    // against.
+    let listener = listener.tap_io(|tcp| {
+        if let Err(error) = tcp.set_nodelay(true) {
+            tracing::debug!(%error, "cannot set TCP_NODELAY");
+        }
+    });
     axum::serve(listener, service)
         .with_graceful_shutdown(async move {
             shutdown.await;
