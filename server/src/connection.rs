@@ -7,6 +7,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
+use axum::body::Bytes;
 use axum::extract::ws::{CloseFrame, Message, WebSocket};
 use futures_util::stream::{SplitSink, SplitStream};
 use futures_util::{SinkExt, StreamExt};
@@ -23,6 +24,10 @@ use crate::storage::unix_ms;
 
 /// How long closing may take before the socket is simply dropped.
 const CLOSE_TIMEOUT: Duration = Duration::from_secs(1);
+/// Most frames written to the socket before one flush.
+const MAX_BATCH_FRAMES: usize = 64;
+/// Bytes after which a batch is flushed even if more frames are queued.
+const MAX_BATCH_BYTES: usize = 64 * 1024;
 
 /// What a client asked for when it connected.
 #[derive(Debug, Clone)]
@@ -205,17 +210,14 @@ async fn send_loop(
             frame = frames.recv() => frame,
         };
         let Some(frame) = frame else { break };
-        let len = frame.len() as u64;
         let sent = tokio::select! {
             // A peer that stopped reading blocks this send; the outbox closing must still end it.
             _ = outbox.closed() => false,
-            result = sink.send(Message::Binary(frame)) => result.is_ok(),
+            result = send_batch(&mut sink, frame, &mut frames, &app) => result.is_ok(),
         };
         if !sent {
             break;
         }
-        app.metrics.messages_out.inc();
-        app.metrics.bytes_out.add(len);
     }
     let reason = outbox.close_reason().unwrap_or_else(|| CloseReason::new(code::NORMAL, ""));
     let _ = tokio::time::timeout(CLOSE_TIMEOUT, async {
@@ -223,16 +225,43 @@ async fn send_loop(
         // message) — except to a peer dropped for not reading.
         if reason.code != code::TRY_AGAIN_LATER {
             while let Some(frame) = frames.try_recv() {
-                if sink.send(Message::Binary(frame)).await.is_err() {
+                if sink.feed(Message::Binary(frame)).await.is_err() {
                     return;
                 }
             }
         }
         let close = CloseFrame { code: reason.code, reason: reason.wire_reason().into() };
+        // `send` flushes the fed frames with the close frame.
         let _ = sink.send(Message::Close(Some(close))).await;
         let _ = sink.close().await;
     })
     .await;
+}
+
+/// Writes `first` and whatever else is already queued (up to [`MAX_BATCH_FRAMES`] frames or
+/// [`MAX_BATCH_BYTES`]) into the socket with one flush: with TCP_NODELAY on, a flush per frame
+/// would be a write syscall and a TCP segment per relayed keystroke.
+async fn send_batch(
+    sink: &mut SplitSink<WebSocket, Message>,
+    first: Bytes,
+    frames: &mut OutboxReceiver,
+    app: &App,
+) -> Result<(), axum::Error> {
+    let mut count = 0;
+    let mut bytes = 0;
+    let mut next = Some(first);
+    while let Some(frame) = next.take() {
+        count += 1;
+        bytes += frame.len();
+        sink.feed(Message::Binary(frame)).await?;
+        if count < MAX_BATCH_FRAMES && bytes < MAX_BATCH_BYTES {
+            next = frames.try_recv();
+        }
+    }
+    sink.flush().await?;
+    app.metrics.messages_out.add(count as u64);
+    app.metrics.bytes_out.add(bytes as u64);
+    Ok(())
 }
 
 /// Token buckets on messages and bytes: a client may burst ten seconds' worth, then is slowed
