@@ -1,0 +1,99 @@
+//! The collaborative terminal editor end to end: real `tandem` processes in tmux and a real
+//! tandem-server. Typed text and cursors travel both ways; edits made while the server is down
+//! (including across an editor restart) merge when it comes back. Skips without tmux.
+
+mod collab;
+
+use std::time::Duration;
+
+use collab::{FixedServer, Pane, editor_args, free_port, save_and_read, tmux_available};
+use tandem_e2e::{ServerOptions, TestServer};
+
+#[tokio::test]
+async fn two_editors_in_tmux_see_each_others_text_and_cursors() {
+    if !tmux_available("two_editors_in_tmux_see_each_others_text_and_cursors") {
+        return;
+    }
+    let server = TestServer::start(ServerOptions::default()).await.unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let url = server.ws_url("pair");
+    let (file_a, file_b) = (dir.path().join("a.txt"), dir.path().join("b.txt"));
+    let a = Pane::start("a", &dir.path().join("a"), &editor_args(&url, "ann", &file_a)).unwrap();
+    let b = Pane::start("b", &dir.path().join("b"), &editor_args(&url, "bob", &file_b)).unwrap();
+    a.wait_for(&["connected · 1 here"]);
+    b.wait_for(&["connected · 1 here"]);
+
+    a.type_text("hello from A 😀");
+    b.wait_for(&["hello from A 😀"]);
+    b.keys(&["C-End"]);
+    b.type_text(" + typed in B 世界");
+    a.wait_for(&["hello from A 😀 + typed in B 世界"]);
+    // Each shows the other's cursor with a name flag (the names appear nowhere else).
+    a.wait_for(&["bob"]);
+    b.wait_for(&["ann"]);
+    // Every edit confirmed durable by the server.
+    a.wait_for(&["0 unconfirmed"]);
+    b.wait_for(&["0 unconfirmed"]);
+
+    let text_a = save_and_read(&a, &file_a);
+    assert_eq!(text_a, "hello from A 😀 + typed in B 世界");
+    assert_eq!(save_and_read(&b, &file_b), text_a);
+}
+
+#[tokio::test]
+async fn offline_edits_on_both_sides_and_an_editor_restart_merge_when_the_server_returns() {
+    if !tmux_available("offline_edits_merge") {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let addr = std::net::SocketAddr::from(([127, 0, 0, 1], free_port().unwrap()));
+    let server_dir = dir.path().join("server");
+    let mut server = FixedServer::start(addr, &server_dir).await.unwrap();
+    let url = server.ws_url("merge");
+    let (file_a, file_b) = (dir.path().join("a.txt"), dir.path().join("b.txt"));
+    let args_a = editor_args(&url, "ann", &file_a);
+    let a = Pane::start("a", &dir.path().join("a"), &args_a).unwrap();
+    let b = Pane::start("b", &dir.path().join("b"), &editor_args(&url, "bob", &file_b)).unwrap();
+    a.wait_for(&["connected · 1 here"]);
+    b.wait_for(&["connected · 1 here"]);
+    a.type_text("base.");
+    b.wait_for(&["base."]);
+
+    server.kill();
+    a.wait_for(&["connecting (retry in"]);
+    b.wait_for(&["connecting (retry in"]);
+    a.keys(&["C-End"]);
+    a.type_text("A-offline-1.");
+    b.keys(&["C-End"]);
+    b.type_text("B-offline-1.");
+    a.wait_for(&["A-offline-1.", "12 unconfirmed"]);
+
+    // A quits while offline (saving the linked file first) and comes back.
+    assert_eq!(save_and_read(&a, &file_a), "base.A-offline-1.");
+    a.keys(&["C-q"]);
+    a.wait_exit();
+    drop(a);
+    let a = Pane::start("a2", &dir.path().join("a"), &args_a).unwrap();
+    a.wait_for(&["base.A-offline-1.", "connecting", "12 unconfirmed"]);
+    a.keys(&["C-End"]);
+    a.type_text("A-offline-2.");
+    b.type_text("B-offline-2.");
+    b.wait_for(&["B-offline-2."]);
+
+    let _server = FixedServer::start(addr, &server_dir).await.unwrap();
+    // Backoff may have grown to ~20 s while the server was down.
+    let limit = Duration::from_secs(60);
+    a.wait_within(&["connected · 1 here · 0 unconfirmed"], limit);
+    b.wait_within(&["connected · 1 here · 0 unconfirmed"], limit);
+    let expected_parts = ["base.", "A-offline-1.", "A-offline-2.", "B-offline-1.", "B-offline-2."];
+    for pane in [&a, &b] {
+        pane.wait_for(&expected_parts);
+    }
+    let text_a = save_and_read(&a, &file_a);
+    let text_b = save_and_read(&b, &file_b);
+    assert_eq!(text_a, text_b);
+    for part in expected_parts {
+        assert_eq!(text_a.matches(part).count(), 1, "{part:?} exactly once in {text_a:?}");
+    }
+    assert_eq!(text_a.len(), expected_parts.iter().map(|p| p.len()).sum::<usize>(), "{text_a:?}");
+}
