@@ -8,7 +8,9 @@
 //! every change batch, off the latency path).
 
 use std::path::PathBuf;
-use std::sync::mpsc::Sender;
+use std::sync::mpsc::{Receiver, RecvTimeoutError, Sender};
+
+use anyhow::Context;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use ratatui::buffer::Buffer;
@@ -414,6 +416,43 @@ impl App {
         }
     }
 
+    /// The front end's loop, until the user quits or `inbox` closes: `draw` a frame, update the
+    /// store, sleep until an event arrives (at most [`TICK`]), handle it and everything queued
+    /// behind it, then send the batch's frames at once. The terminal and the latency benchmark
+    /// share it, so the benchmark measures what users get.
+    pub fn run_loop(
+        &mut self,
+        inbox: &Receiver<AppEvent>,
+        mut draw: impl FnMut(&mut App, u64) -> anyhow::Result<()>,
+    ) -> anyhow::Result<()> {
+        let mut last_tick = now_ms();
+        loop {
+            draw(self, now_ms())?;
+            self.persist(now_ms()).context("writing the local store")?;
+            if self.editor.should_quit() {
+                return Ok(());
+            }
+            match inbox.recv_timeout(TICK) {
+                Ok(event) => {
+                    let now = now_ms();
+                    self.handle(event, now);
+                    for event in inbox.try_iter().take(BATCH) {
+                        self.handle(event, now);
+                    }
+                }
+                Err(RecvTimeoutError::Timeout) => {}
+                Err(RecvTimeoutError::Disconnected) => return Ok(()),
+            }
+            let now = now_ms();
+            if now.saturating_sub(last_tick) >= TICK.as_millis() as u64 {
+                self.tick(now);
+                self.editor.check_disk();
+                last_tick = now;
+            }
+            self.send(now);
+        }
+    }
+
     /// Leaves cleanly: tells the others, writes a final snapshot, closes the connection.
     pub fn shutdown(mut self, now: u64) -> Result<(), CollabError> {
         if let Ok(frames) = self.collab.leave(now) {
@@ -443,5 +482,7 @@ fn explain_refusal(reason: &str) -> String {
     }
 }
 
-/// How long the terminal loop waits for an event before doing periodic work.
-pub(crate) const TICK: Duration = Duration::from_secs(1);
+/// How long the loop waits for an event before doing periodic work.
+pub const TICK: Duration = Duration::from_secs(1);
+/// Most events handled before drawing again, so a flood of input still shows progress.
+const BATCH: usize = 1024;

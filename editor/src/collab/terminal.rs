@@ -14,11 +14,7 @@ use crate::config::Config;
 use crate::editor::Effect;
 use crate::ui::terminal::{convert_key, convert_mouse, enter_terminal, osc52};
 
-use super::app::TICK;
 use super::{App, AppEvent, AppOptions, now_ms};
-
-/// Most events handled before drawing again, so a flood of input still shows progress.
-const BATCH: usize = 1024;
 
 /// Opens the collaborative document and runs the editor until the user quits.
 pub fn run(config: &Config, options: AppOptions) -> anyhow::Result<()> {
@@ -39,9 +35,7 @@ pub fn run(config: &Config, options: AppOptions) -> anyhow::Result<()> {
         .spawn(move || read_terminal(&events))
         .context("starting the input thread")?;
 
-    let mut last_tick = now_ms();
-    loop {
-        let now = now_ms();
+    app.run_loop(&inbox, |app, now| {
         term.draw(|frame| {
             if let Some((x, y)) = app.render(frame.area(), frame.buffer_mut(), now) {
                 frame.set_cursor_position(Position { x, y });
@@ -52,30 +46,8 @@ pub fn run(config: &Config, options: AppOptions) -> anyhow::Result<()> {
                 Effect::Clipboard(text) => osc52(&text)?,
             }
         }
-        app.persist(now).context("writing the local store")?;
-        if app.editor.should_quit() {
-            break;
-        }
-        match inbox.recv_timeout(TICK) {
-            Ok(event) => {
-                let now = now_ms();
-                app.handle(event, now);
-                // Everything already queued goes into this frame.
-                for event in inbox.try_iter().take(BATCH) {
-                    app.handle(event, now);
-                }
-            }
-            Err(mpsc::RecvTimeoutError::Timeout) => {}
-            Err(mpsc::RecvTimeoutError::Disconnected) => break,
-        }
-        let now = now_ms();
-        if now.saturating_sub(last_tick) >= TICK.as_millis() as u64 {
-            app.tick(now);
-            app.editor.check_disk();
-            last_tick = now;
-        }
-        app.send(now);
-    }
+        Ok(())
+    })?;
     app.shutdown(now_ms()).context("closing the document")?;
     tracing::info!("quit");
     Ok(())
