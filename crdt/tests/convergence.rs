@@ -124,9 +124,9 @@ fn run_peers(seed: u64) {
         }
     }
     // Heal, drain every inbox, then sync each peer with the first both ways.
-    for q in 0..n {
-        for update in std::mem::take(&mut peers[q].inbox) {
-            peers[q].receive(&update, seed);
+    for peer in &mut peers {
+        for update in std::mem::take(&mut peer.inbox) {
+            peer.receive(&update, seed);
         }
     }
     for q in 1..n {
