@@ -97,3 +97,30 @@ async fn offline_edits_on_both_sides_and_an_editor_restart_merge_when_the_server
     }
     assert_eq!(text_a.len(), expected_parts.iter().map(|p| p.len()).sum::<usize>(), "{text_a:?}");
 }
+
+#[tokio::test]
+async fn refused_tokens_and_read_only_access_are_explained() {
+    if !tmux_available("refused_tokens_and_read_only_access_are_explained") {
+        return;
+    }
+    let server = TestServer::start(ServerOptions {
+        auth_key: Some("k".repeat(32)),
+        ..ServerOptions::default()
+    })
+    .await
+    .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let url = server.ws_url("secret");
+    let file = dir.path().join("f.txt");
+    let none =
+        Pane::start("none", &dir.path().join("n"), &editor_args(&url, "ann", &file)).unwrap();
+    none.wait_for(&["refused: a token is required", "access refused"]);
+
+    let token = TestServer::token(&"k".repeat(32), &["--doc", "secret", "--read-only"]).unwrap();
+    let mut args = editor_args(&url, "bob", &file);
+    args.extend(["--token".into(), token]);
+    let reader = Pane::start("reader", &dir.path().join("r"), &args).unwrap();
+    reader.wait_for(&["connected · 0 here"]);
+    reader.type_text("x");
+    reader.wait_for(&["read-only: the token grants read-only access"]);
+}

@@ -117,7 +117,8 @@ async fn run(
     loop {
         attempt += 1;
         on_event(NetEvent::Connecting { attempt });
-        let ended = match tokio_tungstenite::connect_async(url.as_str()).await {
+        let ended = // No Nagle: a keystroke is one small frame and must leave at once, not wait for an ACK.
+        match tokio_tungstenite::connect_async_with_config(url.as_str(), None, true).await {
             Ok((socket, _)) => {
                 epoch += 1;
                 attempt = 0;
