@@ -35,10 +35,10 @@ CREATE INDEX updates_by_doc ON updates (doc, id);
 
 const LOAD_SNAPSHOT: &str = "SELECT state FROM snapshots WHERE doc = $1";
 const LOAD_UPDATES: &str = "SELECT data FROM updates WHERE doc = $1 ORDER BY id";
-const APPEND: &str = "INSERT INTO updates (doc, data) VALUES ($1, $2)";
-const TOUCH_AFTER_APPEND: &str = "INSERT INTO documents (id, stored_bytes, updated_at) VALUES ($1, $2, $3) \
-     ON CONFLICT (id) DO UPDATE SET stored_bytes = documents.stored_bytes + excluded.stored_bytes, \
-     updated_at = excluded.updated_at";
+const APPEND: &str = "INSERT INTO updates (doc, data) ";
+const TOUCH_AFTER_APPEND: &str = "INSERT INTO documents (id, stored_bytes, updated_at) ";
+const TOUCH_AFTER_APPEND_CONFLICT: &str = " ON CONFLICT (id) DO UPDATE SET \
+     stored_bytes = documents.stored_bytes + excluded.stored_bytes, updated_at = excluded.updated_at";
 const DROP_LOG: &str = "DELETE FROM updates WHERE doc = $1";
 const PUT_SNAPSHOT: &str = "INSERT INTO snapshots (doc, state, updated_at) VALUES ($1, $2, $3) \
      ON CONFLICT (doc) DO UPDATE SET state = excluded.state, updated_at = excluded.updated_at";
@@ -48,6 +48,68 @@ const LIST: &str = "SELECT id, stored_bytes, updated_at FROM documents ORDER BY 
 
 /// An empty update as yrs encodes it (no structs, no deletions): nothing to store.
 const EMPTY_UPDATE: &[u8] = &[0, 0];
+/// Rows per multi-row statement: under SQLite's limit of 32,766 bound variables (and
+/// PostgreSQL's 65,535) at 3 variables per row.
+const ROWS_PER_STATEMENT: usize = 4_096;
+
+/// Consecutive appends of one commit, written with one multi-row `INSERT` into the log (per
+/// [`ROWS_PER_STATEMENT`] rows) and one upsert of the `documents` rows: a statement per update
+/// made the writer wait on a round trip to the database per update.
+#[derive(Default)]
+struct AppendRun<'a> {
+    updates: Vec<(&'a str, &'a [u8])>,
+    /// Bytes appended per document, in first-seen order.
+    documents: Vec<(&'a str, i64)>,
+}
+
+impl<'a> AppendRun<'a> {
+    fn push(&mut self, doc: &'a str, update: &'a [u8]) {
+        if update == EMPTY_UPDATE {
+            return;
+        }
+        self.updates.push((doc, update));
+        // Commits hold few documents compared with updates; a linear search beats hashing.
+        match self.documents.iter_mut().find(|(id, _)| *id == doc) {
+            Some((_, bytes)) => *bytes += update.len() as i64,
+            None => self.documents.push((doc, update.len() as i64)),
+        }
+    }
+
+    /// Writes the run (if any) and empties it.
+    async fn write<DB>(
+        &mut self,
+        tx: &mut <DB as sqlx::Database>::Connection,
+        now: i64,
+    ) -> Result<(), sqlx::Error>
+    where
+        DB: sqlx::Database + sqlx::database::HasStatementCache,
+        for<'c> &'c mut <DB as sqlx::Database>::Connection: sqlx::Executor<'c, Database = DB>,
+        <DB as sqlx::Database>::Arguments: Default + sqlx::IntoArguments<DB>,
+        for<'q> &'q str: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
+        for<'q> &'q [u8]: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
+        for<'q> i64: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
+    {
+        for chunk in self.updates.chunks(ROWS_PER_STATEMENT) {
+            let mut insert = sqlx::QueryBuilder::<DB>::new(APPEND);
+            insert.push_values(chunk, |mut row, (doc, update)| {
+                row.push_bind(*doc).push_bind(*update);
+            });
+            // Row counts vary per commit: do not fill the prepared-statement cache with them.
+            insert.build().persistent(false).execute(&mut *tx).await?;
+        }
+        for chunk in self.documents.chunks(ROWS_PER_STATEMENT) {
+            let mut touch = sqlx::QueryBuilder::<DB>::new(TOUCH_AFTER_APPEND);
+            touch.push_values(chunk, |mut row, (doc, bytes)| {
+                row.push_bind(*doc).push_bind(*bytes).push_bind(now);
+            });
+            touch.push(TOUCH_AFTER_APPEND_CONFLICT);
+            touch.build().persistent(false).execute(&mut *tx).await?;
+        }
+        self.updates.clear();
+        self.documents.clear();
+        Ok(())
+    }
+}
 
 fn migrator(schema: &'static str) -> Migrator {
     Migrator::with_migrations(vec![Migration::new(
@@ -107,7 +169,7 @@ impl PostgresStorage {
 
 /// The [`Storage`] methods, identical for both backends but for the pool's type.
 macro_rules! sql_storage {
-    ($name:ident) => {
+    ($name:ident, $db:ty) => {
         impl Storage for $name {
             fn load<'a>(
                 &'a self,
@@ -133,24 +195,14 @@ macro_rules! sql_storage {
                 Box::pin(async move {
                     let now = unix_ms() as i64;
                     let mut tx = self.pool.begin().await?;
+                    // Runs of appends become a few multi-row statements; a snapshot drops the
+                    // log written before it, so it splits the runs and keeps its place.
+                    let mut run = AppendRun::default();
                     for op in ops {
                         match op {
-                            WriteOp::Append { update, .. } if update.as_slice() == EMPTY_UPDATE => {
-                            }
-                            WriteOp::Append { doc, update } => {
-                                sqlx::query(APPEND)
-                                    .bind(&**doc)
-                                    .bind(update.as_slice())
-                                    .execute(&mut *tx)
-                                    .await?;
-                                sqlx::query(TOUCH_AFTER_APPEND)
-                                    .bind(&**doc)
-                                    .bind(update.len() as i64)
-                                    .bind(now)
-                                    .execute(&mut *tx)
-                                    .await?;
-                            }
+                            WriteOp::Append { doc, update } => run.push(doc, update),
                             WriteOp::Snapshot { doc, state } => {
+                                run.write::<$db>(&mut *tx, now).await?;
                                 sqlx::query(DROP_LOG).bind(&**doc).execute(&mut *tx).await?;
                                 sqlx::query(PUT_SNAPSHOT)
                                     .bind(&**doc)
@@ -167,6 +219,7 @@ macro_rules! sql_storage {
                             }
                         }
                     }
+                    run.write::<$db>(&mut *tx, now).await?;
                     tx.commit().await?;
                     Ok(())
                 })
@@ -201,8 +254,8 @@ macro_rules! sql_storage {
     };
 }
 
-sql_storage!(SqliteStorage);
-sql_storage!(PostgresStorage);
+sql_storage!(SqliteStorage, sqlx::Sqlite);
+sql_storage!(PostgresStorage, sqlx::Postgres);
 
 #[cfg(test)]
 mod tests {
@@ -214,10 +267,8 @@ mod tests {
         WriteOp::Append { doc: Arc::from(doc), update: update.to_vec() }
     }
 
-    #[tokio::test]
-    async fn sqlite_log_snapshot_and_listing() {
-        let dir = tempfile::tempdir().unwrap();
-        let storage = SqliteStorage::open(&dir.path().join("sub/t.db")).await.unwrap();
+    /// Log, snapshot, listing and a commit larger than one multi-row statement, on any backend.
+    async fn log_snapshot_and_listing(storage: &dyn Storage) {
         assert!(storage.load("a").await.unwrap().is_empty());
 
         storage
@@ -228,24 +279,67 @@ mod tests {
         assert_eq!(loaded.snapshot, None);
         assert_eq!(loaded.updates, vec![b"one".to_vec(), b"two".to_vec()]);
 
+        // The snapshot drops only what was appended before it in the same commit.
         let snapshot = WriteOp::Snapshot { doc: Arc::from("a"), state: b"state".to_vec() };
         storage
-            .commit(&[snapshot, append("a", b"three"), append("a", EMPTY_UPDATE)])
+            .commit(&[
+                append("a", b"lost"),
+                snapshot,
+                append("a", b"three"),
+                append("a", EMPTY_UPDATE),
+            ])
             .await
             .unwrap();
         let loaded = storage.load("a").await.unwrap();
         assert_eq!(loaded.snapshot.as_deref(), Some(&b"state"[..]));
         assert_eq!(loaded.updates, vec![b"three".to_vec()]);
 
+        // More rows than one statement holds, interleaved over two documents, keep their order.
+        let many: Vec<WriteOp> = (0..ROWS_PER_STATEMENT * 2 + 7)
+            .map(|i| append(if i % 3 == 0 { "c" } else { "d" }, i.to_string().as_bytes()))
+            .collect();
+        storage.commit(&many).await.unwrap();
+        let expected = |doc: &str| -> Vec<Vec<u8>> {
+            many.iter()
+                .filter_map(|op| match op {
+                    WriteOp::Append { doc: d, update } if &**d == doc => Some(update.clone()),
+                    _ => None,
+                })
+                .collect()
+        };
+        assert_eq!(storage.load("c").await.unwrap().updates, expected("c"));
+        assert_eq!(storage.load("d").await.unwrap().updates, expected("d"));
+
         let list = storage.list().await.unwrap();
         let sizes: Vec<(&str, i64)> =
             list.iter().map(|d| (d.id.as_str(), d.stored_bytes)).collect();
-        assert_eq!(sizes, vec![("a", 10), ("b", 1)]);
+        let bytes = |doc: &str| expected(doc).iter().map(|u| u.len() as i64).sum::<i64>();
+        assert_eq!(sizes, vec![("a", 10), ("b", 1), ("c", bytes("c")), ("d", bytes("d"))]);
         storage.ping().await.unwrap();
         storage.close().await;
+    }
+
+    #[tokio::test]
+    async fn sqlite_log_snapshot_and_listing() {
+        let dir = tempfile::tempdir().unwrap();
+        let storage = SqliteStorage::open(&dir.path().join("sub/t.db")).await.unwrap();
+        log_snapshot_and_listing(&storage).await;
 
         // Reopening runs the migrations again without harm and keeps the data.
         let storage = SqliteStorage::open(&dir.path().join("sub/t.db")).await.unwrap();
         assert_eq!(storage.load("b").await.unwrap().updates, vec![b"x".to_vec()]);
+    }
+
+    #[tokio::test]
+    async fn postgres_log_snapshot_and_listing() {
+        let Some(db) = tandem_e2e::PostgresDatabase::create("postgres_log_snapshot_and_listing")
+            .await
+            .unwrap()
+        else {
+            return;
+        };
+        let storage = PostgresStorage::open(&db.url).await.unwrap();
+        log_snapshot_and_listing(&storage).await;
+        db.drop_database().await.unwrap();
     }
 }
