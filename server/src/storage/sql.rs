@@ -33,8 +33,11 @@ CREATE TABLE updates (id BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY, doc TE
 CREATE INDEX updates_by_doc ON updates (doc, id);
 ";
 
-const LOAD_SNAPSHOT: &str = "SELECT state FROM snapshots WHERE doc = $1";
-const LOAD_UPDATES: &str = "SELECT data FROM updates WHERE doc = $1 ORDER BY id";
+/// The snapshot (`part` 0) then the log (`part` 1) in one statement: one round trip, and one
+/// statement reads one consistent state in both databases, so the two parts are from the same
+/// moment without a transaction.
+const LOAD: &str = "SELECT state, 0 AS part, 0 AS id FROM snapshots WHERE doc = $1 \
+     UNION ALL SELECT data, 1, id FROM updates WHERE doc = $1 ORDER BY part, id";
 const APPEND: &str = "INSERT INTO updates (doc, data) ";
 const TOUCH_AFTER_APPEND: &str = "INSERT INTO documents (id, stored_bytes, updated_at) ";
 const TOUCH_AFTER_APPEND_CONFLICT: &str = " ON CONFLICT (id) DO UPDATE SET \
@@ -121,11 +124,18 @@ fn migrator(schema: &'static str) -> Migrator {
     )])
 }
 
+/// Connections that serve loads and listings: WAL lets readers run beside the writer, and
+/// documents loading at once (thousands of clients reconnecting) should not queue behind one.
+const SQLITE_READERS: u32 = 8;
+
 /// SQLite storage: one database file in WAL mode with `synchronous = FULL`, so a committed
 /// transaction survives a crash of the process and of the machine.
 #[derive(Debug, Clone)]
 pub struct SqliteStorage {
-    pool: SqlitePool,
+    /// Loads, listings and health checks.
+    reader: SqlitePool,
+    /// The one connection the writer task commits on (SQLite has a single writer anyway).
+    writer: SqlitePool,
 }
 
 impl SqliteStorage {
@@ -141,29 +151,34 @@ impl SqliteStorage {
             .journal_mode(SqliteJournalMode::Wal)
             .synchronous(SqliteSynchronous::Full)
             .busy_timeout(Duration::from_secs(10));
-        // One writer task writes; the other connections serve loads and listings.
-        let pool = SqlitePoolOptions::new().max_connections(4).connect_with(options).await?;
-        migrator(SQLITE_SCHEMA).run(&pool).await?;
-        Ok(Self { pool })
+        let writer =
+            SqlitePoolOptions::new().max_connections(1).connect_with(options.clone()).await?;
+        migrator(SQLITE_SCHEMA).run(&writer).await?;
+        let reader =
+            SqlitePoolOptions::new().max_connections(SQLITE_READERS).connect_with(options).await?;
+        Ok(Self { reader, writer })
     }
 }
 
 /// PostgreSQL storage.
 #[derive(Debug, Clone)]
 pub struct PostgresStorage {
-    pool: PgPool,
+    /// One pool: PostgreSQL serves readers and the writer side by side. (Two fields so that
+    /// both backends share the code below.)
+    reader: PgPool,
+    writer: PgPool,
 }
 
 impl PostgresStorage {
     /// Connects to `url` and migrates the database.
     pub async fn open(url: &str) -> Result<Self, StorageError> {
         let pool = PgPoolOptions::new()
-            .max_connections(8)
+            .max_connections(16)
             .acquire_timeout(Duration::from_secs(10))
             .connect(url)
             .await?;
         migrator(POSTGRES_SCHEMA).run(&pool).await?;
-        Ok(Self { pool })
+        Ok(Self { reader: pool.clone(), writer: pool })
     }
 }
 
@@ -176,17 +191,19 @@ macro_rules! sql_storage {
                 doc: &'a str,
             ) -> BoxFuture<'a, Result<StoredDocument, StorageError>> {
                 Box::pin(async move {
-                    // One transaction, so the snapshot and the tail are from the same moment.
-                    let mut tx = self.pool.begin().await?;
-                    let snapshot = sqlx::query_scalar::<_, Vec<u8>>(LOAD_SNAPSHOT)
+                    let rows = sqlx::query_as::<_, (Vec<u8>, i32)>(LOAD)
                         .bind(doc)
-                        .fetch_optional(&mut *tx)
+                        .fetch_all(&self.reader)
                         .await?;
-                    let updates = sqlx::query_scalar::<_, Vec<u8>>(LOAD_UPDATES)
-                        .bind(doc)
-                        .fetch_all(&mut *tx)
-                        .await?;
-                    tx.commit().await?;
+                    let mut snapshot = None;
+                    let mut updates = Vec::with_capacity(rows.len());
+                    for (data, part) in rows {
+                        if part == 0 {
+                            snapshot = Some(data);
+                        } else {
+                            updates.push(data);
+                        }
+                    }
                     Ok(StoredDocument { snapshot, updates })
                 })
             }
@@ -194,7 +211,7 @@ macro_rules! sql_storage {
             fn commit<'a>(&'a self, ops: &'a [WriteOp]) -> BoxFuture<'a, Result<(), StorageError>> {
                 Box::pin(async move {
                     let now = unix_ms() as i64;
-                    let mut tx = self.pool.begin().await?;
+                    let mut tx = self.writer.begin().await?;
                     // Runs of appends become a few multi-row statements; a snapshot drops the
                     // log written before it, so it splits the runs and keeps its place.
                     let mut run = AppendRun::default();
@@ -227,8 +244,9 @@ macro_rules! sql_storage {
 
             fn list(&self) -> BoxFuture<'_, Result<Vec<DocumentInfo>, StorageError>> {
                 Box::pin(async move {
-                    let rows =
-                        sqlx::query_as::<_, (String, i64, i64)>(LIST).fetch_all(&self.pool).await?;
+                    let rows = sqlx::query_as::<_, (String, i64, i64)>(LIST)
+                        .fetch_all(&self.reader)
+                        .await?;
                     Ok(rows
                         .into_iter()
                         .map(|(id, stored_bytes, updated_at_ms)| DocumentInfo {
@@ -242,13 +260,16 @@ macro_rules! sql_storage {
 
             fn ping(&self) -> BoxFuture<'_, Result<(), StorageError>> {
                 Box::pin(async move {
-                    sqlx::query("SELECT 1").execute(&self.pool).await?;
+                    sqlx::query("SELECT 1").execute(&self.reader).await?;
                     Ok(())
                 })
             }
 
             fn close(&self) -> BoxFuture<'_, ()> {
-                Box::pin(self.pool.close())
+                Box::pin(async move {
+                    self.writer.close().await;
+                    self.reader.close().await;
+                })
             }
         }
     };
