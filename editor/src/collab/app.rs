@@ -107,6 +107,7 @@ impl App {
         let now = now_ms();
         let target = Target::parse(&options.url)?;
         let mut store = OfflineStore::new(&options.data_dir, &target.server, &target.doc);
+        store.lock()?;
         let loaded = store.load()?;
         // A fresh client id per run: the stored state holds the old ids' updates already.
         let doc_config = DocumentConfig::new(rand::random_range(1..=MAX_CLIENT_ID));

@@ -38,6 +38,13 @@ pub enum StoreError {
         /// The OS error.
         source: io::Error,
     },
+    /// Another process has this document open: two writers would overwrite each other's
+    /// snapshot and lose edits.
+    #[error("another tandem has this document open (lock {path})")]
+    Busy {
+        /// The lock file.
+        path: PathBuf,
+    },
     /// The snapshot file is not a tandem offline state.
     #[error("{path} is not a tandem offline state: {reason}")]
     Corrupt {
@@ -63,6 +70,7 @@ pub struct OfflineStore {
     dir: PathBuf,
     log: Option<File>,
     log_bytes: u64,
+    lock: Option<File>,
 }
 
 /// What [`OfflineStore::load`] found.
@@ -81,7 +89,28 @@ impl OfflineStore {
     /// `data_dir`. Both names are made safe for a file system path.
     pub fn new(data_dir: &Path, server: &str, doc: &str) -> Self {
         let dir = data_dir.join("docs").join(safe_name(server)).join(safe_name(doc));
-        Self { dir, log: None, log_bytes: 0 }
+        Self { dir, log: None, log_bytes: 0, lock: None }
+    }
+
+    /// Takes the document's lock (held until the store is dropped; the OS releases it if the
+    /// process dies), so that a second editor on the same document and data dir is refused.
+    pub fn lock(&mut self) -> Result<(), StoreError> {
+        fs::create_dir_all(&self.dir).map_err(|source| self.io("creating", "", source))?;
+        let path = self.dir.join("lock");
+        let file = OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(&path)
+            .map_err(|source| self.io("opening", "lock", source))?;
+        match file.try_lock() {
+            Ok(()) => {
+                self.lock = Some(file);
+                Ok(())
+            }
+            Err(fs::TryLockError::WouldBlock) => Err(StoreError::Busy { path }),
+            Err(fs::TryLockError::Error(source)) => Err(self.io("locking", "lock", source)),
+        }
     }
 
     /// The folder holding this document's files.
@@ -320,6 +349,18 @@ mod tests {
         store.write_snapshot(&state(b"all")).unwrap();
         let loaded = OfflineStore::new(dir.path(), "h:1", "d").load().unwrap().unwrap();
         assert_eq!(loaded.state, state(b"all"));
+    }
+
+    #[test]
+    fn a_second_store_on_the_same_document_is_refused_until_the_first_closes() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut first = OfflineStore::new(dir.path(), "h:1", "d");
+        first.lock().unwrap();
+        let mut second = OfflineStore::new(dir.path(), "h:1", "d");
+        assert!(matches!(second.lock(), Err(StoreError::Busy { .. })));
+        OfflineStore::new(dir.path(), "h:1", "other").lock().unwrap();
+        drop(first);
+        second.lock().unwrap();
     }
 
     #[test]
