@@ -103,7 +103,11 @@ impl OfflineStore {
             .write(true)
             .open(&path)
             .map_err(|source| self.io("opening", "lock", source))?;
-        match file.try_lock() {
+        // File::try_lock is Rust 1.89, past the workspace's declared 1.85; the workspace already
+        // needs 1.88 for let chains, and a std lock beats unsafe flock(2) calls.
+        #[allow(clippy::incompatible_msrv)]
+        let locked = file.try_lock();
+        match locked {
             Ok(()) => {
                 self.lock = Some(file);
                 Ok(())
