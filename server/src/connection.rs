@@ -139,10 +139,14 @@ async fn run_session(
     let limits = &app.config.limits;
     let mut rate =
         RateLimit::new(limits.rate_messages, limits.rate_bytes, limits.max_message_bytes);
+    // Made once, not per frame: each new one registers with (and locks) its token.
+    let closed = outbox.closed();
+    let shutdown = app.shutdown.cancelled();
+    tokio::pin!(closed, shutdown);
     let reason = loop {
         let message = tokio::select! {
-            _ = outbox.closed() => break None,
-            _ = app.shutdown.cancelled() => break Some(CloseReason::new(code::GOING_AWAY, "server shutting down")),
+            _ = &mut closed => break None,
+            _ = &mut shutdown => break Some(CloseReason::new(code::GOING_AWAY, "server shutting down")),
             message = stream.next() => message,
         };
         let frame = match message {
@@ -203,16 +207,18 @@ async fn send_loop(
     outbox: Arc<Outbox>,
     app: Arc<App>,
 ) {
+    let closed = outbox.closed();
+    tokio::pin!(closed);
     loop {
         let frame = tokio::select! {
             biased;
-            _ = outbox.closed() => break,
+            _ = &mut closed => break,
             frame = frames.recv() => frame,
         };
         let Some(frame) = frame else { break };
         let sent = tokio::select! {
             // A peer that stopped reading blocks this send; the outbox closing must still end it.
-            _ = outbox.closed() => false,
+            _ = &mut closed => false,
             result = send_batch(&mut sink, frame, &mut frames, &app) => result.is_ok(),
         };
         if !sent {

@@ -5,7 +5,7 @@
 //! a frame count or byte size the outbox closes instead: the connection is dropped with a reason
 //! and the client resyncs when it reconnects. Server memory per connection stays bounded.
 
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
 use axum::body::Bytes;
@@ -69,6 +69,9 @@ pub(crate) struct Outbox {
     max_frames: usize,
     max_bytes: usize,
     closed: CancellationToken,
+    /// `closed` as a plain flag: `push` runs for every relayed frame, and asking the token
+    /// takes its lock.
+    is_closed: AtomicBool,
     reason: Mutex<Option<CloseReason>>,
     metrics: Arc<Metrics>,
 }
@@ -94,6 +97,7 @@ impl Outbox {
             max_frames,
             max_bytes,
             closed: CancellationToken::new(),
+            is_closed: AtomicBool::new(false),
             reason: Mutex::new(None),
             metrics,
         });
@@ -105,7 +109,7 @@ impl Outbox {
     /// than the byte limit still goes through an empty queue: a big document's first sync
     /// must reach a client that keeps up.
     pub fn push(&self, frame: impl Into<Bytes>) -> bool {
-        if self.closed.is_cancelled() {
+        if self.is_closed.load(Ordering::Acquire) {
             return false;
         }
         let frame = frame.into();
@@ -128,6 +132,7 @@ impl Outbox {
     pub fn close(&self, reason: CloseReason) {
         let mut slot = self.reason.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
         slot.get_or_insert(reason);
+        self.is_closed.store(true, Ordering::Release);
         self.closed.cancel();
     }
 
