@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Installs what the browser end-to-end tests need: Debian's Chromium and the npm packages of the
-# test runner (playwright-core drives the system Chromium; it never downloads a browser).
+# Installs what the browser end-to-end tests need: Debian's Chromium and Firefox ESR and the npm
+# packages of the test runner (playwright-core drives the system Chromium, puppeteer-core the
+# system Firefox over WebDriver BiDi; neither ever downloads a browser).
 # Idempotent: each step is skipped when its result is already there.
 set -euo pipefail
 
@@ -15,13 +16,26 @@ if ! command -v chromium >/dev/null 2>&1; then
 fi
 echo "setup-browser: $(chromium --version 2>/dev/null || echo 'chromium missing')"
 
+# Firefox: Debian's ESR (Playwright cannot drive a stock Firefox; puppeteer-core can, over BiDi).
+if ! command -v firefox-esr >/dev/null 2>&1; then
+    echo "setup-browser: installing firefox-esr (apt)"
+    sudo_cmd=()
+    if [ "$(id -u)" -ne 0 ]; then sudo_cmd=(sudo); fi
+    "${sudo_cmd[@]}" apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive "${sudo_cmd[@]}" apt-get install -y -qq --no-install-recommends firefox-esr fonts-noto-color-emoji fonts-noto-cjk >/dev/null
+fi
+echo "setup-browser: $(firefox-esr --version 2>/dev/null || echo 'firefox-esr missing')"
+
 if ! command -v npm >/dev/null 2>&1; then
     echo "setup-browser: npm is missing; install Node.js (apt-get install nodejs npm)" >&2
     exit 1
 fi
 cd "$root/tests/browser"
-if [ ! -d node_modules/playwright-core ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
+# puppeteer-core never downloads a browser; the variable makes sure nothing else in the tree does.
+export PUPPETEER_SKIP_DOWNLOAD=1
+if [ ! -d node_modules/playwright-core ] || [ ! -d node_modules/puppeteer-core ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
     echo "setup-browser: npm ci in tests/browser"
     npm ci --no-audit --no-fund --loglevel=error
 fi
 echo "setup-browser: playwright-core $(node -p "require('playwright-core/package.json').version")"
+echo "setup-browser: puppeteer-core $(node -p "require('puppeteer-core/package.json').version")"

@@ -61,8 +61,17 @@ function syncPlugin(session) {
           // iterChanges gives each change's start in the new document (fromB), which is where it
           // starts once the earlier changes of the same transaction are applied: the order the
           // client applies them in.
-          tr.changes.iterChanges((fromA, toA, fromB, _toB, inserted) => {
-            session.send(session.client.replace(fromB, fromB + (toA - fromA), inserted.toString(), now));
+          //
+          // Firefox delivers a typed astral character (an emoji key) as two input events, one
+          // per UTF-16 half, so a change may end or start inside a surrogate pair. A lone half
+          // becomes U+FFFD in the client (it holds chars): such a change is widened to the whole
+          // pair, which replaces the U+FFFD the first half left with the real character.
+          const doc = tr.newDoc;
+          tr.changes.iterChanges((fromA, toA, fromB, toB) => {
+            let [from, to, replaced] = [fromB, toB, toA - fromA];
+            if (splitsPair(doc, from)) [from, replaced] = [from - 1, replaced + 1];
+            if (splitsPair(doc, to)) [to, replaced] = [to + 1, replaced + 1];
+            session.send(session.client.replace(from, from + replaced, doc.sliceString(from, to), now));
           });
           changed = true;
         }
@@ -93,6 +102,13 @@ function syncPlugin(session) {
       }
     },
   );
+}
+
+/** Whether `pos` in `doc` falls between the two UTF-16 halves of one astral character. */
+function splitsPair(doc, pos) {
+  if (pos <= 0 || pos >= doc.length) return false;
+  const pair = doc.sliceString(pos - 1, pos + 1);
+  return /^[\uD800-\uDBFF][\uDC00-\uDFFF]$/.test(pair);
 }
 
 class CaretWidget extends WidgetType {
