@@ -8,6 +8,7 @@
 //! every change batch, off the latency path).
 
 use std::path::PathBuf;
+use std::sync::Arc;
 use std::sync::mpsc::{Receiver, RecvTimeoutError, Sender};
 
 use anyhow::Context;
@@ -23,9 +24,11 @@ use tandem_crdt::{
 
 use crate::config::Config;
 use crate::editor::{Editor, MessageKind};
+use crate::highlight::{Highlighter, Syntaxes};
 use crate::input::{Key, KeyEvent, MouseEvent};
 use crate::text::Edit;
 use crate::theme::Theme;
+use crate::ui::terminal::load_syntax;
 use crate::ui::{RenderInput, render};
 
 use super::{
@@ -44,7 +47,7 @@ pub fn now_ms() -> u64 {
 }
 
 /// Everything that can happen to an [`App`].
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug)]
 pub enum AppEvent {
     /// A key press.
     Key(KeyEvent),
@@ -56,6 +59,20 @@ pub enum AppEvent {
     Resize(u16, u16),
     /// From the network thread.
     Net(NetEvent),
+    /// The grammars finished loading (on a background thread) and this syntax fits the document.
+    Syntax(SyntaxReady),
+}
+
+/// Loaded grammars and the name of the syntax to highlight with.
+pub struct SyntaxReady {
+    syntaxes: Arc<Syntaxes>,
+    name: String,
+}
+
+impl std::fmt::Debug for SyntaxReady {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SyntaxReady").field("name", &self.name).finish_non_exhaustive()
+    }
 }
 
 /// How to open a collaborative document.
@@ -93,6 +110,7 @@ pub struct App {
     show_peers: bool,
     snapshot_due: bool,
     last_snapshot_ms: u64,
+    highlighter: Option<Highlighter>,
 }
 
 impl App {
@@ -141,9 +159,14 @@ impl App {
                         reason: reason.to_owned(),
                     });
                 }
+                // Counts from the file's text: the buffer shows as modified when the document
+                // differs from the file.
+                ed.set_history(Box::new(SharedHistory::new(true)));
                 let on_disk = ed.rope().to_string();
-                let len = ed.rope().len_chars();
-                ed.apply_remote(Edit { range: 0..len, text: text.clone() });
+                if on_disk != text {
+                    let len = ed.rope().len_chars();
+                    ed.apply_remote(Edit { range: 0..len, text: text.clone() });
+                }
                 if !text.is_empty() && on_disk != text {
                     ed.notify(
                         format!(
@@ -156,9 +179,12 @@ impl App {
                 file_text = Some(on_disk);
                 ed
             }
-            None => Editor::with_rope(Rope::from_str(&text), config),
+            None => {
+                let mut ed = Editor::with_rope(Rope::from_str(&text), config);
+                ed.set_history(Box::new(SharedHistory::new(false)));
+                ed
+            }
         };
-        editor.set_history(Box::new(SharedHistory::new(options.file.is_some())));
         if loaded.as_ref().is_some_and(|l| l.torn_tail) {
             editor.notify(
                 "the local store ended in a torn write (a crash); the last unsynced batch is lost",
@@ -187,6 +213,7 @@ impl App {
             show_peers: false,
             snapshot_due: false,
             last_snapshot_ms: now,
+            highlighter: None,
         };
         if options.offline {
             app.collab.set_connection(Connection::Offline);
@@ -201,6 +228,14 @@ impl App {
             app.net = Some(net);
         }
         Ok(app)
+    }
+
+    /// Starts loading the grammars in the background; an [`AppEvent::Syntax`] follows on
+    /// `events` when one fits the linked file's name or the first line.
+    pub fn load_syntax(&self, events: Sender<AppEvent>) {
+        load_syntax(&self.editor, &self.theme, move |syntaxes, name| {
+            let _ = events.send(AppEvent::Syntax(SyntaxReady { syntaxes, name }));
+        });
     }
 
     /// The collaborative session.
@@ -251,6 +286,10 @@ impl App {
             AppEvent::Paste(text) => ed.paste(&text),
             AppEvent::Resize(w, h) => ed.resize(w, h),
             AppEvent::Net(net) => self.network(net, now)?,
+            AppEvent::Syntax(ready) => {
+                tracing::info!(syntax = %ready.name, "highlighting");
+                self.highlighter = Some(Highlighter::new(ready.syntaxes, ready.name, &self.theme));
+            }
         }
         Ok(())
     }
@@ -304,6 +343,8 @@ impl App {
         match self.collab.seed(&mut self.editor, &file_text, now)? {
             Some(frames) => {
                 self.outbox.extend(frames);
+                // The document now equals the file: nothing unsaved.
+                self.editor.set_history(Box::new(SharedHistory::new(true)));
                 self.editor
                     .notify("the empty document was seeded from the file", MessageKind::Info);
             }
@@ -375,13 +416,18 @@ impl App {
     pub fn render(&mut self, area: Rect, buf: &mut Buffer, now: u64) -> Option<(u16, u16)> {
         let decorations = self.collab.decorations(&self.editor);
         let status = self.collab.status(&self.editor, now);
+        let damage = self.editor.take_damage();
+        if let Some(h) = self.highlighter.as_mut() {
+            h.apply_damage(damage);
+        }
+        let syntax = self.highlighter.as_ref().map(|h| h.syntax_name().to_owned());
         let input = RenderInput {
             theme: &self.theme,
             decorations: &decorations,
             connection: Some(&status),
-            syntax: None,
+            syntax: syntax.as_deref(),
         };
-        let cursor = render(&self.editor, None, &input, area, buf);
+        let cursor = render(&self.editor, self.highlighter.as_mut(), &input, area, buf);
         if self.show_peers {
             self.render_peers(area, buf);
         }
@@ -433,7 +479,10 @@ impl App {
             if self.editor.should_quit() {
                 return Ok(());
             }
-            match inbox.recv_timeout(TICK) {
+            // Highlighting catches up a few lines per frame while nothing else happens.
+            let catching_up = self.highlighter.as_ref().is_some_and(|h| !h.is_complete());
+            let wait = if catching_up || self.editor.is_busy() { Duration::ZERO } else { TICK };
+            match inbox.recv_timeout(wait) {
                 Ok(event) => {
                     let now = now_ms();
                     self.handle(event, now);
@@ -441,7 +490,11 @@ impl App {
                         self.handle(event, now);
                     }
                 }
-                Err(RecvTimeoutError::Timeout) => {}
+                Err(RecvTimeoutError::Timeout) => {
+                    if self.editor.is_busy() {
+                        self.editor.tick();
+                    }
+                }
                 Err(RecvTimeoutError::Disconnected) => return Ok(()),
             }
             let now = now_ms();

@@ -40,7 +40,7 @@ mod terminal;
 #[cfg(test)]
 mod tests;
 
-pub use app::{App, AppEvent, AppOptions, now_ms};
+pub use app::{App, AppEvent, AppOptions, SyntaxReady, TICK, now_ms};
 pub use history::SharedHistory;
 pub use identity::{Target, token_is_read_only, user_color, user_name};
 pub use net::{NetEvent, NetHandle, backoff};

@@ -30,6 +30,9 @@ pub fn run(config: &Config, options: AppOptions) -> anyhow::Result<()> {
         Terminal::new(CrosstermBackend::new(io::stdout())).context("setting up the terminal")?;
     let size = term.size()?;
     app.editor.resize(size.width, size.height);
+    if config.syntax {
+        app.load_syntax(events.clone());
+    }
     std::thread::Builder::new()
         .name("tandem-input".into())
         .spawn(move || read_terminal(&events))

@@ -21,6 +21,7 @@ use crate::config::Config;
 use crate::editor::{Editor, Effect};
 use crate::highlight::{Highlighter, Syntaxes};
 use crate::input::{Key, KeyEvent, Modifiers, MouseEvent, MouseKind};
+use crate::theme::Theme;
 use crate::ui::{RenderInput, render};
 
 /// How often the file on disk is checked for changes by other programs.
@@ -126,6 +127,27 @@ pub(crate) fn osc52(text: &str) -> io::Result<()> {
     out.flush()
 }
 
+/// Loads the grammars on a background thread and calls `done` there with the syntax that fits the editor's file
+/// name and first line (never, when none does). The collaborative front end shares this.
+pub(crate) fn load_syntax(
+    editor: &Editor,
+    theme: &Theme,
+    done: impl FnOnce(Arc<Syntaxes>, String) + Send + 'static,
+) {
+    let sample_end = editor.rope().line_to_char(editor.rope().len_lines().min(200));
+    let sample = ropey::Rope::from(editor.rope().slice(..sample_end));
+    let (path, theme) = (editor.path().map(PathBuf::from), theme.clone());
+    std::thread::spawn(move || {
+        let syntaxes = Arc::new(Syntaxes::load());
+        let first = crate::text::line_text(&sample, 0).into_owned();
+        if let Some(name) = syntaxes.detect(path.as_deref(), &first) {
+            // syntect compiles each grammar's regexes on first use; do that here, not in the first frame.
+            Highlighter::new(syntaxes.clone(), name.clone(), &theme).highlight(&sample, 0..200);
+            done(syntaxes, name);
+        }
+    });
+}
+
 /// Opens `path` (or an empty buffer) and runs the editor until the user quits.
 pub fn run(config: &Config, path: Option<PathBuf>) -> anyhow::Result<()> {
     let theme = config.load_theme().context("loading the theme")?;
@@ -136,17 +158,8 @@ pub fn run(config: &Config, path: Option<PathBuf>) -> anyhow::Result<()> {
     tracing::info!(path = ?path, chars = editor.rope().len_chars(), "opened");
     let (syntax_tx, syntax_rx) = mpsc::channel();
     if config.syntax {
-        let sample_end = editor.rope().line_to_char(editor.rope().len_lines().min(200));
-        let sample = ropey::Rope::from(editor.rope().slice(..sample_end));
-        let (path, theme) = (editor.path().map(PathBuf::from), theme.clone());
-        std::thread::spawn(move || {
-            let syntaxes = Arc::new(Syntaxes::load());
-            let first = crate::text::line_text(&sample, 0).into_owned();
-            if let Some(name) = syntaxes.detect(path.as_deref(), &first) {
-                // syntect compiles each grammar's regexes on first use; do that here, not in the first frame.
-                Highlighter::new(syntaxes.clone(), name.clone(), &theme).highlight(&sample, 0..200);
-                let _ = syntax_tx.send((syntaxes, name));
-            }
+        load_syntax(&editor, &theme, move |syntaxes, name| {
+            let _ = syntax_tx.send((syntaxes, name));
         });
     }
     let mut highlighter: Option<Highlighter> = None;
