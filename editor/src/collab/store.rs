@@ -103,11 +103,8 @@ impl OfflineStore {
             .write(true)
             .open(&path)
             .map_err(|source| self.io("opening", "lock", source))?;
-        // File::try_lock is Rust 1.89, past the workspace's declared 1.85; the workspace already
-        // needs 1.88 for let chains, and a std lock beats unsafe flock(2) calls.
-        #[allow(clippy::incompatible_msrv)]
-        let locked = file.try_lock();
-        match locked {
+        // A std lock (Rust 1.89, the workspace's minimum) rather than unsafe flock(2) calls.
+        match file.try_lock() {
             Ok(()) => {
                 self.lock = Some(file);
                 Ok(())
