@@ -1,10 +1,11 @@
-//! `tandem [FILE]`: the terminal editor; `tandem ws://HOST:PORT/DOC-ID`: the same editor on a shared document.
+//! `tandem [FILE]`: the terminal editor; `tandem ws://HOST:PORT/DOC-ID` (or `tandem --server URL --doc DOC-ID`):
+//! the same editor on a shared document.
 
 use std::path::PathBuf;
 use std::sync::Mutex;
 
 use anyhow::Context;
-use clap::Parser;
+use clap::{CommandFactory, Parser};
 use tracing_subscriber::EnvFilter;
 
 /// A fast, Unicode-correct terminal text editor; give a ws:// URL to edit a shared document.
@@ -13,6 +14,12 @@ use tracing_subscriber::EnvFilter;
 struct Args {
     /// File to open or create, or a shared document: ws://HOST:PORT/DOC-ID (wss:// too).
     file: Option<PathBuf>,
+    /// Server of a shared document, ws://HOST:PORT (with --doc; the same as ws://HOST:PORT/DOC-ID).
+    #[arg(long, value_name = "URL", requires = "doc")]
+    server: Option<String>,
+    /// Id of the shared document on --server.
+    #[arg(long, value_name = "DOC-ID", requires = "server")]
+    doc: Option<String>,
     /// Access token for tandem-server (shared documents).
     #[arg(long, env = "TANDEM_TOKEN")]
     token: Option<String>,
@@ -45,6 +52,80 @@ struct Args {
     print_default_config: bool,
 }
 
+/// What the command line asks to open.
+#[derive(Debug, PartialEq, Eq)]
+enum Launch {
+    /// A local file (or an unnamed buffer).
+    Local(Option<PathBuf>),
+    /// A shared document, `ws://HOST:PORT/DOC-ID`.
+    Shared(String),
+}
+
+/// A command line whose parts do not fit together.
+#[derive(Debug, PartialEq, Eq, thiserror::Error)]
+enum UsageError {
+    /// A document URL and --server/--doc name the document twice.
+    #[error(
+        "give the document either as ws://HOST:PORT/DOC-ID or as --server URL --doc DOC-ID, not both"
+    )]
+    TwoDocuments,
+    /// A positional file beside --server/--doc: the linked file goes in --file.
+    #[error("{0} beside --server/--doc: link a local file with --file {0}")]
+    FileWithServer(String),
+    /// --server with a path: the document id belongs in --doc.
+    #[error(
+        "--server {0} names a document; give the server only (ws://HOST:PORT) and the id in --doc"
+    )]
+    ServerWithPath(String),
+    /// The document id is empty or is a URL.
+    #[error("--doc {0:?} is not a document id")]
+    BadDoc(String),
+    /// Collaboration flags without a shared document.
+    #[error("--file, --offline and --token need a shared document: tandem ws://HOST:PORT/DOC-ID")]
+    NotShared,
+}
+
+fn is_ws_url(s: &str) -> bool {
+    s.starts_with("ws://") || s.starts_with("wss://")
+}
+
+impl Args {
+    /// The file or shared document to open; both join forms give the same `ws://HOST:PORT/DOC-ID`.
+    fn launch(&self) -> Result<Launch, UsageError> {
+        let positional_url = self.file.as_ref().and_then(|f| f.to_str()).filter(|f| is_ws_url(f));
+        let url = match (&self.server, &self.doc, positional_url) {
+            (Some(_), _, Some(_)) => return Err(UsageError::TwoDocuments),
+            (Some(server), Some(doc), None) => {
+                if let Some(file) = &self.file {
+                    return Err(UsageError::FileWithServer(file.display().to_string()));
+                }
+                let server = server.trim_end_matches('/');
+                // A path after HOST:PORT would silently become part of the document id.
+                let after_scheme = server.split_once("://").map_or(server, |(_, rest)| rest);
+                if after_scheme.contains('/') {
+                    return Err(UsageError::ServerWithPath(server.to_owned()));
+                }
+                let doc = doc.trim_start_matches('/');
+                if doc.is_empty() || doc.contains("://") {
+                    return Err(UsageError::BadDoc(doc.to_owned()));
+                }
+                // The scheme is checked with the rest of the URL when the document opens.
+                format!("{server}/{doc}")
+            }
+            // clap's `requires` makes --server and --doc come together.
+            (Some(_), None, None) | (None, Some(_), _) => return Err(UsageError::TwoDocuments),
+            (None, None, Some(url)) => url.to_owned(),
+            (None, None, None) => {
+                if self.linked_file.is_some() || self.offline || self.token.is_some() {
+                    return Err(UsageError::NotShared);
+                }
+                return Ok(Launch::Local(self.file.clone()));
+            }
+        };
+        Ok(Launch::Shared(url))
+    }
+}
+
 fn init_logging(path: Option<PathBuf>) -> anyhow::Result<()> {
     let path = match path {
         Some(p) => p,
@@ -72,6 +153,10 @@ fn init_logging(path: Option<PathBuf>) -> anyhow::Result<()> {
 
 fn main() -> std::process::ExitCode {
     let args = Args::parse();
+    if let Err(e) = args.launch() {
+        // A usage error, reported like clap's own (usage line, exit code 2).
+        Args::command().error(clap::error::ErrorKind::ArgumentConflict, e).exit();
+    }
     match run(args) {
         Ok(()) => std::process::ExitCode::SUCCESS,
         Err(e) => {
@@ -95,22 +180,14 @@ fn run(args: Args) -> anyhow::Result<()> {
         return Ok(());
     }
     // Logging is best effort: an unwritable log must not stop the editor.
-    if let Err(e) = init_logging(args.log) {
+    if let Err(e) = init_logging(args.log.clone()) {
         eprintln!("tandem: logging disabled: {e:#}");
     }
     let config =
         tandem::Config::load(args.config.as_deref()).context("loading the configuration")?;
-    let url = args
-        .file
-        .as_ref()
-        .and_then(|f| f.to_str())
-        .filter(|f| f.starts_with("ws://") || f.starts_with("wss://"));
-    let Some(url) = url else {
-        anyhow::ensure!(
-            args.linked_file.is_none() && !args.offline && args.token.is_none(),
-            "--file, --offline and --token need a shared document: tandem ws://HOST:PORT/DOC-ID"
-        );
-        return tandem::ui::terminal::run(&config, args.file);
+    let url = match args.launch()? {
+        Launch::Local(file) => return tandem::ui::terminal::run(&config, file),
+        Launch::Shared(url) => url,
     };
     let name = tandem::collab::user_name(args.name.as_deref().or(config.user_name.as_deref()));
     let color =
@@ -123,7 +200,7 @@ fn run(args: Args) -> anyhow::Result<()> {
             .to_owned(),
     };
     let options = tandem::collab::AppOptions {
-        url: url.to_owned(),
+        url,
         token: args.token,
         name,
         color,
@@ -132,4 +209,89 @@ fn run(args: Args) -> anyhow::Result<()> {
         data_dir,
     };
     tandem::collab::run(&config, options)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn launch(args: &[&str]) -> Result<Launch, UsageError> {
+        let parsed = Args::try_parse_from(std::iter::once("tandem").chain(args.iter().copied()));
+        parsed.unwrap_or_else(|e| panic!("clap refused {args:?}: {e}")).launch()
+    }
+
+    fn clap_refuses(args: &[&str]) -> String {
+        match Args::try_parse_from(std::iter::once("tandem").chain(args.iter().copied())) {
+            Ok(_) => panic!("clap accepted {args:?}"),
+            Err(e) => e.to_string(),
+        }
+    }
+
+    #[test]
+    fn both_join_forms_give_the_same_document() {
+        let url = Launch::Shared("ws://127.0.0.1:8080/notes".into());
+        assert_eq!(launch(&["ws://127.0.0.1:8080/notes"]), Ok(url));
+        let url = Launch::Shared("ws://127.0.0.1:8080/notes".into());
+        assert_eq!(launch(&["--server", "ws://127.0.0.1:8080", "--doc", "notes"]), Ok(url));
+        let url = Launch::Shared("wss://host:443/a".into());
+        assert_eq!(launch(&["--doc", "a", "--server", "wss://host:443/"]), Ok(url));
+    }
+
+    #[test]
+    fn server_form_takes_the_collaboration_flags() {
+        let args = Args::try_parse_from([
+            "tandem",
+            "--server",
+            "ws://h:1",
+            "--doc",
+            "d",
+            "--file",
+            "notes.md",
+            "--offline",
+            "--token",
+            "t",
+            "--name",
+            "Ada",
+        ])
+        .unwrap();
+        assert_eq!(args.launch(), Ok(Launch::Shared("ws://h:1/d".into())));
+        assert_eq!(args.linked_file.as_deref(), Some(std::path::Path::new("notes.md")));
+        assert!(args.offline);
+        assert_eq!(args.name.as_deref(), Some("Ada"));
+    }
+
+    #[test]
+    fn local_files_stay_local() {
+        assert_eq!(launch(&["notes.md"]), Ok(Launch::Local(Some("notes.md".into()))));
+        assert_eq!(launch(&[]), Ok(Launch::Local(None)));
+        assert_eq!(launch(&["--file", "a.md"]), Err(UsageError::NotShared));
+        assert_eq!(launch(&["a.md", "--offline"]), Err(UsageError::NotShared));
+    }
+
+    #[test]
+    fn mixed_forms_are_refused_with_a_reason() {
+        let both = ["ws://h:1/d", "--server", "ws://h:1", "--doc", "d"];
+        assert_eq!(launch(&both), Err(UsageError::TwoDocuments));
+        assert_eq!(
+            launch(&["notes.md", "--server", "ws://h:1", "--doc", "d"]),
+            Err(UsageError::FileWithServer("notes.md".into()))
+        );
+        assert_eq!(
+            launch(&["--server", "ws://h:1/other", "--doc", "d"]),
+            Err(UsageError::ServerWithPath("ws://h:1/other".into()))
+        );
+        assert_eq!(
+            launch(&["--server", "ws://h:1", "--doc", "ws://h:1/d"]),
+            Err(UsageError::BadDoc("ws://h:1/d".into()))
+        );
+        assert!(clap_refuses(&["--server", "ws://h:1"]).contains("--doc"));
+        assert!(clap_refuses(&["--doc", "d"]).contains("--server"));
+    }
+
+    #[test]
+    fn usage_errors_say_what_to_do() {
+        let msg = UsageError::FileWithServer("notes.md".into()).to_string();
+        assert!(msg.contains("--file notes.md"), "{msg}");
+        assert!(UsageError::TwoDocuments.to_string().contains("not both"));
+    }
 }
