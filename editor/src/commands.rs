@@ -57,6 +57,11 @@ const EDITING: &[Command] = &[
     },
     Command { name: "reload", help: "Reload the file from disk", run: Editor::reload },
     Command {
+        name: "toggle_presence",
+        help: "Show or hide who is here (shared documents)",
+        run: Editor::toggle_presence_list,
+    },
+    Command {
         name: "clear",
         help: "Clear selection, search highlight and message",
         run: Editor::clear,

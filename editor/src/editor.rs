@@ -280,6 +280,8 @@ pub struct Editor {
     pending_search: Option<PendingSearch>,
     dragging: bool,
     quit: bool,
+    /// Whether the presence list is shown; `None` outside a shared document.
+    presence_list: Option<bool>,
 }
 
 impl Editor {
@@ -315,6 +317,7 @@ impl Editor {
             pending_search: None,
             dragging: false,
             quit: false,
+            presence_list: None,
         };
         if !errors.is_empty() {
             ed.error(format!("config [keys]: {}", errors.join("; ")));
@@ -1041,6 +1044,24 @@ impl Editor {
     pub fn toggle_line_numbers(&mut self) {
         self.options.line_numbers = !self.options.line_numbers;
         self.scroll_to_cursor();
+    }
+
+    /// Shows or hides the list of who is here (shared documents only).
+    pub fn toggle_presence_list(&mut self) {
+        match &mut self.presence_list {
+            Some(shown) => *shown = !*shown,
+            None => self.info("no presence list: this is not a shared document"),
+        }
+    }
+
+    /// Marks the buffer as a shared document, so it has a presence list (hidden at first).
+    pub fn enable_presence_list(&mut self) {
+        self.presence_list.get_or_insert(false);
+    }
+
+    /// Whether the presence list is shown.
+    pub fn presence_list_shown(&self) -> bool {
+        self.presence_list == Some(true)
     }
 
     /// Opens the help screen.

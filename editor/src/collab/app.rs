@@ -25,7 +25,7 @@ use tandem_crdt::{
 use crate::config::Config;
 use crate::editor::{Editor, MessageKind};
 use crate::highlight::{Highlighter, Syntaxes};
-use crate::input::{Key, KeyEvent, MouseEvent};
+use crate::input::{KeyEvent, MouseEvent};
 use crate::text::Edit;
 use crate::theme::Theme;
 use crate::ui::terminal::load_syntax;
@@ -36,8 +36,6 @@ use super::{
     SharedHistory, Target,
 };
 
-/// Toggles the presence list.
-pub const PRESENCE_KEY: Key = Key::F(2);
 /// Rewrite the snapshot at most this often after confirmations (so restarts count right).
 const SNAPSHOT_EVERY_MS: u64 = 5_000;
 
@@ -107,7 +105,6 @@ pub struct App {
     target: Target,
     /// The linked file's text, until the first sync decides whether it seeds the document.
     file_text: Option<String>,
-    show_peers: bool,
     snapshot_due: bool,
     last_snapshot_ms: u64,
     highlighter: Option<Highlighter>,
@@ -191,6 +188,7 @@ impl App {
                 MessageKind::Error,
             );
         }
+        editor.enable_presence_list();
         if options.token.as_deref().is_some_and(super::token_is_read_only) {
             editor.set_read_only(Some("the token grants read-only access".into()));
         }
@@ -210,7 +208,6 @@ impl App {
             store,
             target,
             file_text,
-            show_peers: false,
             snapshot_due: false,
             last_snapshot_ms: now,
             highlighter: None,
@@ -263,8 +260,8 @@ impl App {
         self.epoch
     }
 
-    /// Handles one event. Errors from the CRDT (a malformed frame) are reported on the message
-    /// line; store errors are returned (losing edits silently is not an option).
+    /// Handles one event. Errors are reported on the message line; a malformed frame also drops
+    /// its connection, which reconnects with backoff.
     pub fn handle(&mut self, event: AppEvent, now: u64) {
         if let Err(e) = self.try_handle(event, now) {
             tracing::error!(error = %e, "collaboration");
@@ -275,9 +272,6 @@ impl App {
     fn try_handle(&mut self, event: AppEvent, now: u64) -> Result<(), CollabError> {
         let ed = &mut self.editor;
         match event {
-            AppEvent::Key(k) if k == KeyEvent::plain(PRESENCE_KEY) => {
-                self.show_peers = !self.show_peers
-            }
             AppEvent::Key(k) => {
                 let frames = self.collab.handle_key(ed, k, now)?;
                 self.outbox.extend(frames);
@@ -310,7 +304,13 @@ impl App {
                 if self.epoch != Some(epoch) {
                     return Ok(());
                 }
-                let received = self.collab.receive(&mut self.editor, &bytes, now)?;
+                let received = match self.collab.receive(&mut self.editor, &bytes, now) {
+                    Ok(received) => received,
+                    Err(e) => {
+                        self.drop_connection(epoch, &e);
+                        return Err(e);
+                    }
+                };
                 self.outbox.extend(received.frames);
                 self.snapshot_due |= received.confirmed > 0;
                 if let Some(reason) = received.denied {
@@ -334,6 +334,19 @@ impl App {
             }
         }
         Ok(())
+    }
+
+    /// After a malformed frame the sync session's state is unknown: forget the connection (its
+    /// queued replies and any frames still in flight on it) and let the network thread reconnect
+    /// with backoff; the next handshake resyncs whatever was lost.
+    fn drop_connection(&mut self, epoch: u64, error: &CollabError) {
+        tracing::warn!(epoch, error = %error, "malformed frame; reconnecting");
+        self.epoch = None;
+        self.outbox.clear();
+        self.collab.disconnected(Connection::Connecting);
+        if let Some(net) = &self.net {
+            net.reset(epoch, format!("malformed frame from the server: {error}"));
+        }
     }
 
     /// On the first sync (or at once offline): an empty document takes the linked file's text;
@@ -428,7 +441,7 @@ impl App {
             syntax: syntax.as_deref(),
         };
         let cursor = render(&self.editor, self.highlighter.as_mut(), &input, area, buf);
-        if self.show_peers {
+        if self.editor.presence_list_shown() {
             self.render_peers(area, buf);
         }
         cursor

@@ -13,6 +13,7 @@ use std::time::Duration;
 use futures_util::{SinkExt, StreamExt};
 use tokio::sync::mpsc;
 use tokio_tungstenite::tungstenite::Message as WsMessage;
+use tokio_tungstenite::tungstenite::protocol::CloseFrame;
 use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
 
 /// First retry delay after a failed or dropped connection.
@@ -56,7 +57,15 @@ pub enum NetEvent {
 }
 
 enum Command {
-    Send { epoch: u64, frame: Vec<u8> },
+    Send {
+        epoch: u64,
+        frame: Vec<u8>,
+    },
+    /// Drop connection `epoch` (its sync state is unknown) and reconnect after a backoff.
+    Reset {
+        epoch: u64,
+        reason: String,
+    },
     Close,
 }
 
@@ -86,6 +95,13 @@ impl NetHandle {
         // The thread only stops when this handle drops, so a failed send means it is exiting.
         let _ = self.commands.send(Command::Send { epoch, frame });
     }
+
+    /// Closes connection `epoch` (say, after a malformed frame, when the sync session's state is
+    /// unknown) and reconnects with backoff; a [`NetEvent::Disconnected`] follows. Consecutive
+    /// resets lengthen the backoff, so a server that keeps sending bad frames is not hammered.
+    pub fn reset(&self, epoch: u64, reason: String) {
+        let _ = self.commands.send(Command::Reset { epoch, reason });
+    }
 }
 
 impl Drop for NetHandle {
@@ -103,6 +119,8 @@ enum Ended {
     Closing,
     /// Lost: retry.
     Lost(String),
+    /// Dropped by the editor after a bad frame: retry, backing off further each time in a row.
+    Reset(String),
     /// Refused by the server: do not retry.
     Refused(String),
 }
@@ -114,6 +132,9 @@ async fn run(
 ) {
     let mut epoch = 0;
     let mut attempt = 0;
+    // Connections dropped in a row for bad frames: they connect fine, so `attempt` alone would
+    // reconnect at the shortest delay forever.
+    let mut resets = 0;
     loop {
         attempt += 1;
         on_event(NetEvent::Connecting { attempt });
@@ -144,6 +165,7 @@ async fn run(
             }
             Err(e) => Ended::Lost(e.to_string()),
         };
+        let is_reset = matches!(ended, Ended::Reset(_));
         match ended {
             Ended::Closing => return,
             Ended::Refused(reason) => {
@@ -151,8 +173,9 @@ async fn run(
                 wait_for_close(&mut commands).await;
                 return;
             }
-            Ended::Lost(reason) => {
-                let retry_in = backoff(attempt);
+            Ended::Lost(reason) | Ended::Reset(reason) => {
+                resets = if is_reset { resets + 1 } else { 0 };
+                let retry_in = backoff(attempt + resets);
                 on_event(NetEvent::Disconnected { reason, retry_in });
                 if sleep_or_close(retry_in, &mut commands).await {
                     return;
@@ -181,6 +204,15 @@ async fn pump(
                     if let Err(e) = socket.send(WsMessage::Binary(frame.into())).await {
                         return Ended::Lost(e.to_string());
                     }
+                }
+                Some(Command::Reset { epoch: for_epoch, reason }) => {
+                    if for_epoch != epoch {
+                        continue;
+                    }
+                    let frame = CloseFrame { code: CloseCode::Protocol, reason: reason.clone().into() };
+                    // Best effort: the connection is abandoned whether or not the close goes out.
+                    let _ = socket.close(Some(frame)).await;
+                    return Ended::Reset(reason);
                 }
                 Some(Command::Close) | None => {
                     let _ = socket.close(None).await;
@@ -218,7 +250,7 @@ async fn sleep_or_close(delay: Duration, commands: &mut mpsc::UnboundedReceiver<
             () = &mut sleep => return false,
             command = commands.recv() => match command {
                 // Frames made while offline are for no connection; the next connect resyncs.
-                Some(Command::Send { .. }) => {}
+                Some(Command::Send { .. } | Command::Reset { .. }) => {}
                 Some(Command::Close) | None => return true,
             },
         }
@@ -255,6 +287,60 @@ mod tests {
         let early: Duration = (0..50).map(|_| backoff(1)).sum();
         let late: Duration = (0..50).map(|_| backoff(6)).sum();
         assert!(late > early * 8, "{early:?} {late:?}");
+    }
+
+    /// A loopback websocket server accepting `n` connections; reports each one's end.
+    fn echo_server(n: usize) -> (String, std::sync::mpsc::Receiver<Option<CloseCode>>) {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let url = format!("ws://{}/doc", listener.local_addr().unwrap());
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            let runtime =
+                tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+            runtime.block_on(async move {
+                listener.set_nonblocking(true).unwrap();
+                let listener = tokio::net::TcpListener::from_std(listener).unwrap();
+                for _ in 0..n {
+                    let (tcp, _) = listener.accept().await.unwrap();
+                    let mut ws = tokio_tungstenite::accept_async(tcp).await.unwrap();
+                    let mut code = None;
+                    while let Some(Ok(message)) = ws.next().await {
+                        if let WsMessage::Close(frame) = message {
+                            code = frame.map(|f| f.code);
+                        }
+                    }
+                    let _ = tx.send(code);
+                }
+            });
+        });
+        (url, rx)
+    }
+
+    #[test]
+    fn reset_drops_the_connection_and_reconnects_after_a_backoff() {
+        let (url, closed) = echo_server(2);
+        let (tx, rx) = std::sync::mpsc::channel();
+        let handle = NetHandle::spawn(url, move |e| {
+            let _ = tx.send(e);
+        })
+        .unwrap();
+        let next = || rx.recv_timeout(Duration::from_secs(5)).unwrap();
+        assert_eq!(next(), NetEvent::Connecting { attempt: 1 });
+        assert_eq!(next(), NetEvent::Connected { epoch: 1 });
+        // A reset for another connection changes nothing.
+        handle.reset(7, "stale".into());
+        handle.reset(1, "malformed frame".into());
+        match next() {
+            NetEvent::Disconnected { reason, retry_in } => {
+                assert_eq!(reason, "malformed frame");
+                assert!(retry_in >= BACKOFF_START / 2, "{retry_in:?}");
+            }
+            other => panic!("expected Disconnected, got {other:?}"),
+        }
+        assert_eq!(closed.recv_timeout(Duration::from_secs(5)).unwrap(), Some(CloseCode::Protocol));
+        assert_eq!(next(), NetEvent::Connecting { attempt: 1 });
+        assert_eq!(next(), NetEvent::Connected { epoch: 2 });
+        drop(handle);
     }
 
     #[test]

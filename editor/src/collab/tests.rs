@@ -330,3 +330,71 @@ fn a_linked_file_seeds_an_empty_offline_document_and_read_only_tokens_refuse_typ
     let message = app.editor.message().map(|m| m.text.clone()).unwrap_or_default();
     assert!(message.contains("read-only"), "{message}");
 }
+
+#[test]
+fn the_presence_list_is_a_keymap_command_shown_in_help_and_remappable() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut app = open_offline(offline_options(dir.path()));
+    let help = app.editor.keymap().help_lines();
+    let row = help.iter().find(|(_, name, _)| *name == "toggle_presence");
+    assert_eq!(row.map(|(keys, _, _)| keys.as_str()), Some("F2"), "{help:?}");
+    let screen = |app: &mut App| {
+        let area = ratatui::layout::Rect::new(0, 0, 40, 6);
+        let mut buf = ratatui::buffer::Buffer::empty(area);
+        app.render(area, &mut buf, 0);
+        buf.content().iter().map(|c| c.symbol()).collect::<String>()
+    };
+    assert!(!screen(&mut app).contains("ann (you)"));
+    app.handle(AppEvent::Key(KeyEvent::plain(Key::F(2))), 0);
+    assert!(screen(&mut app).contains("ann (you)"), "{}", screen(&mut app));
+    app.handle(AppEvent::Key(KeyEvent::plain(Key::F(2))), 0);
+    assert!(!screen(&mut app).contains("ann (you)"));
+    assert_eq!(app.editor.rope().to_string(), "", "F2 must not reach the text");
+    app.shutdown(0).unwrap();
+
+    // Remapped in the config: Alt-P toggles, F2 is free.
+    let toml = "[keys]\n\"f2\" = \"none\"\n\"alt-p\" = \"toggle_presence\"\n";
+    let config = crate::Config::from_toml(toml, std::path::Path::new("user.toml")).unwrap();
+    let theme = config.load_theme().unwrap();
+    let (tx, _rx) = std::sync::mpsc::channel();
+    let mut app = App::open(offline_options(dir.path()), &config, theme, tx).unwrap();
+    app.handle(AppEvent::Key(KeyEvent::plain(Key::F(2))), 0);
+    assert!(!app.editor.presence_list_shown());
+    app.handle(AppEvent::Key("alt-p".parse().unwrap()), 0);
+    assert!(app.editor.presence_list_shown());
+}
+
+#[test]
+fn the_presence_command_explains_itself_outside_a_shared_document() {
+    let mut ed = Editor::new("text");
+    ed.handle_key(KeyEvent::plain(Key::F(2)));
+    assert!(!ed.presence_list_shown());
+    let message = ed.message().map(|m| m.text.clone()).unwrap_or_default();
+    assert!(message.contains("not a shared document"), "{message}");
+    assert_eq!(ed.rope().to_string(), "text");
+}
+
+#[test]
+fn a_malformed_frame_drops_the_connection_and_the_next_one_resyncs() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut app = open_offline(offline_options(dir.path()));
+    app.handle(AppEvent::Net(NetEvent::Connected { epoch: 1 }), 0);
+    assert_eq!(app.epoch(), Some(1));
+    // A sync update whose length runs past the frame's end.
+    app.handle(AppEvent::Net(NetEvent::Frame { epoch: 1, bytes: vec![0, 2, 200, 1] }), 0);
+    assert_eq!(app.epoch(), None, "the bad connection must be dropped");
+    assert!(app.status(0).starts_with("connecting"), "{}", app.status(0));
+    let message = app.editor.message().map(|m| m.text.clone()).unwrap_or_default();
+    assert!(!message.is_empty(), "the error is reported");
+
+    let mut server = Document::new(DocumentConfig::new(1)).unwrap();
+    let update = server.insert(0, "from the server", 0).unwrap();
+    // Frames still in flight on the dropped connection are ignored.
+    let frame = SyncSession::update_frame(&update);
+    app.handle(AppEvent::Net(NetEvent::Frame { epoch: 1, bytes: frame.clone() }), 0);
+    assert_eq!(app.editor.rope().to_string(), "");
+    // The network thread reconnects; the new connection works.
+    app.handle(AppEvent::Net(NetEvent::Connected { epoch: 2 }), 0);
+    app.handle(AppEvent::Net(NetEvent::Frame { epoch: 2, bytes: frame }), 0);
+    assert_eq!(app.editor.rope().to_string(), "from the server");
+}
