@@ -5,21 +5,16 @@
 
 mod collab;
 
-use std::process::Stdio;
-
-use collab::{NodeYServer, Pane, editor_args, node_available, save_and_read, tmux_available};
-use tandem_e2e::{ServerOptions, TIMEOUT, TestServer, repo_root, skip};
+use collab::{NodeYServer, Pane, editor_args, save_and_read, tmux_available};
+use tandem_e2e::{ServerOptions, StockYjsClient, TIMEOUT, TestServer, node_available};
 
 #[tokio::test]
 async fn a_stock_yjs_client_sees_the_editor_and_its_edits_appear_in_it() {
     const TEST: &str = "a_stock_yjs_client_sees_the_editor_and_its_edits_appear_in_it";
-    if !tmux_available(TEST) || !node_available(TEST) {
+    if !tmux_available(TEST) {
         return;
     }
-    let js = repo_root().join("tests/js");
-    if !js.join("node_modules/y-websocket").is_dir() {
-        return skip(TEST, "tests/js/node_modules is missing: run scripts/setup-node.sh");
-    }
+    let Some(yjs) = StockYjsClient::detect(TEST) else { return };
     let server = TestServer::start(ServerOptions::default()).await.unwrap();
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("a.txt");
@@ -28,14 +23,8 @@ async fn a_stock_yjs_client_sees_the_editor_and_its_edits_appear_in_it() {
             .unwrap();
     a.wait_for(&["connected · 0 here"]);
 
-    let node = tokio::process::Command::new("node")
-        .arg(js.join("yjs-client.mjs"))
-        .args([&format!("ws://{}", server.addr()), "yjs", "yjs", "<ann-done>", "ann"])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .kill_on_drop(true)
-        .spawn()
-        .unwrap();
+    let node =
+        yjs.spawn(&format!("ws://{}", server.addr()), "yjs", "yjs", "<ann-done>", "ann").unwrap();
     a.wait_for(&["connected · 1 here"]);
     a.type_text("typed in tandem <ann-done>");
     a.wait_for(&["<yjs-done>", "[yjs 4]", "yjs"]);

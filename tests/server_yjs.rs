@@ -2,33 +2,20 @@
 //! client edit one document on tandem-server at the same time: both converge, and each sees
 //! the other's awareness. Needs node and `scripts/setup-node.sh`; skips with a reason without.
 
-use std::process::Stdio;
-
-use tandem_e2e::{ClientOptions, ServerOptions, TIMEOUT, TestClient, TestServer, repo_root, skip};
+use tandem_e2e::{ClientOptions, ServerOptions, StockYjsClient, TIMEOUT, TestClient, TestServer};
 
 const TEST: &str = "stock_yjs_client_and_tandem_client_converge";
 
 #[tokio::test]
 async fn stock_yjs_client_and_tandem_client_converge() {
-    let js = repo_root().join("tests/js");
-    if std::process::Command::new("node").arg("--version").output().is_err() {
-        return skip(TEST, "node is not installed");
-    }
-    if !js.join("node_modules/y-websocket").is_dir() {
-        return skip(TEST, "tests/js/node_modules is missing: run scripts/setup-node.sh");
-    }
+    let Some(yjs) = StockYjsClient::detect(TEST) else { return };
     let server = TestServer::start(ServerOptions::default()).await.unwrap();
     let url = server.ws_url("interop");
     let mut rust = TestClient::connect_synced(&url, ClientOptions::default()).await.unwrap();
     rust.set_presence("rust", Some((0, 0))).await.unwrap();
 
-    let node = tokio::process::Command::new("node")
-        .arg(js.join("yjs-client.mjs"))
-        .args([&format!("ws://{}", server.addr()), "interop", "yjs", "<rust-done>", "rust"])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .kill_on_drop(true)
-        .spawn()
+    let node = yjs
+        .spawn(&format!("ws://{}", server.addr()), "interop", "yjs", "<rust-done>", "rust")
         .unwrap();
 
     // Edit while the Yjs client edits.

@@ -118,13 +118,7 @@ fn detect(test: &str) -> Option<PathBuf> {
         );
         return None;
     }
-    let node_ok = std::process::Command::new("node")
-        .arg("--version")
-        .stdout(Stdio::null())
-        .status()
-        .is_ok_and(|status| status.success());
-    if !node_ok {
-        skip(test, "node is not installed (apt-get install nodejs npm)");
+    if !tandem_e2e::node_available(test) {
         return None;
     }
     let runner_dir = repo_root().join("tests/browser");

@@ -475,10 +475,10 @@ fn integrate(
         return hold(held, update.encode_v1());
     }
     txn.apply_update(update).map_err(|e| Error::UpdateRejected(e.to_string()))?;
-    if txn.has_missing_updates() {
-        if let Some(pending) = txn.prune_pending() {
-            hold(held, pending.encode_v1())?;
-        }
+    if txn.has_missing_updates()
+        && let Some(pending) = txn.prune_pending()
+    {
+        hold(held, pending.encode_v1())?;
     }
     Ok(())
 }

@@ -127,10 +127,10 @@ async fn seed_all(config: &LoadConfig, first_id: u64) -> anyhow::Result<Option<S
     let started = Instant::now();
     let mut running = tokio::task::JoinSet::new();
     for doc in 0..config.docs {
-        if running.len() >= 4 {
-            if let Some(done) = running.join_next().await {
-                done.context("a seeding task panicked")??;
-            }
+        if running.len() >= 4
+            && let Some(done) = running.join_next().await
+        {
+            done.context("a seeding task panicked")??;
         }
         let url = config.doc_url(doc, config.ext_durable);
         let (n, durable) = (config.seed_updates, config.ext_durable);

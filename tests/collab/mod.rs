@@ -270,15 +270,6 @@ impl Drop for FixedServer {
     }
 }
 
-/// Whether node runs here; prints the skip reason when not.
-pub fn node_available(test: &str) -> bool {
-    let ok = Command::new("node").arg("--version").output().is_ok_and(|o| o.status.success());
-    if !ok {
-        tandem_e2e::skip(test, "node is not installed");
-    }
-    ok
-}
-
 /// The stock y-websocket server (`@y/websocket-server`, pinned in bench/), in-memory.
 pub struct NodeYServer {
     child: Child,

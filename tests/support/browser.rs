@@ -36,13 +36,7 @@ impl BrowserTools {
             );
             return None;
         }
-        let node_ok = std::process::Command::new("node")
-            .arg("--version")
-            .stdout(Stdio::null())
-            .status()
-            .is_ok_and(|status| status.success());
-        if !node_ok {
-            skip(test, "node is not installed (apt-get install nodejs npm)");
+        if !tandem_e2e::node_available(test) {
             return None;
         }
         let root = repo_root();

@@ -38,6 +38,61 @@ pub fn skip(test: &str, reason: &str) {
     eprintln!("SKIPPED {test}: {reason}");
 }
 
+/// Whether `node` runs here; when it does not, prints why the test skips.
+pub fn node_available(test: &str) -> bool {
+    let ok = std::process::Command::new("node")
+        .arg("--version")
+        .output()
+        .is_ok_and(|out| out.status.success());
+    if !ok {
+        skip(test, "node is not installed (apt-get install nodejs npm)");
+    }
+    ok
+}
+
+/// The stock Yjs client of `tests/js` (yjs + y-websocket's `WebsocketProvider` on node), ready
+/// to start with [`StockYjsClient::spawn`]; `None`, with the reason printed, when node or the
+/// npm packages (`scripts/setup-node.sh`) are missing.
+#[derive(Debug)]
+pub struct StockYjsClient {
+    script: PathBuf,
+}
+
+impl StockYjsClient {
+    /// The client, if it can run here.
+    pub fn detect(test: &str) -> Option<Self> {
+        if !node_available(test) {
+            return None;
+        }
+        let js = repo_root().join("tests/js");
+        if !js.join("node_modules/y-websocket").is_dir() {
+            skip(test, "tests/js/node_modules is missing: run scripts/setup-node.sh");
+            return None;
+        }
+        Some(Self { script: js.join("yjs-client.mjs") })
+    }
+
+    /// Starts it on `server_url`/`room` as user `name`: it edits, ends with the marker
+    /// `<NAME-done>`, waits for `expect_marker` in the text and a peer named `expect_peer`, then
+    /// prints one JSON line `{ ok, text, peers, error? }` and exits.
+    pub fn spawn(
+        &self,
+        server_url: &str,
+        room: &str,
+        name: &str,
+        expect_marker: &str,
+        expect_peer: &str,
+    ) -> std::io::Result<tokio::process::Child> {
+        tokio::process::Command::new("node")
+            .arg(&self.script)
+            .args([server_url, room, name, expect_marker, expect_peer])
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .kill_on_drop(true)
+            .spawn()
+    }
+}
+
 /// Milliseconds since the unix epoch.
 pub fn now_ms() -> u64 {
     std::time::SystemTime::now()

@@ -134,10 +134,10 @@ impl TestServer {
             for line in log.lines() {
                 let Ok(entry) = serde_json::from_str::<serde_json::Value>(line) else { continue };
                 let fields = &entry["fields"];
-                if fields["message"] == "listening" {
-                    if let Some(addr) = fields["addr"].as_str().and_then(|a| a.parse().ok()) {
-                        return Ok(addr);
-                    }
+                if fields["message"] == "listening"
+                    && let Some(addr) = fields["addr"].as_str().and_then(|a| a.parse().ok())
+                {
+                    return Ok(addr);
                 }
             }
             if let Some(status) = self.child.try_wait()? {
