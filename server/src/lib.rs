@@ -127,6 +127,14 @@ pub async fn run(
         next_connection: AtomicU64::new(0),
     });
     let maintenance = tokio::spawn(maintain(app.clone()));
+    // Servers sharing a PostgreSQL database apply each other's commits to their rooms.
+    let follower = match storage.watch().await? {
+        Some(commits) => {
+            let rooms = app.rooms.clone();
+            Some(tokio::spawn(async move { rooms.follow(commits).await }))
+        }
+        None => None,
+    };
     tracing::info!(addr = %listener.local_addr()?, database = ?app.config.database, "listening");
 
     let token = app.shutdown.clone();
@@ -154,6 +162,9 @@ pub async fn run(
         tracing::warn!("connections still open after {SHUTDOWN_GRACE:?}; saving anyway");
     }
     maintenance.abort();
+    if let Some(follower) = follower {
+        follower.abort();
+    }
     let saved = app.rooms.save_all().await;
     storage.close().await;
     saved?;

@@ -7,7 +7,7 @@
 
 use std::collections::HashMap;
 use std::panic::AssertUnwindSafe;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
@@ -17,7 +17,7 @@ use tokio::sync::OnceCell;
 
 use crate::metrics::{Metrics, Rejection};
 use crate::outbox::{CloseReason, Outbox, code};
-use crate::storage::{Ack, Storage, StorageError, StoredDocument, WriteOp, Writer};
+use crate::storage::{Ack, RemoteCommit, Storage, StorageError, StoredDocument, WriteOp, Writer};
 
 /// An empty update as yrs encodes it: a peer that had nothing to send answers SyncStep1 with it.
 const EMPTY_UPDATE: &[u8] = &[0, 0];
@@ -199,6 +199,63 @@ impl Room {
         Ok(())
     }
 
+    /// Applies an update another server stored and relays it to every connection here.
+    pub fn apply_remote(&self, update: &[u8]) {
+        let mut guard = lock(&self.state);
+        let state = &mut *guard;
+        if self.is_poisoned() {
+            return;
+        }
+        let result =
+            std::panic::catch_unwind(AssertUnwindSafe(|| state.document.apply_update(update)));
+        match result {
+            Ok(Ok(_)) => {
+                broadcast(&state.members, None, SyncSession::update_frame(update));
+                // It is in the log too: it counts towards this room's next compaction.
+                state.unsnapshotted += 1;
+            }
+            Ok(Err(error)) => {
+                tracing::warn!(doc = %self.id, %error, "another server's update does not apply");
+            }
+            Err(_) => {
+                tracing::error!(doc = %self.id, "applying another server's update panicked; reloading the document");
+                self.poison(state);
+            }
+        }
+    }
+
+    /// Applies everything stored (after missed announcements or another server's compaction)
+    /// and relays what was new here.
+    pub fn apply_stored(&self, stored: &StoredDocument) {
+        let mut guard = lock(&self.state);
+        let state = &mut *guard;
+        if self.is_poisoned() {
+            return;
+        }
+        let sv = state.document.state_vector();
+        let result = std::panic::catch_unwind(AssertUnwindSafe(|| {
+            // A diff always carries the whole delete set: compare before and after to see
+            // whether anything arrived.
+            let before = state.document.encode_diff(&sv)?;
+            for update in stored.snapshot.iter().chain(&stored.updates) {
+                state.document.apply_update(update)?;
+            }
+            let after = state.document.encode_diff(&sv)?;
+            Ok::<_, tandem_crdt::Error>((before != after).then_some(after))
+        }));
+        match result {
+            Ok(Ok(Some(diff))) => broadcast(&state.members, None, SyncSession::update_frame(&diff)),
+            Ok(Ok(None)) => {}
+            Ok(Err(error)) => {
+                tracing::warn!(doc = %self.id, %error, "stored document does not apply")
+            }
+            Err(_) => {
+                tracing::error!(doc = %self.id, "applying the stored document panicked; reloading it");
+                self.poison(state);
+            }
+        }
+    }
+
     fn poison(&self, state: &mut RoomState) {
         self.poisoned.store(true, Ordering::Relaxed);
         for member in state.members.values() {
@@ -301,6 +358,9 @@ struct Slot {
 /// Every document in memory, by id.
 pub(crate) struct Rooms {
     slots: Mutex<HashMap<Arc<str>, Slot>>,
+    /// Other servers' commits taken from the database's announcements so far: a room whose
+    /// load overlapped one resyncs once it is visible (see [`Rooms::acquire`]).
+    remote_commits: AtomicU64,
     storage: Arc<dyn Storage>,
     writer: Writer,
     metrics: Arc<Metrics>,
@@ -337,7 +397,14 @@ impl Rooms {
         metrics: Arc<Metrics>,
         settings: RoomSettings,
     ) -> Self {
-        Self { slots: Mutex::new(HashMap::new()), storage, writer, metrics, settings }
+        Self {
+            slots: Mutex::new(HashMap::new()),
+            remote_commits: AtomicU64::new(0),
+            storage,
+            writer,
+            metrics,
+            settings,
+        }
     }
 
     /// The room of `doc`, loaded from storage first if needed (concurrent callers share one
@@ -362,8 +429,11 @@ impl Rooms {
         };
         // Dropping the lease on a failed load releases the slot again.
         let mut lease = RoomLease { rooms: self.clone(), id: id.clone(), room: None };
+        // Set by the call that loads the room: the remote commits seen when the load began.
+        let loaded_after = AtomicU64::new(u64::MAX);
         let room = cell
             .get_or_try_init(|| async {
+                loaded_after.store(self.remote_commits.load(Ordering::Acquire), Ordering::Relaxed);
                 let started = Instant::now();
                 let room = Room::load(
                     id.clone(),
@@ -378,6 +448,12 @@ impl Rooms {
                 Ok::<_, LoadError>(Arc::new(room))
             })
             .await?;
+        // Another server's commit announced while this load read the database may have been
+        // skipped by `follow` (the room was not visible yet) and missed by the read.
+        let seen = loaded_after.into_inner();
+        if seen != u64::MAX && seen != self.remote_commits.load(Ordering::Acquire) {
+            self.resync(&id, room).await;
+        }
         lease.room = Some(room.clone());
         Ok(lease)
     }
@@ -425,6 +501,54 @@ impl Rooms {
             slots.remove(id);
             self.metrics.documents_loaded.dec();
             tracing::debug!(doc = %id, "document unloaded");
+        }
+    }
+
+    /// Applies other servers' commits to the rooms loaded here, until `commits` ends.
+    pub async fn follow(&self, mut commits: tokio::sync::mpsc::Receiver<RemoteCommit>) {
+        while let Some(commit) = commits.recv().await {
+            self.remote_commits.fetch_add(1, Ordering::AcqRel);
+            match commit {
+                RemoteCommit::Updates { from, to } => {
+                    let ids: Vec<Arc<str>> = self.loaded().into_iter().map(|(id, _)| id).collect();
+                    if ids.is_empty() {
+                        continue;
+                    }
+                    match self.storage.updates_between(from, to, &ids).await {
+                        Ok(rows) => {
+                            for (doc, update) in rows {
+                                if let Some(room) = self.get(&doc) {
+                                    room.apply_remote(&update);
+                                }
+                            }
+                        }
+                        Err(error) => {
+                            tracing::warn!(%error, "fetching other servers' updates failed; resyncing");
+                            self.resync_all().await;
+                        }
+                    }
+                }
+                RemoteCommit::Snapshot { doc } => {
+                    if let Some(room) = self.get(&doc) {
+                        self.resync(&doc, &room).await;
+                    }
+                }
+                RemoteCommit::Lost => self.resync_all().await,
+            }
+        }
+    }
+
+    async fn resync_all(&self) {
+        for (id, room) in self.loaded() {
+            self.resync(&id, &room).await;
+        }
+    }
+
+    /// Applies what storage holds for `doc` to its room.
+    async fn resync(&self, doc: &str, room: &Room) {
+        match self.storage.load(doc).await {
+            Ok(stored) => room.apply_stored(&stored),
+            Err(error) => tracing::warn!(doc, %error, "resyncing from storage failed"),
         }
     }
 

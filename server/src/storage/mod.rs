@@ -77,8 +77,9 @@ pub enum WriteOp {
         /// The encoded update.
         update: Vec<u8>,
     },
-    /// Replace a document's snapshot with `state` and drop its whole log: the state holds every
-    /// update appended before this op (the room that sends it has applied them all).
+    /// Replace a document's snapshot with `state` and drop the log: the state holds every
+    /// update this server appended before this op (the room that sends it has applied them
+    /// all). On a shared database other servers' rows are merged in first.
     Snapshot {
         /// The document.
         doc: std::sync::Arc<str>,
@@ -102,12 +103,50 @@ impl WriteOp {
     }
 }
 
+/// One row of a document's update log: the document id and the update.
+pub type LogRow = (String, Vec<u8>);
+
+/// A commit another server made to the database this one shares (PostgreSQL).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RemoteCommit {
+    /// Log rows with ids `from..=to` were appended (rows of other documents, or of other
+    /// commits, may fall in the range).
+    Updates {
+        /// Lowest id.
+        from: i64,
+        /// Highest id.
+        to: i64,
+    },
+    /// `doc`'s log was compacted into its snapshot: rows a server had not fetched yet may now
+    /// exist only in the snapshot.
+    Snapshot {
+        /// The document.
+        doc: String,
+    },
+    /// Announcements may have been missed (the connection to the database dropped).
+    Lost,
+}
+
 /// A document store. Writes arrive in batches that must commit atomically, in order.
 pub trait Storage: Send + Sync + 'static {
     /// Everything stored for `doc` (empty if it does not exist).
     fn load<'a>(&'a self, doc: &'a str) -> BoxFuture<'a, Result<StoredDocument, StorageError>>;
-    /// Applies `ops` in order in one transaction.
+    /// Applies `ops` in order in one transaction. On a database several servers share
+    /// (PostgreSQL), a snapshot is merged with what is stored (another server may have logged
+    /// updates its replica lacks) and drops exactly the log rows merged.
     fn commit<'a>(&'a self, ops: &'a [WriteOp]) -> BoxFuture<'a, Result<(), StorageError>>;
+    /// Other servers' commits to this database, as they happen; `None` when no other server
+    /// can write to it (SQLite).
+    fn watch(
+        &self,
+    ) -> BoxFuture<'_, Result<Option<tokio::sync::mpsc::Receiver<RemoteCommit>>, StorageError>>;
+    /// The log rows of `docs` with ids in `from..=to`, oldest first, as `(doc, update)`.
+    fn updates_between<'a>(
+        &'a self,
+        from: i64,
+        to: i64,
+        docs: &'a [std::sync::Arc<str>],
+    ) -> BoxFuture<'a, Result<Vec<LogRow>, StorageError>>;
     /// Every stored document, by id.
     fn list(&self) -> BoxFuture<'_, Result<Vec<DocumentInfo>, StorageError>>;
     /// Checks that the database answers.

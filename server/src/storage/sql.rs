@@ -9,15 +9,21 @@ use std::borrow::Cow;
 use std::path::Path;
 use std::time::Duration;
 
+use std::sync::Arc;
+
 use futures_util::future::BoxFuture;
 use sqlx::SqlSafeStr;
 use sqlx::migrate::{Migration, MigrationType, Migrator};
-use sqlx::postgres::{PgPool, PgPoolOptions};
+use sqlx::postgres::{PgListener, PgPool, PgPoolOptions};
 use sqlx::sqlite::{
     SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
 };
 
-use super::{DocumentInfo, Storage, StorageError, StoredDocument, WriteOp, unix_ms};
+use tokio::sync::mpsc;
+
+use super::{
+    DocumentInfo, LogRow, RemoteCommit, Storage, StorageError, StoredDocument, WriteOp, unix_ms,
+};
 
 const SQLITE_SCHEMA: &str = "
 CREATE TABLE documents (id TEXT PRIMARY KEY NOT NULL, stored_bytes INTEGER NOT NULL, updated_at INTEGER NOT NULL);
@@ -39,15 +45,24 @@ CREATE INDEX updates_by_doc ON updates (doc, id);
 const LOAD: &str = "SELECT state, 0 AS part, 0 AS id FROM snapshots WHERE doc = $1 \
      UNION ALL SELECT data, 1, id FROM updates WHERE doc = $1 ORDER BY part, id";
 const APPEND: &str = "INSERT INTO updates (doc, data) ";
+const APPEND_RETURNING: &str = " RETURNING id";
 const TOUCH_AFTER_APPEND: &str = "INSERT INTO documents (id, stored_bytes, updated_at) ";
 const TOUCH_AFTER_APPEND_CONFLICT: &str = " ON CONFLICT (id) DO UPDATE SET \
      stored_bytes = documents.stored_bytes + excluded.stored_bytes, updated_at = excluded.updated_at";
 const DROP_LOG: &str = "DELETE FROM updates WHERE doc = $1";
+const DROP_LOG_ROWS: &str = "DELETE FROM updates WHERE id IN ";
+const UPDATES_BETWEEN: &str = "SELECT doc, data FROM updates WHERE id >= ";
 const PUT_SNAPSHOT: &str = "INSERT INTO snapshots (doc, state, updated_at) VALUES ($1, $2, $3) \
      ON CONFLICT (doc) DO UPDATE SET state = excluded.state, updated_at = excluded.updated_at";
 const TOUCH_AFTER_SNAPSHOT: &str = "INSERT INTO documents (id, stored_bytes, updated_at) VALUES ($1, $2, $3) \
      ON CONFLICT (id) DO UPDATE SET stored_bytes = excluded.stored_bytes";
 const LIST: &str = "SELECT id, stored_bytes, updated_at FROM documents ORDER BY id";
+/// PostgreSQL: serializes compactions of one document across servers (released at commit).
+const LOCK_DOCUMENT: &str = "SELECT pg_advisory_xact_lock(hashtext($1))";
+/// PostgreSQL: delivered to every listening server when the transaction commits.
+const NOTIFY: &str = "SELECT pg_notify($1, $2)";
+/// The channel servers sharing a PostgreSQL database announce their commits on.
+const CHANNEL: &str = "tandem_commits";
 
 /// An empty update as yrs encodes it (no structs, no deletions): nothing to store.
 const EMPTY_UPDATE: &[u8] = &[0, 0];
@@ -77,41 +92,42 @@ impl<'a> AppendRun<'a> {
             None => self.documents.push((doc, update.len() as i64)),
         }
     }
+}
 
-    /// Writes the run (if any) and empties it.
-    async fn write<DB>(
-        &mut self,
-        tx: &mut <DB as sqlx::Database>::Connection,
-        now: i64,
-    ) -> Result<(), sqlx::Error>
-    where
-        DB: sqlx::Database + sqlx::database::HasStatementCache,
-        for<'c> &'c mut <DB as sqlx::Database>::Connection: sqlx::Executor<'c, Database = DB>,
-        <DB as sqlx::Database>::Arguments: Default + sqlx::IntoArguments<DB>,
-        for<'q> &'q str: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
-        for<'q> &'q [u8]: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
-        for<'q> i64: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
-    {
-        for chunk in self.updates.chunks(ROWS_PER_STATEMENT) {
-            let mut insert = sqlx::QueryBuilder::<DB>::new(APPEND);
-            insert.push_values(chunk, |mut row, (doc, update)| {
-                row.push_bind(*doc).push_bind(*update);
-            });
-            // Row counts vary per commit: do not fill the prepared-statement cache with them.
-            insert.build().persistent(false).execute(&mut *tx).await?;
-        }
-        for chunk in self.documents.chunks(ROWS_PER_STATEMENT) {
-            let mut touch = sqlx::QueryBuilder::<DB>::new(TOUCH_AFTER_APPEND);
-            touch.push_values(chunk, |mut row, (doc, bytes)| {
-                row.push_bind(*doc).push_bind(*bytes).push_bind(now);
-            });
-            touch.push(TOUCH_AFTER_APPEND_CONFLICT);
-            touch.build().persistent(false).execute(&mut *tx).await?;
-        }
-        self.updates.clear();
-        self.documents.clear();
-        Ok(())
+/// What a server announces on [`CHANNEL`] after a commit (JSON).
+#[derive(Debug, serde::Serialize, serde::Deserialize)]
+struct Notice {
+    /// The announcing server ([`PostgresStorage`]'s random node id): it ignores its own.
+    node: u64,
+    /// Log rows appended, by id range (other documents' rows may fall in between).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    updates: Option<(i64, i64)>,
+    /// Documents whose log was compacted into their snapshot.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    snapshots: Vec<String>,
+}
+
+/// Largest NOTIFY payload PostgreSQL accepts is 8,000 bytes; doc ids are at most 128.
+const SNAPSHOTS_PER_NOTICE: usize = 50;
+
+/// The state to store as `doc`'s snapshot: `state` (the compacting server's replica) merged
+/// with what is stored (snapshot and log rows, as [`LOAD`] returns them). Another server may
+/// have logged updates this replica has not received yet; dropping the log without merging
+/// them would lose them. `None` if a stored update does not apply, or leaves a gap: then
+/// nothing may be dropped.
+fn merge_snapshot(state: &[u8], stored: &[(Vec<u8>, i32, i64)]) -> Option<Vec<u8>> {
+    if stored.is_empty() {
+        return Some(state.to_vec());
     }
+    let config = tandem_crdt::DocumentConfig {
+        track_deltas: false,
+        ..tandem_crdt::DocumentConfig::new(rand::random::<u64>() & tandem_crdt::MAX_CLIENT_ID)
+    };
+    let mut merged = tandem_crdt::Document::from_state(config, state).ok()?;
+    for (data, _, _) in stored {
+        merged.apply_update(data).ok()?;
+    }
+    (!merged.has_held_updates()).then(|| merged.encode_state())
 }
 
 fn migrator(schema: &'static str) -> Migrator {
@@ -158,6 +174,19 @@ impl SqliteStorage {
             SqlitePoolOptions::new().max_connections(SQLITE_READERS).connect_with(options).await?;
         Ok(Self { reader, writer })
     }
+
+    /// One server per SQLite file: nobody to announce commits to.
+    fn announcing_node(&self) -> Option<u64> {
+        None
+    }
+
+    /// One server per SQLite file, writing through one connection: a snapshot holds every
+    /// logged update, so compaction drops the whole log without reading it.
+    const SHARED: Option<&'static str> = None;
+
+    async fn watch_commits(&self) -> Result<Option<mpsc::Receiver<RemoteCommit>>, StorageError> {
+        Ok(None)
+    }
 }
 
 /// PostgreSQL storage.
@@ -167,6 +196,8 @@ pub struct PostgresStorage {
     /// both backends share the code below.)
     reader: PgPool,
     writer: PgPool,
+    /// This server among those sharing the database (random).
+    node: u64,
 }
 
 impl PostgresStorage {
@@ -178,13 +209,176 @@ impl PostgresStorage {
             .connect(url)
             .await?;
         migrator(POSTGRES_SCHEMA).run(&pool).await?;
-        Ok(Self { reader: pool.clone(), writer: pool })
+        let node = rand::random::<u64>();
+        Ok(Self { reader: pool.clone(), writer: pool, node })
+    }
+
+    fn announcing_node(&self) -> Option<u64> {
+        Some(self.node)
+    }
+
+    /// Several servers may share the database: compaction locks the document (this statement)
+    /// and merges the stored log.
+    const SHARED: Option<&'static str> = Some(LOCK_DOCUMENT);
+
+    /// Listens on [`CHANNEL`] and forwards other servers' commits.
+    async fn watch_commits(&self) -> Result<Option<mpsc::Receiver<RemoteCommit>>, StorageError> {
+        let mut listener = PgListener::connect_with(&self.reader).await?;
+        listener.listen(CHANNEL).await?;
+        let (commits, rx) = mpsc::channel(1024);
+        let node = self.node;
+        tokio::spawn(async move {
+            loop {
+                let commit = match listener.try_recv().await {
+                    Ok(Some(notification)) => {
+                        match serde_json::from_str::<Notice>(notification.payload()) {
+                            Ok(notice) if notice.node == node => continue,
+                            Ok(notice) => {
+                                for doc in notice.snapshots {
+                                    if commits.send(RemoteCommit::Snapshot { doc }).await.is_err() {
+                                        return;
+                                    }
+                                }
+                                match notice.updates {
+                                    Some((from, to)) => RemoteCommit::Updates { from, to },
+                                    None => continue,
+                                }
+                            }
+                            Err(error) => {
+                                tracing::warn!(%error, "ignoring an unreadable commit notice");
+                                continue;
+                            }
+                        }
+                    }
+                    // The connection dropped (it reconnects on the next call): notices sent
+                    // meanwhile are lost.
+                    Ok(None) => RemoteCommit::Lost,
+                    Err(sqlx::Error::PoolClosed) => return,
+                    Err(error) => {
+                        tracing::warn!(%error, "listening for other servers' commits failed");
+                        tokio::time::sleep(Duration::from_secs(1)).await;
+                        RemoteCommit::Lost
+                    }
+                };
+                if commits.send(commit).await.is_err() {
+                    return;
+                }
+            }
+        });
+        Ok(Some(rx))
+    }
+}
+
+/// The smallest range holding both.
+fn widen(a: Option<(i64, i64)>, b: Option<(i64, i64)>) -> Option<(i64, i64)> {
+    match (a, b) {
+        (Some((a0, a1)), Some((b0, b1))) => Some((a0.min(b0), a1.max(b1))),
+        (a, b) => a.or(b),
     }
 }
 
 /// The [`Storage`] methods, identical for both backends but for the pool's type.
 macro_rules! sql_storage {
     ($name:ident, $db:ty) => {
+        impl $name {
+            /// Writes an [`AppendRun`] (if not empty) and empties it; returns the lowest and
+            /// highest log id it got.
+            async fn write_run(
+                run: &mut AppendRun<'_>,
+                tx: &mut <$db as sqlx::Database>::Connection,
+                now: i64,
+            ) -> Result<Option<(i64, i64)>, sqlx::Error> {
+                let mut ids: Option<(i64, i64)> = None;
+                for chunk in run.updates.chunks(ROWS_PER_STATEMENT) {
+                    let mut insert = sqlx::QueryBuilder::<$db>::new(APPEND);
+                    insert.push_values(chunk, |mut row, (doc, update)| {
+                        row.push_bind(*doc).push_bind(*update);
+                    });
+                    insert.push(APPEND_RETURNING);
+                    // Row counts vary per commit: keep them out of the prepared-statement cache.
+                    let new = insert
+                        .build_query_scalar::<i64>()
+                        .persistent(false)
+                        .fetch_all(&mut *tx)
+                        .await?;
+                    for id in new {
+                        ids = widen(ids, Some((id, id)));
+                    }
+                }
+                for chunk in run.documents.chunks(ROWS_PER_STATEMENT) {
+                    let mut touch = sqlx::QueryBuilder::<$db>::new(TOUCH_AFTER_APPEND);
+                    touch.push_values(chunk, |mut row, (doc, bytes)| {
+                        row.push_bind(*doc).push_bind(*bytes).push_bind(now);
+                    });
+                    touch.push(TOUCH_AFTER_APPEND_CONFLICT);
+                    touch.build().persistent(false).execute(&mut *tx).await?;
+                }
+                run.updates.clear();
+                run.documents.clear();
+                Ok(ids)
+            }
+
+            /// Replaces `doc`'s snapshot with `state` and drops the log it covers: on a shared
+            /// database `state` merged with what is stored and exactly the rows merged.
+            /// Returns false (and changes nothing) if the stored log does not merge.
+            async fn compact(
+                tx: &mut <$db as sqlx::Database>::Connection,
+                doc: &str,
+                state: &[u8],
+                now: i64,
+            ) -> Result<bool, sqlx::Error> {
+                let merged = match Self::SHARED {
+                    None => {
+                        sqlx::query(DROP_LOG).bind(doc).execute(&mut *tx).await?;
+                        Cow::Borrowed(state)
+                    }
+                    Some(lock) => {
+                        sqlx::query(lock).bind(doc).execute(&mut *tx).await?;
+                        let stored = sqlx::query_as::<_, (Vec<u8>, i32, i64)>(LOAD)
+                            .bind(doc)
+                            .fetch_all(&mut *tx)
+                            .await?;
+                        let Some(merged) = merge_snapshot(state, &stored) else {
+                            tracing::warn!(
+                                doc,
+                                "stored log does not merge into a snapshot; not compacting"
+                            );
+                            return Ok(false);
+                        };
+                        let rows: Vec<i64> = stored
+                            .iter()
+                            .filter(|(_, part, _)| *part == 1)
+                            .map(|(_, _, id)| *id)
+                            .collect();
+                        for chunk in rows.chunks(ROWS_PER_STATEMENT) {
+                            let mut delete = sqlx::QueryBuilder::<$db>::new(DROP_LOG_ROWS);
+                            delete.push("(");
+                            let mut list = delete.separated(", ");
+                            for id in chunk {
+                                list.push_bind(*id);
+                            }
+                            delete.push(")");
+                            delete.build().persistent(false).execute(&mut *tx).await?;
+                        }
+                        Cow::Owned(merged)
+                    }
+                };
+                sqlx::query(PUT_SNAPSHOT)
+                    .bind(doc)
+                    .bind(&*merged)
+                    .bind(now)
+                    .execute(&mut *tx)
+                    .await?;
+                sqlx::query(TOUCH_AFTER_SNAPSHOT)
+                    .bind(doc)
+                    .bind(merged.len() as i64)
+                    .bind(now)
+                    .execute(&mut *tx)
+                    .await?;
+                Ok(true)
+            }
+        }
+
         impl Storage for $name {
             fn load<'a>(
                 &'a self,
@@ -215,30 +409,80 @@ macro_rules! sql_storage {
                     // Runs of appends become a few multi-row statements; a snapshot drops the
                     // log written before it, so it splits the runs and keeps its place.
                     let mut run = AppendRun::default();
+                    let mut appended: Option<(i64, i64)> = None;
+                    let mut snapshots = Vec::new();
                     for op in ops {
                         match op {
                             WriteOp::Append { doc, update } => run.push(doc, update),
                             WriteOp::Snapshot { doc, state } => {
-                                run.write::<$db>(&mut *tx, now).await?;
-                                sqlx::query(DROP_LOG).bind(&**doc).execute(&mut *tx).await?;
-                                sqlx::query(PUT_SNAPSHOT)
-                                    .bind(&**doc)
-                                    .bind(state.as_slice())
-                                    .bind(now)
-                                    .execute(&mut *tx)
-                                    .await?;
-                                sqlx::query(TOUCH_AFTER_SNAPSHOT)
-                                    .bind(&**doc)
-                                    .bind(state.len() as i64)
-                                    .bind(now)
-                                    .execute(&mut *tx)
-                                    .await?;
+                                let ids = Self::write_run(&mut run, &mut *tx, now).await?;
+                                appended = widen(appended, ids);
+                                if Self::compact(&mut *tx, doc, state, now).await? {
+                                    snapshots.push(doc.to_string());
+                                }
                             }
                         }
                     }
-                    run.write::<$db>(&mut *tx, now).await?;
+                    let ids = Self::write_run(&mut run, &mut *tx, now).await?;
+                    appended = widen(appended, ids);
+                    if let Some(node) = self.announcing_node() {
+                        let mut notices = snapshots
+                            .chunks(SNAPSHOTS_PER_NOTICE)
+                            .map(|docs| Notice { node, updates: None, snapshots: docs.to_vec() })
+                            .collect::<Vec<_>>();
+                        if appended.is_some() {
+                            notices.push(Notice { node, updates: appended, snapshots: Vec::new() });
+                        }
+                        for notice in notices {
+                            let payload = serde_json::to_string(&notice)
+                                .map_err(|e| StorageError::CommitFailed(e.to_string()))?;
+                            sqlx::query(NOTIFY)
+                                .bind(CHANNEL)
+                                .bind(payload)
+                                .execute(&mut *tx)
+                                .await?;
+                        }
+                    }
                     tx.commit().await?;
                     Ok(())
+                })
+            }
+
+            fn watch(
+                &self,
+            ) -> BoxFuture<'_, Result<Option<mpsc::Receiver<RemoteCommit>>, StorageError>> {
+                Box::pin(self.watch_commits())
+            }
+
+            fn updates_between<'a>(
+                &'a self,
+                from: i64,
+                to: i64,
+                docs: &'a [Arc<str>],
+            ) -> BoxFuture<'a, Result<Vec<LogRow>, StorageError>> {
+                Box::pin(async move {
+                    let mut rows = Vec::new();
+                    for chunk in docs.chunks(ROWS_PER_STATEMENT) {
+                        let mut select = sqlx::QueryBuilder::<$db>::new(UPDATES_BETWEEN);
+                        select
+                            .push_bind(from)
+                            .push(" AND id <= ")
+                            .push_bind(to)
+                            .push(" AND doc IN (");
+                        let mut list = select.separated(", ");
+                        for doc in chunk {
+                            list.push_bind(&**doc);
+                        }
+                        select.push(") ORDER BY id");
+                        rows.extend(
+                            select
+                                .build_query_as::<(String, Vec<u8>)>()
+                                .persistent(false)
+                                .fetch_all(&self.reader)
+                                .await?,
+                        );
+                    }
+                    Ok(rows)
                 })
             }
 
@@ -292,28 +536,26 @@ mod tests {
     async fn log_snapshot_and_listing(storage: &dyn Storage) {
         assert!(storage.load("a").await.unwrap().is_empty());
 
-        storage
-            .commit(&[append("a", b"one"), append("b", b"x"), append("a", b"two")])
-            .await
-            .unwrap();
+        let (mut replica, one) = typed(1, "one");
+        let two = replica.insert(3, " two", 0).unwrap();
+        storage.commit(&[append("a", &one), append("b", b"x"), append("a", &two)]).await.unwrap();
         let loaded = storage.load("a").await.unwrap();
         assert_eq!(loaded.snapshot, None);
-        assert_eq!(loaded.updates, vec![b"one".to_vec(), b"two".to_vec()]);
+        assert_eq!(loaded.updates, vec![one, two]);
 
         // The snapshot drops only what was appended before it in the same commit.
-        let snapshot = WriteOp::Snapshot { doc: Arc::from("a"), state: b"state".to_vec() };
+        let lost = replica.insert(0, ">", 0).unwrap();
+        let state = replica.encode_state();
+        let snapshot = WriteOp::Snapshot { doc: Arc::from("a"), state: state.clone() };
+        let three = replica.insert(0, "3", 0).unwrap();
         storage
-            .commit(&[
-                append("a", b"lost"),
-                snapshot,
-                append("a", b"three"),
-                append("a", EMPTY_UPDATE),
-            ])
+            .commit(&[append("a", &lost), snapshot, append("a", &three), append("a", EMPTY_UPDATE)])
             .await
             .unwrap();
         let loaded = storage.load("a").await.unwrap();
-        assert_eq!(loaded.snapshot.as_deref(), Some(&b"state"[..]));
-        assert_eq!(loaded.updates, vec![b"three".to_vec()]);
+        assert_eq!(loaded.snapshot.as_deref(), Some(&state[..]));
+        assert_eq!(loaded.updates, vec![three.clone()]);
+        assert_eq!(stored_text(&loaded), "3>one two");
 
         // More rows than one statement holds, interleaved over two documents, keep their order.
         let many: Vec<WriteOp> = (0..ROWS_PER_STATEMENT * 2 + 7)
@@ -335,9 +577,87 @@ mod tests {
         let sizes: Vec<(&str, i64)> =
             list.iter().map(|d| (d.id.as_str(), d.stored_bytes)).collect();
         let bytes = |doc: &str| expected(doc).iter().map(|u| u.len() as i64).sum::<i64>();
-        assert_eq!(sizes, vec![("a", 10), ("b", 1), ("c", bytes("c")), ("d", bytes("d"))]);
+        let a = (state.len() + three.len()) as i64;
+        assert_eq!(sizes, vec![("a", a), ("b", 1), ("c", bytes("c")), ("d", bytes("d"))]);
         storage.ping().await.unwrap();
         storage.close().await;
+    }
+
+    /// A replica that typed `text` (its id fixed so that texts order predictably).
+    fn typed(client: u64, text: &str) -> (tandem_crdt::Document, Vec<u8>) {
+        let config = tandem_crdt::DocumentConfig {
+            track_deltas: false,
+            ..tandem_crdt::DocumentConfig::new(client)
+        };
+        let mut document = tandem_crdt::Document::new(config).unwrap();
+        let update = document.insert(0, text, 0).unwrap();
+        (document, update)
+    }
+
+    fn stored_text(stored: &StoredDocument) -> String {
+        let mut document = typed(99, "").0;
+        for update in stored.snapshot.iter().chain(&stored.updates) {
+            document.apply_update(update).unwrap();
+        }
+        document.text()
+    }
+
+    /// Server `a` compacts a document whose log holds an update from server `b` that `a`'s
+    /// replica never saw: the snapshot must keep it.
+    async fn compaction_keeps_other_servers_updates(a: &dyn Storage, b: &dyn Storage) {
+        let (mine, first) = typed(1, "mine ");
+        let (_, theirs) = typed(2, "theirs");
+        a.commit(&[append("doc", &first)]).await.unwrap();
+        b.commit(&[append("doc", &theirs)]).await.unwrap();
+        let snapshot = WriteOp::Snapshot { doc: Arc::from("doc"), state: mine.encode_state() };
+        a.commit(&[snapshot]).await.unwrap();
+
+        let stored = a.load("doc").await.unwrap();
+        assert!(stored.updates.is_empty(), "the merged log rows are dropped");
+        let text = stored_text(&stored);
+        assert!(text.contains("mine ") && text.contains("theirs"), "{text:?}");
+    }
+
+    #[tokio::test]
+    async fn postgres_servers_see_each_others_commits() {
+        let Some(db) =
+            tandem_e2e::PostgresDatabase::create("postgres_servers_see_each_others_commits")
+                .await
+                .unwrap()
+        else {
+            return;
+        };
+        let a = PostgresStorage::open(&db.url).await.unwrap();
+        let b = PostgresStorage::open(&db.url).await.unwrap();
+        let mut a_hears = a.watch().await.unwrap().unwrap();
+        let mut b_hears = b.watch().await.unwrap().unwrap();
+
+        a.commit(&[append("x", b"x1"), append("y", b"y1"), append("x", b"x2")]).await.unwrap();
+        let next = tokio::time::timeout(Duration::from_secs(10), b_hears.recv()).await.unwrap();
+        let Some(RemoteCommit::Updates { from, to }) = next else {
+            panic!("expected an update notice, got {next:?}");
+        };
+        let rows = b.updates_between(from, to, &[Arc::from("x")]).await.unwrap();
+        assert_eq!(rows, vec![("x".to_owned(), b"x1".to_vec()), ("x".to_owned(), b"x2".to_vec())]);
+
+        compaction_keeps_other_servers_updates(&a, &b).await;
+        // b hears a's appends and compaction; a hears b's append only (never its own commits).
+        let mut heard = Vec::new();
+        while let Ok(Some(commit)) =
+            tokio::time::timeout(Duration::from_millis(500), b_hears.recv()).await
+        {
+            heard.push(commit);
+        }
+        assert!(heard.contains(&RemoteCommit::Snapshot { doc: "doc".into() }), "{heard:?}");
+        let a_heard = tokio::time::timeout(Duration::from_secs(10), a_hears.recv()).await.unwrap();
+        assert!(matches!(a_heard, Some(RemoteCommit::Updates { .. })), "{a_heard:?}");
+        assert!(
+            tokio::time::timeout(Duration::from_millis(300), a_hears.recv()).await.is_err(),
+            "a heard its own commit"
+        );
+        a.close().await;
+        b.close().await;
+        db.drop_database().await.unwrap();
     }
 
     #[tokio::test]
@@ -349,6 +669,7 @@ mod tests {
         // Reopening runs the migrations again without harm and keeps the data.
         let storage = SqliteStorage::open(&dir.path().join("sub/t.db")).await.unwrap();
         assert_eq!(storage.load("b").await.unwrap().updates, vec![b"x".to_vec()]);
+        assert!(storage.watch().await.unwrap().is_none(), "SQLite has no other servers to follow");
     }
 
     #[tokio::test]
