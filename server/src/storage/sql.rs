@@ -45,7 +45,11 @@ CREATE INDEX updates_by_doc ON updates (doc, id);
 const LOAD: &str = "SELECT state, 0 AS part, 0 AS id FROM snapshots WHERE doc = $1 \
      UNION ALL SELECT data, 1, id FROM updates WHERE doc = $1 ORDER BY part, id";
 const APPEND: &str = "INSERT INTO updates (doc, data) ";
-const APPEND_RETURNING: &str = " RETURNING id";
+/// PostgreSQL: the appended rows' id range, for the commit notice, in one result row.
+const APPEND_RANGE: (&str, &str) = (
+    "WITH appended AS (INSERT INTO updates (doc, data) ",
+    " RETURNING id) SELECT min(id), max(id) FROM appended",
+);
 const TOUCH_AFTER_APPEND: &str = "INSERT INTO documents (id, stored_bytes, updated_at) ";
 const TOUCH_AFTER_APPEND_CONFLICT: &str = " ON CONFLICT (id) DO UPDATE SET \
      stored_bytes = documents.stored_bytes + excluded.stored_bytes, updated_at = excluded.updated_at";
@@ -290,19 +294,27 @@ macro_rules! sql_storage {
             ) -> Result<Option<(i64, i64)>, sqlx::Error> {
                 let mut ids: Option<(i64, i64)> = None;
                 for chunk in run.updates.chunks(ROWS_PER_STATEMENT) {
-                    let mut insert = sqlx::QueryBuilder::<$db>::new(APPEND);
+                    // Only a shared database needs the ids (SQLite would hand each one over
+                    // from its worker thread separately).
+                    let (start, end) =
+                        if Self::SHARED.is_some() { APPEND_RANGE } else { (APPEND, "") };
+                    let mut insert = sqlx::QueryBuilder::<$db>::new(start);
                     insert.push_values(chunk, |mut row, (doc, update)| {
                         row.push_bind(*doc).push_bind(*update);
                     });
-                    insert.push(APPEND_RETURNING);
+                    insert.push(end);
                     // Row counts vary per commit: keep them out of the prepared-statement cache.
-                    let new = insert
-                        .build_query_scalar::<i64>()
-                        .persistent(false)
-                        .fetch_all(&mut *tx)
-                        .await?;
-                    for id in new {
-                        ids = widen(ids, Some((id, id)));
+                    if Self::SHARED.is_some() {
+                        let range = insert
+                            .build_query_as::<(Option<i64>, Option<i64>)>()
+                            .persistent(false)
+                            .fetch_one(&mut *tx)
+                            .await?;
+                        if let (Some(first), Some(last)) = range {
+                            ids = widen(ids, Some((first, last)));
+                        }
+                    } else {
+                        insert.build().persistent(false).execute(&mut *tx).await?;
                     }
                 }
                 for chunk in run.documents.chunks(ROWS_PER_STATEMENT) {
