@@ -11,6 +11,7 @@ use std::ops::Range;
 use std::path::Path;
 use std::str::FromStr;
 use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use ropey::Rope;
 use syntect::highlighting::{
@@ -29,10 +30,27 @@ const CHECKPOINT: usize = 64;
 const MAX_LOOKBACK: usize = 400;
 /// Lines of context parsed above the window when no cached state is near.
 const GUESS_CONTEXT: usize = 60;
-/// Lines parsed per frame at most (0.1–0.5 ms each with syntect's pure-Rust regexes), so a keystroke's frame stays
-/// within 2 ms even while an unclosed string or comment changes the state of every following line; the rest
-/// follows in the next frames.
-const PARSE_BUDGET: usize = 2;
+/// How much parsing one [`Highlighter::highlight`] call may do. One syntect line costs 0.05–1.5 ms with its
+/// pure-Rust regexes (tenfold differences with the grammar, the line and the machine's load), so the budget is a
+/// time: lines are parsed while the moving average of a line's cost still fits, and lines not reached keep their
+/// previous colours until a later call.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Budget {
+    /// Parsing time allowed.
+    pub time: Duration,
+    /// Parse one line even when it does not fit, so the call makes progress.
+    pub at_least_one_line: bool,
+}
+
+impl Budget {
+    /// A frame that answers input: with layout and drawing (about 0.5 ms at 120×40) the frame stays within
+    /// 2 ms, so even the edited line may keep its previous colours until the next idle frame when it is costly.
+    pub const KEYSTROKE: Budget =
+        Budget { time: Duration::from_millis(1), at_least_one_line: false };
+    /// An idle frame catching up (the front end draws them back to back while nothing happens): well within a
+    /// 16 ms frame, and short, since a key pressed meanwhile waits for it.
+    pub const IDLE: Budget = Budget { time: Duration::from_millis(4), at_least_one_line: true };
+}
 /// Longer lines are not highlighted (regexes over them are slow).
 const MAX_LINE_BYTES: usize = 4096;
 
@@ -107,6 +125,9 @@ pub struct Highlighter {
     theme: SynTheme,
     entries: BTreeMap<usize, Entry>,
     complete: bool,
+    budget: Budget,
+    /// Moving average of one line's parse time, to stop before a line that would overrun the budget.
+    line_cost: Duration,
 }
 
 fn colour(c: Rgb) -> Color {
@@ -135,7 +156,21 @@ impl Highlighter {
             ..ThemeSettings::default()
         };
         let theme = SynTheme { name: None, author: None, settings, scopes };
-        Highlighter { syntaxes, syntax, theme, entries: BTreeMap::new(), complete: true }
+        Highlighter {
+            syntaxes,
+            syntax,
+            theme,
+            entries: BTreeMap::new(),
+            complete: true,
+            budget: Budget::IDLE,
+            line_cost: Duration::ZERO,
+        }
+    }
+
+    /// Sets how much the next [`Highlighter::highlight`] calls may parse ([`Budget::IDLE`] at first): front ends
+    /// pass [`Budget::KEYSTROKE`] for a frame that follows input and [`Budget::IDLE`] while catching up.
+    pub fn set_budget(&mut self, budget: Budget) {
+        self.budget = budget;
     }
 
     /// The grammar's name.
@@ -177,9 +212,9 @@ impl Highlighter {
         }
     }
 
-    /// Colour spans for each line in `lines` (clamped to the buffer). Parses at most [`PARSE_BUDGET`] lines per
-    /// call; lines not reached keep their previous colours (or none) and [`Highlighter::is_complete`] turns false,
-    /// so the caller draws again when idle.
+    /// Colour spans for each line in `lines` (clamped to the buffer). Parses within the budget
+    /// (see [`Highlighter::set_budget`]); lines not reached keep their previous colours (or none) and
+    /// [`Highlighter::is_complete`] turns false, so the caller draws again when idle.
     pub fn highlight(&mut self, rope: &Rope, lines: Range<usize>) -> Vec<Arc<[Span]>> {
         let end = lines.end.min(rope.len_lines());
         let first = lines.start.min(end);
@@ -198,7 +233,8 @@ impl Highlighter {
         let highlighter = SynHighlighter::new(&self.theme);
         let default_fg = self.theme.settings.foreground;
         let mut out = Vec::with_capacity(end - first);
-        let mut budget = PARSE_BUDGET;
+        let started = Instant::now();
+        let mut parsed = 0;
         let mut converged = false;
         while line < end {
             let cached = self.entries.get(&line).filter(|e| e.state == state && !e.stale);
@@ -212,7 +248,8 @@ impl Highlighter {
                 converged = true;
                 continue;
             }
-            if budget == 0 {
+            let must_parse = parsed == 0 && self.budget.at_least_one_line;
+            if !must_parse && started.elapsed() + self.line_cost > self.budget.time {
                 // Out of time for this frame: remember where to resume and show what is known.
                 let spans = self.entries.remove(&line).and_then(|e| e.spans);
                 self.entries.insert(line, Entry { state, spans, stale: true });
@@ -227,10 +264,13 @@ impl Highlighter {
                 self.complete = false;
                 return out;
             }
-            budget -= 1;
+            parsed += 1;
             let start_state = state.clone();
+            let line_started = Instant::now();
             let spans =
                 highlight_line(rope, line, &mut state, syntax_set, &highlighter, default_fg);
+            // Weighted towards recent lines: costs change with the text and the load.
+            self.line_cost = (self.line_cost * 3 + line_started.elapsed()) / 4;
             if line >= first || line % CHECKPOINT == 0 {
                 let spans = (line >= first).then_some(spans.clone());
                 self.entries.insert(line, Entry { state: start_state, spans, stale: false });
@@ -338,6 +378,8 @@ mod tests {
         assert_eq!(s.detect(Some(Path::new("notes.txt")), "hello"), None);
     }
 
+    const ONE_LINE: Budget = Budget { time: Duration::ZERO, at_least_one_line: true };
+
     fn full(h: &mut Highlighter, rope: &Rope, lines: Range<usize>) -> Vec<Arc<[Span]>> {
         let mut out = h.highlight(rope, lines.clone());
         while !h.is_complete() {
@@ -374,12 +416,67 @@ mod tests {
     #[test]
     fn parsing_is_budgeted_per_call_and_catches_up() {
         let mut h = Highlighter::new(syntaxes(), "Rust".into(), &Theme::dark());
+        h.set_budget(ONE_LINE);
         let rope = Rope::from_str(&"let x = \"s\"; // c\n".repeat(20));
         let first = h.highlight(&rope, 0..20);
         assert!(!h.is_complete());
-        assert!(first[PARSE_BUDGET..].iter().all(|s| s.is_empty()));
+        assert!(!first[0].is_empty());
+        assert!(first[1..].iter().all(|s| s.is_empty()));
         let done = full(&mut h, &rope, 0..20);
         assert!(h.is_complete());
         assert!(done.iter().all(|s| s.len() >= 3), "{done:?}");
+    }
+
+    /// Spans as a fresh highlighter computes them with all the time it needs.
+    fn reference(rope: &Rope, lines: Range<usize>) -> Vec<Arc<[Span]>> {
+        let mut h = Highlighter::new(syntaxes(), "Rust".into(), &Theme::dark());
+        h.set_budget(Budget { time: Duration::from_secs(10), at_least_one_line: true });
+        full(&mut h, rope, lines)
+    }
+
+    #[test]
+    fn an_unclosed_string_keeps_old_colours_until_idle_frames_catch_up_exactly() {
+        let mut h = Highlighter::new(syntaxes(), "Rust".into(), &Theme::dark());
+        let mut rope = Rope::from_str(&"let x = 1; // one\nfn f() -> u8 { 2 }\n".repeat(30));
+        let before = full(&mut h, &rope, 0..40);
+        assert_eq!(before, reference(&rope, 0..40));
+        // Open a string on line 3: every line below turns into string contents.
+        h.set_budget(ONE_LINE);
+        let at = rope.line_to_char(3) + 8;
+        rope.insert(at, "\"");
+        h.apply_damage(Ok(vec![LineDamage { line: 3, removed: 0, added: 0 }]));
+        let keystroke = h.highlight(&rope, 0..40);
+        assert!(!h.is_complete(), "one line per call: the rest waits for idle frames");
+        // Lines not re-parsed yet keep their previous colours rather than going blank.
+        assert_eq!(keystroke[10], before[10]);
+        assert_eq!(keystroke[..3], before[..3]);
+        let mut frames = 1;
+        while !h.is_complete() {
+            h.highlight(&rope, 0..40);
+            frames += 1;
+        }
+        assert!(frames > 30, "{frames}");
+        let caught_up = h.highlight(&rope, 0..40);
+        assert_eq!(caught_up, reference(&rope, 0..40));
+        assert_ne!(caught_up[10], before[10]);
+        // Closing it again restores the original colours.
+        rope.remove(at..at + 1);
+        h.apply_damage(Ok(vec![LineDamage { line: 3, removed: 0, added: 0 }]));
+        assert_eq!(full(&mut h, &rope, 0..40), before);
+    }
+
+    #[test]
+    fn a_keystroke_budget_may_defer_every_line_and_idle_frames_finish_them() {
+        let mut h = Highlighter::new(syntaxes(), "Rust".into(), &Theme::dark());
+        let mut rope = Rope::from_str(&"let s = 1; // one\n".repeat(10));
+        let before = full(&mut h, &rope, 0..10);
+        rope.insert(rope.line_to_char(2) + 8, "\"");
+        h.apply_damage(Ok(vec![LineDamage { line: 2, removed: 0, added: 0 }]));
+        // No time for even one line: everything keeps its colours, nothing blocks.
+        h.set_budget(Budget { time: Duration::ZERO, at_least_one_line: false });
+        assert_eq!(h.highlight(&rope, 0..10), before);
+        assert!(!h.is_complete());
+        h.set_budget(Budget::IDLE);
+        assert_eq!(full(&mut h, &rope, 0..10), reference(&rope, 0..10));
     }
 }

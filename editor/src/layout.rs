@@ -38,9 +38,31 @@ pub fn grapheme_width(g: &str) -> usize {
     if g.chars().next().is_some_and(char::is_control) { 1 } else { g.width().clamp(1, 2) }
 }
 
+/// The grapheme clusters of a line.
+enum Clusters<'a> {
+    /// An ASCII line (the common case, laid out on every frame): every byte is a cluster, since the one
+    /// multi-byte ASCII cluster, CR LF, cannot occur inside a line's content.
+    Ascii { line: &'a str, at: usize },
+    /// Anything else, segmented by Unicode's rules.
+    Unicode(GraphemeIndices<'a>),
+}
+
+impl<'a> Clusters<'a> {
+    fn next(&mut self) -> Option<&'a str> {
+        match self {
+            Clusters::Ascii { line, at } => {
+                let text = line.get(*at..*at + 1)?;
+                *at += 1;
+                Some(text)
+            }
+            Clusters::Unicode(graphemes) => graphemes.next().map(|(_, g)| g),
+        }
+    }
+}
+
 /// Iterator over the glyphs of one line's content (without its terminator).
 pub struct Glyphs<'a> {
-    graphemes: GraphemeIndices<'a>,
+    graphemes: Clusters<'a>,
     opts: LayoutOptions,
     offset: usize,
     row: usize,
@@ -52,7 +74,12 @@ impl<'a> Glyphs<'a> {
     pub fn new(line: &'a str, opts: LayoutOptions) -> Self {
         let opts =
             LayoutOptions { tab_width: opts.tab_width.max(1), wrap: opts.wrap.map(|w| w.max(2)) };
-        Glyphs { graphemes: line.grapheme_indices(true), opts, offset: 0, row: 0, col: 0 }
+        let graphemes = if line.is_ascii() && !line.contains("\r\n") {
+            Clusters::Ascii { line, at: 0 }
+        } else {
+            Clusters::Unicode(line.grapheme_indices(true))
+        };
+        Glyphs { graphemes, opts, offset: 0, row: 0, col: 0 }
     }
 }
 
@@ -60,7 +87,7 @@ impl<'a> Iterator for Glyphs<'a> {
     type Item = Glyph<'a>;
 
     fn next(&mut self) -> Option<Glyph<'a>> {
-        let (_, text) = self.graphemes.next()?;
+        let text = self.graphemes.next()?;
         let tab = |col: usize| self.opts.tab_width - col % self.opts.tab_width;
         let mut width = if text == "\t" { tab(self.col) } else { grapheme_width(text) };
         if let Some(wrap) = self.opts.wrap {
@@ -73,7 +100,7 @@ impl<'a> Iterator for Glyphs<'a> {
             }
             width = width.min(wrap);
         }
-        let chars = text.chars().count();
+        let chars = if text.len() == 1 { 1 } else { text.chars().count() };
         let glyph = Glyph { text, offset: self.offset, chars, row: self.row, col: self.col, width };
         self.offset += chars;
         self.col += width;
@@ -152,5 +179,22 @@ mod tests {
         assert_eq!(position_of("abcde", 5, opts), (1, 0));
         assert_eq!(offset_at("abcd中ef", 0, 4, opts), 3);
         assert_eq!(offset_at("abcd中ef", 1, 9, opts), 7);
+    }
+
+    #[test]
+    fn ascii_lines_lay_out_as_unicode_segmentation_says() {
+        let opts = LayoutOptions { tab_width: 4, wrap: Some(7) };
+        for line in ["let x = 1;\t// note", "a\rb\x07c", "\r\n", "", "\t\tend \x1b[0m"] {
+            let fast: Vec<_> = Glyphs::new(line, opts).map(|g| (g.text, g.row, g.col)).collect();
+            let texts: Vec<_> = line.graphemes(true).collect();
+            assert_eq!(fast.iter().map(|g| g.0).collect::<Vec<_>>(), texts, "{line:?}");
+            // Mixed with one non-ASCII char, the same line takes the Unicode path: same places.
+            let mixed = format!("{line}é");
+            let slow: Vec<_> = Glyphs::new(&mixed, opts)
+                .map(|g| (g.text, g.row, g.col))
+                .take(fast.len())
+                .collect();
+            assert_eq!(fast, slow, "{line:?}");
+        }
     }
 }

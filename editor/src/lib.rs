@@ -46,7 +46,7 @@ pub use editor::{
     Status, Viewport,
 };
 pub use file::{DiskStamp, FileError};
-pub use highlight::{Highlighter, Syntaxes};
+pub use highlight::{Budget, Highlighter, Syntaxes};
 pub use history::{Change, ChangeKind, LinearHistory, Revert, UndoHistory};
 pub use input::{Key, KeyEvent, KeyParseError, Modifiers, MouseEvent, MouseKind};
 pub use keymap::Keymap;

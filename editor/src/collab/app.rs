@@ -24,7 +24,7 @@ use tandem_crdt::{
 
 use crate::config::Config;
 use crate::editor::{Editor, MessageKind};
-use crate::highlight::{Highlighter, Syntaxes};
+use crate::highlight::{Budget, Highlighter, Syntaxes};
 use crate::input::{KeyEvent, MouseEvent};
 use crate::text::Edit;
 use crate::theme::Theme;
@@ -486,7 +486,12 @@ impl App {
         mut draw: impl FnMut(&mut App, u64) -> anyhow::Result<()>,
     ) -> anyhow::Result<()> {
         let mut last_tick = now_ms();
+        let mut idle = false;
         loop {
+            if let Some(h) = self.highlighter.as_mut() {
+                // A frame answering input stays short; idle frames catch up on highlighting.
+                h.set_budget(if idle { Budget::IDLE } else { Budget::KEYSTROKE });
+            }
             draw(self, now_ms())?;
             self.persist(now_ms()).context("writing the local store")?;
             if self.editor.should_quit() {
@@ -495,7 +500,9 @@ impl App {
             // Highlighting catches up a few lines per frame while nothing else happens.
             let catching_up = self.highlighter.as_ref().is_some_and(|h| !h.is_complete());
             let wait = if catching_up || self.editor.is_busy() { Duration::ZERO } else { TICK };
-            match inbox.recv_timeout(wait) {
+            let received = inbox.recv_timeout(wait);
+            idle = matches!(received, Err(RecvTimeoutError::Timeout));
+            match received {
                 Ok(event) => {
                     let now = now_ms();
                     self.handle(event, now);

@@ -19,7 +19,7 @@ use ratatui::layout::Position;
 
 use crate::config::Config;
 use crate::editor::{Editor, Effect};
-use crate::highlight::{Highlighter, Syntaxes};
+use crate::highlight::{Budget, Highlighter, Syntaxes};
 use crate::input::{Key, KeyEvent, Modifiers, MouseEvent, MouseKind};
 use crate::theme::Theme;
 use crate::ui::{RenderInput, render};
@@ -171,6 +171,7 @@ pub fn run(config: &Config, path: Option<PathBuf>) -> anyhow::Result<()> {
     editor.resize(size.width, size.height);
     let mut last_disk_check = Instant::now();
     let mut waiting_for_syntax = config.syntax;
+    let mut idle = false;
     loop {
         if highlighter.is_none()
             && let Ok((syntaxes, name)) = syntax_rx.try_recv()
@@ -182,6 +183,8 @@ pub fn run(config: &Config, path: Option<PathBuf>) -> anyhow::Result<()> {
         let damage = editor.take_damage();
         if let Some(h) = highlighter.as_mut() {
             h.apply_damage(damage);
+            // A frame answering input stays short; idle frames catch up on highlighting.
+            h.set_budget(if idle { Budget::IDLE } else { Budget::KEYSTROKE });
         }
         let syntax_name = highlighter.as_ref().map(|h| h.syntax_name().to_owned());
         term.draw(|frame| {
@@ -222,7 +225,9 @@ pub fn run(config: &Config, path: Option<PathBuf>) -> anyhow::Result<()> {
         } else {
             Duration::from_millis(500)
         };
-        if event::poll(timeout)? {
+        let input = event::poll(timeout)?;
+        idle = !input;
+        if input {
             // Handle everything already queued before drawing again, so a paste or fast typing costs one frame.
             loop {
                 handle_event(&mut editor, event::read()?);
