@@ -61,6 +61,9 @@ use storage::{Storage, StorageError, Writer};
 
 /// Unwritten bytes above which connections stop reading until storage catches up.
 const MAX_PENDING_WRITE_BYTES: usize = 64 << 20;
+/// Awareness updates waiting to be announced to other servers; more are dropped (a peer's
+/// renewal repairs it).
+const PRESENCE_QUEUE: usize = 4_096;
 /// How long shutdown waits for connections to close before saving anyway.
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
 
@@ -104,10 +107,21 @@ pub async fn run(
     let storage = storage::open(&config.database).await?;
     let metrics = Arc::new(Metrics::default());
     let writer = Writer::spawn(storage.clone(), metrics.clone(), MAX_PENDING_WRITE_BYTES);
+    // Servers sharing a PostgreSQL database apply each other's commits to their rooms and
+    // relay each other's awareness.
+    let remote = storage.watch().await?;
+    let (presence_out, presence_in) = match remote {
+        Some(_) => {
+            let (out, rx) = tokio::sync::mpsc::channel(PRESENCE_QUEUE);
+            (Some(out), Some(rx))
+        }
+        None => (None, None),
+    };
     let settings = RoomSettings {
         text_name: config.text_name.clone(),
         compact_after_updates: config.compact_after_updates.max(1),
         idle_unload: config.idle_unload,
+        presence_out,
     };
     let rooms = Arc::new(Rooms::new(storage.clone(), writer.clone(), metrics.clone(), settings));
     if config.auth_key.is_none() {
@@ -127,14 +141,12 @@ pub async fn run(
         next_connection: AtomicU64::new(0),
     });
     let maintenance = tokio::spawn(maintain(app.clone()));
-    // Servers sharing a PostgreSQL database apply each other's commits to their rooms.
-    let follower = match storage.watch().await? {
-        Some(commits) => {
-            let rooms = app.rooms.clone();
-            Some(tokio::spawn(async move { rooms.follow(commits).await }))
-        }
-        None => None,
-    };
+    let follower = remote.map(|commits| {
+        let rooms = app.rooms.clone();
+        tokio::spawn(async move { rooms.follow(commits).await })
+    });
+    let publisher =
+        presence_in.map(|presence| tokio::spawn(publish_presence(storage.clone(), presence)));
     tracing::info!(addr = %listener.local_addr()?, database = ?app.config.database, "listening");
 
     let token = app.shutdown.clone();
@@ -162,14 +174,26 @@ pub async fn run(
         tracing::warn!("connections still open after {SHUTDOWN_GRACE:?}; saving anyway");
     }
     maintenance.abort();
-    if let Some(follower) = follower {
-        follower.abort();
+    for task in follower.into_iter().chain(publisher) {
+        task.abort();
     }
     let saved = app.rooms.save_all().await;
     storage.close().await;
     saved?;
     tracing::info!("stopped");
     Ok(())
+}
+
+/// Announces this server's clients' awareness to the other servers, one update at a time.
+async fn publish_presence(
+    storage: Arc<dyn Storage>,
+    mut updates: tokio::sync::mpsc::Receiver<(Arc<str>, Vec<u8>)>,
+) {
+    while let Some((doc, update)) = updates.recv().await {
+        if let Err(error) = storage.publish_presence(&doc, &update).await {
+            tracing::warn!(%doc, %error, "announcing awareness to other servers failed");
+        }
+    }
 }
 
 async fn maintain(app: Arc<App>) {

@@ -39,7 +39,13 @@ pub(crate) struct RoomSettings {
     pub text_name: String,
     pub compact_after_updates: usize,
     pub idle_unload: Duration,
+    /// Where awareness updates of this server's clients go to reach other servers sharing the
+    /// database (`None`: no other servers).
+    pub presence_out: Option<PresenceOut>,
 }
+
+/// A room's awareness update for other servers: the document and the update.
+pub(crate) type PresenceOut = tokio::sync::mpsc::Sender<(Arc<str>, Vec<u8>)>;
 
 fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
     // A panic while holding a room lock cannot leave the replica half-updated in a way that
@@ -71,6 +77,7 @@ pub(crate) struct Room {
     writer: Writer,
     metrics: Arc<Metrics>,
     compact_after_updates: usize,
+    presence_out: Option<PresenceOut>,
     /// Set when applying a frame panicked inside the CRDT: the replica may be inconsistent, so
     /// it is never saved again, everyone is disconnected, and the next connection reloads the
     /// document from storage (which never saw the bad frame).
@@ -120,6 +127,7 @@ impl Room {
             writer,
             metrics,
             compact_after_updates: settings.compact_after_updates,
+            presence_out: settings.presence_out.clone(),
             poisoned: AtomicBool::new(false),
         })
     }
@@ -195,6 +203,7 @@ impl Room {
         for (update, _) in incoming.presence {
             // Relayed even when nothing changed: renewals keep the peer from timing out elsewhere.
             broadcast(&state.members, Some(connection), SyncSession::awareness_frame(&update));
+            self.publish_presence(update);
         }
         Ok(())
     }
@@ -220,6 +229,26 @@ impl Room {
             Err(_) => {
                 tracing::error!(doc = %self.id, "applying another server's update panicked; reloading the document");
                 self.poison(state);
+            }
+        }
+    }
+
+    /// Hands an awareness update of this server's clients to the other servers. Best effort:
+    /// when the queue is full it is dropped, and the peer's next renewal (every 15 s) repairs it.
+    fn publish_presence(&self, update: Vec<u8>) {
+        if let Some(out) = &self.presence_out {
+            let _ = out.try_send((self.id.clone(), update));
+        }
+    }
+
+    /// Applies awareness from another server's clients and relays it to every connection here.
+    pub fn apply_remote_presence(&self, update: &[u8], now_ms: u64) {
+        let mut guard = lock(&self.state);
+        let state = &mut *guard;
+        match state.presence.apply_update(update, now_ms) {
+            Ok(_) => broadcast(&state.members, None, SyncSession::awareness_frame(update)),
+            Err(error) => {
+                tracing::warn!(doc = %self.id, %error, "another server's awareness does not apply");
             }
         }
     }
@@ -279,6 +308,7 @@ impl Room {
         match state.presence.remove_clients(&member.session.peer_clients(), now_ms) {
             Ok(Some(update)) => {
                 broadcast(&state.members, None, SyncSession::awareness_frame(&update));
+                self.publish_presence(update);
             }
             Ok(None) => {}
             Err(error) => tracing::warn!(doc = %self.id, %error, "announcing a departure failed"),
@@ -533,6 +563,11 @@ impl Rooms {
                         self.resync(&doc, &room).await;
                     }
                 }
+                RemoteCommit::Presence { doc, update } => {
+                    if let Some(room) = self.get(&doc) {
+                        room.apply_remote_presence(&update, crate::storage::unix_ms());
+                    }
+                }
                 RemoteCommit::Lost => self.resync_all().await,
             }
         }
@@ -591,6 +626,7 @@ mod tests {
             text_name: "content".into(),
             compact_after_updates: 1000,
             idle_unload: Duration::from_secs(60),
+            presence_out: None,
         };
         Arc::new(Rooms::new(storage, writer, metrics, settings))
     }

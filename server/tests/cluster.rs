@@ -1,6 +1,6 @@
 //! Several servers on one PostgreSQL database (DESIGN.md, "Scaling past one machine"): clients
-//! of one document on different servers see each other's edits, and compaction by any server
-//! keeps every server's updates. Skipped without `TANDEM_TEST_DATABASE_URL`.
+//! of one document on different servers see each other's edits and presence, and compaction by
+//! any server keeps every server's updates. Skipped without `TANDEM_TEST_DATABASE_URL`.
 
 mod common;
 
@@ -47,6 +47,20 @@ async fn two_servers_on_one_postgres_database_share_a_document() {
     }
     alice.wait_durable().await.unwrap();
     bob.wait_durable().await.unwrap();
+
+    // Awareness crosses servers too, departures included.
+    alice.set_presence("alice", Some((1, 2))).await.unwrap();
+    bob.wait_until("alice's presence via server one", |c| c.peer_names() == ["alice"])
+        .await
+        .unwrap();
+    let mut dave = TestClient::connect_synced(&two.ws_url("shared"), durable()).await.unwrap();
+    dave.set_presence("dave", None).await.unwrap();
+    alice
+        .wait_until("dave's presence via server two", |c| c.peer_names() == ["dave"])
+        .await
+        .unwrap();
+    drop(dave);
+    alice.wait_until("dave's departure", |c| c.peer_names().is_empty()).await.unwrap();
 
     // A late joiner on either server gets everything; so does the HTTP API.
     let carol = TestClient::connect_synced(&two.ws_url("shared"), durable()).await.unwrap();

@@ -106,7 +106,8 @@ impl WriteOp {
 /// One row of a document's update log: the document id and the update.
 pub type LogRow = (String, Vec<u8>);
 
-/// A commit another server made to the database this one shares (PostgreSQL).
+/// A commit (or awareness) another server announced on the database this one shares
+/// (PostgreSQL).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum RemoteCommit {
     /// Log rows with ids `from..=to` were appended (rows of other documents, or of other
@@ -122,6 +123,14 @@ pub enum RemoteCommit {
     Snapshot {
         /// The document.
         doc: String,
+    },
+    /// Awareness (cursors, names) of another server's clients of `doc`: not stored, only
+    /// relayed.
+    Presence {
+        /// The document.
+        doc: String,
+        /// The y-protocols awareness update.
+        update: Vec<u8>,
     },
     /// Announcements may have been missed (the connection to the database dropped).
     Lost,
@@ -147,6 +156,13 @@ pub trait Storage: Send + Sync + 'static {
         to: i64,
         docs: &'a [std::sync::Arc<str>],
     ) -> BoxFuture<'a, Result<Vec<LogRow>, StorageError>>;
+    /// Announces awareness of this server's clients of `doc` to the other servers (nothing
+    /// without other servers).
+    fn publish_presence<'a>(
+        &'a self,
+        doc: &'a str,
+        update: &'a [u8],
+    ) -> BoxFuture<'a, Result<(), StorageError>>;
     /// Every stored document, by id.
     fn list(&self) -> BoxFuture<'_, Result<Vec<DocumentInfo>, StorageError>>;
     /// Checks that the database answers.

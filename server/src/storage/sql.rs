@@ -11,6 +11,8 @@ use std::time::Duration;
 
 use std::sync::Arc;
 
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD as BASE64;
 use futures_util::future::BoxFuture;
 use sqlx::SqlSafeStr;
 use sqlx::migrate::{Migration, MigrationType, Migrator};
@@ -109,7 +111,31 @@ struct Notice {
     /// Documents whose log was compacted into their snapshot.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     snapshots: Vec<String>,
+    /// Awareness of a document's clients: the document and the update in base64.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    presence: Option<(String, String)>,
 }
+
+impl Notice {
+    /// What another server's notice asks of this one.
+    fn into_commits(self) -> Vec<RemoteCommit> {
+        let mut commits: Vec<RemoteCommit> =
+            self.snapshots.into_iter().map(|doc| RemoteCommit::Snapshot { doc }).collect();
+        if let Some((from, to)) = self.updates {
+            commits.push(RemoteCommit::Updates { from, to });
+        }
+        if let Some((doc, update)) = self.presence {
+            match BASE64.decode(update) {
+                Ok(update) => commits.push(RemoteCommit::Presence { doc, update }),
+                Err(error) => tracing::warn!(%error, "ignoring undecodable awareness"),
+            }
+        }
+        commits
+    }
+}
+
+/// Largest payload PostgreSQL's NOTIFY takes (its limit is 8,000 bytes).
+const MAX_NOTICE_BYTES: usize = 7_900;
 
 /// Largest NOTIFY payload PostgreSQL accepts is 8,000 bytes; doc ids are at most 128.
 const SNAPSHOTS_PER_NOTICE: usize = 50;
@@ -191,6 +217,10 @@ impl SqliteStorage {
     async fn watch_commits(&self) -> Result<Option<mpsc::Receiver<RemoteCommit>>, StorageError> {
         Ok(None)
     }
+
+    async fn announce_presence(&self, _doc: &str, _update: &[u8]) -> Result<(), StorageError> {
+        Ok(())
+    }
 }
 
 /// PostgreSQL storage.
@@ -225,6 +255,23 @@ impl PostgresStorage {
     /// and merges the stored log.
     const SHARED: Option<&'static str> = Some(LOCK_DOCUMENT);
 
+    async fn announce_presence(&self, doc: &str, update: &[u8]) -> Result<(), StorageError> {
+        let notice = Notice {
+            node: self.node,
+            updates: None,
+            snapshots: Vec::new(),
+            presence: Some((doc.to_owned(), BASE64.encode(update))),
+        };
+        let payload = serde_json::to_string(&notice)
+            .map_err(|e| StorageError::CommitFailed(e.to_string()))?;
+        if payload.len() > MAX_NOTICE_BYTES {
+            tracing::debug!(doc, bytes = payload.len(), "awareness too large to announce");
+            return Ok(());
+        }
+        sqlx::query(NOTIFY).bind(CHANNEL).bind(payload).execute(&self.writer).await?;
+        Ok(())
+    }
+
     /// Listens on [`CHANNEL`] and forwards other servers' commits.
     async fn watch_commits(&self) -> Result<Option<mpsc::Receiver<RemoteCommit>>, StorageError> {
         let mut listener = PgListener::connect_with(&self.reader).await?;
@@ -233,21 +280,11 @@ impl PostgresStorage {
         let node = self.node;
         tokio::spawn(async move {
             loop {
-                let commit = match listener.try_recv().await {
+                let heard = match listener.try_recv().await {
                     Ok(Some(notification)) => {
                         match serde_json::from_str::<Notice>(notification.payload()) {
                             Ok(notice) if notice.node == node => continue,
-                            Ok(notice) => {
-                                for doc in notice.snapshots {
-                                    if commits.send(RemoteCommit::Snapshot { doc }).await.is_err() {
-                                        return;
-                                    }
-                                }
-                                match notice.updates {
-                                    Some((from, to)) => RemoteCommit::Updates { from, to },
-                                    None => continue,
-                                }
-                            }
+                            Ok(notice) => notice.into_commits(),
                             Err(error) => {
                                 tracing::warn!(%error, "ignoring an unreadable commit notice");
                                 continue;
@@ -256,16 +293,18 @@ impl PostgresStorage {
                     }
                     // The connection dropped (it reconnects on the next call): notices sent
                     // meanwhile are lost.
-                    Ok(None) => RemoteCommit::Lost,
+                    Ok(None) => vec![RemoteCommit::Lost],
                     Err(sqlx::Error::PoolClosed) => return,
                     Err(error) => {
                         tracing::warn!(%error, "listening for other servers' commits failed");
                         tokio::time::sleep(Duration::from_secs(1)).await;
-                        RemoteCommit::Lost
+                        vec![RemoteCommit::Lost]
                     }
                 };
-                if commits.send(commit).await.is_err() {
-                    return;
+                for commit in heard {
+                    if commits.send(commit).await.is_err() {
+                        return;
+                    }
                 }
             }
         });
@@ -440,10 +479,20 @@ macro_rules! sql_storage {
                     if let Some(node) = self.announcing_node() {
                         let mut notices = snapshots
                             .chunks(SNAPSHOTS_PER_NOTICE)
-                            .map(|docs| Notice { node, updates: None, snapshots: docs.to_vec() })
+                            .map(|docs| Notice {
+                                node,
+                                updates: None,
+                                snapshots: docs.to_vec(),
+                                presence: None,
+                            })
                             .collect::<Vec<_>>();
                         if appended.is_some() {
-                            notices.push(Notice { node, updates: appended, snapshots: Vec::new() });
+                            notices.push(Notice {
+                                node,
+                                updates: appended,
+                                snapshots: Vec::new(),
+                                presence: None,
+                            });
                         }
                         for notice in notices {
                             let payload = serde_json::to_string(&notice)
@@ -464,6 +513,14 @@ macro_rules! sql_storage {
                 &self,
             ) -> BoxFuture<'_, Result<Option<mpsc::Receiver<RemoteCommit>>, StorageError>> {
                 Box::pin(self.watch_commits())
+            }
+
+            fn publish_presence<'a>(
+                &'a self,
+                doc: &'a str,
+                update: &'a [u8],
+            ) -> BoxFuture<'a, Result<(), StorageError>> {
+                Box::pin(self.announce_presence(doc, update))
             }
 
             fn updates_between<'a>(
