@@ -65,6 +65,8 @@ const TOUCH_AFTER_SNAPSHOT: &str = "INSERT INTO documents (id, stored_bytes, upd
 const LIST: &str = "SELECT id, stored_bytes, updated_at FROM documents ORDER BY id";
 /// PostgreSQL: serializes compactions of one document across servers (released at commit).
 const LOCK_DOCUMENT: &str = "SELECT pg_advisory_xact_lock(hashtext($1))";
+/// PostgreSQL: the `documents` rows a commit updates, locked in id order (followed by the ids).
+const LOCK_DOCUMENT_ROWS: &str = "SELECT id FROM documents WHERE id IN (";
 /// PostgreSQL: delivered to every listening server when the transaction commits.
 const NOTIFY: &str = "SELECT pg_notify($1, $2)";
 /// The channel servers sharing a PostgreSQL database announce their commits on.
@@ -251,8 +253,8 @@ impl PostgresStorage {
         Some(self.node)
     }
 
-    /// Several servers may share the database: compaction locks the document (this statement)
-    /// and merges the stored log.
+    /// Several servers may share the database: a commit locks the documents it compacts (this
+    /// statement) and merges their stored logs.
     const SHARED: Option<&'static str> = Some(LOCK_DOCUMENT);
 
     async fn announce_presence(&self, doc: &str, update: &[u8]) -> Result<(), StorageError> {
@@ -356,6 +358,9 @@ macro_rules! sql_storage {
                         insert.build().persistent(false).execute(&mut *tx).await?;
                     }
                 }
+                // In id order, like `lock_documents`: rows created by this statement are locked
+                // by it, in this order.
+                run.documents.sort_unstable_by(|a, b| a.0.cmp(b.0));
                 for chunk in run.documents.chunks(ROWS_PER_STATEMENT) {
                     let mut touch = sqlx::QueryBuilder::<$db>::new(TOUCH_AFTER_APPEND);
                     touch.push_values(chunk, |mut row, (doc, bytes)| {
@@ -367,6 +372,33 @@ macro_rules! sql_storage {
                 run.updates.clear();
                 run.documents.clear();
                 Ok(ids)
+            }
+
+            /// Locks the `documents` rows `ops` will update, in id order: servers sharing the
+            /// database and updating the same documents in one commit would otherwise
+            /// deadlock (PostgreSQL then aborts one commit, which the writer retries).
+            async fn lock_documents(
+                tx: &mut <$db as sqlx::Database>::Connection,
+                ops: &[WriteOp],
+            ) -> Result<(), sqlx::Error> {
+                let mut docs: Vec<&str> = ops
+                    .iter()
+                    .map(|op| match op {
+                        WriteOp::Append { doc, .. } | WriteOp::Snapshot { doc, .. } => &**doc,
+                    })
+                    .collect();
+                docs.sort_unstable();
+                docs.dedup();
+                for chunk in docs.chunks(ROWS_PER_STATEMENT) {
+                    let mut select = sqlx::QueryBuilder::<$db>::new(LOCK_DOCUMENT_ROWS);
+                    let mut list = select.separated(", ");
+                    for doc in chunk {
+                        list.push_bind(*doc);
+                    }
+                    select.push(") ORDER BY id FOR UPDATE");
+                    select.build().persistent(false).execute(&mut *tx).await?;
+                }
+                Ok(())
             }
 
             /// Replaces `doc`'s snapshot with `state` and drops the log it covers: on a shared
@@ -383,8 +415,8 @@ macro_rules! sql_storage {
                         sqlx::query(DROP_LOG).bind(doc).execute(&mut *tx).await?;
                         Cow::Borrowed(state)
                     }
-                    Some(lock) => {
-                        sqlx::query(lock).bind(doc).execute(&mut *tx).await?;
+                    Some(_) => {
+                        // `commit` holds the document's lock (taken first, in order).
                         let stored = sqlx::query_as::<_, (Vec<u8>, i32, i64)>(LOAD)
                             .bind(doc)
                             .fetch_all(&mut *tx)
@@ -457,6 +489,27 @@ macro_rules! sql_storage {
                 Box::pin(async move {
                     let now = unix_ms() as i64;
                     let mut tx = self.writer.begin().await?;
+                    if Self::SHARED.is_some() {
+                        Self::lock_documents(&mut *tx, ops).await?;
+                    }
+                    if let Some(lock) = Self::SHARED {
+                        // Every document this commit compacts, locked up front in one order:
+                        // servers saving the same documents at once would otherwise deadlock.
+                        // (Two ids whose lock keys collide still could; PostgreSQL then aborts
+                        // one commit and the writer retries it.)
+                        let mut docs: Vec<&str> = ops
+                            .iter()
+                            .filter_map(|op| match op {
+                                WriteOp::Snapshot { doc, .. } => Some(&**doc),
+                                WriteOp::Append { .. } => None,
+                            })
+                            .collect();
+                        docs.sort_unstable();
+                        docs.dedup();
+                        for doc in docs {
+                            sqlx::query(lock).bind(doc).execute(&mut *tx).await?;
+                        }
+                    }
                     // Runs of appends become a few multi-row statements; a snapshot drops the
                     // log written before it, so it splits the runs and keeps its place.
                     let mut run = AppendRun::default();
