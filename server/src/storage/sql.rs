@@ -4,12 +4,16 @@
 //!
 //! Tables: `updates` (the log: autoincrement id, doc, data), `snapshots` (doc → compacted state)
 //! and `documents` (doc → stored bytes and last change, for the listing).
+//!
+//! One server owns a SQLite file. Several servers may share a PostgreSQL database: each commit
+//! ends with a `NOTIFY` on [`CHANNEL`] ([`Notice`]: the appended log id range, the documents
+//! compacted) that the others turn into [`RemoteCommit`]s, awareness travels the same way, and
+//! compaction merges the stored log under a per-document advisory lock instead of dropping it.
 
 use std::borrow::Cow;
 use std::path::Path;
-use std::time::Duration;
-
 use std::sync::Arc;
+use std::time::Duration;
 
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD as BASE64;
