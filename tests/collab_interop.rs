@@ -6,7 +6,7 @@
 mod collab;
 
 use collab::{NodeYServer, Pane, editor_args, save_and_read, tmux_available};
-use tandem_e2e::{ServerOptions, StockYjsClient, TIMEOUT, TestServer, node_available};
+use tandem_e2e::{ServerOptions, StockYjsClient, TestServer, node_available};
 
 #[tokio::test]
 async fn a_stock_yjs_client_sees_the_editor_and_its_edits_appear_in_it() {
@@ -29,11 +29,7 @@ async fn a_stock_yjs_client_sees_the_editor_and_its_edits_appear_in_it() {
     a.type_text("typed in tandem <ann-done>");
     a.wait_for(&["<yjs-done>", "[yjs 4]", "yjs"]);
 
-    let output = tokio::time::timeout(TIMEOUT, node.wait_with_output()).await.unwrap().unwrap();
-    let stdout = String::from_utf8_lossy(&output.stdout);
-    let stderr = String::from_utf8_lossy(&output.stderr);
-    let result: serde_json::Value = serde_json::from_str(stdout.trim())
-        .unwrap_or_else(|e| panic!("bad output from node ({e}):\n{stdout}\n{stderr}"));
+    let (result, stderr) = StockYjsClient::result(node).await;
     assert_eq!(result["ok"], true, "{result}\n{stderr}");
     assert!(result["peers"].as_array().unwrap().contains(&"ann".into()), "{result}");
     let node_text = result["text"].as_str().unwrap();

@@ -2,7 +2,7 @@
 //! client edit one document on tandem-server at the same time: both converge, and each sees
 //! the other's awareness. Needs node and `scripts/setup-node.sh`; skips with a reason without.
 
-use tandem_e2e::{ClientOptions, ServerOptions, StockYjsClient, TIMEOUT, TestClient, TestServer};
+use tandem_e2e::{ClientOptions, ServerOptions, StockYjsClient, TestClient, TestServer};
 
 const TEST: &str = "stock_yjs_client_and_tandem_client_converge";
 
@@ -29,11 +29,7 @@ async fn stock_yjs_client_and_tandem_client_converge() {
     .await
     .unwrap();
 
-    let output = tokio::time::timeout(TIMEOUT, node.wait_with_output()).await.unwrap().unwrap();
-    let stdout = String::from_utf8_lossy(&output.stdout);
-    let stderr = String::from_utf8_lossy(&output.stderr);
-    let result: serde_json::Value = serde_json::from_str(stdout.trim())
-        .unwrap_or_else(|e| panic!("bad output from node ({e}):\n{stdout}\n{stderr}"));
+    let (result, stderr) = StockYjsClient::result(node).await;
     assert_eq!(result["ok"], true, "{result}\n{stderr}");
     assert!(result["peers"].as_array().unwrap().contains(&"rust".into()), "{result}");
     // Both have every edit of both: the same text, byte for byte.

@@ -12,7 +12,7 @@ use std::time::Duration;
 use anyhow::{Context, bail, ensure};
 use serde_json::Value;
 use tandem_e2e::{ClientOptions, ServerOptions, TestClient, TestServer, repo_root, skip};
-use tokio::io::{AsyncBufReadExt, AsyncReadExt, BufReader};
+use tokio::io::AsyncReadExt;
 use tokio::process::{Child, Command};
 use tokio::sync::mpsc;
 use tokio::time::Instant;
@@ -150,21 +150,7 @@ fn built_page() -> anyhow::Result<PathBuf> {
 /// The JSON lines the scenario prints, as they come; other lines are echoed to stderr.
 fn events(child: &mut Child) -> anyhow::Result<mpsc::UnboundedReceiver<Value>> {
     let stdout = child.stdout.take().context("no stdout")?;
-    let (sender, receiver) = mpsc::unbounded_channel();
-    tokio::spawn(async move {
-        let mut lines = BufReader::new(stdout).lines();
-        while let Ok(Some(line)) = lines.next_line().await {
-            match serde_json::from_str::<Value>(&line) {
-                Ok(event) => {
-                    if sender.send(event).is_err() {
-                        break;
-                    }
-                }
-                Err(_) => eprintln!("firefox.mjs: {line}"),
-            }
-        }
-    });
-    Ok(receiver)
+    Ok(tandem_e2e::json_lines(stdout, "firefox.mjs"))
 }
 
 /// Waits for the event named `name`, pumping the Rust client meanwhile (so it answers syncs and

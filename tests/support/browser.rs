@@ -10,7 +10,7 @@ use std::time::Duration;
 use anyhow::{Context, bail};
 use serde_json::Value;
 use tandem_e2e::{ServerOptions, TestServer, repo_root, skip};
-use tokio::io::{AsyncBufReadExt, AsyncReadExt, BufReader};
+use tokio::io::AsyncReadExt;
 use tokio::process::{Child, Command};
 use tokio::sync::mpsc;
 
@@ -84,20 +84,7 @@ impl BrowserTools {
             .spawn()
             .context("starting node run.mjs")?;
         let stdout = child.stdout.take().context("no stdout")?;
-        let (sender, events) = mpsc::unbounded_channel();
-        tokio::spawn(async move {
-            let mut lines = BufReader::new(stdout).lines();
-            while let Ok(Some(line)) = lines.next_line().await {
-                match serde_json::from_str::<Value>(&line) {
-                    Ok(event) => {
-                        if sender.send(event).is_err() {
-                            break;
-                        }
-                    }
-                    Err(_) => eprintln!("run.mjs: {line}"),
-                }
-            }
-        });
+        let events = tandem_e2e::json_lines(stdout, "run.mjs");
         Ok(Scenario { child, events })
     }
 }

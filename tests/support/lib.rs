@@ -91,6 +91,45 @@ impl StockYjsClient {
             .kill_on_drop(true)
             .spawn()
     }
+
+    /// Waits for a started client to finish and returns its JSON result, with its stderr for
+    /// assertion messages. Panics (failing the test) when it does not finish in time or prints
+    /// no JSON.
+    pub async fn result(child: tokio::process::Child) -> (serde_json::Value, String) {
+        let output = tokio::time::timeout(TIMEOUT, child.wait_with_output())
+            .await
+            .expect("the stock Yjs client did not finish in time")
+            .expect("waiting for the stock Yjs client");
+        let stdout = String::from_utf8_lossy(&output.stdout);
+        let stderr = String::from_utf8_lossy(&output.stderr).into_owned();
+        let result = serde_json::from_str(stdout.trim())
+            .unwrap_or_else(|e| panic!("bad output from node ({e}):\n{stdout}\n{stderr}"));
+        (result, stderr)
+    }
+}
+
+/// The JSON lines a child process prints on `stdout`, as they come; other lines are echoed to
+/// stderr behind `label`.
+pub fn json_lines(
+    stdout: tokio::process::ChildStdout,
+    label: &'static str,
+) -> tokio::sync::mpsc::UnboundedReceiver<serde_json::Value> {
+    use tokio::io::AsyncBufReadExt;
+    let (sender, receiver) = tokio::sync::mpsc::unbounded_channel();
+    tokio::spawn(async move {
+        let mut lines = tokio::io::BufReader::new(stdout).lines();
+        while let Ok(Some(line)) = lines.next_line().await {
+            match serde_json::from_str::<serde_json::Value>(&line) {
+                Ok(event) => {
+                    if sender.send(event).is_err() {
+                        break;
+                    }
+                }
+                Err(_) => eprintln!("{label}: {line}"),
+            }
+        }
+    });
+    receiver
 }
 
 /// Milliseconds since the unix epoch.
