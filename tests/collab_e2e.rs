@@ -58,6 +58,8 @@ async fn offline_edits_on_both_sides_and_an_editor_restart_merge_when_the_server
     b.wait_for(&["connected · 1 here"]);
     a.type_text("base.");
     b.wait_for(&["base."]);
+    // Only A's offline keystrokes may count as unconfirmed below: let "base." become durable.
+    a.wait_for(&["0 unconfirmed"]);
 
     server.kill();
     a.wait_for(&["connecting (retry in"]);
