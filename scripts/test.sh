@@ -27,6 +27,8 @@ fi
 
 step "build binaries (end-to-end tests spawn them)"
 cargo build --workspace --bins
+# The load tool's test against a real server, and the e2e helpers, use this binary.
+export TANDEM_SERVER_BIN="${CARGO_TARGET_DIR:-$PWD/target}/debug/tandem-server"
 
 step "tests"
 cargo test --workspace

@@ -277,7 +277,9 @@ async fn two_second_load_against_the_node_y_websocket_server() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn two_second_durable_load_against_tandem_server() {
     let Some(binary) = std::env::var_os("TANDEM_SERVER_BIN").map(PathBuf::from) else {
-        eprintln!("skipped: set TANDEM_SERVER_BIN to a tandem-server binary to run this test");
+        eprintln!(
+            "SKIPPED two_second_durable_load_against_tandem_server: set TANDEM_SERVER_BIN to a tandem-server binary (scripts/test.sh does)"
+        );
         return;
     };
     let data = tempfile::tempdir().unwrap();
