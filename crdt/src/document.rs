@@ -43,16 +43,20 @@ pub struct DocumentConfig {
     /// Whether remote changes produce [`Delta`]s. A server, which keeps no view of the text, turns
     /// this off and saves the walk over the text that a delta costs.
     pub track_deltas: bool,
+    /// Whether local edits can be undone. A server makes no local edits and turns this off, so
+    /// no undo manager watches its transactions.
+    pub track_undo: bool,
 }
 
 impl DocumentConfig {
-    /// A configuration with the default text name, undo grouping and deltas on.
+    /// A configuration with the default text name, undo grouping, undo and deltas on.
     pub fn new(client_id: u64) -> Self {
         Self {
             client_id,
             text_name: DEFAULT_TEXT_NAME.to_owned(),
             undo_group_ms: DEFAULT_UNDO_GROUP_MS,
             track_deltas: true,
+            track_undo: true,
         }
     }
 }
@@ -127,7 +131,8 @@ pub struct Document {
     /// rebuilt from the text when a conversion needs it.
     astral: Option<AstralIndex>,
     clock: SharedClock,
-    undo: UndoManager,
+    /// `None` when undo is not tracked.
+    undo: Option<UndoManager>,
     local_origin: Origin,
     remote_origin: Origin,
     raw_ops: RawOps,
@@ -158,15 +163,18 @@ impl Document {
         let local_origin = Origin::from("tandem-local");
         let remote_origin = Origin::from("tandem-remote");
         let clock = SharedClock::default();
-        let mut undo = UndoManager::with_options(UndoOptions {
-            capture_timeout_millis: config.undo_group_ms,
-            tracked_origins: HashSet::from([local_origin.clone()]),
-            capture_transaction: None,
-            timestamp: Arc::new(clock.clone()),
-            init_undo_stack: Vec::new(),
-            init_redo_stack: Vec::new(),
+        let undo = config.track_undo.then(|| {
+            let mut undo = UndoManager::with_options(UndoOptions {
+                capture_timeout_millis: config.undo_group_ms,
+                tracked_origins: HashSet::from([local_origin.clone()]),
+                capture_transaction: None,
+                timestamp: Arc::new(clock.clone()),
+                init_undo_stack: Vec::new(),
+                init_redo_stack: Vec::new(),
+            });
+            undo.expand_scope(&doc, &text);
+            undo
         });
-        undo.expand_scope(&doc, &text);
         let raw_ops = RawOps::default();
         if config.track_deltas {
             observe_remote_deltas(&text, local_origin.clone(), raw_ops.clone());
@@ -338,7 +346,8 @@ impl Document {
         }
     }
 
-    /// Undoes this replica's last undo step (never another user's edits).
+    /// Undoes this replica's last undo step (never another user's edits); `None` when there is
+    /// none or undo is not tracked.
     pub fn undo(&mut self, now_ms: u64) -> Result<Option<LocalChange>> {
         self.run_history(now_ms, UndoManager::undo_blocking)
     }
@@ -350,18 +359,20 @@ impl Document {
 
     /// Whether there is a step to undo.
     pub fn can_undo(&self) -> bool {
-        self.undo.can_undo()
+        self.undo.as_ref().is_some_and(UndoManager::can_undo)
     }
 
     /// Whether there is a step to redo.
     pub fn can_redo(&self) -> bool {
-        self.undo.can_redo()
+        self.undo.as_ref().is_some_and(UndoManager::can_redo)
     }
 
     /// Ends the current undo step: the next edit starts a new one however soon it comes
     /// (the editor calls this when the cursor jumps, for example).
     pub fn end_undo_step(&mut self) {
-        self.undo.reset();
+        if let Some(undo) = self.undo.as_mut() {
+            undo.reset();
+        }
     }
 
     /// A position before char `char_idx` that follows its text through concurrent edits.
@@ -405,6 +416,9 @@ impl Document {
         now_ms: u64,
         step: impl FnOnce(&mut UndoManager) -> bool,
     ) -> Result<Option<LocalChange>> {
+        if self.undo.is_none() {
+            return Ok(None);
+        }
         self.set_clock(now_ms);
         let len_before = self.len_chars();
         let captured: Arc<Mutex<Vec<Vec<u8>>>> = Arc::default();
@@ -413,7 +427,7 @@ impl Document {
         self.doc
             .observe_update_v1(key.clone(), move |_, event| lock(&sink).push(event.update.clone()))
             .map_err(|e| Error::UpdateRejected(e.to_string()))?;
-        let changed = step(&mut self.undo);
+        let changed = self.undo.as_mut().is_some_and(step);
         self.doc.unobserve_update_v1(key).map_err(|e| Error::UpdateRejected(e.to_string()))?;
         if !changed {
             return Ok(None);
@@ -761,5 +775,17 @@ mod tests {
         d.insert(2, "c", 50).unwrap(); // clock went backwards: no panic, still the same step
         d.undo(200).unwrap();
         assert_eq!(d.text(), "");
+    }
+
+    #[test]
+    fn without_undo_tracking_nothing_is_undoable() {
+        let mut d =
+            Document::new(DocumentConfig { track_undo: false, ..DocumentConfig::new(3) }).unwrap();
+        d.insert(0, "abc", 10).unwrap();
+        assert!(!d.can_undo());
+        assert_eq!(d.undo(20).unwrap(), None);
+        assert_eq!(d.redo(30).unwrap(), None);
+        d.end_undo_step();
+        assert_eq!(d.text(), "abc");
     }
 }

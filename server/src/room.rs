@@ -94,6 +94,7 @@ fn replica(text_name: &str, stored: &StoredDocument) -> Result<Document, tandem_
     let mut document = Document::new(DocumentConfig {
         text_name: text_name.to_owned(),
         track_deltas: false,
+        track_undo: false,
         ..DocumentConfig::new(server_client_id())
     })?;
     for update in stored.snapshot.iter().chain(&stored.updates) {

@@ -157,6 +157,7 @@ fn merge_snapshot(state: &[u8], stored: &[(Vec<u8>, i32, i64)]) -> Option<Vec<u8
     }
     let config = tandem_crdt::DocumentConfig {
         track_deltas: false,
+        track_undo: false,
         ..tandem_crdt::DocumentConfig::new(rand::random::<u64>() & tandem_crdt::MAX_CLIENT_ID)
     };
     let mut merged = tandem_crdt::Document::from_state(config, state).ok()?;
