@@ -12,7 +12,7 @@ use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail};
-use tandem_e2e::{TIMEOUT, http_get, repo_root, server_binary};
+use tandem_e2e::{TIMEOUT, http_get, repo_root, server_binary, workspace_binary};
 
 /// Whether tmux runs here; prints the skip reason when not.
 pub fn tmux_available(test: &str) -> bool {
@@ -28,35 +28,9 @@ pub fn tmux_available(test: &str) -> bool {
 pub fn tandem_binary() -> anyhow::Result<PathBuf> {
     static BINARY: OnceLock<Result<PathBuf, String>> = OnceLock::new();
     BINARY
-        .get_or_init(|| build_tandem().map_err(|e| format!("{e:#}")))
+        .get_or_init(|| workspace_binary("tandem", "TANDEM_BIN"))
         .clone()
         .map_err(anyhow::Error::msg)
-}
-
-fn build_tandem() -> anyhow::Result<PathBuf> {
-    if let Ok(path) = std::env::var("TANDEM_BIN") {
-        return Ok(PathBuf::from(path));
-    }
-    let exe = std::env::current_exe()?;
-    let profile_dir = exe
-        .parent()
-        .and_then(Path::parent)
-        .context("test executable not in TARGET/PROFILE/deps")?;
-    let target_dir = profile_dir.parent().context("no target directory")?;
-    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-    let mut build = Command::new(cargo);
-    build
-        .args(["build", "--quiet", "-p", "tandem", "--bin", "tandem", "--target-dir"])
-        .arg(target_dir);
-    build.current_dir(repo_root());
-    if profile_dir.file_name().is_some_and(|n| n == "release") {
-        build.arg("--release");
-    }
-    let status = build.status().context("running cargo build -p tandem")?;
-    if !status.success() {
-        bail!("cargo build -p tandem failed: {status}");
-    }
-    Ok(profile_dir.join("tandem"))
 }
 
 /// A free loopback port (bound and released; good enough on a test machine).

@@ -19,7 +19,7 @@ mod client;
 mod server;
 
 pub use client::{ClientOptions, Closed, TestClient};
-pub use server::{ServerOptions, TestServer, http_get, server_binary};
+pub use server::{ServerOptions, TestServer, http_get, server_binary, workspace_binary};
 
 use std::path::PathBuf;
 use std::time::Duration;

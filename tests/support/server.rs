@@ -42,13 +42,20 @@ pub struct TestServer {
 pub fn server_binary() -> anyhow::Result<PathBuf> {
     static BINARY: OnceLock<Result<PathBuf, String>> = OnceLock::new();
     BINARY
-        .get_or_init(|| build_server().map_err(|e| format!("{e:#}")))
+        .get_or_init(|| workspace_binary("tandem-server", "TANDEM_SERVER_BIN"))
         .clone()
         .map_err(anyhow::Error::msg)
 }
 
-fn build_server() -> anyhow::Result<PathBuf> {
-    if let Ok(path) = std::env::var("TANDEM_SERVER_BIN") {
+/// The binary `name` of the workspace package of the same name: the path in `env_var` if set,
+/// else built with cargo into the target directory and profile the tests run from. Callers
+/// cache the result, so cargo runs once per test process.
+pub fn workspace_binary(name: &str, env_var: &str) -> Result<PathBuf, String> {
+    build_binary(name, env_var).map_err(|e| format!("{e:#}"))
+}
+
+fn build_binary(name: &str, env_var: &str) -> anyhow::Result<PathBuf> {
+    if let Ok(path) = std::env::var(env_var) {
         return Ok(PathBuf::from(path));
     }
     // The test executable is TARGET/PROFILE/deps/NAME.
@@ -61,17 +68,17 @@ fn build_server() -> anyhow::Result<PathBuf> {
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
     let mut build = Command::new(cargo);
     build
-        .args(["build", "--quiet", "-p", "tandem-server", "--bin", "tandem-server", "--target-dir"])
+        .args(["build", "--quiet", "-p", name, "--bin", name, "--target-dir"])
         .arg(target_dir)
         .current_dir(crate::repo_root());
-    if profile_dir.file_name().is_some_and(|name| name == "release") {
+    if profile_dir.file_name().is_some_and(|dir| dir == "release") {
         build.arg("--release");
     }
-    let status = build.status().context("running cargo build -p tandem-server")?;
+    let status = build.status().with_context(|| format!("running cargo build -p {name}"))?;
     if !status.success() {
-        bail!("cargo build -p tandem-server failed: {status}");
+        bail!("cargo build -p {name} failed: {status}");
     }
-    Ok(profile_dir.join("tandem-server"))
+    Ok(profile_dir.join(name))
 }
 
 impl TestServer {
