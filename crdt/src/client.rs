@@ -11,7 +11,7 @@ use crate::document::{Document, DocumentConfig};
 use crate::error::Result;
 use crate::offline::{OfflineState, UnconfirmedUpdates};
 use crate::presence::{Peer, Presence, PresenceChange, PresenceState, StickySelection};
-use crate::session::{SessionConfig, SyncSession};
+use crate::session::{Extensions, SessionConfig, SyncSession};
 
 /// What a frame from the server meant for the client.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -46,14 +46,14 @@ pub struct Client {
     presence: Presence,
     unconfirmed: UnconfirmedUpdates,
     session: Option<SyncSession>,
-    extensions: bool,
+    extensions: Extensions,
     journal: Option<Vec<JournalEntry>>,
 }
 
 impl Client {
-    /// A client over an empty document. `extensions`: ask tandem servers for durability
-    /// confirmations (the caller also says so when connecting, see the server's docs).
-    pub fn new(config: DocumentConfig, extensions: bool) -> Result<Self> {
+    /// A client over an empty document. [`Extensions::Tandem`]: ask tandem servers for
+    /// durability confirmations (the caller also says so when connecting, see the server's docs).
+    pub fn new(config: DocumentConfig, extensions: Extensions) -> Result<Self> {
         let presence = Presence::new(config.client_id);
         Ok(Self {
             document: Document::new(config)?,
@@ -70,7 +70,7 @@ impl Client {
     pub fn restore(
         config: DocumentConfig,
         stored: &OfflineState,
-        extensions: bool,
+        extensions: Extensions,
     ) -> Result<Self> {
         let presence = Presence::new(config.client_id);
         let mut document = Document::new(config)?;
@@ -273,6 +273,7 @@ impl Client {
 mod tests {
     use super::*;
     use crate::presence::{Presence, UserInfo};
+    use crate::session::PeerAccess;
 
     /// A server replica with one session, for driving a client.
     struct Server {
@@ -290,7 +291,10 @@ mod tests {
                 })
                 .unwrap(),
                 presence: Presence::new(100),
-                session: SyncSession::new(SessionConfig::server(true, false)),
+                session: SyncSession::new(SessionConfig::server(
+                    Extensions::Tandem,
+                    PeerAccess::ReadWrite,
+                )),
             }
         }
 
@@ -321,12 +325,13 @@ mod tests {
 
     #[test]
     fn offline_edits_survive_a_restart_and_are_confirmed_on_connect() {
-        let mut client = Client::new(DocumentConfig::new(1), true).unwrap();
+        let mut client = Client::new(DocumentConfig::new(1), Extensions::Tandem).unwrap();
         assert!(client.replace(0..0, "typed offline 😀", 0).unwrap().is_empty());
         assert_eq!(client.unconfirmed_count(), 1);
         let stored = OfflineState::decode(&client.offline_state().encode()).unwrap();
 
-        let mut restarted = Client::restore(DocumentConfig::new(2), &stored, true).unwrap();
+        let mut restarted =
+            Client::restore(DocumentConfig::new(2), &stored, Extensions::Tandem).unwrap();
         assert_eq!(restarted.document().text(), "typed offline 😀");
         assert_eq!(restarted.unconfirmed_count(), 1);
         let mut server = Server::new();
@@ -360,7 +365,7 @@ mod tests {
     #[test]
     fn disconnect_keeps_unconfirmed_updates_for_the_next_connection() {
         let mut server = Server::new();
-        let mut client = Client::new(DocumentConfig::new(1), true).unwrap();
+        let mut client = Client::new(DocumentConfig::new(1), Extensions::Tandem).unwrap();
         let opening = client.connect().unwrap();
         server.talk(&mut client, opening);
         let frames = client.replace(0..0, "x", 0).unwrap();
@@ -374,7 +379,7 @@ mod tests {
 
     #[test]
     fn undo_and_presence_produce_frames_only_when_connected() {
-        let mut client = Client::new(DocumentConfig::new(1), false).unwrap();
+        let mut client = Client::new(DocumentConfig::new(1), Extensions::Stock).unwrap();
         client.replace(0..0, "ab", 0).unwrap();
         let (delta, frames) = client.undo(1).unwrap().unwrap();
         assert!(frames.is_empty());

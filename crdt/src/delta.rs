@@ -4,6 +4,7 @@
 
 use crate::error::Result;
 use crate::offsets::char_to_byte;
+use yrs::Assoc;
 
 /// One step of a [`Delta`], walking the old text from its start.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -84,9 +85,10 @@ impl Delta {
     }
 
     /// Where char position `pos` of the old text lies in the new one. A position at an insertion
-    /// point moves after the inserted text when `after_inserts` is true (a cursor typing there
-    /// stays put otherwise). A position inside deleted text goes to where the deletion was.
-    pub fn map_position(&self, pos: usize, after_inserts: bool) -> usize {
+    /// point moves after the inserted text with [`Assoc::After`] (it sticks to the char after
+    /// it, like a yrs sticky index) and stays before it with [`Assoc::Before`]. A position
+    /// inside deleted text goes to where the deletion was.
+    pub fn map_position(&self, pos: usize, assoc: Assoc) -> usize {
         let mut old = 0;
         let mut new = 0;
         for op in &self.ops {
@@ -99,7 +101,7 @@ impl Delta {
                     new += n;
                 }
                 DeltaOp::Insert(text) => {
-                    if pos == old && !after_inserts {
+                    if pos == old && assoc == Assoc::Before {
                         return new;
                     }
                     new += text.chars().count();
@@ -202,14 +204,18 @@ mod tests {
         // "abcdef" -> "ab" + "XY" + (delete "cd") + "ef"
         let d = delta(vec![Retain(2), ins("XY"), Delete(2)]);
         assert_eq!(applied(&d, "abcdef"), "abXYef");
-        assert_eq!(d.map_position(0, false), 0);
-        assert_eq!(d.map_position(1, true), 1);
-        assert_eq!(d.map_position(2, false), 2, "stays before text inserted at it");
-        assert_eq!(d.map_position(2, true), 4, "moves after text inserted at it");
-        assert_eq!(d.map_position(3, false), 4, "inside deleted text: where the deletion was");
-        assert_eq!(d.map_position(4, false), 4);
-        assert_eq!(d.map_position(5, false), 5);
-        assert_eq!(d.map_position(6, true), 6, "end of text");
+        assert_eq!(d.map_position(0, Assoc::Before), 0);
+        assert_eq!(d.map_position(1, Assoc::After), 1);
+        assert_eq!(d.map_position(2, Assoc::Before), 2, "stays before text inserted at it");
+        assert_eq!(d.map_position(2, Assoc::After), 4, "moves after text inserted at it");
+        assert_eq!(
+            d.map_position(3, Assoc::Before),
+            4,
+            "inside deleted text: where the deletion was"
+        );
+        assert_eq!(d.map_position(4, Assoc::Before), 4);
+        assert_eq!(d.map_position(5, Assoc::Before), 5);
+        assert_eq!(d.map_position(6, Assoc::After), 6, "end of text");
     }
 
     #[test]
@@ -217,10 +223,10 @@ mod tests {
         // "a🙂b" -> "a" + "😀😀" + (delete "🙂") + "b" + "z"
         let d = delta(vec![Retain(1), Delete(1), ins("😀😀"), Retain(1), ins("z")]);
         assert_eq!(applied(&d, "a🙂b"), "a😀😀bz");
-        assert_eq!(d.map_position(1, false), 1);
-        assert_eq!(d.map_position(2, false), 1, "before the 'b' is the insertion point");
-        assert_eq!(d.map_position(2, true), 3, "after two one-char emoji");
-        assert_eq!(d.map_position(3, false), 4);
-        assert_eq!(d.map_position(3, true), 5, "end of text, after the appended 'z'");
+        assert_eq!(d.map_position(1, Assoc::Before), 1);
+        assert_eq!(d.map_position(2, Assoc::Before), 1, "before the 'b' is the insertion point");
+        assert_eq!(d.map_position(2, Assoc::After), 3, "after two one-char emoji");
+        assert_eq!(d.map_position(3, Assoc::Before), 4);
+        assert_eq!(d.map_position(3, Assoc::After), 5, "end of text, after the appended 'z'");
     }
 }

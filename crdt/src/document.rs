@@ -30,6 +30,16 @@ pub const DEFAULT_UNDO_GROUP_MS: u64 = 500;
 /// Largest client id a Yjs peer can represent (JavaScript numbers are exact to 53 bits).
 pub const MAX_CLIENT_ID: u64 = (1 << 53) - 1;
 
+/// An update that changes nothing, as yrs encodes it (no structs, no deletions): a peer with
+/// nothing to send answers SyncStep1 with it. Nothing to store or relay.
+pub const EMPTY_UPDATE: &[u8] = &[0, 0];
+
+/// A client id made from `random` bits (from the caller's random source: this crate has
+/// none): the low 53 bits, so every Yjs peer can represent it.
+pub fn client_id_from_random(random: u64) -> u64 {
+    random & MAX_CLIENT_ID
+}
+
 /// How to build a [`Document`].
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DocumentConfig {

@@ -16,13 +16,15 @@
 //! - [`Client`] and [`OfflineState`]: what a client keeps across connections and restarts.
 //!
 //! ```
-//! use tandem_crdt::{Client, Document, DocumentConfig, Presence, SessionConfig, SyncSession};
+//! use tandem_crdt::{
+//!     Client, Document, DocumentConfig, Extensions, PeerAccess, Presence, SessionConfig, SyncSession,
+//! };
 //!
 //! // A server-side replica and a client, wired back to back.
 //! let mut server_doc = Document::new(DocumentConfig { track_deltas: false, ..DocumentConfig::new(1) }).unwrap();
 //! let mut server_presence = Presence::new(1);
-//! let mut server = SyncSession::new(SessionConfig::server(true, false));
-//! let mut client = Client::new(DocumentConfig::new(2), true).unwrap();
+//! let mut server = SyncSession::new(SessionConfig::server(Extensions::Tandem, PeerAccess::ReadWrite));
+//! let mut client = Client::new(DocumentConfig::new(2), Extensions::Tandem).unwrap();
 //!
 //! let mut to_server = client.connect().unwrap();
 //! let mut to_client = server.open(&server_doc, &server_presence).unwrap();
@@ -54,7 +56,8 @@ mod session;
 pub use client::{Client, ClientEvent, JournalEntry};
 pub use delta::{Delta, DeltaOp, TextEdit};
 pub use document::{
-    DEFAULT_TEXT_NAME, DEFAULT_UNDO_GROUP_MS, Document, DocumentConfig, LocalChange, MAX_CLIENT_ID,
+    DEFAULT_TEXT_NAME, DEFAULT_UNDO_GROUP_MS, Document, DocumentConfig, EMPTY_UPDATE, LocalChange,
+    MAX_CLIENT_ID, client_id_from_random,
 };
 pub use error::{Error, Result};
 pub use offline::{OfflineState, UnconfirmedUpdates};
@@ -62,7 +65,7 @@ pub use presence::{
     PRESENCE_TIMEOUT_MS, Peer, Presence, PresenceChange, PresenceState, StickySelection, UserInfo,
 };
 pub use protocol::{MSG_AUTH, MSG_AWARENESS, MSG_DURABLE, MSG_QUERY_AWARENESS, MSG_SYNC, Message};
-pub use session::{Incoming, Role, SessionConfig, SyncSession};
+pub use session::{Extensions, Incoming, PeerAccess, Role, SessionConfig, SyncSession};
 pub use yrs::{Assoc, StickyIndex};
 
 #[cfg(test)]

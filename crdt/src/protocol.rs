@@ -184,12 +184,13 @@ fn decode_one(cursor: &mut Cursor<'_>) -> Result<Message> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::document::EMPTY_UPDATE;
 
     fn every_message() -> Vec<Message> {
         vec![
             Message::SyncStep1 { state_vector: vec![1, 5, 3] },
             Message::SyncStep1 { state_vector: vec![0] },
-            Message::SyncStep2 { update: vec![0, 0] },
+            Message::SyncStep2 { update: EMPTY_UPDATE.to_vec() },
             Message::Update { update: vec![1, 2, 3, 200, 7] },
             Message::Awareness { update: vec![1, 9, 0, 4, b'n', b'u', b'l', b'l'] },
             Message::QueryAwareness,

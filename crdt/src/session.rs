@@ -21,26 +21,53 @@ pub enum Role {
     Server,
 }
 
+/// Which messages a connection carries beyond the stock y-protocols.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Extensions {
+    /// Stock y-protocols only: no message of type ≥ 100 is ever sent (stock Yjs peers).
+    Stock,
+    /// Also tandem's extension messages (type ≥ 100: durability confirmations), which the
+    /// client asked a tandem server for when it connected.
+    Tandem,
+}
+
+impl Extensions {
+    /// Whether tandem's extension messages are on.
+    pub fn tandem(self) -> bool {
+        self == Extensions::Tandem
+    }
+}
+
+/// What a server lets a peer do with the document.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PeerAccess {
+    /// Read and write.
+    ReadWrite,
+    /// Read only: the peer's updates are refused (dropped, the connection stays open).
+    ReadOnly,
+}
+
 /// How a session behaves.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct SessionConfig {
     /// Which end this is.
     pub role: Role,
     /// Whether the peer asked for tandem's extension messages (type ≥ 100).
-    pub extensions: bool,
-    /// Server side: the peer may read but not write; its updates are refused.
-    pub read_only: bool,
+    pub extensions: Extensions,
+    /// Server side: whether the peer's updates are applied or refused.
+    pub access: PeerAccess,
 }
 
 impl SessionConfig {
-    /// A client session; `extensions` when talking to a tandem server that was asked for them.
-    pub fn client(extensions: bool) -> Self {
-        Self { role: Role::Client, extensions, read_only: false }
+    /// A client session; [`Extensions::Tandem`] when talking to a tandem server that was asked
+    /// for them.
+    pub fn client(extensions: Extensions) -> Self {
+        Self { role: Role::Client, extensions, access: PeerAccess::ReadWrite }
     }
 
     /// A server session.
-    pub fn server(extensions: bool, read_only: bool) -> Self {
-        Self { role: Role::Server, extensions, read_only }
+    pub fn server(extensions: Extensions, access: PeerAccess) -> Self {
+        Self { role: Role::Server, extensions, access }
     }
 }
 
@@ -194,7 +221,7 @@ impl SyncSession {
     ) -> Result<()> {
         if self.config.role == Role::Server {
             self.updates_received += 1;
-            if self.config.read_only {
+            if self.config.access == PeerAccess::ReadOnly {
                 incoming.refused_update = true;
                 return Ok(());
             }
@@ -231,6 +258,7 @@ impl SyncSession {
     pub fn durable_frame(&self, seq: u64, document: &Document) -> Option<Vec<u8>> {
         self.config
             .extensions
+            .tandem()
             .then(|| Message::Durable { seq, state_vector: document.state_vector() }.encode())
     }
 
@@ -302,8 +330,9 @@ mod tests {
 
     #[test]
     fn handshake_syncs_both_ways_and_counts_updates() {
-        let mut client = Side::new(SessionConfig::client(true), 1);
-        let mut server = Side::new(SessionConfig::server(true, false), 2);
+        let mut client = Side::new(SessionConfig::client(Extensions::Tandem), 1);
+        let mut server =
+            Side::new(SessionConfig::server(Extensions::Tandem, PeerAccess::ReadWrite), 2);
         client.document.insert(0, "offline 👋", 0).unwrap();
         server.document.insert(0, "stored ", 0).unwrap();
         client
@@ -346,7 +375,8 @@ mod tests {
 
     #[test]
     fn read_only_peers_cannot_write() {
-        let mut server = Side::new(SessionConfig::server(false, true), 2);
+        let mut server =
+            Side::new(SessionConfig::server(Extensions::Stock, PeerAccess::ReadOnly), 2);
         let mut writer = Document::new(DocumentConfig::new(1)).unwrap();
         let frame = SyncSession::update_frame(&writer.insert(0, "x", 0).unwrap());
         let incoming = server.receive(&frame).unwrap();
@@ -358,7 +388,8 @@ mod tests {
 
     #[test]
     fn server_answers_queries_and_rejects_client_only_messages() {
-        let mut server = Side::new(SessionConfig::server(true, false), 2);
+        let mut server =
+            Side::new(SessionConfig::server(Extensions::Tandem, PeerAccess::ReadWrite), 2);
         let replies = server.receive(&Message::QueryAwareness.encode()).unwrap().replies;
         assert!(matches!(
             &Message::decode_frame(&replies[0]).unwrap()[..],
@@ -366,7 +397,7 @@ mod tests {
         ));
         let durable = Message::Durable { seq: 1, state_vector: vec![0] }.encode();
         assert!(matches!(server.receive(&durable), Err(Error::UnknownMessageType(100))));
-        let mut client = Side::new(SessionConfig::client(false), 1);
+        let mut client = Side::new(SessionConfig::client(Extensions::Stock), 1);
         let denied = Message::AuthDenied { reason: "no".into() }.encode();
         assert_eq!(client.receive(&denied).unwrap().auth_denied.as_deref(), Some("no"));
         assert!(client.receive(&[0, 2, 1, 0xff]).is_err(), "a malformed update");

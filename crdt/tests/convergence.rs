@@ -11,7 +11,9 @@
 use rand::rngs::StdRng;
 use rand::seq::IndexedRandom;
 use rand::{Rng, SeedableRng};
-use tandem_crdt::{Client, Document, DocumentConfig, Presence, SessionConfig, SyncSession};
+use tandem_crdt::{
+    Client, Document, DocumentConfig, Extensions, PeerAccess, Presence, SessionConfig, SyncSession,
+};
 
 /// Fragments typed by the random editors: ASCII, emoji (with a skin-tone modifier), CJK, a
 /// combining mark, CRLF.
@@ -182,7 +184,8 @@ struct Room {
 
 impl Room {
     fn connect(&mut self, e: usize) {
-        let mut session = SyncSession::new(SessionConfig::server(true, false));
+        let mut session =
+            SyncSession::new(SessionConfig::server(Extensions::Tandem, PeerAccess::ReadWrite));
         let to_client = session.open(&self.doc, &self.presence).unwrap();
         let to_server = self.editors[e].client.connect().unwrap();
         self.editors[e].connection = Some(Connection { session, to_server, to_client });
@@ -252,7 +255,8 @@ fn run_room(seed: u64) {
         presence: Presence::new(1),
         editors: (0..n)
             .map(|i| Editor {
-                client: Client::new(DocumentConfig::new(100 + i as u64), true).unwrap(),
+                client: Client::new(DocumentConfig::new(100 + i as u64), Extensions::Tandem)
+                    .unwrap(),
                 view: String::new(),
                 connection: None,
             })

@@ -3,8 +3,8 @@
 
 use proptest::prelude::*;
 use tandem_crdt::{
-    Client, Document, DocumentConfig, Message, OfflineState, Presence, PresenceState,
-    SessionConfig, SyncSession, UserInfo,
+    Client, Document, DocumentConfig, Extensions, Message, OfflineState, PeerAccess, Presence,
+    PresenceState, SessionConfig, SyncSession, UserInfo,
 };
 
 /// A document with some history (inserts, deletes, emoji) and a second client's edits.
@@ -97,17 +97,20 @@ fn feed_everywhere(bytes: &[u8]) {
     doc.insert(len, "!", 0).unwrap();
     let _ = Document::from_state(DocumentConfig::new(9), bytes);
 
-    for config in [SessionConfig::server(true, false), SessionConfig::client(true)] {
+    for config in [
+        SessionConfig::server(Extensions::Tandem, PeerAccess::ReadWrite),
+        SessionConfig::client(Extensions::Tandem),
+    ] {
         let mut doc = sample_doc();
         let mut presence = Presence::new(1);
         let mut session = SyncSession::new(config);
         let _ = session.receive(bytes, &mut doc, &mut presence, 0);
     }
-    let mut client = Client::new(DocumentConfig::new(5), true).unwrap();
+    let mut client = Client::new(DocumentConfig::new(5), Extensions::Tandem).unwrap();
     client.connect().unwrap();
     let _ = client.receive(bytes, 0);
     let stored = OfflineState { state: bytes.to_vec(), unconfirmed: vec![bytes.to_vec()] };
-    let _ = Client::restore(DocumentConfig::new(6), &stored, true);
+    let _ = Client::restore(DocumentConfig::new(6), &stored, Extensions::Tandem);
 }
 
 proptest! {
@@ -172,7 +175,7 @@ fn valid_frames_are_accepted() {
     for frame in valid_frames() {
         let mut doc = sample_doc();
         let mut presence = Presence::new(1);
-        let mut session = SyncSession::new(SessionConfig::client(true));
+        let mut session = SyncSession::new(SessionConfig::client(Extensions::Tandem));
         session.receive(&frame, &mut doc, &mut presence, 0).unwrap();
     }
 }

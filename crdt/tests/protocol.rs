@@ -3,8 +3,8 @@
 //! of UTF-8). The expected bytes are written out by hand, not produced by the code under test.
 
 use tandem_crdt::{
-    Document, DocumentConfig, Message, Presence, PresenceState, SessionConfig, SyncSession,
-    UserInfo,
+    Document, DocumentConfig, Extensions, Message, PeerAccess, Presence, PresenceState,
+    SessionConfig, SyncSession, UserInfo,
 };
 
 /// Client id 300 takes two LEB128 bytes: 300 = 0b10_0101100 -> 0xAC 0x02.
@@ -68,8 +68,9 @@ fn sync_step1() {
     assert_eq!(Message::decode_frame(&frame).unwrap(), vec![message]);
     // An empty document's SyncStep1, as a stock Yjs client sends it first.
     let empty = Document::new(DocumentConfig::new(1)).unwrap();
-    let opening =
-        SyncSession::new(SessionConfig::client(false)).open(&empty, &Presence::new(1)).unwrap();
+    let opening = SyncSession::new(SessionConfig::client(Extensions::Stock))
+        .open(&empty, &Presence::new(1))
+        .unwrap();
     assert_eq!(opening, vec![vec![0, 0, 1, 0]]);
 }
 
@@ -96,7 +97,8 @@ fn sync_step2_and_update() {
     let mut server = Document::new(DocumentConfig::new(1)).unwrap();
     let mut presence = Presence::new(1);
     server.apply_update(&d.encode_state()).unwrap();
-    let mut session = SyncSession::new(SessionConfig::server(false, false));
+    let mut session =
+        SyncSession::new(SessionConfig::server(Extensions::Stock, PeerAccess::ReadWrite));
     let incoming = session.receive(&[0, 0, 1, 0], &mut server, &mut presence, 0).unwrap();
     assert_eq!(incoming.replies, vec![step2]);
 }
@@ -154,6 +156,7 @@ fn durable() {
     // What a server session sends once an update is stored.
     let mut d = doc();
     d.insert(0, "hi", 0).unwrap();
-    let session = SyncSession::new(SessionConfig::server(true, false));
+    let session =
+        SyncSession::new(SessionConfig::server(Extensions::Tandem, PeerAccess::ReadWrite));
     assert_eq!(session.durable_frame(300, &d), Some(frame));
 }

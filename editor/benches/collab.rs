@@ -13,7 +13,7 @@ use ropey::Rope;
 use tandem::collab::{Collab, SharedHistory};
 use tandem::ui::{RenderInput, render};
 use tandem::{Config, Editor, Selection, Theme};
-use tandem_crdt::{Client, Document, DocumentConfig, SyncSession, UserInfo};
+use tandem_crdt::{Client, Document, DocumentConfig, Extensions, SyncSession, UserInfo};
 
 const MB: usize = 1024 * 1024;
 
@@ -41,7 +41,7 @@ fn remote_insert(c: &mut Criterion) {
     let mut peer =
         Document::new(DocumentConfig { track_deltas: false, ..DocumentConfig::new(1) }).unwrap();
     let seed = peer.replace(0..0, &base, 0).unwrap();
-    let mut client = Client::new(DocumentConfig::new(2), true).unwrap();
+    let mut client = Client::new(DocumentConfig::new(2), Extensions::Tandem).unwrap();
     client.document_mut().apply_update(&seed).unwrap();
     let user = UserInfo { name: "bench".into(), color: "#30bced".into(), color_light: None };
     let mut collab = Collab::new(client, user);

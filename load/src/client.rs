@@ -15,7 +15,7 @@ use std::time::Duration;
 use futures_util::{SinkExt, StreamExt};
 use rand::rngs::SmallRng;
 use rand::{Rng, SeedableRng};
-use tandem_crdt::{Client, Document, DocumentConfig, Message};
+use tandem_crdt::{Client, Document, DocumentConfig, Extensions, Message};
 use tokio::net::TcpStream;
 use tokio::sync::{Semaphore, watch};
 use tokio::time::{Instant, sleep_until, timeout};
@@ -138,7 +138,10 @@ impl Writer {
     fn new(shared: &Shared, slot: usize) -> anyhow::Result<Self> {
         let client_id = shared.log.client_id(slot);
         // Deltas stay on: they keep the replica's char index right after a resync.
-        let client = Client::new(DocumentConfig::new(client_id), shared.config.ext_durable)?;
+        let client = Client::new(
+            DocumentConfig::new(client_id),
+            if shared.config.ext_durable { Extensions::Tandem } else { Extensions::Stock },
+        )?;
         Ok(Self {
             client,
             slot,

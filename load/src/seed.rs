@@ -7,7 +7,7 @@ use anyhow::Context;
 use futures_util::{SinkExt, StreamExt};
 use rand::rngs::SmallRng;
 use rand::{Rng, SeedableRng};
-use tandem_crdt::{Client, DocumentConfig, Message};
+use tandem_crdt::{Client, DocumentConfig, Extensions, Message};
 use tokio::time::timeout;
 use tokio_tungstenite::tungstenite::Message as WsMessage;
 
@@ -28,7 +28,10 @@ pub async fn seed_document(
     client_id: u64,
     durable: bool,
 ) -> anyhow::Result<()> {
-    let mut client = Client::new(DocumentConfig::new(client_id), durable)?;
+    let mut client = Client::new(
+        DocumentConfig::new(client_id),
+        if durable { Extensions::Tandem } else { Extensions::Stock },
+    )?;
     let ws = connect(url).await.with_context(|| format!("connecting to {url}"))?;
     let (mut tx, mut rx) = ws.split();
     for frame in client.connect()? {

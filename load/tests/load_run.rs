@@ -10,7 +10,9 @@ use std::time::Duration;
 
 use clap::Parser;
 use futures_util::{SinkExt, StreamExt};
-use tandem_crdt::{Document, DocumentConfig, Presence, SessionConfig, SyncSession};
+use tandem_crdt::{
+    Document, DocumentConfig, Extensions, PeerAccess, Presence, SessionConfig, SyncSession,
+};
 use tandem_load::{Args, Report, run};
 use tokio::net::TcpListener;
 use tokio::sync::{mpsc, watch};
@@ -85,7 +87,10 @@ async fn serve(
     };
     let (name, query) = path.trim_start_matches('/').split_once('?').unwrap_or((&path[1..], ""));
     let name = name.to_owned();
-    let mut session = SyncSession::new(SessionConfig::server(query.contains("ext=durable"), false));
+    let mut session = SyncSession::new(SessionConfig::server(
+        if query.contains("ext=durable") { Extensions::Tandem } else { Extensions::Stock },
+        PeerAccess::ReadWrite,
+    ));
     let (out_tx, mut out_rx) = mpsc::unbounded_channel();
     let opening = {
         let mut rooms = rooms.lock().unwrap();

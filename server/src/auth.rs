@@ -33,6 +33,15 @@ pub enum Access {
     ReadWrite,
 }
 
+impl From<Access> for tandem_crdt::PeerAccess {
+    fn from(access: Access) -> Self {
+        match access {
+            Access::ReadOnly => Self::ReadOnly,
+            Access::ReadWrite => Self::ReadWrite,
+        }
+    }
+}
+
 /// What a token grants.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Grant {

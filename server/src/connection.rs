@@ -11,13 +11,13 @@ use axum::body::Bytes;
 use axum::extract::ws::{CloseFrame, Message, WebSocket};
 use futures_util::stream::{SplitSink, SplitStream};
 use futures_util::{SinkExt, StreamExt};
-use tandem_crdt::SessionConfig;
+use tandem_crdt::{Extensions, SessionConfig};
 use tokio::sync::OwnedSemaphorePermit;
 use tokio::time::Instant;
 use tokio_tungstenite::tungstenite;
 
 use crate::App;
-use crate::auth::{Access, AuthError};
+use crate::auth::Access;
 use crate::metrics::Rejection;
 use crate::outbox::{CloseReason, Outbox, OutboxReceiver, code};
 use crate::storage::unix_ms;
@@ -36,8 +36,9 @@ pub(crate) struct ConnectRequest {
     pub doc: String,
     /// `?token=`.
     pub token: Option<String>,
-    /// `?ext=durable`: the client understands tandem's durability messages.
-    pub extensions: bool,
+    /// [`Extensions::Tandem`] for `?ext=durable`: the client understands tandem's durability
+    /// messages.
+    pub extensions: Extensions,
     /// The client's address, for the logs.
     pub peer: Option<SocketAddr>,
 }
@@ -87,14 +88,6 @@ pub(crate) async fn serve(
     );
 }
 
-fn authorize(app: &App, request: &ConnectRequest) -> Result<Access, AuthError> {
-    let Some(key) = &app.config.auth_key else {
-        return Ok(Access::ReadWrite);
-    };
-    let token = request.token.as_deref().ok_or(AuthError::Missing)?;
-    key.verify(token, &request.doc, unix_ms() / 1000)
-}
-
 /// Everything between the upgrade and the close; returns why the connection ends.
 async fn run_session(
     app: &Arc<App>,
@@ -103,10 +96,9 @@ async fn run_session(
     outbox: &Arc<Outbox>,
     stream: &mut SplitStream<WebSocket>,
 ) -> CloseReason {
-    let access = match authorize(app, request) {
+    let access = match app.authorize(request.token.as_deref(), &request.doc) {
         Ok(access) => access,
         Err(error) => {
-            app.metrics.reject(Rejection::Auth);
             tracing::info!(doc = %request.doc, client = id, peer = ?request.peer, %error, "refused");
             // y-protocols' auth message first, so Yjs clients see "permission denied".
             outbox.push(tandem_crdt::Message::AuthDenied { reason: error.to_string() }.encode());
@@ -124,7 +116,7 @@ async fn run_session(
         }
     };
     let room = lease.room();
-    let session = SessionConfig::server(request.extensions, access == Access::ReadOnly);
+    let session = SessionConfig::server(request.extensions, access.into());
     if let Err(error) = room.join(id, session, outbox.clone()) {
         return CloseReason::new(code::INTERNAL, format!("could not open the session: {error}"));
     }
@@ -133,7 +125,7 @@ async fn run_session(
         client = id,
         peer = ?request.peer,
         read_only = access == Access::ReadOnly,
-        extensions = request.extensions,
+        extensions = request.extensions.tandem(),
         "connected"
     );
     let limits = &app.config.limits;

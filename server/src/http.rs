@@ -24,6 +24,7 @@ use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{Html, IntoResponse, Response};
 use axum::routing::get;
 use serde::Deserialize;
+use tandem_crdt::Extensions;
 use tower::ServiceExt;
 use tower_http::services::{ServeDir, ServeFile};
 
@@ -31,7 +32,6 @@ use crate::App;
 use crate::auth::AuthError;
 use crate::connection::{self, ConnectRequest};
 use crate::metrics::Rejection;
-use crate::storage::unix_ms;
 
 /// Bytes read from a websocket's socket at a time. tungstenite's default (128 KiB) is zero-filled
 /// before every read and stays resident: 14 % of CPU in memset and ~130 KB per idle connection.
@@ -94,28 +94,19 @@ struct TokenQuery {
     token: Option<String>,
 }
 
-/// Checks an API request's token for `doc` (`""`: every document).
+/// Checks an API request's token (`?token=` or `Authorization: Bearer`) for `doc` (`""`: every
+/// document).
 fn authorize_api(
     app: &App,
     query: &TokenQuery,
     headers: &HeaderMap,
     doc: &str,
 ) -> Result<(), AuthError> {
-    let Some(key) = &app.config.auth_key else {
-        return Ok(());
-    };
     let bearer = headers
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.strip_prefix("Bearer "));
-    let result = match query.token.as_deref().or(bearer) {
-        Some(token) => key.verify(token, doc, unix_ms() / 1000).map(|_| ()),
-        None => Err(AuthError::Missing),
-    };
-    if result.is_err() {
-        app.metrics.reject(Rejection::Auth);
-    }
-    result
+    app.authorize(query.token.as_deref().or(bearer), doc).map(|_| ())
 }
 
 fn unauthorized(error: AuthError) -> Response {
@@ -225,8 +216,9 @@ fn websocket(
         return (StatusCode::BAD_REQUEST, format!("{reason}\n")).into_response();
     }
     let query = parts.uri.query().map(parse_websocket_query).unwrap_or_default();
-    let extensions =
+    let durable =
         query.ext.as_deref().is_some_and(|ext| ext.split(',').any(|e| e.trim() == "durable"));
+    let extensions = if durable { Extensions::Tandem } else { Extensions::Stock };
     let Ok(permit) = app.connection_slots.clone().try_acquire_owned() else {
         app.metrics.reject(Rejection::ConnectionLimit);
         return (StatusCode::SERVICE_UNAVAILABLE, "too many connections\n").into_response();

@@ -55,7 +55,8 @@ pub use config::{Config, Database, Limits};
 pub use http::validate_doc_id;
 pub use room::LoadError;
 
-use metrics::Metrics;
+use auth::{Access, AuthError};
+use metrics::{Metrics, Rejection};
 use room::{RoomSettings, Rooms};
 use storage::{Storage, StorageError, Writer};
 
@@ -94,6 +95,20 @@ pub(crate) struct App {
 impl App {
     fn next_connection_id(&self) -> u64 {
         self.next_connection.fetch_add(1, Ordering::Relaxed) + 1
+    }
+
+    /// Checks a request's token for `doc` (`""`: every document) and counts a refusal: the one
+    /// check websockets and the API share. Without an auth key access is open.
+    fn authorize(&self, token: Option<&str>, doc: &str) -> Result<Access, AuthError> {
+        let result = match (&self.config.auth_key, token) {
+            (None, _) => Ok(Access::ReadWrite),
+            (Some(_), None) => Err(AuthError::Missing),
+            (Some(key), Some(token)) => key.verify(token, doc, storage::unix_ms() / 1000),
+        };
+        if result.is_err() {
+            self.metrics.reject(Rejection::Auth);
+        }
+        result
     }
 }
 

@@ -182,7 +182,7 @@ impl Room {
         for reply in incoming.replies {
             member.outbox.push(reply);
         }
-        let ack_sink = member.session.config().extensions.then(|| member.outbox.clone());
+        let ack_sink = member.session.config().extensions.tandem().then(|| member.outbox.clone());
         let updates = incoming.applied_updates.len();
         for (i, update) in incoming.applied_updates.into_iter().enumerate() {
             if update != EMPTY_UPDATE {
@@ -612,7 +612,7 @@ impl Rooms {
 
 #[cfg(test)]
 mod tests {
-    use tandem_crdt::{Message, PresenceState, UserInfo};
+    use tandem_crdt::{Extensions, Message, PeerAccess, PresenceState, UserInfo};
 
     use super::*;
     use crate::outbox::OutboxReceiver;
@@ -634,7 +634,8 @@ mod tests {
 
     fn member(room: &Room, id: u64) -> OutboxReceiver {
         let (outbox, rx) = Outbox::new(100, 1 << 20, Arc::new(Metrics::default()));
-        room.join(id, SessionConfig::server(false, false), outbox).unwrap();
+        room.join(id, SessionConfig::server(Extensions::Stock, PeerAccess::ReadWrite), outbox)
+            .unwrap();
         rx
     }
 

@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use anyhow::{Context, bail};
 use futures_util::{SinkExt, StreamExt};
-use tandem_crdt::{Client, DocumentConfig, MAX_CLIENT_ID, UserInfo};
+use tandem_crdt::{Client, DocumentConfig, Extensions, UserInfo, client_id_from_random};
 use tokio::net::TcpStream;
 use tokio::time::Instant;
 use tokio_tungstenite::tungstenite::Message;
@@ -100,8 +100,11 @@ impl TestClient {
         )
         .await
         .context("websocket handshake timed out")??;
-        let client_id = options.client_id.unwrap_or_else(|| rand::random::<u64>() & MAX_CLIENT_ID);
-        let client = Client::new(DocumentConfig::new(client_id), options.durable)?;
+        let client_id = options.client_id.unwrap_or_else(|| client_id_from_random(rand::random()));
+        let client = Client::new(
+            DocumentConfig::new(client_id),
+            if options.durable { Extensions::Tandem } else { Extensions::Stock },
+        )?;
         let mut this = Self { socket, client, closed: None, auth_denied: None, frames_received: 0 };
         let frames = this.client.connect()?;
         this.send_frames(frames).await?;

@@ -4,7 +4,9 @@
 //! [`Client`] underneath counts in chars.
 
 use tandem_crdt::offsets::AstralIndex;
-use tandem_crdt::{Client, Delta, DocumentConfig, MAX_CLIENT_ID, OfflineState, UserInfo};
+use tandem_crdt::{
+    Client, Delta, DocumentConfig, Extensions, MAX_CLIENT_ID, OfflineState, UserInfo,
+};
 
 use crate::error::WebError;
 
@@ -80,7 +82,7 @@ pub struct ViewClient {
 impl ViewClient {
     /// A client with an empty document. `client_id` must be fresh and random per page load.
     pub fn new(client_id: u64, name: &str, color: &str) -> Result<Self, WebError> {
-        let client = Client::new(DocumentConfig::new(client_id), true)?;
+        let client = Client::new(DocumentConfig::new(client_id), Extensions::Tandem)?;
         Ok(Self::around(client, name, color))
     }
 
@@ -92,7 +94,7 @@ impl ViewClient {
         stored: &[u8],
     ) -> Result<Self, WebError> {
         let stored = OfflineState::decode(stored)?;
-        let client = Client::restore(DocumentConfig::new(client_id), &stored, true)?;
+        let client = Client::restore(DocumentConfig::new(client_id), &stored, Extensions::Tandem)?;
         Ok(Self::around(client, name, color))
     }
 

@@ -19,7 +19,8 @@ use ratatui::layout::Rect;
 use ratatui::style::{Color, Style};
 use ropey::Rope;
 use tandem_crdt::{
-    Client, Document, DocumentConfig, JournalEntry, MAX_CLIENT_ID, OfflineState, UserInfo,
+    Client, Document, DocumentConfig, Extensions, JournalEntry, MAX_CLIENT_ID, OfflineState,
+    UserInfo,
 };
 
 use crate::config::Config;
@@ -133,10 +134,10 @@ impl App {
                 let empty = Document::new(DocumentConfig::new(1))?.encode_state();
                 let stored =
                     OfflineState { state: empty, unconfirmed: l.state.unconfirmed.clone() };
-                Client::restore(doc_config, &stored, true)?
+                Client::restore(doc_config, &stored, Extensions::Tandem)?
             }
-            Some(l) => Client::restore(doc_config, &l.state, true)?,
-            None => Client::new(doc_config, true)?,
+            Some(l) => Client::restore(doc_config, &l.state, Extensions::Tandem)?,
+            None => Client::new(doc_config, Extensions::Tandem)?,
         };
         if let Some(l) = &loaded {
             for update in &l.remote {

@@ -15,10 +15,11 @@
 //! ```
 //! use tandem::collab::Collab;
 //! use tandem::{Editor, KeyEvent};
-//! use tandem_crdt::{Client, DocumentConfig, UserInfo};
+//! use tandem_crdt::{Client, DocumentConfig, Extensions, UserInfo};
 //!
 //! let user = UserInfo { name: "ada".into(), color: "#ee6352".into(), color_light: None };
-//! let mut collab = Collab::new(Client::new(DocumentConfig::new(7), true).unwrap(), user);
+//! let client = Client::new(DocumentConfig::new(7), Extensions::Tandem).unwrap();
+//! let mut collab = Collab::new(client, user);
 //! let mut ed = Editor::new("");
 //! for key in KeyEvent::typed("hi") {
 //!     ed.handle_key(key);

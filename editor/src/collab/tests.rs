@@ -2,7 +2,8 @@
 //! wired in memory to a server-role [`SyncSession`] per connection over one server replica.
 
 use tandem_crdt::{
-    Client, Document, DocumentConfig, Presence, SessionConfig, SyncSession, UserInfo,
+    Client, Document, DocumentConfig, Extensions, PeerAccess, Presence, SessionConfig, SyncSession,
+    UserInfo,
 };
 
 use super::*;
@@ -34,7 +35,8 @@ impl Hub {
     }
 
     fn open(&mut self, i: usize) {
-        let mut session = SyncSession::new(SessionConfig::server(true, false));
+        let mut session =
+            SyncSession::new(SessionConfig::server(Extensions::Tandem, PeerAccess::ReadWrite));
         self.inbox[i] = session.open(&self.doc, &self.presence).unwrap();
         self.sessions[i] = Some(session);
     }
@@ -80,7 +82,10 @@ fn peer(id: u64, name: &str) -> Peer {
     ed.set_history(Box::new(SharedHistory::new(false)));
     Peer {
         ed,
-        collab: Collab::new(Client::new(DocumentConfig::new(id), true).unwrap(), user),
+        collab: Collab::new(
+            Client::new(DocumentConfig::new(id), Extensions::Tandem).unwrap(),
+            user,
+        ),
         outbox: vec![],
     }
 }
