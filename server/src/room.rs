@@ -9,18 +9,20 @@ use std::collections::HashMap;
 use std::panic::AssertUnwindSafe;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use axum::body::Bytes;
-use tandem_crdt::{Document, DocumentConfig, MAX_CLIENT_ID, Presence, SessionConfig, SyncSession};
+use tandem_crdt::{
+    Document, DocumentConfig, EMPTY_UPDATE, Presence, SessionConfig, SyncSession,
+    client_id_from_random,
+};
 use tokio::sync::OnceCell;
+// The runtime's clock for idle tracking, so tests can pause and advance it.
+use tokio::time::Instant;
 
 use crate::metrics::{Metrics, Rejection};
 use crate::outbox::{CloseReason, Outbox, code};
 use crate::storage::{Ack, RemoteCommit, Storage, StorageError, StoredDocument, WriteOp, Writer};
-
-/// An empty update as yrs encodes it: a peer that had nothing to send answers SyncStep1 with it.
-const EMPTY_UPDATE: &[u8] = &[0, 0];
 
 /// Why a document could not be loaded.
 #[derive(Debug, thiserror::Error)]
@@ -87,7 +89,7 @@ pub(crate) struct Room {
 /// A fresh client id for the server's replica: it never edits, but must not share an id with a
 /// peer's awareness.
 fn server_client_id() -> u64 {
-    rand::random::<u64>() & MAX_CLIENT_ID
+    client_id_from_random(rand::random())
 }
 
 fn replica(text_name: &str, stored: &StoredDocument) -> Result<Document, tandem_crdt::Error> {
@@ -155,27 +157,31 @@ impl Room {
     pub fn receive(&self, connection: u64, frame: &[u8], now_ms: u64) -> Result<(), CloseReason> {
         let mut guard = lock(&self.state);
         let state = &mut *guard;
-        let Some(member) = state.members.get_mut(&connection) else {
+        if !state.members.contains_key(&connection) {
             return Ok(());
-        };
-        let started = Instant::now();
-        let result = std::panic::catch_unwind(AssertUnwindSafe(|| {
-            member.session.receive(frame, &mut state.document, &mut state.presence, now_ms)
-        }));
+        }
+        let started = std::time::Instant::now();
+        let result = self.guarded(state, "a client's frame", |state| {
+            let member = state.members.get_mut(&connection)?;
+            Some(member.session.receive(frame, &mut state.document, &mut state.presence, now_ms))
+        });
         let incoming = match result {
-            Ok(Ok(incoming)) => incoming,
-            Ok(Err(error)) => {
+            Some(Some(Ok(incoming))) => incoming,
+            // Gone meanwhile: nothing was applied.
+            Some(None) => return Ok(()),
+            Some(Some(Err(error))) => {
                 self.metrics.reject(Rejection::Malformed);
                 return Err(CloseReason::new(code::INVALID_PAYLOAD, error.to_string()));
             }
-            Err(_) => {
+            None => {
                 self.metrics.reject(Rejection::Malformed);
-                tracing::error!(doc = %self.id, client = connection, "applying a frame panicked; reloading the document");
-                self.poison(state);
                 return Err(CloseReason::new(code::INVALID_PAYLOAD, "frame could not be applied"));
             }
         };
         self.metrics.update_apply_seconds.observe(started.elapsed());
+        let Some(member) = state.members.get_mut(&connection) else {
+            return Ok(());
+        };
         if incoming.refused_update {
             self.metrics.reject(Rejection::ReadOnly);
         }
@@ -216,21 +222,18 @@ impl Room {
         if self.is_poisoned() {
             return;
         }
-        let result =
-            std::panic::catch_unwind(AssertUnwindSafe(|| state.document.apply_update(update)));
-        match result {
-            Ok(Ok(_)) => {
+        match self
+            .guarded(state, "another server's update", |state| state.document.apply_update(update))
+        {
+            Some(Ok(_)) => {
                 broadcast(&state.members, None, SyncSession::update_frame(update));
                 // It is in the log too: it counts towards this room's next compaction.
                 state.unsnapshotted += 1;
             }
-            Ok(Err(error)) => {
+            Some(Err(error)) => {
                 tracing::warn!(doc = %self.id, %error, "another server's update does not apply");
             }
-            Err(_) => {
-                tracing::error!(doc = %self.id, "applying another server's update panicked; reloading the document");
-                self.poison(state);
-            }
+            None => {}
         }
     }
 
@@ -263,7 +266,7 @@ impl Room {
             return;
         }
         let sv = state.document.state_vector();
-        let result = std::panic::catch_unwind(AssertUnwindSafe(|| {
+        let result = self.guarded(state, "the stored document", |state| {
             // A diff always carries the whole delete set: compare before and after to see
             // whether anything arrived.
             let before = state.document.encode_diff(&sv)?;
@@ -272,16 +275,33 @@ impl Room {
             }
             let after = state.document.encode_diff(&sv)?;
             Ok::<_, tandem_crdt::Error>((before != after).then_some(after))
-        }));
+        });
         match result {
-            Ok(Ok(Some(diff))) => broadcast(&state.members, None, SyncSession::update_frame(&diff)),
-            Ok(Ok(None)) => {}
-            Ok(Err(error)) => {
+            Some(Ok(Some(diff))) => {
+                broadcast(&state.members, None, SyncSession::update_frame(&diff))
+            }
+            Some(Ok(None)) | None => {}
+            Some(Err(error)) => {
                 tracing::warn!(doc = %self.id, %error, "stored document does not apply")
             }
+        }
+    }
+
+    /// Runs `apply` (CRDT work on the replica) and catches a panic inside it: the replica may
+    /// then be inconsistent, so the room is poisoned (see [`Room::poisoned`]). `None` after a
+    /// panic. `what` names the input, for the log.
+    fn guarded<T>(
+        &self,
+        state: &mut RoomState,
+        what: &str,
+        apply: impl FnOnce(&mut RoomState) -> T,
+    ) -> Option<T> {
+        match std::panic::catch_unwind(AssertUnwindSafe(|| apply(state))) {
+            Ok(result) => Some(result),
             Err(_) => {
-                tracing::error!(doc = %self.id, "applying the stored document panicked; reloading it");
+                tracing::error!(doc = %self.id, what, "applying panicked; reloading the document");
                 self.poison(state);
+                None
             }
         }
     }
@@ -465,7 +485,7 @@ impl Rooms {
         let room = cell
             .get_or_try_init(|| async {
                 loaded_after.store(self.remote_commits.load(Ordering::Acquire), Ordering::Relaxed);
-                let started = Instant::now();
+                let started = std::time::Instant::now();
                 let room = Room::load(
                     id.clone(),
                     &*self.storage,
@@ -633,10 +653,63 @@ mod tests {
     }
 
     fn member(room: &Room, id: u64) -> OutboxReceiver {
+        member_with_outbox(room, id).1
+    }
+
+    fn member_with_outbox(room: &Room, id: u64) -> (Arc<Outbox>, OutboxReceiver) {
         let (outbox, rx) = Outbox::new(100, 1 << 20, Arc::new(Metrics::default()));
-        room.join(id, SessionConfig::server(Extensions::Stock, PeerAccess::ReadWrite), outbox)
-            .unwrap();
-        rx
+        let config = SessionConfig::server(Extensions::Stock, PeerAccess::ReadWrite);
+        room.join(id, config, outbox.clone()).unwrap();
+        (outbox, rx)
+    }
+
+    #[tokio::test]
+    async fn a_panicking_apply_poisons_the_room_and_the_next_connection_reloads_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let rooms = rooms(dir.path()).await;
+        let lease = rooms.acquire("doc").await.unwrap();
+        let room = rooms.get("doc").unwrap();
+        let (alice, _alice_rx) = member_with_outbox(&room, 1);
+        let mut typist = Document::new(DocumentConfig::new(5)).unwrap();
+        let update = typist.insert(0, "kept", 0).unwrap();
+        room.receive(1, &SyncSession::update_frame(&update), 0).unwrap();
+        rooms.writer.flush().await.unwrap();
+
+        // resume_unwind: a panic without the panic hook's noise in the test output.
+        let applied = room.guarded(&mut lock(&room.state), "a test", |_| {
+            std::panic::resume_unwind(Box::new("injected"))
+        });
+        assert_eq!(applied, None::<()>);
+        assert!(room.is_poisoned());
+        assert_eq!(alice.close_reason().map(|r| r.code), Some(code::INTERNAL));
+        room.save();
+        rooms.writer.flush().await.unwrap();
+        assert_eq!(rooms.storage.load("doc").await.unwrap().snapshot, None, "never saved again");
+
+        drop(lease);
+        let reloaded = rooms.acquire("doc").await.unwrap();
+        assert!(!std::ptr::eq(reloaded.room(), &*room), "a fresh replica");
+        assert_eq!(reloaded.room().text(), "kept");
+        assert!(!reloaded.room().is_poisoned());
+    }
+
+    #[tokio::test]
+    async fn idle_rooms_unload_after_the_quiet_period() {
+        let dir = tempfile::tempdir().unwrap();
+        let rooms = rooms(dir.path()).await;
+        drop(rooms.acquire("doc").await.unwrap());
+        // Paused only around the jumps: storage runs on real threads with real timeouts.
+        let wait = |secs| async move {
+            tokio::time::pause();
+            tokio::time::advance(Duration::from_secs(secs)).await;
+            tokio::time::resume();
+        };
+        wait(59).await;
+        rooms.maintain(0).await;
+        assert!(rooms.get("doc").is_some(), "unloaded before the quiet period ended");
+        wait(2).await;
+        rooms.maintain(0).await;
+        assert!(rooms.get("doc").is_none(), "still loaded after the quiet period");
     }
 
     fn drain(rx: &mut OutboxReceiver) -> Vec<Message> {
