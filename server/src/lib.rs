@@ -17,6 +17,7 @@
 //! process. Inside: `http` routes requests, `connection` pumps one websocket's bytes, `room`
 //! owns each loaded document (replica, presence, per-connection sync sessions), [`storage`]
 //! keeps update logs and snapshots (SQLite or PostgreSQL) behind a group-committing writer,
+//! [`cluster`] carries commits and awareness between servers sharing a PostgreSQL database,
 //! [`metrics`] counts everything.
 //!
 //! ```no_run
@@ -31,6 +32,7 @@
 #![deny(missing_docs)]
 
 pub mod auth;
+pub mod cluster;
 pub mod config;
 mod connection;
 mod http;
@@ -74,6 +76,9 @@ pub enum ServerError {
     /// The database could not be opened, migrated or written at shutdown.
     #[error(transparent)]
     Storage(#[from] StorageError),
+    /// Listening for the other servers sharing the database failed.
+    #[error(transparent)]
+    Cluster(#[from] cluster::ClusterError),
     /// Socket errors.
     #[error("io error: {0}")]
     Io(#[from] std::io::Error),
@@ -119,12 +124,15 @@ pub async fn run(
     listener: TcpListener,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Result<(), ServerError> {
-    let storage = storage::open(&config.database).await?;
+    let storage::Opened { storage, cluster } = storage::open(&config.database).await?;
     let metrics = Arc::new(Metrics::default());
     let writer = Writer::spawn(storage.clone(), metrics.clone(), MAX_PENDING_WRITE_BYTES);
     // Servers sharing a PostgreSQL database apply each other's commits to their rooms and
     // relay each other's awareness.
-    let remote = storage.watch().await?;
+    let remote = match &cluster {
+        Some(cluster) => Some((cluster.clone(), cluster.watch().await?)),
+        None => None,
+    };
     let (presence_out, presence_in) = match remote {
         Some(_) => {
             let (out, rx) = tokio::sync::mpsc::channel(PRESENCE_QUEUE);
@@ -156,12 +164,13 @@ pub async fn run(
         next_connection: AtomicU64::new(0),
     });
     let maintenance = tokio::spawn(maintain(app.clone()));
-    let follower = remote.map(|commits| {
+    let follower = remote.map(|(cluster, commits)| {
         let rooms = app.rooms.clone();
-        tokio::spawn(async move { rooms.follow(commits).await })
+        tokio::spawn(async move { cluster::follow(&*cluster, &*rooms, commits).await })
     });
-    let publisher =
-        presence_in.map(|presence| tokio::spawn(publish_presence(storage.clone(), presence)));
+    let publisher = cluster
+        .zip(presence_in)
+        .map(|(cluster, presence)| tokio::spawn(cluster::publish_presence(cluster, presence)));
     tracing::info!(addr = %listener.local_addr()?, database = ?app.config.database, "listening");
 
     let token = app.shutdown.clone();
@@ -197,18 +206,6 @@ pub async fn run(
     saved?;
     tracing::info!("stopped");
     Ok(())
-}
-
-/// Announces this server's clients' awareness to the other servers, one update at a time.
-async fn publish_presence(
-    storage: Arc<dyn Storage>,
-    mut updates: tokio::sync::mpsc::Receiver<(Arc<str>, Vec<u8>)>,
-) {
-    while let Some((doc, update)) = updates.recv().await {
-        if let Err(error) = storage.publish_presence(&doc, &update).await {
-            tracing::warn!(%doc, %error, "announcing awareness to other servers failed");
-        }
-    }
 }
 
 async fn maintain(app: Arc<App>) {

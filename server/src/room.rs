@@ -20,9 +20,10 @@ use tokio::sync::OnceCell;
 // The runtime's clock for idle tracking, so tests can pause and advance it.
 use tokio::time::Instant;
 
+use crate::cluster::Replicas;
 use crate::metrics::{Metrics, Rejection};
 use crate::outbox::{CloseReason, Outbox, code};
-use crate::storage::{Ack, RemoteCommit, Storage, StorageError, StoredDocument, WriteOp, Writer};
+use crate::storage::{Ack, Storage, StorageError, StoredDocument, WriteOp, Writer};
 
 /// Why a document could not be loaded.
 #[derive(Debug, thiserror::Error)]
@@ -503,7 +504,7 @@ impl Rooms {
         // skipped by `follow` (the room was not visible yet) and missed by the read.
         let seen = loaded_after.into_inner();
         if seen != u64::MAX && seen != self.remote_commits.load(Ordering::Acquire) {
-            self.resync(&id, room).await;
+            self.resync_room(&id, room).await;
         }
         lease.room = Some(room.clone());
         Ok(lease)
@@ -555,53 +556,8 @@ impl Rooms {
         }
     }
 
-    /// Applies other servers' commits to the rooms loaded here, until `commits` ends.
-    pub async fn follow(&self, mut commits: tokio::sync::mpsc::Receiver<RemoteCommit>) {
-        while let Some(commit) = commits.recv().await {
-            self.remote_commits.fetch_add(1, Ordering::AcqRel);
-            match commit {
-                RemoteCommit::Updates { from, to } => {
-                    let ids: Vec<Arc<str>> = self.loaded().into_iter().map(|(id, _)| id).collect();
-                    if ids.is_empty() {
-                        continue;
-                    }
-                    match self.storage.updates_between(from, to, &ids).await {
-                        Ok(rows) => {
-                            for (doc, update) in rows {
-                                if let Some(room) = self.get(&doc) {
-                                    room.apply_remote(&update);
-                                }
-                            }
-                        }
-                        Err(error) => {
-                            tracing::warn!(%error, "fetching other servers' updates failed; resyncing");
-                            self.resync_all().await;
-                        }
-                    }
-                }
-                RemoteCommit::Snapshot { doc } => {
-                    if let Some(room) = self.get(&doc) {
-                        self.resync(&doc, &room).await;
-                    }
-                }
-                RemoteCommit::Presence { doc, update } => {
-                    if let Some(room) = self.get(&doc) {
-                        room.apply_remote_presence(&update, crate::storage::unix_ms());
-                    }
-                }
-                RemoteCommit::Lost => self.resync_all().await,
-            }
-        }
-    }
-
-    async fn resync_all(&self) {
-        for (id, room) in self.loaded() {
-            self.resync(&id, &room).await;
-        }
-    }
-
     /// Applies what storage holds for `doc` to its room.
-    async fn resync(&self, doc: &str, room: &Room) {
+    async fn resync_room(&self, doc: &str, room: &Room) {
         match self.storage.load(doc).await {
             Ok(stored) => room.apply_stored(&stored),
             Err(error) => tracing::warn!(doc, %error, "resyncing from storage failed"),
@@ -627,6 +583,35 @@ impl Rooms {
             return Ok(None);
         }
         Ok(Some(replica(&self.settings.text_name, &stored)?.text()))
+    }
+}
+
+/// Other servers' commits reach this server's rooms through here ([`crate::cluster::follow`]).
+impl Replicas for Rooms {
+    fn heard(&self) {
+        self.remote_commits.fetch_add(1, Ordering::AcqRel);
+    }
+
+    fn loaded(&self) -> Vec<Arc<str>> {
+        Rooms::loaded(self).into_iter().map(|(id, _)| id).collect()
+    }
+
+    fn apply_update(&self, doc: &str, update: &[u8]) {
+        if let Some(room) = self.get(doc) {
+            room.apply_remote(update);
+        }
+    }
+
+    fn apply_presence(&self, doc: &str, update: &[u8]) {
+        if let Some(room) = self.get(doc) {
+            room.apply_remote_presence(update, crate::storage::unix_ms());
+        }
+    }
+
+    async fn resync(&self, doc: &str) {
+        if let Some(room) = self.get(doc) {
+            self.resync_room(doc, &room).await;
+        }
     }
 }
 

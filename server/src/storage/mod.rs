@@ -1,18 +1,26 @@
 //! Durable storage of documents: an append-only update log per document, compacted into a
 //! snapshot in the background. Loading a document = its snapshot + the log's tail.
 //!
-//! [`Storage`] is the trait the rest of the server sees; [`sql`] implements it over SQLite (the
-//! default, WAL mode) and PostgreSQL with sqlx, and [`Writer`] funnels every write through one
-//! task that group-commits whatever is pending in one transaction.
+//! [`Storage`] is the trait the rest of the server sees; [`SqliteStorage`] (the default, WAL
+//! mode) and [`PostgresStorage`] implement it with sqlx, sharing their statements (`sql`), and
+//! [`Writer`] funnels every write through one task that group-commits whatever is pending in
+//! one transaction. What several servers on one database tell each other is
+//! [`crate::cluster`]'s.
 
+mod postgres;
 mod sql;
+mod sqlite;
 mod writer;
+
+use std::sync::Arc;
 
 use futures_util::future::BoxFuture;
 
-pub use sql::{PostgresStorage, SqliteStorage};
+pub use postgres::PostgresStorage;
+pub use sqlite::SqliteStorage;
 pub use writer::{Ack, AckSink, Writer};
 
+use crate::cluster::Cluster;
 use crate::config::Database;
 
 /// A storage failure.
@@ -103,39 +111,6 @@ impl WriteOp {
     }
 }
 
-/// One row of a document's update log: the document id and the update.
-pub type LogRow = (String, Vec<u8>);
-
-/// A commit (or awareness) another server announced on the database this one shares
-/// (PostgreSQL).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum RemoteCommit {
-    /// Log rows with ids `from..=to` were appended (rows of other documents, or of other
-    /// commits, may fall in the range).
-    Updates {
-        /// Lowest id.
-        from: i64,
-        /// Highest id.
-        to: i64,
-    },
-    /// `doc`'s log was compacted into its snapshot: rows a server had not fetched yet may now
-    /// exist only in the snapshot.
-    Snapshot {
-        /// The document.
-        doc: String,
-    },
-    /// Awareness (cursors, names) of another server's clients of `doc`: not stored, only
-    /// relayed.
-    Presence {
-        /// The document.
-        doc: String,
-        /// The y-protocols awareness update.
-        update: Vec<u8>,
-    },
-    /// Announcements may have been missed (the connection to the database dropped).
-    Lost,
-}
-
 /// A document store. Writes arrive in batches that must commit atomically, in order.
 pub trait Storage: Send + Sync + 'static {
     /// Everything stored for `doc` (empty if it does not exist).
@@ -144,25 +119,6 @@ pub trait Storage: Send + Sync + 'static {
     /// (PostgreSQL), a snapshot is merged with what is stored (another server may have logged
     /// updates its replica lacks) and drops exactly the log rows merged.
     fn commit<'a>(&'a self, ops: &'a [WriteOp]) -> BoxFuture<'a, Result<(), StorageError>>;
-    /// Other servers' commits to this database, as they happen; `None` when no other server
-    /// can write to it (SQLite).
-    fn watch(
-        &self,
-    ) -> BoxFuture<'_, Result<Option<tokio::sync::mpsc::Receiver<RemoteCommit>>, StorageError>>;
-    /// The log rows of `docs` with ids in `from..=to`, oldest first, as `(doc, update)`.
-    fn updates_between<'a>(
-        &'a self,
-        from: i64,
-        to: i64,
-        docs: &'a [std::sync::Arc<str>],
-    ) -> BoxFuture<'a, Result<Vec<LogRow>, StorageError>>;
-    /// Announces awareness of this server's clients of `doc` to the other servers (nothing
-    /// without other servers).
-    fn publish_presence<'a>(
-        &'a self,
-        doc: &'a str,
-        update: &'a [u8],
-    ) -> BoxFuture<'a, Result<(), StorageError>>;
     /// Every stored document, by id.
     fn list(&self) -> BoxFuture<'_, Result<Vec<DocumentInfo>, StorageError>>;
     /// Checks that the database answers.
@@ -171,11 +127,24 @@ pub trait Storage: Send + Sync + 'static {
     fn close(&self) -> BoxFuture<'_, ()>;
 }
 
+/// An opened database: where documents are stored, and the other servers sharing it.
+pub struct Opened {
+    /// The store.
+    pub storage: Arc<dyn Storage>,
+    /// The servers sharing the database; `None` when no other server can write to it (SQLite).
+    pub cluster: Option<Arc<dyn Cluster>>,
+}
+
 /// Opens (and migrates) the configured database.
-pub async fn open(database: &Database) -> Result<std::sync::Arc<dyn Storage>, StorageError> {
+pub async fn open(database: &Database) -> Result<Opened, StorageError> {
     Ok(match database {
-        Database::Sqlite(path) => std::sync::Arc::new(SqliteStorage::open(path).await?),
-        Database::Postgres(url) => std::sync::Arc::new(PostgresStorage::open(url).await?),
+        Database::Sqlite(path) => {
+            Opened { storage: Arc::new(SqliteStorage::open(path).await?), cluster: None }
+        }
+        Database::Postgres(url) => {
+            let storage = PostgresStorage::open(url).await?;
+            Opened { cluster: Some(Arc::new(storage.cluster())), storage: Arc::new(storage) }
+        }
     })
 }
 
