@@ -9,7 +9,7 @@ use futures_util::future::BoxFuture;
 use sqlx::postgres::{PgPool, PgPoolOptions};
 use sqlx::{PgConnection, Postgres};
 
-use super::sql::{self, AppendRun, LIST, LOAD, LoadRow, PING, ROWS_PER_STATEMENT};
+use super::sql::{self, AppendRun, LOAD, LoadRow, ROWS_PER_STATEMENT};
 use super::{DocumentInfo, Storage, StorageError, StoredDocument, WriteOp, unix_ms};
 use crate::cluster::{self, CHANNEL, NOTIFY, PostgresCluster};
 
@@ -150,10 +150,7 @@ async fn compact(
 
 impl Storage for PostgresStorage {
     fn load<'a>(&'a self, doc: &'a str) -> BoxFuture<'a, Result<StoredDocument, StorageError>> {
-        Box::pin(async move {
-            let rows: Vec<LoadRow> = sqlx::query_as(LOAD).bind(doc).fetch_all(&self.pool).await?;
-            Ok(sql::stored_document(rows))
-        })
+        Box::pin(async move { Ok(sql::load(&self.pool, doc).await?) })
     }
 
     fn commit<'a>(&'a self, ops: &'a [WriteOp]) -> BoxFuture<'a, Result<(), StorageError>> {
@@ -192,16 +189,11 @@ impl Storage for PostgresStorage {
     }
 
     fn list(&self) -> BoxFuture<'_, Result<Vec<DocumentInfo>, StorageError>> {
-        Box::pin(async move {
-            Ok(sql::document_infos(sqlx::query_as(LIST).fetch_all(&self.pool).await?))
-        })
+        Box::pin(async move { Ok(sql::list(&self.pool).await?) })
     }
 
     fn ping(&self) -> BoxFuture<'_, Result<(), StorageError>> {
-        Box::pin(async move {
-            sqlx::query(PING).execute(&self.pool).await?;
-            Ok(())
-        })
+        Box::pin(async move { Ok(sql::ping(&self.pool).await?) })
     }
 
     fn close(&self) -> BoxFuture<'_, ()> {

@@ -7,9 +7,9 @@
 
 use std::borrow::Cow;
 
-use sqlx::migrate::{Migration, MigrationType, Migrator};
 use sqlx::database::HasStatementCache;
-use sqlx::{Database, Encode, Executor, IntoArguments, QueryBuilder, SqlSafeStr, Type};
+use sqlx::migrate::{Migration, MigrationType, Migrator};
+use sqlx::{Database, Encode, Executor, IntoArguments, Pool, QueryBuilder, SqlSafeStr, Type};
 
 use super::{DocumentInfo, StoredDocument};
 
@@ -26,8 +26,8 @@ const PUT_SNAPSHOT: &str = "INSERT INTO snapshots (doc, state, updated_at) VALUE
      ON CONFLICT (doc) DO UPDATE SET state = excluded.state, updated_at = excluded.updated_at";
 const TOUCH_AFTER_SNAPSHOT: &str = "INSERT INTO documents (id, stored_bytes, updated_at) VALUES ($1, $2, $3) \
      ON CONFLICT (id) DO UPDATE SET stored_bytes = excluded.stored_bytes";
-pub(super) const LIST: &str = "SELECT id, stored_bytes, updated_at FROM documents ORDER BY id";
-pub(super) const PING: &str = "SELECT 1";
+const LIST: &str = "SELECT id, stored_bytes, updated_at FROM documents ORDER BY id";
+const PING: &str = "SELECT 1";
 
 /// Rows per multi-row statement: under SQLite's limit of 32,766 bound variables (and
 /// PostgreSQL's 65,535) at 3 variables per row.
@@ -47,6 +47,45 @@ pub(super) fn migrator(schema: &'static str) -> Migrator {
     )])
 }
 
+/// Everything stored for `doc`, read in one statement.
+pub(super) async fn load<DB>(pool: &Pool<DB>, doc: &str) -> Result<StoredDocument, sqlx::Error>
+where
+    DB: Database,
+    DB::Arguments: IntoArguments<DB>,
+    for<'c> &'c mut DB::Connection: Executor<'c, Database = DB>,
+    for<'t> &'t str: Encode<'t, DB> + Type<DB>,
+    LoadRow: for<'r> sqlx::FromRow<'r, DB::Row>,
+{
+    let rows: Vec<LoadRow> = sqlx::query_as(LOAD).bind(doc).fetch_all(pool).await?;
+    Ok(stored_document(rows))
+}
+
+/// Every stored document, by id.
+pub(super) async fn list<DB>(pool: &Pool<DB>) -> Result<Vec<DocumentInfo>, sqlx::Error>
+where
+    DB: Database,
+    DB::Arguments: IntoArguments<DB>,
+    for<'c> &'c mut DB::Connection: Executor<'c, Database = DB>,
+    (String, i64, i64): for<'r> sqlx::FromRow<'r, DB::Row>,
+{
+    let rows: Vec<(String, i64, i64)> = sqlx::query_as(LIST).fetch_all(pool).await?;
+    Ok(rows
+        .into_iter()
+        .map(|(id, stored_bytes, updated_at_ms)| DocumentInfo { id, stored_bytes, updated_at_ms })
+        .collect())
+}
+
+/// Checks that the database answers.
+pub(super) async fn ping<DB>(pool: &Pool<DB>) -> Result<(), sqlx::Error>
+where
+    DB: Database,
+    DB::Arguments: IntoArguments<DB>,
+    for<'c> &'c mut DB::Connection: Executor<'c, Database = DB>,
+{
+    sqlx::query::<DB>(PING).execute(pool).await?;
+    Ok(())
+}
+
 /// A stored document from the rows of [`LOAD`].
 pub(super) fn stored_document(rows: Vec<LoadRow>) -> StoredDocument {
     let mut snapshot = None;
@@ -59,13 +98,6 @@ pub(super) fn stored_document(rows: Vec<LoadRow>) -> StoredDocument {
         }
     }
     StoredDocument { snapshot, updates }
-}
-
-/// The listing from the rows of [`LIST`].
-pub(super) fn document_infos(rows: Vec<(String, i64, i64)>) -> Vec<DocumentInfo> {
-    rows.into_iter()
-        .map(|(id, stored_bytes, updated_at_ms)| DocumentInfo { id, stored_bytes, updated_at_ms })
-        .collect()
 }
 
 /// Consecutive appends of one commit, written with one multi-row `INSERT` into the log (per

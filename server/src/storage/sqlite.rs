@@ -9,7 +9,7 @@ use sqlx::sqlite::{
     SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
 };
 
-use super::sql::{self, APPEND, AppendRun, LIST, LOAD, LoadRow, PING};
+use super::sql::{self, APPEND, AppendRun};
 use super::{DocumentInfo, Storage, StorageError, StoredDocument, WriteOp, unix_ms};
 
 const SCHEMA: &str = "
@@ -71,10 +71,7 @@ async fn write_run(
 
 impl Storage for SqliteStorage {
     fn load<'a>(&'a self, doc: &'a str) -> BoxFuture<'a, Result<StoredDocument, StorageError>> {
-        Box::pin(async move {
-            let rows: Vec<LoadRow> = sqlx::query_as(LOAD).bind(doc).fetch_all(&self.reader).await?;
-            Ok(sql::stored_document(rows))
-        })
+        Box::pin(async move { Ok(sql::load(&self.reader, doc).await?) })
     }
 
     fn commit<'a>(&'a self, ops: &'a [WriteOp]) -> BoxFuture<'a, Result<(), StorageError>> {
@@ -103,16 +100,11 @@ impl Storage for SqliteStorage {
     }
 
     fn list(&self) -> BoxFuture<'_, Result<Vec<DocumentInfo>, StorageError>> {
-        Box::pin(async move {
-            Ok(sql::document_infos(sqlx::query_as(LIST).fetch_all(&self.reader).await?))
-        })
+        Box::pin(async move { Ok(sql::list(&self.reader).await?) })
     }
 
     fn ping(&self) -> BoxFuture<'_, Result<(), StorageError>> {
-        Box::pin(async move {
-            sqlx::query(PING).execute(&self.reader).await?;
-            Ok(())
-        })
+        Box::pin(async move { Ok(sql::ping(&self.reader).await?) })
     }
 
     fn close(&self) -> BoxFuture<'_, ()> {
