@@ -28,7 +28,7 @@ use tandem_crdt::Extensions;
 use tower::ServiceExt;
 use tower_http::services::{ServeDir, ServeFile};
 
-use crate::App;
+use crate::app::App;
 use crate::auth::AuthError;
 use crate::connection::{self, ConnectRequest};
 use crate::metrics::Rejection;

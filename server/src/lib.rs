@@ -31,6 +31,7 @@
 //! ```
 #![deny(missing_docs)]
 
+mod app;
 pub mod auth;
 pub mod cluster;
 pub mod config;
@@ -44,7 +45,7 @@ pub mod storage;
 use std::future::Future;
 use std::net::SocketAddr;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::AtomicU64;
 use std::time::Duration;
 
 use axum::serve::ListenerExt;
@@ -57,10 +58,10 @@ pub use config::{Config, Database, Limits};
 pub use http::validate_doc_id;
 pub use room::LoadError;
 
-use auth::{Access, AuthError};
-use metrics::{Metrics, Rejection};
+use app::App;
+use metrics::Metrics;
 use room::{RoomSettings, Rooms};
-use storage::{Storage, StorageError, Writer};
+use storage::{StorageError, Writer};
 
 /// Unwritten bytes above which connections stop reading until storage catches up.
 const MAX_PENDING_WRITE_BYTES: usize = 64 << 20;
@@ -82,39 +83,6 @@ pub enum ServerError {
     /// Socket errors.
     #[error("io error: {0}")]
     Io(#[from] std::io::Error),
-}
-
-/// State shared by every request and connection.
-pub(crate) struct App {
-    config: Config,
-    storage: Arc<dyn Storage>,
-    writer: Writer,
-    rooms: Arc<Rooms>,
-    metrics: Arc<Metrics>,
-    connection_slots: Arc<Semaphore>,
-    shutdown: CancellationToken,
-    tracker: TaskTracker,
-    next_connection: AtomicU64,
-}
-
-impl App {
-    fn next_connection_id(&self) -> u64 {
-        self.next_connection.fetch_add(1, Ordering::Relaxed) + 1
-    }
-
-    /// Checks a request's token for `doc` (`""`: every document) and counts a refusal: the one
-    /// check websockets and the API share. Without an auth key access is open.
-    fn authorize(&self, token: Option<&str>, doc: &str) -> Result<Access, AuthError> {
-        let result = match (&self.config.auth_key, token) {
-            (None, _) => Ok(Access::ReadWrite),
-            (Some(_), None) => Err(AuthError::Missing),
-            (Some(key), Some(token)) => key.verify(token, doc, storage::unix_ms() / 1000),
-        };
-        if result.is_err() {
-            self.metrics.reject(Rejection::Auth);
-        }
-        result
-    }
 }
 
 /// Serves on `listener` until `shutdown` resolves; then stops accepting, closes every

@@ -1,0 +1,57 @@
+//! [`App`]: the state every request and connection shares, and the checks made on it.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use tokio::sync::Semaphore;
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
+
+use crate::auth::{Access, AuthError};
+use crate::config::Config;
+use crate::metrics::{Metrics, Rejection};
+use crate::room::Rooms;
+use crate::storage::{self, Storage, Writer};
+
+/// State shared by every request and connection.
+pub(crate) struct App {
+    /// The server's configuration.
+    pub config: Config,
+    /// Loads, listings and health checks.
+    pub storage: Arc<dyn Storage>,
+    /// The one task every write goes through.
+    pub writer: Writer,
+    /// The loaded documents.
+    pub rooms: Arc<Rooms>,
+    /// Counters for `/metrics`.
+    pub metrics: Arc<Metrics>,
+    /// One permit per websocket, up to `--max-connections`.
+    pub connection_slots: Arc<Semaphore>,
+    /// Cancelled when the server stops: websockets close with "going away".
+    pub shutdown: CancellationToken,
+    /// The websocket tasks, awaited at shutdown.
+    pub tracker: TaskTracker,
+    /// The last connection number handed out.
+    pub next_connection: AtomicU64,
+}
+
+impl App {
+    /// A new connection number, for the logs.
+    pub fn next_connection_id(&self) -> u64 {
+        self.next_connection.fetch_add(1, Ordering::Relaxed) + 1
+    }
+
+    /// Checks a request's token for `doc` (`""`: every document) and counts a refusal: the one
+    /// check websockets and the API share. Without an auth key access is open.
+    pub fn authorize(&self, token: Option<&str>, doc: &str) -> Result<Access, AuthError> {
+        let result = match (&self.config.auth_key, token) {
+            (None, _) => Ok(Access::ReadWrite),
+            (Some(_), None) => Err(AuthError::Missing),
+            (Some(key), Some(token)) => key.verify(token, doc, storage::unix_ms() / 1000),
+        };
+        if result.is_err() {
+            self.metrics.reject(Rejection::Auth);
+        }
+        result
+    }
+}
