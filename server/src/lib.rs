@@ -14,7 +14,8 @@
 //!
 //! # Shape
 //! [`run`] serves on a listener until its `shutdown` future resolves, so tests drive it in
-//! process. Inside: `http` routes requests, `connection` pumps one websocket's bytes, `room`
+//! process. Inside: `app` is the state they share, `http` routes requests, `connection` pumps
+//! one websocket's bytes, `room`
 //! owns each loaded document (replica, presence, per-connection sync sessions), [`storage`]
 //! keeps update logs and snapshots (SQLite or PostgreSQL) behind a group-committing writer,
 //! [`cluster`] carries commits and awareness between servers sharing a PostgreSQL database,
