@@ -151,3 +151,114 @@ pub(crate) async fn publish_presence(
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Mutex;
+
+    use super::*;
+
+    /// Rows of document `a` for any range; fails once the database is "down".
+    struct FakeCluster {
+        down: bool,
+    }
+
+    impl Cluster for FakeCluster {
+        fn watch(&self) -> BoxFuture<'_, Result<mpsc::Receiver<RemoteCommit>, ClusterError>> {
+            unreachable!("follow is handed its receiver")
+        }
+
+        fn updates_between<'a>(
+            &'a self,
+            from: i64,
+            _to: i64,
+            docs: &'a [Arc<str>],
+        ) -> BoxFuture<'a, Result<Vec<LogRow>, ClusterError>> {
+            let rows = docs.iter().map(|doc| (doc.to_string(), vec![from as u8])).collect();
+            Box::pin(async move {
+                if self.down {
+                    Err(ClusterError::Database(sqlx::Error::PoolClosed))
+                } else {
+                    Ok(rows)
+                }
+            })
+        }
+
+        fn publish_presence<'a>(
+            &'a self,
+            _doc: &'a str,
+            _update: &'a [u8],
+        ) -> BoxFuture<'a, Result<(), ClusterError>> {
+            Box::pin(async { Ok(()) })
+        }
+    }
+
+    /// Documents `a` and `b` loaded; records what reaches them.
+    #[derive(Default)]
+    struct Recorded(Mutex<Vec<String>>);
+
+    impl Recorded {
+        fn push(&self, event: String) {
+            self.0.lock().unwrap().push(event);
+        }
+    }
+
+    impl Replicas for Recorded {
+        fn heard(&self) {
+            self.push("heard".into());
+        }
+
+        fn loaded(&self) -> Vec<Arc<str>> {
+            vec![Arc::from("a"), Arc::from("b")]
+        }
+
+        fn apply_update(&self, doc: &str, update: &[u8]) {
+            self.push(format!("update {doc} {update:?}"));
+        }
+
+        fn apply_presence(&self, doc: &str, update: &[u8]) {
+            self.push(format!("presence {doc} {update:?}"));
+        }
+
+        async fn resync(&self, doc: &str) {
+            self.push(format!("resync {doc}"));
+        }
+    }
+
+    async fn followed(down: bool, commits: Vec<RemoteCommit>) -> Vec<String> {
+        let (tx, rx) = mpsc::channel(commits.len());
+        for commit in commits {
+            tx.send(commit).await.unwrap();
+        }
+        drop(tx);
+        let replicas = Recorded::default();
+        follow(&FakeCluster { down }, &replicas, rx).await;
+        replicas.0.into_inner().unwrap()
+    }
+
+    #[tokio::test]
+    async fn follow_applies_fetched_rows_and_resyncs_what_it_may_have_missed() {
+        let commits = vec![
+            RemoteCommit::Updates { from: 7, to: 9 },
+            RemoteCommit::Snapshot { doc: "b".into() },
+            RemoteCommit::Presence { doc: "a".into(), update: vec![1] },
+            RemoteCommit::Lost,
+        ];
+        let expected = [
+            "heard",
+            "update a [7]",
+            "update b [7]",
+            "heard",
+            "resync b",
+            "heard",
+            "presence a [1]",
+            "heard",
+            "resync a",
+            "resync b",
+        ];
+        assert_eq!(followed(false, commits).await, expected);
+
+        let fetch_fails = vec![RemoteCommit::Updates { from: 1, to: 2 }];
+        assert_eq!(followed(true, fetch_fails).await, ["heard", "resync a", "resync b"]);
+    }
+}
