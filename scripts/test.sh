@@ -9,7 +9,8 @@ cd "$(dirname "$0")/.."
 
 scripts/setup.sh
 
-step() { printf '\n== test: %s\n' "$*"; }
+# Each step says when it starts (seconds since the script started), so a slow CI run shows where.
+step() { printf '\n== test: %s (at %ds)\n' "$*" "$SECONDS"; }
 
 step "format"
 cargo fmt --all -- --check
@@ -40,6 +41,7 @@ log="$(mktemp -t tandem-test.XXXXXX)"
 trap 'rm -f "$log"' EXIT
 status=0
 cargo test --workspace --no-fail-fast 2>&1 | tee "$log" || status=$?
+echo "test.sh took ${SECONDS}s"
 awk '/^test result: / {
         for (i = 1; i < NF; i++) {
             if ($(i + 1) ~ /^passed/) passed += $i
