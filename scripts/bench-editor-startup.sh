@@ -3,11 +3,14 @@
 # its own tmux pane (a real terminal) with its usual quit keys; hyperfine times whole runs. Also prints each editor's
 # peak resident memory (VmHWM when its first screen is up).
 #
-#   CARGO_TARGET_DIR=/work/target-editor scripts/bench-editor-startup.sh      # RUNS=10 SIZE_MB=100 to change
+#   scripts/bench-editor-startup.sh      # RUNS=10 SIZE_MB=100 to change; builds into $CARGO_TARGET_DIR or target/
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
-TARGET=${CARGO_TARGET_DIR:-$ROOT/target}
+. "$ROOT/scripts/lib.sh"
+TARGET=$(target_dir)
+# The timed `--once` runs of this script then find it without asking cargo.
+export CARGO_TARGET_DIR=$TARGET
 SIZE_MB=${SIZE_MB:-100}
 RUNS=${RUNS:-5}
 WORK=$TARGET/bench-editor
@@ -46,7 +49,7 @@ command -v vim >/dev/null || need+=(vim)
 command -v tmux >/dev/null || need+=(tmux)
 if ((${#need[@]})); then
     echo "installing ${need[*]}" >&2
-    apt-get update -qq && apt-get install -y -qq "${need[@]}" >/dev/null
+    apt_install "${need[@]}"
 fi
 
 mkdir -p "$WORK"

@@ -5,7 +5,7 @@
 #   scripts/bench-server.sh [OUT_DIR]          default OUT_DIR: load/bench-results
 #
 # Environment:
-#   CARGO_TARGET_DIR  where tandem-server and tandem-load are built   (default /work/target-load)
+#   CARGO_TARGET_DIR  where tandem-server and tandem-load are built   (default: the workspace's)
 #   BENCH_SECONDS     typing window of the timed scenarios            (default 20)
 #   BENCH_SKIP_BUILD  set to 1 to use the binaries already built
 #
@@ -16,12 +16,13 @@
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "$0")/.." && pwd)"
+. "$ROOT/scripts/lib.sh"
 OUT="${1:-$ROOT/load/bench-results}"
-TARGET="${CARGO_TARGET_DIR:-/work/target-load}"
+TARGET="$(target_dir)"
 SECS="${BENCH_SECONDS:-20}"
 RAW="$OUT/raw"
 LOGS="$OUT/logs"
-WORK="$(mktemp -d /tmp/tandem-bench.XXXXXX)"
+WORK="$(mktemp -d -t tandem-bench.XXXXXX)"
 TPORT=18080
 NPORT=18081
 LOAD="$TARGET/release/tandem-load"

@@ -5,14 +5,16 @@
 # Idempotent: it installs what is missing (the wasm32 target, wasm-bindgen-cli at exactly the
 # wasm-bindgen version in Cargo.lock, the npm packages in web/) and skips what is there.
 #
-# Environment: CARGO_TARGET_DIR (default target/),
+# Environment: CARGO_TARGET_DIR (default: the workspace's target directory),
 # TANDEM_WEB_DEV=1 for an unminified bundle with a source map.
 set -euo pipefail
 
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 web="$root/web"
 dist="$web/dist"
-export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$root/target}"
+. "$root/scripts/lib.sh"
+CARGO_TARGET_DIR="$(target_dir)"
+export CARGO_TARGET_DIR
 
 step() { echo "build-web: $*"; }
 

@@ -6,30 +6,16 @@
 set -euo pipefail
 
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+. "$root/scripts/lib.sh"
 
-if ! command -v chromium >/dev/null 2>&1; then
-    echo "setup-browser: installing chromium (apt)"
-    sudo_cmd=()
-    if [ "$(id -u)" -ne 0 ]; then sudo_cmd=(sudo); fi
-    "${sudo_cmd[@]}" apt-get update -qq
-    DEBIAN_FRONTEND=noninteractive "${sudo_cmd[@]}" apt-get install -y -qq --no-install-recommends chromium fonts-noto-color-emoji fonts-noto-cjk >/dev/null
-fi
+ensure_command chromium chromium fonts-noto-color-emoji fonts-noto-cjk
 echo "setup-browser: $(chromium --version 2>/dev/null || echo 'chromium missing')"
 
 # Firefox: Debian's ESR (Playwright cannot drive a stock Firefox; puppeteer-core can, over BiDi).
-if ! command -v firefox-esr >/dev/null 2>&1; then
-    echo "setup-browser: installing firefox-esr (apt)"
-    sudo_cmd=()
-    if [ "$(id -u)" -ne 0 ]; then sudo_cmd=(sudo); fi
-    "${sudo_cmd[@]}" apt-get update -qq
-    DEBIAN_FRONTEND=noninteractive "${sudo_cmd[@]}" apt-get install -y -qq --no-install-recommends firefox-esr fonts-noto-color-emoji fonts-noto-cjk >/dev/null
-fi
+ensure_command firefox-esr firefox-esr fonts-noto-color-emoji fonts-noto-cjk
 echo "setup-browser: $(firefox-esr --version 2>/dev/null || echo 'firefox-esr missing')"
 
-if ! command -v npm >/dev/null 2>&1; then
-    echo "setup-browser: npm is missing; install Node.js (apt-get install nodejs npm)" >&2
-    exit 1
-fi
+ensure_command npm nodejs npm
 cd "$root/tests/browser"
 # puppeteer-core never downloads a browser; the variable makes sure nothing else in the tree does.
 export PUPPETEER_SKIP_DOWNLOAD=1

@@ -1,12 +1,16 @@
 #!/usr/bin/env bash
 # Runs every check and every test of tandem, after installing what they need (scripts/setup.sh).
-# CI runs exactly this (.ci/run).
+# CI runs exactly this (.ci/run), with CI=true: then a tool or service a test needs that is
+# missing fails the run instead of skipping the test (tandem_require::require_or_skip).
+# Ends with one line `N passed, N failed`, summed from cargo's "test result:" lines.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+. scripts/lib.sh
 
 scripts/setup.sh
 
-step() { printf '\n== test: %s\n' "$*"; }
+# Each step says when it starts (seconds since the script started), so a slow CI run shows where.
+step() { printf '\n== test: %s (at %ds)\n' "$*" "$SECONDS"; }
 
 step "format"
 cargo fmt --all -- --check
@@ -28,7 +32,21 @@ fi
 step "build binaries (end-to-end tests spawn them)"
 cargo build --workspace --bins
 # The load tool's test against a real server, and the e2e helpers, use this binary.
-export TANDEM_SERVER_BIN="${CARGO_TARGET_DIR:-$PWD/target}/debug/tandem-server"
+TANDEM_SERVER_BIN="$(target_dir)/debug/tandem-server"
+export TANDEM_SERVER_BIN
 
 step "tests"
-cargo test --workspace
+# Every test binary runs even after one fails, so the summary counts the whole suite.
+log="$(mktemp -t tandem-test.XXXXXX)"
+trap 'rm -f "$log"' EXIT
+status=0
+cargo test --workspace --no-fail-fast 2>&1 | tee "$log" || status=$?
+echo "test.sh took ${SECONDS}s"
+awk '/^test result: / {
+        for (i = 1; i < NF; i++) {
+            if ($(i + 1) ~ /^passed/) passed += $i
+            if ($(i + 1) ~ /^failed/) failed += $i
+        }
+     }
+     END { printf "%d passed, %d failed\n", passed, failed }' "$log"
+exit "$status"

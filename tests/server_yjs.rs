@@ -1,6 +1,7 @@
 //! A stock Yjs client (npm `yjs` + `y-websocket`'s `WebsocketProvider` on node) and a tandem
 //! client edit one document on tandem-server at the same time: both converge, and each sees
-//! the other's awareness. Needs node and `scripts/setup-node.sh`; skips with a reason without.
+//! the other's awareness. Needs node and `scripts/setup-node.sh`; without, skips with the
+//! reason printed (fails under `CI=true`).
 
 use tandem_e2e::{ClientOptions, ServerOptions, StockYjsClient, TestClient, TestServer};
 

@@ -2,7 +2,7 @@
 //! built page (web/dist), and a Rust client, all on one document.
 //!
 //! Needs Chromium, node and the built page (scripts/setup-browser.sh, scripts/build-web.sh);
-//! each test prints why and passes when they are missing.
+//! when they are missing, each test skips with the reason printed, or fails under `CI=true`.
 
 #[path = "support/browser.rs"]
 mod browser;

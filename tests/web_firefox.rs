@@ -2,8 +2,8 @@
 //! headless Debian Firefox ESR driven by puppeteer-core over WebDriver BiDi
 //! (`tests/browser/firefox.mjs`), and a Rust client on the same document.
 //!
-//! Needs firefox-esr, node and puppeteer-core (scripts/setup-browser.sh); prints why and passes
-//! when one is missing. Builds the page with scripts/build-web.sh when web/dist is missing.
+//! Needs firefox-esr, node and puppeteer-core (scripts/setup-browser.sh); skips with the reason
+//! printed when one is missing (fails under `CI=true`). Builds the page with scripts/build-web.sh when web/dist is missing.
 
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
@@ -11,7 +11,9 @@ use std::time::Duration;
 
 use anyhow::{Context, bail, ensure};
 use serde_json::Value;
-use tandem_e2e::{ClientOptions, ServerOptions, TestClient, TestServer, repo_root, skip};
+use tandem_e2e::{
+    ClientOptions, ServerOptions, TestClient, TestServer, repo_root, require_or_skip,
+};
 use tokio::io::AsyncReadExt;
 use tokio::process::{Child, Command};
 use tokio::sync::mpsc;
@@ -112,7 +114,7 @@ async fn firefox_page_and_rust_client_edit_one_document() -> anyhow::Result<()> 
 fn detect(test: &str) -> Option<PathBuf> {
     let firefox = std::env::var("TANDEM_FIREFOX").unwrap_or_else(|_| "/usr/bin/firefox-esr".into());
     if !Path::new(&firefox).exists() {
-        skip(
+        require_or_skip(
             test,
             &format!("no Firefox at {firefox} (scripts/setup-browser.sh installs firefox-esr)"),
         );
@@ -123,7 +125,7 @@ fn detect(test: &str) -> Option<PathBuf> {
     }
     let runner_dir = repo_root().join("tests/browser");
     if !runner_dir.join("node_modules/puppeteer-core").is_dir() {
-        skip(test, "puppeteer-core is not installed (run scripts/setup-browser.sh)");
+        require_or_skip(test, "puppeteer-core is not installed (run scripts/setup-browser.sh)");
         return None;
     }
     Some(runner_dir)

@@ -2,7 +2,7 @@
 //! the frame's arrival to the frame drawn (CRDT apply, delta to chars, rope patch, cursor and peer
 //! mapping, render into ratatui's `TestBackend` at 120×40).
 //!
-//! `CARGO_TARGET_DIR=/work/target-collab cargo bench -p tandem --bench collab`.
+//! `cargo bench -p tandem --bench collab`.
 
 use std::time::{Duration, Instant};
 

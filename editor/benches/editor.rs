@@ -1,6 +1,6 @@
 //! Editor performance at 100 MB: open + first frame, keystroke → frame, scrolling, searching.
 //!
-//! `CARGO_TARGET_DIR=/work/target-editor cargo bench -p tandem --bench editor`. The 100 MB source-like file is
+//! `cargo bench -p tandem --bench editor`. The 100 MB source-like file is
 //! generated once under the target dir. Frames are rendered into ratatui's `TestBackend` at 120×40.
 
 use std::hint::black_box;

@@ -1,5 +1,5 @@
 //! End to end: the real `tandem` binary in a tmux pane, driven with send-keys and read with capture-pane. Skipped
-//! (with the reason printed) when tmux is not installed.
+//! with the reason printed when tmux is not installed, failed under `CI=true`.
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
@@ -71,14 +71,12 @@ impl Drop for Tmux {
     }
 }
 
-fn tmux_available() -> bool {
-    match Command::new("tmux").arg("-V").output() {
-        Ok(o) if o.status.success() => true,
-        _ => {
-            eprintln!("SKIPPED: tmux is not installed; the end-to-end editor test needs it");
-            false
-        }
+fn tmux_available(test: &str) -> bool {
+    let ok = Command::new("tmux").arg("-V").output().is_ok_and(|o| o.status.success());
+    if !ok {
+        tandem_require::require_or_skip(test, "tmux is not installed");
     }
+    ok
 }
 
 fn command_line(dir: &Path, file: &Path) -> String {
@@ -96,7 +94,7 @@ fn command_line(dir: &Path, file: &Path) -> String {
 
 #[test]
 fn edit_emoji_and_cjk_file_save_and_quit() {
-    if !tmux_available() {
+    if !tmux_available("edit_emoji_and_cjk_file_save_and_quit") {
         return;
     }
     let dir = tempfile::tempdir().unwrap();
@@ -122,7 +120,7 @@ fn edit_emoji_and_cjk_file_save_and_quit() {
 
 #[test]
 fn quit_with_unsaved_changes_asks_and_discards() {
-    if !tmux_available() {
+    if !tmux_available("quit_with_unsaved_changes_asks_and_discards") {
         return;
     }
     let dir = tempfile::tempdir().unwrap();

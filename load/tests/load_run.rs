@@ -14,6 +14,7 @@ use tandem_crdt::{
     Document, DocumentConfig, Extensions, PeerAccess, Presence, SessionConfig, SyncSession,
 };
 use tandem_load::{Args, Report, run};
+use tandem_require::require_or_skip;
 use tokio::net::TcpListener;
 use tokio::sync::{mpsc, watch};
 use tokio_tungstenite::tungstenite::Message as WsMessage;
@@ -242,11 +243,12 @@ async fn binary_prints_a_json_report() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn two_second_load_against_the_node_y_websocket_server() {
+    const TEST: &str = "two_second_load_against_the_node_y_websocket_server";
     let server = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
         .join("../bench/node_modules/@y/websocket-server/src/server.js");
     if !server.exists() {
-        eprintln!("skipped: {} is missing (run `npm install` in bench/)", server.display());
-        return;
+        let reason = format!("{} is missing (run `npm install` in bench/)", server.display());
+        return require_or_skip(TEST, &reason);
     }
     let port = {
         let probe = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
@@ -261,8 +263,7 @@ async fn two_second_load_against_the_node_y_websocket_server() {
         .kill_on_drop(true)
         .spawn();
     let Ok(_child) = child else {
-        eprintln!("skipped: node is not installed");
-        return;
+        return require_or_skip(TEST, "node is not installed");
     };
     let url = format!("ws://127.0.0.1:{port}");
     for _ in 0..100 {
@@ -282,10 +283,10 @@ async fn two_second_load_against_the_node_y_websocket_server() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn two_second_durable_load_against_tandem_server() {
     let Some(binary) = std::env::var_os("TANDEM_SERVER_BIN").map(PathBuf::from) else {
-        eprintln!(
-            "SKIPPED two_second_durable_load_against_tandem_server: set TANDEM_SERVER_BIN to a tandem-server binary (scripts/test.sh does)"
+        return require_or_skip(
+            "two_second_durable_load_against_tandem_server",
+            "set TANDEM_SERVER_BIN to a tandem-server binary (scripts/test.sh does)",
         );
-        return;
     };
     let data = tempfile::tempdir().unwrap();
     let port = {

@@ -14,11 +14,11 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, bail};
 use tandem_e2e::{TIMEOUT, http_get, repo_root, server_binary, workspace_binary};
 
-/// Whether tmux runs here; prints the skip reason when not.
+/// Whether tmux runs here; reports it with [`tandem_e2e::require_or_skip`] when not.
 pub fn tmux_available(test: &str) -> bool {
     let ok = Command::new("tmux").arg("-V").output().is_ok_and(|o| o.status.success());
     if !ok {
-        tandem_e2e::skip(test, "tmux is not installed");
+        tandem_e2e::require_or_skip(test, "tmux is not installed");
     }
     ok
 }
@@ -263,7 +263,7 @@ impl NodeYServer {
                 .status()
                 .is_ok_and(|s| s.success());
             if !installed || !script.is_file() {
-                tandem_e2e::skip(
+                tandem_e2e::require_or_skip(
                     test,
                     "bench/node_modules/@y/websocket-server is missing and npm ci failed",
                 );

@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use anyhow::{Context, bail};
 use serde_json::Value;
-use tandem_e2e::{ServerOptions, TestServer, repo_root, skip};
+use tandem_e2e::{ServerOptions, TestServer, repo_root, require_or_skip};
 use tokio::io::AsyncReadExt;
 use tokio::process::{Child, Command};
 use tokio::sync::mpsc;
@@ -30,7 +30,7 @@ impl BrowserTools {
         let chromium =
             std::env::var("TANDEM_CHROMIUM").unwrap_or_else(|_| "/usr/bin/chromium".into());
         if !Path::new(&chromium).exists() {
-            skip(
+            require_or_skip(
                 test,
                 &format!("no Chromium at {chromium} (scripts/setup-browser.sh installs it)"),
             );
@@ -42,12 +42,15 @@ impl BrowserTools {
         let root = repo_root();
         let runner_dir = root.join("tests/browser");
         if !runner_dir.join("node_modules/playwright-core").is_dir() {
-            skip(test, "playwright-core is not installed (run scripts/setup-browser.sh)");
+            require_or_skip(
+                test,
+                "playwright-core is not installed (run scripts/setup-browser.sh)",
+            );
             return None;
         }
         let dist = root.join("web/dist");
         if !dist.join("index.html").is_file() || !dist.join("tandem_web_bg.wasm").is_file() {
-            skip(test, "the browser client is not built (run scripts/build-web.sh)");
+            require_or_skip(test, "the browser client is not built (run scripts/build-web.sh)");
             return None;
         }
         Some(Self { runner_dir, dist })

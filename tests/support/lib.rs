@@ -1,6 +1,6 @@
 //! Shared helpers for the end-to-end tests: start the real `tandem-server` binary
 //! ([`TestServer`]), talk to it as a tandem client over a real websocket ([`TestClient`]), and
-//! small utilities (HTTP GET, fresh PostgreSQL databases, skipping with a reason).
+//! small utilities (HTTP GET, fresh PostgreSQL databases, [`require_or_skip`]).
 //!
 //! ```no_run
 //! # async fn example() -> anyhow::Result<()> {
@@ -20,6 +20,7 @@ mod server;
 
 pub use client::{ClientOptions, Closed, TestClient};
 pub use server::{ServerOptions, TestServer, http_get, server_binary, workspace_binary};
+pub use tandem_require::require_or_skip;
 
 use std::path::PathBuf;
 use std::time::Duration;
@@ -33,25 +34,20 @@ pub fn repo_root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..")
 }
 
-/// Prints why a test does not run here; call it and return.
-pub fn skip(test: &str, reason: &str) {
-    eprintln!("SKIPPED {test}: {reason}");
-}
-
-/// Whether `node` runs here; when it does not, prints why the test skips.
+/// Whether `node` runs here; when it does not, reports it with [`require_or_skip`].
 pub fn node_available(test: &str) -> bool {
     let ok = std::process::Command::new("node")
         .arg("--version")
         .output()
         .is_ok_and(|out| out.status.success());
     if !ok {
-        skip(test, "node is not installed (apt-get install nodejs npm)");
+        require_or_skip(test, "node is not installed (apt-get install nodejs npm)");
     }
     ok
 }
 
 /// The stock Yjs client of `tests/js` (yjs + y-websocket's `WebsocketProvider` on node), ready
-/// to start with [`StockYjsClient::spawn`]; `None`, with the reason printed, when node or the
+/// to start with [`StockYjsClient::spawn`]; `None`, after [`require_or_skip`], when node or the
 /// npm packages (`scripts/setup-node.sh`) are missing.
 #[derive(Debug)]
 pub struct StockYjsClient {
@@ -66,7 +62,7 @@ impl StockYjsClient {
         }
         let js = repo_root().join("tests/js");
         if !js.join("node_modules/y-websocket").is_dir() {
-            skip(test, "tests/js/node_modules is missing: run scripts/setup-node.sh");
+            require_or_skip(test, "tests/js/node_modules is missing: run scripts/setup-node.sh");
             return None;
         }
         Some(Self { script: js.join("yjs-client.mjs") })
@@ -151,12 +147,12 @@ pub struct PostgresDatabase {
 
 impl PostgresDatabase {
     /// Creates a fresh, uniquely named database next to the one `TANDEM_TEST_DATABASE_URL`
-    /// names. `Ok(None)` (with the reason printed) when the variable is unset.
+    /// names. `Ok(None)`, after [`require_or_skip`], when the variable is unset.
     pub async fn create(test: &str) -> anyhow::Result<Option<Self>> {
         use anyhow::Context;
         use sqlx::Connection;
         let Ok(admin_url) = std::env::var("TANDEM_TEST_DATABASE_URL") else {
-            skip(test, "TANDEM_TEST_DATABASE_URL is not set (PostgreSQL tests need it)");
+            require_or_skip(test, "TANDEM_TEST_DATABASE_URL is not set (PostgreSQL tests need it)");
             return Ok(None);
         };
         let name = format!("tandem_test_{}_{}", std::process::id(), rand::random::<u32>());
