@@ -1,9 +1,10 @@
 // The service worker: keeps the page's files so a document opens while offline (edits then go to
 // IndexedDB and merge on reconnect). Network first, so a new build is picked up when online.
 
-const CACHE = "tandem-shell-v1";
-// Every navigation gets the same page, cached under "/".
-const SHELL = ["/", "/app.js", "/style.css", "/tandem_web_bg.wasm"];
+const CACHE = "tandem-shell-v2";
+// Every navigation gets the same page, cached under "/". The build defines TANDEM_SHELL: the
+// page, its CSS and wasm, and the JS of the first load (app.js and the chunks it imports).
+const SHELL = TANDEM_SHELL;
 
 self.addEventListener("install", (event) => {
   event.waitUntil(
