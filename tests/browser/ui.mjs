@@ -185,7 +185,8 @@ export async function tabs({ base, doc }) {
 }
 
 /**
- * Accessibility: axe-core on the home and document pages (serious and critical violations), the
+ * Accessibility: axe-core on the home and document pages, the latter in both themes (serious and
+ * critical violations), the
  * editor's name, one live status region, the presence label, and the page used from the keyboard
  * alone: Tab to the editor, type, Escape then Tab leaves it.
  */
@@ -219,6 +220,8 @@ export async function a11y({ base, doc, texts }) {
     await page.keyboard.press("Tab");
     const leftEditor = await page.evaluate(() => !document.activeElement?.classList.contains("cm-content"));
     violations.push(...(await axe("document")));
+    await page.click("#theme-toggle");
+    violations.push(...(await axe(`document, ${await page.evaluate(() => document.documentElement.dataset.theme)} theme`)));
     const structure = await page.evaluate(() => ({
       editorName: document.querySelector(".cm-content").getAttribute("aria-label"),
       // CodeMirror's own announcer (search results) lives inside the editor.

@@ -69,7 +69,8 @@ async function refusalReason(docId, token) {
   const headers = token ? { authorization: `Bearer ${token}` } : {};
   let response;
   try {
-    response = await fetch(`/api/docs${docIdPath(docId, "/")}/text`, { headers });
+    // One path segment, `/` as %2F: the route is /api/docs/{id}/text.
+    response = await fetch(`/api/docs/${encodeURIComponent(docId)}/text`, { headers });
   } catch {
     return null;
   }

@@ -11,9 +11,8 @@ import { rememberTheme, resolveTheme, storedTheme } from "./theme.js";
 /** @param {import("./theme.js").Theme} theme */
 function applyTheme(theme) {
   document.documentElement.dataset.theme = theme;
-  const toggle = $("theme-toggle");
-  toggle.setAttribute("aria-pressed", String(theme === "dark"));
-  toggle.textContent = theme === "dark" ? "☀ light" : "☾ dark";
+  // A toggle button keeps its name ("dark"); aria-pressed says whether it is on.
+  $("theme-toggle").setAttribute("aria-pressed", String(theme === "dark"));
 }
 
 function setUpTheme() {
