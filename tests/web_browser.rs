@@ -211,6 +211,7 @@ fn ui_events(scenario: &str) -> &'static [&'static str] {
         "tabs" => &["tabs"],
         "a11y" => &["a11y"],
         "highlight" => &["highlight"],
+        "keptAside" => &["kept"],
         _ => &[],
     }
 }
@@ -384,6 +385,30 @@ async fn syntax_highlighting_from_the_extension_loaded_lazily() -> anyhow::Resul
         "the Rust package was not loaded on demand: {highlight}"
     );
     assert!(highlight["rust"]["keyword"].is_string(), "no `fn` token: {highlight}");
+    Ok(())
+}
+
+/// Issue 13: a downgrade to read-only with edits the server has not confirmed locks the editor,
+/// shows the badge and offers the text for copy and download instead of dropping the edits.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn read_only_keeps_unsaved_edits_aside_for_copy() -> anyhow::Result<()> {
+    let test = "read_only_keeps_unsaved_edits_aside_for_copy";
+    let typed = "typed offline 🎉 中文";
+    let Some((events, _server)) =
+        ui_scenario(test, "keptAside", "notes.md", &[typed], None).await?
+    else {
+        return Ok(());
+    };
+    let kept = &events[0];
+    assert_eq!(kept["text"], typed, "typing after the downgrade changed the text: {kept}");
+    assert_eq!(kept["editable"], false);
+    assert_eq!(kept["badge"], true);
+    let edits = kept["unconfirmed"].as_u64().context("unconfirmed")?;
+    assert!(edits > 0, "{kept}");
+    let banner = kept["banner"].as_str().context("no banner")?;
+    assert!(banner.contains(&format!("{edits} edit")), "{banner}");
+    assert_eq!(kept["file"], "notes.md");
+    assert_eq!(kept["downloaded"], typed);
     Ok(())
 }
 

@@ -266,3 +266,37 @@ export async function highlight({ base, doc, texts }) {
     await browser.close();
   }
 }
+
+/**
+ * Access downgraded to read-only (the server's `Access` message, applied here through
+ * `window.tandem.setAccess` until the server sends it) while edits are unconfirmed: the editor
+ * locks, the badge shows, and the edits are offered for copy and download, not dropped.
+ * `texts`: what to type offline.
+ */
+export async function keptAside({ base, doc, texts }) {
+  const [text] = texts;
+  const browser = await launch({ acceptDownloads: true });
+  try {
+    const page = await browser.context.newPage();
+    await openSynced(page, `${base}/d/${encodeURIComponent(doc)}`);
+    await browser.context.setOffline(true);
+    await waitInPage(page, "the offline state", () => document.getElementById("conn").classList.contains("offline"));
+    await page.click(".cm-content");
+    await typeText(page, text, 0);
+    await page.evaluate(() => window.tandem.setAccess("read-only"));
+    await page.keyboard.type("more");
+    const state = await page.evaluate(() => ({
+      text: window.tandem.view.state.doc.toString(),
+      editable: document.querySelector(".cm-content").getAttribute("contenteditable") === "true",
+      badge: !document.getElementById("access").hidden,
+      banner: document.querySelector(".kept")?.textContent ?? null,
+      unconfirmed: window.tandem.client.unconfirmedCount(),
+    }));
+    const [download] = await Promise.all([page.waitForEvent("download"), page.click(".kept-download")]);
+    const chunks = [];
+    for await (const chunk of await download.createReadStream()) chunks.push(chunk);
+    report("kept", { ...state, file: download.suggestedFilename(), downloaded: Buffer.concat(chunks).toString("utf8") });
+  } finally {
+    await browser.close();
+  }
+}

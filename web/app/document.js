@@ -22,6 +22,7 @@ import { Connection } from "./connection.js";
 import { docIdPath } from "./docid.js";
 import { $, tokenFromUrl } from "./dom.js";
 import { TAB_WIDTH, tabKeymap } from "./indent.js";
+import { showKeptAside } from "./kept.js";
 import { languageFor, loadLanguage } from "./languages.js";
 import { statusView } from "./status.js";
 import { forgetDocument, identity, loadDocument, rememberDocument, saveDocument, setName } from "./store.js";
@@ -213,6 +214,10 @@ export async function openDocument(docId) {
     saved.textContent = status.saved;
     saved.classList.toggle("pending", status.pending);
     $("access").hidden = !status.readOnly;
+    const refused = state.kind === "denied" || status.readOnly;
+    if (refused && status.pending) {
+      showKeptAside($("main"), { docId, unconfirmed: client.unconfirmedCount(), text: () => client.text() });
+    }
   };
   const showPresence = () => {
     const people = [{ name: `${identity().name} (you)`, color: me.color, clientId: 0 }, ...client.peers()];
