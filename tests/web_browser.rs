@@ -363,6 +363,7 @@ async fn accessibility_axe_and_keyboard_only() -> anyhow::Result<()> {
     assert_eq!(a11y["presenceLabel"], "People in this document");
     assert_eq!(a11y["presenceItems"], 1);
     assert_eq!(a11y["leftEditor"], true, "Escape then Tab leaves the editor");
+    assert_eq!(a11y["counts"], "4 words · 1 line · 23 characters", "the counts");
     Ok(())
 }
 

@@ -111,6 +111,7 @@ export async function screens({ base, doc, texts, out }) {
     await page.tap(".cm-content");
     await typeText(page, text, 0);
     await waitInPage(page, "the typed text", (t) => window.tandem.text().includes(t), text);
+    await waitInPage(page, "the counts", (n) => document.getElementById("counts").textContent.endsWith(`${n} characters`), [...text].length);
     const documentPage = await page.evaluate(scrollsSideways);
     if (out) await page.screenshot({ path: `${out}-mobile.png` });
 
@@ -229,6 +230,7 @@ export async function a11y({ base, doc, texts }) {
       statusHolds: ["conn", "unconfirmed"].every((id) => document.getElementById("status").contains(document.getElementById(id))),
       presenceLabel: document.getElementById("presence").getAttribute("aria-label"),
       presenceItems: document.querySelectorAll("#presence li").length,
+      counts: document.getElementById("counts").textContent,
     }));
     report("a11y", { violations, presses, leftEditor, ...structure });
   } finally {

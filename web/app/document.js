@@ -22,7 +22,8 @@ import { Connection } from "./connection.js";
 import { docIdPath } from "./docid.js";
 import { $, tokenFromUrl } from "./dom.js";
 import { TAB_WIDTH, tabKeymap } from "./indent.js";
-import { showKeptAside } from "./kept.js";
+import { countText, formatCounts } from "./counts.js";
+import { downloadText, showKeptAside } from "./kept.js";
 import { languageFor, loadLanguage } from "./languages.js";
 import { statusView } from "./status.js";
 import { forgetDocument, identity, loadDocument, rememberDocument, saveDocument, setName } from "./store.js";
@@ -32,6 +33,7 @@ import { editorTheme } from "./theme-editor.js";
 /** @typedef {import("./connection.js").ConnectionState} ConnectionState */
 
 const SAVE_DELAY_MS = 150;
+const COUNT_DELAY_MS = 300;
 const PRESENCE_RENEW_MS = 15_000;
 const PEER_EXPIRY_CHECK_MS = 5_000;
 
@@ -137,8 +139,16 @@ export async function openDocument(docId) {
       .catch((error) => console.error("tandem: could not store the document", error));
     return saving;
   };
+  // Counting words walks the whole text: after a pause in the changes, not per keystroke.
+  /** @type {ReturnType<typeof setTimeout> | null} */
+  let countTimer = null;
+  const showCounts = () => {
+    countTimer = null;
+    $("counts").textContent = formatCounts(countText(client.text()));
+  };
   const scheduleSave = () => {
     if (!saveTimer) saveTimer = setTimeout(saveNow, SAVE_DELAY_MS);
+    if (!countTimer) countTimer = setTimeout(showCounts, COUNT_DELAY_MS);
     showStatus();
   };
 
@@ -325,8 +335,10 @@ export async function openDocument(docId) {
       setAccess,
     },
   });
+  $("download").addEventListener("click", () => downloadText(docId, client.text()));
   showPresence();
   showStatus();
+  showCounts();
   socket.start();
   view.focus();
 }

@@ -13,6 +13,19 @@ export function downloadName(docId) {
 }
 
 /**
+ * Saves `text` as a file named after `docId`, through the browser's download.
+ * @param {string} docId
+ * @param {string} text
+ */
+export function downloadText(docId, text) {
+  const link = document.createElement("a");
+  link.href = URL.createObjectURL(new Blob([text], { type: "text/plain;charset=utf-8" }));
+  link.download = downloadName(docId);
+  link.click();
+  setTimeout(() => URL.revokeObjectURL(link.href), 10_000);
+}
+
+/**
  * Shows (or updates) the banner above the editor in `main`.
  * @param {HTMLElement} main
  * @param {{ docId: string, unconfirmed: number, text: () => string }} kept
@@ -35,13 +48,7 @@ export function showKeptAside(main, { docId, unconfirmed, text }) {
     download.type = "button";
     download.className = "kept-download";
     download.textContent = "Download";
-    download.addEventListener("click", () => {
-      const link = document.createElement("a");
-      link.href = URL.createObjectURL(new Blob([text()], { type: "text/plain;charset=utf-8" }));
-      link.download = downloadName(docId);
-      link.click();
-      setTimeout(() => URL.revokeObjectURL(link.href), 10_000);
-    });
+    download.addEventListener("click", () => downloadText(docId, text()));
     banner.append(message, copy, download);
     main.prepend(banner);
   }
