@@ -308,7 +308,8 @@ async fn mobile_and_dark_screens() -> anyhow::Result<()> {
 }
 
 /// Issue 13: another user's cursor label shows after they moved, fades within seconds so it
-/// never hides text, comes back on hover, and its text contrasts at least 4.5:1.
+/// never hides text, comes back on hover, and its text contrasts at least 4.5:1; two users who
+/// chose the same colour are shown in two colours.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn cursor_labels_fade_show_on_hover_and_are_readable() -> anyhow::Result<()> {
     let test = "cursor_labels_fade_show_on_hover_and_are_readable";
@@ -323,6 +324,10 @@ async fn cursor_labels_fade_show_on_hover_and_are_readable() -> anyhow::Result<(
     let color = |key: &str| rgb(cursors["hovered"][key].as_str().unwrap_or_default());
     let ratio = contrast(color("color")?, color("background")?);
     assert!(ratio >= 4.5, "label contrast {ratio:.2}: {cursors}");
+    for page in ["a", "b"] {
+        let colors = &cursors["colors"][page];
+        assert_ne!(colors[0], colors[1], "page {page} shows two users in one colour: {cursors}");
+    }
     Ok(())
 }
 

@@ -138,12 +138,19 @@ export async function screens({ base, doc, texts, out }) {
 
 /**
  * Another user's cursor label: shown after the user moved, gone a few seconds later (it never
- * hides text for long), back on hover; its text contrasts ≥ 4.5:1 with its background.
+ * hides text for long), back on hover; its text contrasts ≥ 4.5:1 with its background. Two
+ * users who chose the same colour are shown in two.
  */
 export async function cursors({ base, doc }) {
   const browserA = await launch();
   const browserB = await launch();
   try {
+    // Both users picked the same colour: one of them must show another while both are here.
+    for (const [browser, name] of [[browserA, "Ada"], [browserB, "Bo"]]) {
+      await browser.context.addInitScript((name) => {
+        localStorage.setItem("tandem.identity", JSON.stringify({ name, color: "#e11d48" }));
+      }, name);
+    }
     const [pageA, pageB] = [await browserA.context.newPage(), await browserB.context.newPage()];
     const url = `${base}/d/${encodeURIComponent(doc)}`;
     await openSynced(pageA, url);
@@ -163,7 +170,13 @@ export async function cursors({ base, doc }) {
     await pageA.mouse.move(box.x + box.width / 2, box.y + box.height / 2, { steps: 4 });
     await pageA.waitForTimeout(100);
     const hovered = await pageA.evaluate(label);
-    report("cursors", { fresh, faded, hovered });
+    const dots = (page) =>
+      waitInPage(page, "two people in two colours", () => {
+        const colors = [...document.querySelectorAll("#presence .dot")].map((d) => d.style.background);
+        return colors.length === 2 && colors[0] !== colors[1];
+      }).then(() => page.$$eval("#presence .dot", (els) => els.map((e) => e.style.background)));
+    const colors = { a: await dots(pageA), b: await dots(pageB) };
+    report("cursors", { fresh, faded, hovered, colors });
   } finally {
     await browserA.close();
     await browserB.close();

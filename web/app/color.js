@@ -4,6 +4,25 @@
 
 const HEX = /^#[0-9a-f]{6}$/i;
 
+/** The colours users get. */
+export const PALETTE = ["#e11d48", "#2563eb", "#16a34a", "#d97706", "#7c3aed", "#0891b2", "#db2777", "#65a30d"];
+
+/**
+ * The colour this user should show so that no two users present share one: `mine` unless a
+ * peer with a lower client id has it (the higher id yields, so two users never both switch),
+ * then the first colour of the palette no peer uses (or `mine` when all are taken).
+ * @param {string} mine
+ * @param {number} myId
+ * @param {{ clientId: number, color: string }[]} peers
+ * @returns {string}
+ */
+export function distinctColor(mine, myId, peers) {
+  const taken = new Set(peers.map((peer) => peer.color.toLowerCase()));
+  const clash = peers.some((peer) => peer.clientId < myId && peer.color.toLowerCase() === mine.toLowerCase());
+  if (!clash) return mine;
+  return PALETTE.find((color) => !taken.has(color)) ?? mine;
+}
+
 /** The colour of a user whose stated colour is not `#rrggbb`. */
 export const FALLBACK_COLOR = "#6b7280";
 

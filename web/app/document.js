@@ -17,7 +17,7 @@ import { indentUnit } from "@codemirror/language";
 import { highlightSelectionMatches, searchKeymap } from "@codemirror/search";
 
 import { applyRemoteChanges, refreshPeers, tandemBinding } from "./binding.js";
-import { safeColor } from "./color.js";
+import { distinctColor, safeColor } from "./color.js";
 import { Connection } from "./connection.js";
 import { docIdPath } from "./docid.js";
 import { $, tokenFromUrl } from "./dom.js";
@@ -86,12 +86,12 @@ async function refusalReason(docId, token) {
 
 /**
  * Restores the stored copy if there is one; a corrupt copy is set aside, not fatal.
+ * @param {number} id this page load's client id
  * @param {Uint8Array | undefined} stored
  * @param {{ name: string, color: string }} me
  * @returns {WebClient}
  */
-function makeClient(stored, me) {
-  const id = randomClientId();
+function makeClient(id, stored, me) {
   if (stored) {
     try {
       return WebClient.restore(id, me.name, me.color, stored);
@@ -119,8 +119,10 @@ export async function openDocument(docId) {
   // A document enters the list once the server took it (first sync) or when this browser holds
   // edits of it; an id the server refuses never does.
   if (stored) rememberDocument(docId);
-  const me = identity();
-  const client = makeClient(stored || undefined, me);
+  // The colour may change for this page's session (two users present must not share one).
+  const me = { ...identity() };
+  const myId = randomClientId();
+  const client = makeClient(myId, stored || undefined, me);
 
   // Saving: one IndexedDB write per batch of changes, at most every SAVE_DELAY_MS, in order.
   /** @type {ReturnType<typeof setTimeout> | null} */
@@ -257,6 +259,7 @@ export async function openDocument(docId) {
     connection?.stop({ kind: "denied", reason });
   };
 
+  const nameInput = /** @type {HTMLInputElement} */ ($("my-name"));
   const socket = new Connection(websocketUrl(docId, token), {
     onOpen: () => socket.send(client.connect()),
     onClose: () => {
@@ -285,6 +288,11 @@ export async function openDocument(docId) {
       applyRemoteChanges(view, event.changes);
       if (event.changes.length > 0 || event.confirmed > 0) scheduleSave();
       if (event.presenceChanged) {
+        const color = distinctColor(me.color, myId, client.peers());
+        if (color !== me.color) {
+          me.color = color;
+          socket.send(client.setUser(nameInput.value.trim() || me.name, color, Date.now()));
+        }
         refreshPeers(view);
         showPresence();
       }
@@ -298,7 +306,6 @@ export async function openDocument(docId) {
   });
   connection = socket;
 
-  const nameInput = /** @type {HTMLInputElement} */ ($("my-name"));
   nameInput.addEventListener("change", () => {
     const name = nameInput.value.trim() || me.name;
     setName(name);

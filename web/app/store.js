@@ -2,6 +2,8 @@
 // updates the server has not confirmed), so edits survive a closed tab and merge on reconnect.
 // localStorage keeps the small things: the user's name and colour, and recently opened documents.
 
+import { PALETTE } from "./color.js";
+
 const DB_NAME = "tandem";
 const STORE = "documents";
 
@@ -61,7 +63,6 @@ export function saveDocument(docId, state) {
 
 const RECENT_KEY = "tandem.recent";
 const IDENTITY_KEY = "tandem.identity";
-const COLORS = ["#e11d48", "#2563eb", "#16a34a", "#d97706", "#7c3aed", "#0891b2", "#db2777", "#65a30d"];
 
 /**
  * @param {string} key
@@ -107,7 +108,7 @@ export function identity() {
   }
   const pick = new Uint32Array(2);
   crypto.getRandomValues(pick);
-  const fresh = { name: `Guest ${1000 + (pick[0] % 9000)}`, color: COLORS[pick[1] % COLORS.length] };
+  const fresh = { name: `Guest ${1000 + (pick[0] % 9000)}`, color: PALETTE[pick[1] % PALETTE.length] };
   localStorage.setItem(IDENTITY_KEY, JSON.stringify(fresh));
   return fresh;
 }

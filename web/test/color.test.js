@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 
-import { FALLBACK_COLOR, contrast, labelTextColor, safeColor } from "../app/color.js";
+import { FALLBACK_COLOR, PALETTE, contrast, distinctColor, labelTextColor, safeColor } from "../app/color.js";
 
 test("contrast matches WCAG's figures", () => {
   assert.equal(Math.round(contrast("#000000", "#ffffff") * 100) / 100, 21);
@@ -26,4 +26,13 @@ test("label text reaches 4.5:1 on every colour", () => {
 test("a colour from another client is used only when it is #rrggbb", () => {
   assert.equal(safeColor("#A1b2C3"), "#A1b2C3");
   for (const bad of ["red", "#abc", "#12345g", "url(x)", 7, undefined]) assert.equal(safeColor(bad), FALLBACK_COLOR);
+});
+
+test("of two users with one colour, the higher client id takes the first free one", () => {
+  const peers = [{ clientId: 5, color: "#E11D48" }, { clientId: 9, color: "#2563eb" }];
+  assert.equal(distinctColor("#e11d48", 7, peers), "#16a34a", "7 yields to 5 and skips 9's blue");
+  assert.equal(distinctColor("#e11d48", 3, peers), "#e11d48", "3 keeps its colour: 5 yields");
+  assert.equal(distinctColor("#d97706", 7, peers), "#d97706", "no clash");
+  const everyone = PALETTE.map((color, i) => ({ clientId: i, color }));
+  assert.equal(distinctColor(PALETTE[0], 99, everyone), PALETTE[0], "all taken: keep it");
 });
