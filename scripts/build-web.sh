@@ -75,21 +75,39 @@ mkdir -p "$dist"
 cp "$pkg/tandem_web_bg.opt.wasm" "$dist/tandem_web_bg.wasm"
 minify=(--minify)
 if [ "${TANDEM_WEB_DEV:-}" = 1 ]; then minify=(--sourcemap); fi
+# --splitting: the language packages, imported dynamically, become chunks loaded only by the
+# documents that need one (dist/chunks/), so they do not weigh on the first load.
 node_modules/.bin/esbuild app/main.js --bundle --alias:tandem-wasm="$pkg/tandem_web.js" --format=esm --target=es2020 "${minify[@]}" \
-    --outfile="$dist/app.js" --log-level=warning
-node_modules/.bin/esbuild app/sw.js --bundle --format=iife --target=es2020 "${minify[@]}" \
+    --splitting --outdir="$dist" --entry-names=app --chunk-names='chunks/[name]-[hash]' --log-level=warning \
+    --metafile="$pkg/meta.json"
+first_load="$(node tools/first-load.mjs "$pkg/meta.json" "$dist" app.js)"
+# The service worker stores the first load's files at install, shared chunks included (their
+# names carry a hash, so the build tells it).
+shell_json="$(node -e 'console.log(JSON.stringify(["/", "/style.css", "/tandem_web_bg.wasm", ...process.argv.slice(1).map((f) => "/" + f)]))' $first_load)"
+node_modules/.bin/esbuild app/sw.js --bundle --format=iife --target=es2020 "${minify[@]}" --define:TANDEM_SHELL="$shell_json" \
     --outfile="$dist/sw.js" --log-level=warning
 cp app/index.html app/style.css "$dist/"
 
-# 6. Sizes, raw and gzipped (what a browser downloads from a server that compresses).
+# 6. Sizes, raw and gzipped (what a browser downloads from a server that compresses). The first
+#    load is every file but the chunks only reached by a dynamic import() (marked "lazy").
 step "bundle sizes (raw / gzip -9):"
 total_raw=0
 total_gz=0
-for file in "$dist"/*; do
+lazy_raw=0
+lazy_gz=0
+while IFS= read -r file; do
     raw=$(stat -c %s "$file")
     gz=$(gzip -9 -c "$file" | wc -c)
-    total_raw=$((total_raw + raw))
-    total_gz=$((total_gz + gz))
-    printf '  %-22s %9d B %9d B\n' "$(basename "$file")" "$raw" "$gz"
-done
-printf '  %-22s %9d B %9d B\n' total "$total_raw" "$total_gz"
+    name="${file#"$dist"/}"
+    if [[ "$name" == chunks/* ]] && ! grep -qxF "$name" <<<"$first_load"; then
+        lazy_raw=$((lazy_raw + raw))
+        lazy_gz=$((lazy_gz + gz))
+        name="$name (lazy)"
+    else
+        total_raw=$((total_raw + raw))
+        total_gz=$((total_gz + gz))
+    fi
+    printf '  %-40s %9d B %9d B\n' "$name" "$raw" "$gz"
+done < <(find "$dist" -type f | sort)
+printf '  %-40s %9d B %9d B\n' "first load" "$total_raw" "$total_gz"
+printf '  %-40s %9d B %9d B\n' "lazy (languages, when a document needs one)" "$lazy_raw" "$lazy_gz"

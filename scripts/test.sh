@@ -18,6 +18,9 @@ cargo fmt --all -- --check
 step "clippy"
 cargo clippy --workspace --all-targets -- -D warnings
 
+step "web app: JS unit tests (node --test) and type check (tsc --checkJs)"
+(cd web && npm test --silent && npm run check --silent)
+
 step "tandem-crdt builds for wasm32-unknown-unknown"
 cargo build -p tandem-crdt --target wasm32-unknown-unknown
 

@@ -167,14 +167,277 @@ async fn home_page_lists_documents_and_opens_one_by_name() -> anyhow::Result<()>
     writer.wait_durable().await?;
     let args = ["--text".to_owned(), "existing-doc".to_owned()];
     let base = format!("http://{}", server.addr());
-    // A name with spaces and capitals becomes a valid document id.
-    let mut scenario = tools.run("home", &base, "Project Plan 2026", &args)?;
+    let mut scenario = tools.run("home", &base, "project-plan-2026", &args)?;
     let opened = scenario.expect("opened").await?;
     scenario.finish().await?;
     assert_eq!(opened["url"], format!("{base}/d/project-plan-2026").as_str());
     let (status, text) = server.get("/api/docs/project-plan-2026/text").await?;
     assert_eq!((status, text.as_str()), (200, "made from the home page"));
     Ok(())
+}
+
+/// Runs a one-page scenario of tests/browser/ui.mjs on a fresh server and returns its event.
+async fn ui_scenario(
+    test: &str,
+    scenario: &str,
+    doc: &str,
+    texts: &[&str],
+    out: Option<&std::path::Path>,
+) -> anyhow::Result<Option<(Vec<serde_json::Value>, tandem_e2e::TestServer)>> {
+    let Some(tools) = BrowserTools::detect(test) else {
+        return Ok(None);
+    };
+    let server = tools.server().await?;
+    let mut args: Vec<String> =
+        texts.iter().flat_map(|t| ["--text".to_owned(), (*t).to_owned()]).collect();
+    if let Some(out) = out {
+        args.extend(["--out".to_owned(), out.display().to_string()]);
+    }
+    let mut run = tools.run(scenario, &format!("http://{}", server.addr()), doc, &args)?;
+    let mut events = Vec::new();
+    for name in ui_events(scenario) {
+        events.push(run.expect(name).await?);
+    }
+    run.finish().await?;
+    Ok(Some((events, server)))
+}
+
+/// The events each ui.mjs scenario reports, in order.
+fn ui_events(scenario: &str) -> &'static [&'static str] {
+    match scenario {
+        "ids" => &["home", "refused-on-home", "opened", "invalid-url"],
+        "screens" => &["screens"],
+        "cursors" => &["cursors"],
+        "tabs" => &["tabs"],
+        "a11y" => &["a11y"],
+        "highlight" => &["highlight"],
+        "keptAside" => &["kept"],
+        _ => &[],
+    }
+}
+
+/// Where a scenario writes its screenshots: under assets/ with TANDEM_UPDATE_SCREENSHOT, else
+/// in the temporary directory.
+fn screenshot_prefix(name: &str) -> std::path::PathBuf {
+    if std::env::var_os("TANDEM_UPDATE_SCREENSHOT").is_some() {
+        repo_root().join("assets").join(name)
+    } else {
+        std::env::temp_dir().join(format!("{name}-{}", std::process::id()))
+    }
+}
+
+/// Issue 13, document ids: the home page keeps what the user typed and opens it
+/// percent-encoded; ids outside the rules are refused on the home page and by URL with the
+/// reason, get no editor and never enter the document list; a server that refuses an id
+/// (today's accepts only `[A-Za-z0-9._-]`) is shown as such, with the editor locked. The home
+/// page shows no connection status and no undo hint.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn document_ids_are_kept_as_typed_and_invalid_ones_fail_loudly() -> anyhow::Result<()> {
+    let wanted = "会议记录";
+    let long = "x".repeat(513);
+    let invalid = ["a//b", "../up", long.as_str()];
+    let mut texts: Vec<&str> = vec![wanted];
+    texts.extend(invalid);
+    // By URL: "bad/./id", percent-encoded as a page link would be.
+    texts.push("bad%2F.%2Fid");
+    let test = "document_ids_are_kept_as_typed_and_invalid_ones_fail_loudly";
+    let Some((events, server)) = ui_scenario(test, "ids", "unused", &texts, None).await? else {
+        return Ok(());
+    };
+    let [home, refused, opened, by_url] = &events[..] else { anyhow::bail!("events: {events:?}") };
+    assert_eq!(home["showsStatus"], false, "the home page shows no status or hint");
+
+    for (entry, id) in refused["refused"].as_array().context("refused")?.iter().zip(&invalid) {
+        assert!(entry["url"].as_str().is_some_and(|u| !u.contains("/d/")), "{id:?} was opened");
+        assert!(entry["error"].as_str().is_some_and(|e| e.contains("Cannot open")), "{entry}");
+    }
+    assert!(refused["refused"][0]["error"].as_str().is_some_and(|e| e.contains("empty segment")));
+
+    let base = format!("http://{}", server.addr());
+    assert_eq!(opened["url"], format!("{base}/d/%E4%BC%9A%E8%AE%AE%E8%AE%B0%E5%BD%95").as_str());
+    assert_eq!(opened["docName"], wanted);
+    assert_eq!(opened["docId"], wanted);
+    if opened["synced"] == true {
+        let (status, text) =
+            server.get("/api/docs/%E4%BC%9A%E8%AE%AE%E8%AE%B0%E5%BD%95/text").await?;
+        assert_eq!((status, text.as_str()), (200, "會議 ok"));
+        assert!(opened["recent"].as_array().is_some_and(|r| r.contains(&wanted.into())));
+    } else {
+        // The server refused it: said so, no "saved" claim, no editing, not listed.
+        let conn = opened["conn"].as_str().context("conn")?;
+        assert!(conn.starts_with("access denied: document id"), "{opened}");
+        assert_eq!(opened["saved"], "", "a refused page claims nothing about saving");
+        assert_eq!(opened["editable"], false, "{opened}");
+        assert_eq!(opened["text"], "", "keystrokes went into a refused document");
+        assert!(opened["recent"].as_array().is_some_and(Vec::is_empty), "{opened}");
+    }
+
+    assert_eq!(by_url["editor"], false, "an invalid id is offered an editor: {by_url}");
+    assert!(by_url["error"].as_str().is_some_and(|e| e.contains("\".\" segment")), "{by_url}");
+    let listed = by_url["listed"].as_array().context("listed")?;
+    assert!(!listed.iter().any(|id| id == "bad/./id"), "listed: {listed:?}");
+    Ok(())
+}
+
+/// Issue 13, every screen: at 390×844 neither page scrolls sideways and the editor takes taps
+/// and typing; the dark theme follows prefers-color-scheme and the toggle's choice survives a
+/// reload. `TANDEM_UPDATE_SCREENSHOT=1` rewrites assets/screenshot-web-{mobile,dark}.png.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn mobile_and_dark_screens() -> anyhow::Result<()> {
+    let out = screenshot_prefix("screenshot-web");
+    let text = "Notes from the train 🚆: 中文 fits on a phone.";
+    let test = "mobile_and_dark_screens";
+    let Some((events, _server)) =
+        ui_scenario(test, "screens", "web-screens", &[text], Some(&out)).await?
+    else {
+        return Ok(());
+    };
+    let screens = &events[0];
+    assert_eq!(screens["scroll"]["home"], false, "the home page scrolls sideways at 390 px");
+    assert_eq!(screens["scroll"]["document"], false, "the document scrolls sideways at 390 px");
+    assert_eq!(screens["system"]["theme"], "dark", "{screens}");
+    assert_eq!(screens["system"]["pressed"], "true");
+    assert_eq!(screens["toggled"]["theme"], "light");
+    assert_ne!(screens["system"]["background"], screens["toggled"]["background"]);
+    assert_eq!(screens["reloaded"]["theme"], "light", "the choice is remembered");
+    for name in ["mobile", "dark"] {
+        let path = std::path::PathBuf::from(format!("{}-{name}.png", out.display()));
+        ensure!(std::fs::metadata(&path).is_ok_and(|m| m.len() > 10_000), "no {name} screenshot");
+    }
+    Ok(())
+}
+
+/// Issue 13: another user's cursor label shows after they moved, fades within seconds so it
+/// never hides text, comes back on hover, and its text contrasts at least 4.5:1; two users who
+/// chose the same colour are shown in two colours.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cursor_labels_fade_show_on_hover_and_are_readable() -> anyhow::Result<()> {
+    let test = "cursor_labels_fade_show_on_hover_and_are_readable";
+    let Some((events, _server)) = ui_scenario(test, "cursors", "web-cursors", &[], None).await?
+    else {
+        return Ok(());
+    };
+    let cursors = &events[0];
+    assert!(cursors["fresh"]["opacity"].as_f64().is_some_and(|o| o > 0.5), "{cursors}");
+    assert_eq!(cursors["faded"]["opacity"], 0.0, "{cursors}");
+    assert_eq!(cursors["hovered"]["opacity"], 1.0, "{cursors}");
+    let color = |key: &str| rgb(cursors["hovered"][key].as_str().unwrap_or_default());
+    let ratio = contrast(color("color")?, color("background")?);
+    assert!(ratio >= 4.5, "label contrast {ratio:.2}: {cursors}");
+    for page in ["a", "b"] {
+        let colors = &cursors["colors"][page];
+        assert_ne!(colors[0], colors[1], "page {page} shows two users in one colour: {cursors}");
+    }
+    Ok(())
+}
+
+/// Issue 13: Tab inserts at the cursor (to the next stop of 4), indents a multi-line selection,
+/// Shift-Tab dedents, as in the terminal editor; the server gets the text.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn tab_inserts_indents_and_dedents() -> anyhow::Result<()> {
+    let test = "tab_inserts_indents_and_dedents";
+    let Some((events, server)) = ui_scenario(test, "tabs", "web-tabs", &[], None).await? else {
+        return Ok(());
+    };
+    let tabs = &events[0];
+    assert_eq!(tabs["atCursor"], "a   b");
+    assert_eq!(tabs["indented"], "    a   b\n    line two\n    line three");
+    assert_eq!(tabs["dedented"], "a   b\nline two\nline three");
+    assert_eq!(tabs["focused"], true, "Tab kept the focus in the editor");
+    let (status, text) = server.get("/api/docs/web-tabs/text").await?;
+    assert_eq!((status, text.as_str()), (200, "a   b\nline two\nline three"));
+    Ok(())
+}
+
+/// Issue 13, accessibility: axe-core finds no serious or critical violation on the home and
+/// document pages; the editor has a name, the connection and unconfirmed count share one live
+/// region, presence is a labelled list, and the page works from the keyboard alone.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn accessibility_axe_and_keyboard_only() -> anyhow::Result<()> {
+    let test = "accessibility_axe_and_keyboard_only";
+    let Some((events, _server)) =
+        ui_scenario(test, "a11y", "web-a11y", &["typed from the keyboard"], None).await?
+    else {
+        return Ok(());
+    };
+    let a11y = &events[0];
+    assert_eq!(a11y["violations"], serde_json::json!([]), "axe-core: {a11y}");
+    assert_eq!(a11y["editorName"], "Text of the document web-a11y");
+    assert_eq!(a11y["liveRegions"], serde_json::json!(["status"]), "one live region");
+    assert_eq!(a11y["statusHolds"], true);
+    assert_eq!(a11y["presenceLabel"], "People in this document");
+    assert_eq!(a11y["presenceItems"], 1);
+    assert_eq!(a11y["leftEditor"], true, "Escape then Tab leaves the editor");
+    assert_eq!(a11y["counts"], "4 words · 1 line · 23 characters", "the counts");
+    Ok(())
+}
+
+/// Issue 13: a `.rs` document is highlighted, with the Rust package loaded only then; a plain
+/// document loads no language and shows no token colours.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn syntax_highlighting_from_the_extension_loaded_lazily() -> anyhow::Result<()> {
+    let test = "syntax_highlighting_from_the_extension_loaded_lazily";
+    let source = "fn main() {\n    let n = 42; // the answer\n}";
+    let Some((events, _server)) =
+        ui_scenario(test, "highlight", "main.rs", &[source, "web-plain"], None).await?
+    else {
+        return Ok(());
+    };
+    let highlight = &events[0];
+    assert_eq!(highlight["plain"]["tokens"], 0, "{highlight}");
+    assert!(highlight["rust"]["tokens"].as_u64().is_some_and(|n| n >= 4), "{highlight}");
+    assert!(
+        highlight["rust"]["chunks"].as_u64() > highlight["plain"]["chunks"].as_u64(),
+        "the Rust package was not loaded on demand: {highlight}"
+    );
+    assert!(highlight["rust"]["keyword"].is_string(), "no `fn` token: {highlight}");
+    Ok(())
+}
+
+/// Issue 13: a downgrade to read-only with edits the server has not confirmed locks the editor,
+/// shows the badge and offers the text for copy and download instead of dropping the edits.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn read_only_keeps_unsaved_edits_aside_for_copy() -> anyhow::Result<()> {
+    let test = "read_only_keeps_unsaved_edits_aside_for_copy";
+    let typed = "typed offline 🎉 中文";
+    let Some((events, _server)) =
+        ui_scenario(test, "keptAside", "notes.md", &[typed], None).await?
+    else {
+        return Ok(());
+    };
+    let kept = &events[0];
+    assert_eq!(kept["text"], typed, "typing after the downgrade changed the text: {kept}");
+    assert_eq!(kept["editable"], false);
+    assert_eq!(kept["badge"], true);
+    let edits = kept["unconfirmed"].as_u64().context("unconfirmed")?;
+    assert!(edits > 0, "{kept}");
+    let banner = kept["banner"].as_str().context("no banner")?;
+    assert!(banner.contains(&format!("{edits} edit")), "{banner}");
+    assert_eq!(kept["file"], "notes.md");
+    assert_eq!(kept["downloaded"], typed);
+    Ok(())
+}
+
+/// `rgb(r, g, b)` or `rgba(r, g, b, a)` as three channels.
+fn rgb(css: &str) -> anyhow::Result<[f64; 3]> {
+    let inner =
+        css.split_once('(').and_then(|(_, rest)| rest.strip_suffix(')')).context(css.to_owned())?;
+    let channels: Vec<f64> =
+        inner.split(',').take(3).map(|c| c.trim().parse()).collect::<Result<_, _>>()?;
+    channels.try_into().map_err(|_| anyhow::anyhow!("not rgb: {css}"))
+}
+
+/// WCAG contrast ratio of two sRGB colours.
+fn contrast(a: [f64; 3], b: [f64; 3]) -> f64 {
+    let luminance = |c: [f64; 3]| {
+        let lin = |v: f64| {
+            let v = v / 255.0;
+            if v <= 0.04045 { v / 12.92 } else { ((v + 0.055) / 1.055).powf(2.4) }
+        };
+        0.2126 * lin(c[0]) + 0.7152 * lin(c[1]) + 0.0722 * lin(c[2])
+    };
+    let (x, y) = (luminance(a), luminance(b));
+    (x.max(y) + 0.05) / (x.min(y) + 0.05)
 }
 
 fn sorted<'a>(names: &[&'a str]) -> Vec<&'a str> {

@@ -26,7 +26,7 @@ const SCENARIO_TIMEOUT: Duration = Duration::from_secs(180);
 /// Firefox types text with emoji (one with a skin-tone modifier: two code points, one
 /// grapheme) and CJK into CodeMirror and a Rust client receives exactly that text; the Rust
 /// client types and Firefox shows exactly the result, the Rust user's cursor label and the
-/// state "connected".
+/// state "connected". Then Tab and Shift-Tab (issue 13) in another document.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn firefox_page_and_rust_client_edit_one_document() -> anyhow::Result<()> {
     let test = "firefox_page_and_rust_client_edit_one_document";
@@ -86,6 +86,7 @@ async fn firefox_page_and_rust_client_edit_one_document() -> anyhow::Result<()> 
     }
     let expected = format!("{page_text}{rust_text}");
     let shown = next_event(&mut events, &mut firefox, &mut rust, "shown", deadline).await?;
+    let tabs = next_event(&mut events, &mut firefox, &mut rust, "tabs", deadline).await?;
     let status = tokio::time::timeout(SCENARIO_TIMEOUT, firefox.wait())
         .await
         .context("firefox.mjs did not exit")??;
@@ -106,6 +107,12 @@ async fn firefox_page_and_rust_client_edit_one_document() -> anyhow::Result<()> 
     assert_eq!((status, body.as_str()), (200, expected.as_str()), "the server's text");
     ensure!(std::fs::metadata(&screenshot).is_ok_and(|m| m.len() > 10_000), "no screenshot");
     eprintln!("firefox screenshot: {}", screenshot.display());
+
+    // Issue 13: Tab inserts at the cursor, indents a multi-line selection, Shift-Tab dedents.
+    assert_eq!(tabs["atCursor"], "a   b", "Tab at the cursor in Firefox");
+    assert_eq!(tabs["indented"], "    a   b\n    line two\n    line three");
+    assert_eq!(tabs["dedented"], "a   b\nline two\nline three");
+    assert_eq!(tabs["focused"], true, "Tab kept the focus in the editor");
     Ok(())
 }
 

@@ -20,14 +20,19 @@ const ARGS = [
   "--disable-sync",
 ];
 
-/** A fresh browser with its own empty profile; `close()` removes the profile. */
-export async function launch() {
+/**
+ * A fresh browser with its own empty profile; `close()` removes the profile. `options` are
+ * playwright's context options (viewport, colorScheme, isMobile, hasTouch, ...).
+ * @param {object} [options]
+ */
+export async function launch(options = {}) {
   const profile = fs.mkdtempSync(path.join(os.tmpdir(), "tandem-chromium-"));
   const context = await chromium.launchPersistentContext(profile, {
     executablePath: CHROMIUM,
     headless: true,
     args: ARGS,
     viewport: { width: 900, height: 520 },
+    ...options,
   });
   return {
     context,

@@ -6,10 +6,13 @@
 //
 // One page opens the document, takes the name "Fox", types PAGE_TEXT key by key at the end
 // ("typed"), then waits until the Rust test's client appended RUST_TEXT and the page shows that
-// user's cursor label and the state "connected" ("shown"). JSON lines on stdout, like run.mjs;
+// user's cursor label and the state "connected" ("shown"); then Tab and Shift-Tab in the
+// document DOC-tab ("tabs"). JSON lines on stdout, like run.mjs;
 // exits non-zero on failure.
 
 import puppeteer from "puppeteer-core";
+
+import { tabKeySequence } from "./tab-keys.mjs";
 
 /** One JSON line on stdout: how the Rust test learns what happened. */
 function report(event, fields = {}) {
@@ -113,9 +116,23 @@ async function main() {
     }));
     if (out) await page.screenshot({ path: out });
     report("shown", shown);
+    await tabKeys(browser);
   } finally {
     await browser.close();
   }
+}
+
+/**
+ * Tab and Shift-Tab in Firefox, whose key events differ from Chromium's: in the document
+ * DOC-tab, Tab at a cursor, Tab on every line selected, Shift-Tab twice ("tabs").
+ * @param {import("puppeteer-core").Browser} browser
+ */
+async function tabKeys(browser) {
+  const page = await browser.newPage();
+  await page.goto(`${base}/d/${encodeURIComponent(`${doc}-tab`)}`);
+  await waitInPage(page, "the first sync", () => window.tandem && window.tandem.client.isSynced());
+  await page.click(".cm-content");
+  report("tabs", await tabKeySequence(page));
 }
 
 main().then(

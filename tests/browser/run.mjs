@@ -5,6 +5,7 @@
 // Each prints JSON lines ({"event": ...}) on stdout and exits non-zero on failure.
 
 import { launch, openSynced, report, typeText, waitInPage } from "./browser.mjs";
+import * as ui from "./ui.mjs";
 
 const args = process.argv.slice(2);
 const scenario = args[0];
@@ -174,7 +175,13 @@ async function home() {
   }
 }
 
-const scenarios = { converge, offline, home };
+const uiArgs = { base, doc, texts: options("--text"), out: option("--out") };
+const scenarios = {
+  converge,
+  offline,
+  home,
+  ...Object.fromEntries(Object.entries(ui).map(([name, run]) => [name, () => run(uiArgs)])),
+};
 if (!scenarios[scenario]) {
   console.error(`unknown scenario ${scenario}; known: ${Object.keys(scenarios).join(", ")}`);
   process.exit(2);

@@ -10,6 +10,9 @@
 import { Annotation, StateEffect, EditorSelection } from "@codemirror/state";
 import { Decoration, ViewPlugin, WidgetType, keymap } from "@codemirror/view";
 
+import { labelTextColor, safeColor } from "./color.js";
+import { replacements } from "./edits.js";
+
 /** Marks transactions whose changes the client already holds (remote edits, undo, redo). */
 export const fromClient = Annotation.define();
 
@@ -58,21 +61,9 @@ function syncPlugin(session) {
         for (const tr of update.transactions) {
           if (!tr.docChanged || tr.annotation(fromClient)) continue;
           const now = session.now();
-          // iterChanges gives each change's start in the new document (fromB), which is where it
-          // starts once the earlier changes of the same transaction are applied: the order the
-          // client applies them in.
-          //
-          // Firefox delivers a typed astral character (an emoji key) as two input events, one
-          // per UTF-16 half, so a change may end or start inside a surrogate pair. A lone half
-          // becomes U+FFFD in the client (it holds chars): such a change is widened to the whole
-          // pair, which replaces the U+FFFD the first half left with the real character.
-          const doc = tr.newDoc;
-          tr.changes.iterChanges((fromA, toA, fromB, toB) => {
-            let [from, to, replaced] = [fromB, toB, toA - fromA];
-            if (splitsPair(doc, from)) [from, replaced] = [from - 1, replaced + 1];
-            if (splitsPair(doc, to)) [to, replaced] = [to + 1, replaced + 1];
-            session.send(session.client.replace(from, from + replaced, doc.sliceString(from, to), now));
-          });
+          for (const { from, to, text } of replacements(tr.changes, tr.newDoc)) {
+            session.send(session.client.replace(from, to, text, now));
+          }
           changed = true;
         }
         if (changed) session.changed();
@@ -104,31 +95,35 @@ function syncPlugin(session) {
   );
 }
 
-/** Whether `pos` in `doc` falls between the two UTF-16 halves of one astral character. */
-function splitsPair(doc, pos) {
-  if (pos <= 0 || pos >= doc.length) return false;
-  const pair = doc.sliceString(pos - 1, pos + 1);
-  return /^[\uD800-\uDBFF][\uDC00-\uDFFF]$/.test(pair);
-}
-
+/** Another user's caret with their name; the name shows after a move, then on hover. */
 class CaretWidget extends WidgetType {
-  constructor(name, color) {
+  /**
+   * @param {string} name
+   * @param {string} color `#rrggbb`
+   * @param {number} head where the caret is when drawn (a move redraws it, which shows the name again)
+   */
+  constructor(name, color, head) {
     super();
     this.name = name;
     this.color = color;
+    this.head = head;
   }
 
+  /** @param {CaretWidget} other */
   eq(other) {
-    return other.name === this.name && other.color === this.color;
+    return other.name === this.name && other.color === this.color && other.head === this.head;
   }
 
   toDOM() {
     const caret = document.createElement("span");
     caret.className = "tandem-caret";
+    // The presence list names everyone; a screen reader should not read names inside the text.
+    caret.setAttribute("aria-hidden", "true");
     caret.style.borderColor = this.color;
     const label = document.createElement("span");
     label.className = "tandem-caret-label";
     label.style.backgroundColor = this.color;
+    label.style.color = labelTextColor(this.color);
     label.textContent = this.name;
     caret.append("\u2060", label, "\u2060");
     return caret;
@@ -162,7 +157,7 @@ function cursorPlugin(session) {
         const ranges = [];
         for (const peer of session.client.peers()) {
           if (peer.anchor === undefined || peer.head === undefined) continue;
-          const color = /^#[0-9a-f]{6}$/i.test(peer.color) ? peer.color : "#888888";
+          const color = safeColor(peer.color);
           const name = peer.name || `user ${peer.clientId}`;
           const anchor = Math.min(peer.anchor, length);
           const head = Math.min(peer.head, length);
@@ -173,7 +168,7 @@ function cursorPlugin(session) {
               Decoration.mark({ class: "tandem-selection", attributes: { style: `background-color: ${color}33` } }).range(from, to),
             );
           }
-          ranges.push(Decoration.widget({ widget: new CaretWidget(name, color), side: 1 }).range(head));
+          ranges.push(Decoration.widget({ widget: new CaretWidget(name, color, head), side: 1 }).range(head));
         }
         return Decoration.set(ranges, true);
       }

@@ -1,21 +1,40 @@
 // The websocket to the server, reconnecting with exponential backoff and jitter. It knows nothing
 // of the protocol: frames in and out, and a state the page shows.
 
-const MIN_DELAY_MS = 500;
-const MAX_DELAY_MS = 30_000;
+import { retryDelay } from "./backoff.js";
 
 /**
- * states: "connecting" (with retryAt while waiting), "connected", "offline" (the browser says
- * there is no network; we wait for it to come back), "denied" (the server refused us).
+ * "connecting" (with retryAt while waiting), "connected", "offline" (the browser says there is
+ * no network; we wait for it to come back), "denied" (the server refused us, for good).
+ * @typedef {{ kind: "connecting", retryAt?: number } | { kind: "connected" } | { kind: "offline" }
+ *   | { kind: "denied", reason: string }} ConnectionState
  */
+
+/**
+ * @typedef {object} ConnectionHandlers
+ * @property {() => void} onOpen the socket is open
+ * @property {(frame: Uint8Array) => void} onFrame one binary message from the server
+ * @property {() => void} onClose the socket closed (or was dropped)
+ * @property {(state: ConnectionState) => void} onState the state changed
+ * @property {() => void} [onFailedOpen] a socket closed before it opened: the server may have
+ *   refused the upgrade, whose HTTP status a browser does not show to the page
+ */
+
 export class Connection {
-  constructor(url, { onOpen, onFrame, onClose, onState }) {
+  /**
+   * @param {string} url
+   * @param {ConnectionHandlers} handlers
+   */
+  constructor(url, handlers) {
     this.url = url;
-    this.handlers = { onOpen, onFrame, onClose, onState };
+    this.handlers = handlers;
+    /** @type {WebSocket | null} */
     this.socket = null;
     this.attempt = 0;
-    this.timer = null;
+    /** @type {ReturnType<typeof setTimeout> | undefined} */
+    this.timer = undefined;
     this.stopped = false;
+    /** @type {ConnectionState} */
     this.state = { kind: "connecting" };
     window.addEventListener("online", () => this.connectNow());
     window.addEventListener("offline", () => this.goOffline());
@@ -26,13 +45,19 @@ export class Connection {
     else this.open();
   }
 
-  /** Sends frames if the socket is open; the caller keeps unsent edits in its client. */
+  /**
+   * Sends frames if the socket is open; the caller keeps unsent edits in its client.
+   * @param {Iterable<Uint8Array>} frames
+   */
   send(frames) {
     if (!this.socket || this.socket.readyState !== WebSocket.OPEN) return;
     for (const frame of frames) this.socket.send(frame);
   }
 
-  /** Stops for good (the server denied access, or the page is leaving). */
+  /**
+   * Stops for good (the server denied access, or the page is leaving).
+   * @param {ConnectionState} [state]
+   */
   stop(state) {
     this.stopped = true;
     clearTimeout(this.timer);
@@ -67,7 +92,9 @@ export class Connection {
     }
     socket.binaryType = "arraybuffer";
     this.socket = socket;
+    let opened = false;
     socket.onopen = () => {
+      opened = true;
       this.attempt = 0;
       this.setState({ kind: "connected" });
       this.handlers.onOpen();
@@ -80,6 +107,7 @@ export class Connection {
       this.socket = null;
       this.handlers.onClose();
       this.scheduleRetry();
+      if (!opened) this.handlers.onFailedOpen?.();
     };
   }
 
@@ -98,15 +126,13 @@ export class Connection {
       this.setState({ kind: "offline" });
       return;
     }
-    // Full jitter over an exponential ceiling: clients that lost the same server do not all
-    // come back in the same instant.
-    const ceiling = Math.min(MAX_DELAY_MS, MIN_DELAY_MS * 2 ** this.attempt);
-    const delay = ceiling / 2 + Math.random() * (ceiling / 2);
+    const delay = retryDelay(this.attempt, Math.random());
     this.attempt += 1;
     this.setState({ kind: "connecting", retryAt: Date.now() + delay });
     this.timer = setTimeout(() => this.open(), delay);
   }
 
+  /** @param {ConnectionState} state */
   setState(state) {
     this.state = state;
     this.handlers.onState(state);

@@ -2,11 +2,15 @@
 // updates the server has not confirmed), so edits survive a closed tab and merge on reconnect.
 // localStorage keeps the small things: the user's name and colour, and recently opened documents.
 
+import { PALETTE } from "./color.js";
+
 const DB_NAME = "tandem";
 const STORE = "documents";
 
+/** @type {Promise<IDBDatabase> | null} */
 let dbPromise = null;
 
+/** @returns {Promise<IDBDatabase>} */
 function openDb() {
   if (!dbPromise) {
     dbPromise = new Promise((resolve, reject) => {
@@ -19,6 +23,11 @@ function openDb() {
   return dbPromise;
 }
 
+/**
+ * @param {IDBTransactionMode} mode
+ * @param {(store: IDBObjectStore) => IDBRequest} action
+ * @returns {Promise<any>}
+ */
 function run(mode, action) {
   return openDb().then(
     (db) =>
@@ -33,44 +42,65 @@ function run(mode, action) {
   );
 }
 
-/** The stored OfflineState bytes of `docId`, or undefined. */
+/**
+ * The stored OfflineState bytes of `docId`, or undefined.
+ * @param {string} docId
+ * @returns {Promise<Uint8Array | undefined>}
+ */
 export async function loadDocument(docId) {
   const record = await run("readonly", (store) => store.get(docId));
   return record && record.state instanceof Uint8Array ? record.state : undefined;
 }
 
-/** Stores `state` (OfflineState bytes) for `docId`. */
+/**
+ * Stores `state` (OfflineState bytes) for `docId`.
+ * @param {string} docId
+ * @param {Uint8Array} state
+ */
 export function saveDocument(docId, state) {
   return run("readwrite", (store) => store.put({ state, savedAt: Date.now() }, docId));
 }
 
 const RECENT_KEY = "tandem.recent";
 const IDENTITY_KEY = "tandem.identity";
-const COLORS = ["#e11d48", "#2563eb", "#16a34a", "#d97706", "#7c3aed", "#0891b2", "#db2777", "#65a30d"];
 
+/**
+ * @param {string} key
+ * @param {any} fallback
+ * @returns {any}
+ */
 function readJson(key, fallback) {
   try {
-    const value = JSON.parse(localStorage.getItem(key));
+    const value = JSON.parse(localStorage.getItem(key) ?? "null");
     return value ?? fallback;
   } catch {
     return fallback;
   }
 }
 
-/** Recently opened documents, newest first: [{ id, openedAt }]. */
+/**
+ * Recently opened documents, newest first.
+ * @returns {{ id: string, openedAt: number }[]}
+ */
 export function recentDocuments() {
   const list = readJson(RECENT_KEY, []);
   return Array.isArray(list) ? list.filter((d) => d && typeof d.id === "string") : [];
 }
 
-/** Puts `docId` first in the recent list. */
+/**
+ * Puts `docId` first in the recent list.
+ * @param {string} docId
+ */
 export function rememberDocument(docId) {
   const list = recentDocuments().filter((d) => d.id !== docId);
   list.unshift({ id: docId, openedAt: Date.now() });
   localStorage.setItem(RECENT_KEY, JSON.stringify(list.slice(0, 50)));
 }
 
-/** This browser's user: { name, color }, made up on first use. */
+/**
+ * This browser's user, made up on first use.
+ * @returns {{ name: string, color: string }}
+ */
 export function identity() {
   const stored = readJson(IDENTITY_KEY, null);
   if (stored && typeof stored.name === "string" && /^#[0-9a-f]{6}$/i.test(stored.color)) {
@@ -78,12 +108,23 @@ export function identity() {
   }
   const pick = new Uint32Array(2);
   crypto.getRandomValues(pick);
-  const fresh = { name: `Guest ${1000 + (pick[0] % 9000)}`, color: COLORS[pick[1] % COLORS.length] };
+  const fresh = { name: `Guest ${1000 + (pick[0] % 9000)}`, color: PALETTE[pick[1] % PALETTE.length] };
   localStorage.setItem(IDENTITY_KEY, JSON.stringify(fresh));
   return fresh;
 }
 
-/** Changes the user's display name. */
+/**
+ * Takes `docId` off the recent list (the server refused it).
+ * @param {string} docId
+ */
+export function forgetDocument(docId) {
+  localStorage.setItem(RECENT_KEY, JSON.stringify(recentDocuments().filter((d) => d.id !== docId)));
+}
+
+/**
+ * Changes the user's display name.
+ * @param {string} name
+ */
 export function setName(name) {
   localStorage.setItem(IDENTITY_KEY, JSON.stringify({ ...identity(), name }));
 }

@@ -1,25 +1,27 @@
 // The service worker: keeps the page's files so a document opens while offline (edits then go to
 // IndexedDB and merge on reconnect). Network first, so a new build is picked up when online.
 
-const CACHE = "tandem-shell-v1";
-// Every navigation gets the same page, cached under "/".
-const SHELL = ["/", "/app.js", "/style.css", "/tandem_web_bg.wasm"];
+const CACHE = "tandem-shell-v2";
+// Every navigation gets the same page, cached under "/". The build defines TANDEM_SHELL: the
+// page, its CSS and wasm, and the JS of the first load (app.js and the chunks it imports).
+const SHELL = TANDEM_SHELL;
+const worker = /** @type {ServiceWorkerGlobalScope} */ (/** @type {unknown} */ (self));
 
-self.addEventListener("install", (event) => {
+worker.addEventListener("install", (event) => {
   event.waitUntil(
     caches
       .open(CACHE)
       .then((cache) => cache.addAll(SHELL))
-      .then(() => self.skipWaiting()),
+      .then(() => worker.skipWaiting()),
   );
 });
 
-self.addEventListener("activate", (event) => event.waitUntil(self.clients.claim()));
+worker.addEventListener("activate", (event) => event.waitUntil(worker.clients.claim()));
 
-self.addEventListener("fetch", (event) => {
+worker.addEventListener("fetch", (event) => {
   const request = event.request;
   const url = new URL(request.url);
-  if (request.method !== "GET" || url.origin !== self.location.origin || url.pathname.startsWith("/api/")) return;
+  if (request.method !== "GET" || url.origin !== worker.location.origin || url.pathname.startsWith("/api/")) return;
   const key = request.mode === "navigate" ? "/" : url.pathname;
   event.respondWith(
     fetch(request)

@@ -1,0 +1,102 @@
+// The home page: open or create a document by its id, and the list of known documents (the
+// server's and the ones this browser opened). Ids are kept as typed; an invalid one is refused
+// here with the reason and never listed.
+
+import { docIdError, docIdPath } from "./docid.js";
+import { $ } from "./dom.js";
+import { recentDocuments } from "./store.js";
+
+/**
+ * The page link of a document, with the token in the fragment (never sent to a server log).
+ * @param {string} docId
+ * @param {string} token
+ * @returns {string}
+ */
+export function documentLink(docId, token) {
+  return `${docIdPath(docId)}${token ? `#token=${encodeURIComponent(token)}` : ""}`;
+}
+
+/**
+ * Shows the home page.
+ * @param {string} token
+ */
+export function showHome(token) {
+  document.title = "tandem";
+  const main = $("main");
+  main.innerHTML = `
+    <section class="home">
+      <h1>Open or create a document</h1>
+      <form id="open-form" novalidate>
+        <label for="open-name" class="visually-hidden">document id</label>
+        <input id="open-name" placeholder="document name, e.g. notes/meeting.md" autofocus required
+          aria-describedby="open-error">
+        <button type="submit">Open</button>
+      </form>
+      <p id="open-error" class="form-error" role="alert"></p>
+      <h2>Documents</h2>
+      <ul id="doc-list"><li class="empty">loading…</li></ul>
+    </section>`;
+  const input = /** @type {HTMLInputElement} */ ($("open-name"));
+  $("open-form").addEventListener("submit", (event) => {
+    event.preventDefault();
+    // Surrounding spaces are a slip of the keyboard; everything else is the id as typed.
+    const docId = input.value.trim();
+    const error = docIdError(docId);
+    $("open-error").textContent = error ? `Cannot open “${docId}”: ${error}.` : "";
+    input.setAttribute("aria-invalid", String(Boolean(error)));
+    if (!error) location.assign(documentLink(docId, token));
+  });
+  listDocuments(token);
+}
+
+/**
+ * @typedef {{ id: string, when: number, connections?: number }} ListedDocument
+ */
+
+/**
+ * Server documents (`GET /api/docs`) merged with the ones this browser opened; invalid ids left
+ * out (an older page stored some).
+ * @param {string} token
+ */
+async function listDocuments(token) {
+  /** @type {Map<string, ListedDocument>} */
+  const docs = new Map();
+  for (const recent of recentDocuments()) docs.set(recent.id, { id: recent.id, when: recent.openedAt });
+  try {
+    /** @type {Record<string, string>} */
+    const headers = token ? { authorization: `Bearer ${token}` } : {};
+    const response = await fetch("/api/docs", { headers });
+    if (response.ok) {
+      const body = await response.json();
+      const list = Array.isArray(body) ? body : Array.isArray(body?.docs) ? body.docs : [];
+      for (const item of list) {
+        const id = typeof item === "string" ? item : item?.id ?? item?.name;
+        if (typeof id !== "string") continue;
+        const updated = Number(item?.updated_at_ms) || 0;
+        const known = docs.get(id);
+        docs.set(id, { id, when: Math.max(known?.when ?? 0, updated), connections: item?.connections });
+      }
+    }
+  } catch (error) {
+    console.info("tandem: no server document list", error);
+  }
+  const list = $("doc-list");
+  list.innerHTML = "";
+  const sorted = [...docs.values()].filter((doc) => docIdError(doc.id) === null).sort((a, b) => b.when - a.when);
+  if (sorted.length === 0) list.innerHTML = `<li class="empty">No documents yet.</li>`;
+  for (const doc of sorted) {
+    const item = document.createElement("li");
+    const link = document.createElement("a");
+    link.href = documentLink(doc.id, token);
+    const name = document.createElement("span");
+    name.className = "name";
+    name.textContent = doc.id;
+    const when = document.createElement("span");
+    when.className = "when";
+    const people = doc.connections ? `${doc.connections} connected · ` : "";
+    when.textContent = people + (doc.when ? new Date(doc.when).toLocaleString() : "");
+    link.append(name, when);
+    item.append(link);
+    list.append(item);
+  }
+}
