@@ -6,6 +6,7 @@
 //! task that group-commits whatever is pending in one transaction.
 
 mod sql;
+mod write_connection;
 mod writer;
 
 use futures_util::future::BoxFuture;
@@ -32,7 +33,7 @@ pub enum StorageError {
         /// Why.
         source: std::io::Error,
     },
-    /// A batch of writes could not be committed, even after retries.
+    /// A batch of writes could not be committed (yet: the writer keeps it and retries).
     #[error("commit failed: {0}")]
     CommitFailed(String),
     /// The writer task is gone (the server is shutting down).

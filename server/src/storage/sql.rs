@@ -18,7 +18,7 @@ use std::time::Duration;
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD as BASE64;
 use futures_util::future::BoxFuture;
-use sqlx::SqlSafeStr;
+use sqlx::{Connection, SqlSafeStr};
 use sqlx::migrate::{Migration, MigrationType, Migrator};
 use sqlx::postgres::{PgListener, PgPool, PgPoolOptions};
 use sqlx::sqlite::{
@@ -27,6 +27,7 @@ use sqlx::sqlite::{
 
 use tokio::sync::mpsc;
 
+use super::write_connection::WriteConnection;
 use super::{
     DocumentInfo, LogRow, RemoteCommit, Storage, StorageError, StoredDocument, WriteOp, unix_ms,
 };
@@ -493,7 +494,9 @@ macro_rules! sql_storage {
             fn commit<'a>(&'a self, ops: &'a [WriteOp]) -> BoxFuture<'a, Result<(), StorageError>> {
                 Box::pin(async move {
                     let now = unix_ms() as i64;
-                    let mut tx = self.writer.begin().await?;
+                    // Discarded unless the commit succeeds (see `write_connection`).
+                    let mut connection = WriteConnection::acquire(&self.writer).await?;
+                    let mut tx = connection.begin().await?;
                     if Self::SHARED.is_some() {
                         Self::lock_documents(&mut *tx, ops).await?;
                     }
@@ -563,6 +566,7 @@ macro_rules! sql_storage {
                         }
                     }
                     tx.commit().await?;
+                    connection.committed();
                     Ok(())
                 })
             }

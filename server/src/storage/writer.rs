@@ -4,8 +4,15 @@
 //! commits it in one transaction, and only then tells each connection whose updates were in it
 //! ([`AckSink::committed`]). While a commit runs, new writes queue up and go into the next one,
 //! so one fsync covers many updates under load.
+//!
+//! A confirmation is a promise that the update is stored, so a batch that storage refuses (a
+//! full disk, a database restarting) is never dropped: the writer holds it, retries with
+//! backoff, adds the writes that arrive meanwhile, and confirms only once a commit succeeds.
+//! Until then connections get no confirmation (their clients keep the updates unconfirmed),
+//! [`Writer::failure`] says why for `/healthz`, and the held bytes count toward the backlog
+//! that [`Writer::wait_for_space`] bounds.
 
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
@@ -16,8 +23,10 @@ use crate::metrics::Metrics;
 
 /// Most jobs committed in one transaction.
 const MAX_BATCH_JOBS: usize = 4_096;
-/// Pauses before retrying a failed commit; after the last the batch is reported failed.
-const RETRY_DELAYS: [Duration; 2] = [Duration::from_millis(50), Duration::from_millis(500)];
+/// The pause before the first retry of a refused batch; it doubles on each failure...
+const FIRST_RETRY: Duration = Duration::from_millis(50);
+/// ...up to this, so that a recovered disk is used again within a couple of seconds.
+const MAX_RETRY: Duration = Duration::from_secs(2);
 
 /// Who to tell when a write has committed: a connection waiting to send a durable message.
 pub trait AckSink: Send + Sync + 'static {
@@ -47,6 +56,8 @@ struct Shared {
     pending_bytes: AtomicUsize,
     space: Notify,
     max_pending_bytes: usize,
+    /// Why the held batch failed, while storage refuses it.
+    failure: Mutex<Option<String>>,
 }
 
 /// Handle to the writer task; cheap to clone.
@@ -69,6 +80,7 @@ impl Writer {
             pending_bytes: AtomicUsize::new(0),
             space: Notify::new(),
             max_pending_bytes,
+            failure: Mutex::new(None),
         });
         tokio::spawn(run(storage, rx, shared.clone(), metrics));
         Self { jobs, shared }
@@ -84,7 +96,13 @@ impl Writer {
         }
     }
 
-    /// Waits until every write queued before this call has committed.
+    /// Why storage refuses writes, while it does (the writer is holding and retrying them).
+    pub fn failure(&self) -> Option<String> {
+        lock(&self.shared.failure).clone()
+    }
+
+    /// Waits until every write queued before this call has committed; fails (without dropping
+    /// the writes, which stay queued) if an attempt to commit them fails.
     pub async fn flush(&self) -> Result<(), StorageError> {
         let (done, wait) = oneshot::channel();
         self.jobs.send(Job::Flush(done)).map_err(|_| StorageError::WriterStopped)?;
@@ -110,6 +128,43 @@ impl Writer {
     }
 }
 
+/// What one transaction commits: the writes, the confirmations they owe, and the flushes
+/// waiting for them.
+#[derive(Default)]
+struct Batch {
+    jobs: usize,
+    bytes: usize,
+    ops: Vec<WriteOp>,
+    acks: Vec<Ack>,
+    flushes: Vec<oneshot::Sender<Result<(), String>>>,
+}
+
+impl Batch {
+    fn add(&mut self, job: Job) {
+        self.jobs += 1;
+        match job {
+            Job::Write(op, ack) => {
+                self.bytes += op.len();
+                self.ops.push(op);
+                if let Some(ack) = ack {
+                    keep_latest(&mut self.acks, ack);
+                }
+            }
+            Job::Flush(done) => self.flushes.push(done),
+        }
+    }
+
+    /// Adds the jobs already queued (up to [`MAX_BATCH_JOBS`]).
+    fn take_queued(&mut self, rx: &mut mpsc::UnboundedReceiver<Job>) {
+        while self.jobs < MAX_BATCH_JOBS {
+            match rx.try_recv() {
+                Ok(job) => self.add(job),
+                Err(_) => break,
+            }
+        }
+    }
+}
+
 async fn run(
     storage: Arc<dyn Storage>,
     mut rx: mpsc::UnboundedReceiver<Job>,
@@ -117,51 +172,68 @@ async fn run(
     metrics: Arc<Metrics>,
 ) {
     while let Some(first) = rx.recv().await {
-        let mut jobs = vec![first];
-        while jobs.len() < MAX_BATCH_JOBS {
-            match rx.try_recv() {
-                Ok(job) => jobs.push(job),
-                Err(_) => break,
-            }
+        let mut batch = Batch::default();
+        batch.add(first);
+        batch.take_queued(&mut rx);
+        commit_held(&*storage, &mut batch, &mut rx, &shared, &metrics).await;
+        for ack in batch.acks {
+            ack.sink.committed(ack.seq, ack.state_vector);
         }
-        let mut ops = Vec::with_capacity(jobs.len());
-        let mut acks: Vec<Ack> = Vec::new();
-        let mut flushes = Vec::new();
-        for job in jobs {
-            match job {
-                Job::Write(op, ack) => {
-                    ops.push(op);
-                    if let Some(ack) = ack {
-                        keep_latest(&mut acks, ack);
-                    }
-                }
-                Job::Flush(done) => flushes.push(done),
-            }
+        for done in batch.flushes {
+            let _ = done.send(Ok(()));
         }
-        let bytes: usize = ops.iter().map(WriteOp::len).sum();
-        let started = Instant::now();
-        let result = commit_with_retry(&*storage, &ops).await;
-        metrics.storage_commit_seconds.observe(started.elapsed());
-        match &result {
-            Ok(()) => {
-                for ack in acks {
-                    ack.sink.committed(ack.seq, ack.state_vector);
-                }
-            }
-            Err(error) => {
-                metrics.storage_errors.inc();
-                tracing::error!(%error, writes = ops.len(), "storage commit failed");
-                for ack in acks {
-                    ack.sink.failed("storage failure");
-                }
-            }
-        }
-        for done in flushes {
-            let _ = done.send(result.as_ref().map(|_| ()).map_err(ToString::to_string));
-        }
-        shared.pending_bytes.fetch_sub(bytes, Ordering::Relaxed);
+        shared.pending_bytes.fetch_sub(batch.bytes, Ordering::Relaxed);
         shared.space.notify_waiters();
     }
+}
+
+/// Commits `batch`, retrying until storage takes it: the confirmations it owes are promises,
+/// and the updates are still in the rooms' memory and unconfirmed at their clients, so giving
+/// up would only turn a delay into a loss. Writes queued during a pause join the batch;
+/// flushes in it are told of each failure. Appends are idempotent (CRDT updates) and a
+/// snapshot replaces, so retrying a batch whose commit may have half-reported success is safe.
+async fn commit_held(
+    storage: &dyn Storage,
+    batch: &mut Batch,
+    rx: &mut mpsc::UnboundedReceiver<Job>,
+    shared: &Shared,
+    metrics: &Metrics,
+) {
+    let mut delay = FIRST_RETRY;
+    loop {
+        let started = Instant::now();
+        let result = storage.commit(&batch.ops).await;
+        metrics.storage_commit_seconds.observe(started.elapsed());
+        let error = match result {
+            Ok(()) => break,
+            Err(error) => error.to_string(),
+        };
+        metrics.storage_errors.inc();
+        metrics.storage_failing.set(1);
+        tracing::error!(
+            %error,
+            writes = batch.ops.len(),
+            bytes = batch.bytes,
+            retry_in_ms = delay.as_millis() as u64,
+            "storage commit failed; holding the writes and retrying"
+        );
+        for done in batch.flushes.drain(..) {
+            let _ = done.send(Err(error.clone()));
+        }
+        *lock(&shared.failure) = Some(error);
+        tokio::time::sleep(delay).await;
+        delay = (delay * 2).min(MAX_RETRY);
+        batch.take_queued(rx);
+    }
+    if lock(&shared.failure).take().is_some() {
+        metrics.storage_failing.set(0);
+        tracing::info!(writes = batch.ops.len(), "storage accepts writes again");
+    }
+}
+
+/// Locks `mutex`, ignoring poisoning: the value is a plain reason string, always whole.
+fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
 /// Keeps one ack per sink, the one with the highest sequence number: a connection whose many
@@ -171,23 +243,5 @@ fn keep_latest(acks: &mut Vec<Ack>, ack: Ack) {
         Some(existing) if existing.seq < ack.seq => *existing = ack,
         Some(_) => {}
         None => acks.push(ack),
-    }
-}
-
-async fn commit_with_retry(storage: &dyn Storage, ops: &[WriteOp]) -> Result<(), StorageError> {
-    let mut delays = RETRY_DELAYS.iter();
-    loop {
-        match storage.commit(ops).await {
-            Ok(()) => return Ok(()),
-            Err(error) => match delays.next() {
-                // Appends are idempotent (CRDT updates) and a snapshot replaces, so retrying a
-                // batch that may have half-reported success is safe.
-                Some(delay) => {
-                    tracing::warn!(%error, "storage commit failed, retrying");
-                    tokio::time::sleep(*delay).await;
-                }
-                None => return Err(error),
-            },
-        }
     }
 }

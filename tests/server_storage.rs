@@ -1,0 +1,199 @@
+//! Storage faults on the real binary (issue 18): a full disk never turns confirmations into
+//! lies, and a database that cannot be opened is reported with its path.
+//!
+//! The disk tests mount small tmpfs file systems, so they need root (CI runs as root); elsewhere
+//! they skip with the reason, and under `CI=true` a failure to mount fails them.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use tandem_e2e::{ClientOptions, ServerOptions, TestClient, TestServer, now_ms, skip};
+
+/// A tmpfs mounted for one test, unmounted when dropped (after the server using it is gone:
+/// declare it first).
+struct Tmpfs {
+    dir: tempfile::TempDir,
+}
+
+impl Tmpfs {
+    /// Mounts a tmpfs of `size` (e.g. `2m`) with extra mount `options`; `None` (printed) when
+    /// mounting is not possible here, which fails the test under `CI=true`.
+    fn mount(test: &str, size: &str) -> Option<Self> {
+        let dir = tempfile::Builder::new().prefix("tandem-tmpfs-").tempdir().unwrap();
+        let output = Command::new("mount")
+            .args(["-t", "tmpfs", "-o", &format!("size={size}"), "tmpfs"])
+            .arg(dir.path())
+            .output();
+        let reason = match output {
+            Ok(out) if out.status.success() => return Some(Self { dir }),
+            Ok(out) => String::from_utf8_lossy(&out.stderr).trim().to_owned(),
+            Err(error) => error.to_string(),
+        };
+        let reason = format!("cannot mount a tmpfs (needs root): {reason}");
+        assert!(std::env::var("CI").as_deref() != Ok("true"), "{test}: {reason}");
+        skip(test, &reason);
+        None
+    }
+
+    fn path(&self) -> &Path {
+        self.dir.path()
+    }
+
+    /// Makes the file system read-only.
+    fn remount_read_only(&self) {
+        let status = Command::new("mount")
+            .args(["-o", "remount,ro"])
+            .arg(self.path())
+            .status()
+            .unwrap();
+        assert!(status.success(), "remounting read-only failed: {status}");
+    }
+}
+
+impl Drop for Tmpfs {
+    fn drop(&mut self) {
+        // Lazy: a process that still holds a file open must not keep the mount alive.
+        let _ = Command::new("umount").arg("-l").arg(self.dir.path()).status();
+    }
+}
+
+/// Fills the file system holding `path` with the file `path`, then frees `leave` bytes of it.
+fn fill(path: &Path, leave: u64) {
+    use std::io::Write;
+    let mut file = std::fs::File::create(path).unwrap();
+    let chunk = vec![0x55u8; 16 * 1024];
+    while file.write_all(&chunk).is_ok() {}
+    let _ = file.flush();
+    let len = file.metadata().unwrap().len();
+    file.set_len(len.saturating_sub(leave)).unwrap();
+    file.sync_all().unwrap();
+}
+
+/// The value of the counter `name` in the server's `/metrics`.
+async fn metric(server: &TestServer, name: &str) -> f64 {
+    let (_, body) = server.get("/metrics").await.unwrap();
+    body.lines()
+        .find_map(|line| line.strip_prefix(name)?.strip_prefix(' ')?.trim().parse().ok())
+        .unwrap_or_else(|| panic!("no {name} in /metrics:\n{body}"))
+}
+
+/// A durable client sending one 8 KB update (a numbered marker `<i>` and padding) every 50 ms.
+struct Typist {
+    client: TestClient,
+    sent: usize,
+}
+
+impl Typist {
+    /// The updates confirmed durable so far.
+    fn confirmed(&self) -> usize {
+        self.sent - self.client.client().unconfirmed_count()
+    }
+
+    /// Types for `period`, reading confirmations meanwhile.
+    async fn type_for(&mut self, period: Duration) {
+        let end = Instant::now() + period;
+        while Instant::now() < end {
+            let at = self.client.client().document().len_chars();
+            let text = format!("<{}>{}", self.sent, "x".repeat(8 * 1024));
+            let frames = self.client.client_mut().replace(at..at, &text, now_ms()).unwrap();
+            self.client.send_frames(frames).await.unwrap();
+            self.sent += 1;
+            let next = Instant::now() + Duration::from_millis(50);
+            while self.client.pump(next.saturating_duration_since(Instant::now())).await.unwrap() {}
+            assert!(self.client.closed().is_none(), "closed: {:?}", self.client.closed());
+        }
+    }
+}
+
+#[tokio::test]
+async fn issue_18_full_disk_never_confirms_a_lost_update() {
+    let test = "issue_18_full_disk_never_confirms_a_lost_update";
+    let Some(disk) = Tmpfs::mount(test, "2m") else { return };
+    let database = format!("sqlite://{}", disk.path().join("tandem.db").display());
+    // The data directory (and the server's log) stays off the small disk: only the database
+    // fills it.
+    let options = ServerOptions { database_url: Some(database), ..ServerOptions::default() };
+    let mut server = TestServer::start(options).await.unwrap();
+    let durable = ClientOptions { durable: true, ..ClientOptions::default() };
+    let client = TestClient::connect_synced(&server.ws_url("full"), durable).await.unwrap();
+    let mut typist = Typist { client, sent: 0 };
+
+    let filler = disk.path().join("filler");
+    fill(&filler, 400 * 1024);
+    typist.type_for(Duration::from_secs(2)).await;
+    let before = typist.confirmed();
+    // The space left fills up: wait for the server to say so.
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let mut health = server.get("/healthz").await.unwrap();
+    while health.0 == 200 && Instant::now() < deadline {
+        typist.type_for(Duration::from_millis(500)).await;
+        health = server.get("/healthz").await.unwrap();
+    }
+    let full = typist.confirmed();
+    typist.type_for(Duration::from_secs(3)).await;
+    let during = typist.confirmed();
+    let errors = metric(&server, "tandem_storage_errors_total").await;
+    eprintln!(
+        "confirmed: {before} before full, {full} when /healthz said {health:?}, {during} after \
+         3 s more on the full disk ({} sent, {errors} storage errors)",
+        typist.sent
+    );
+    assert_eq!(during, full, "confirmations went on while the disk was full");
+    assert_eq!(health.0, 503, "/healthz while the disk is full: {health:?}");
+    assert!(health.1.contains("full"), "/healthz gives no reason: {health:?}");
+    assert!(errors > 0.0, "no storage error counted");
+    assert!(typist.sent > during, "everything sent was confirmed: the disk never filled");
+
+    std::fs::remove_file(&filler).unwrap();
+    typist.type_for(Duration::from_secs(1)).await;
+    typist.client.wait_durable().await.unwrap();
+    let after = typist.confirmed();
+    let health = server.get("/healthz").await.unwrap();
+    eprintln!("confirmed after freeing the disk: {after} of {}; /healthz {health:?}", typist.sent);
+    assert_eq!(health.0, 200, "/healthz after the disk was freed: {health:?}");
+
+    server.kill();
+    let server = server.restart().await.unwrap();
+    let reader =
+        TestClient::connect_synced(&server.ws_url("full"), ClientOptions::default()).await.unwrap();
+    let text = reader.text();
+    let missing: Vec<usize> = (0..after).filter(|i| !text.contains(&format!("<{i}>"))).collect();
+    eprintln!("missing after kill -9 and restart: {} of {after} confirmed", missing.len());
+    assert!(missing.is_empty(), "confirmed updates lost: {missing:?}");
+}
+
+/// Runs the server on `database` until it exits (it should fail at once); returns its stderr.
+fn failed_start(database: &Path) -> String {
+    let data = tempfile::tempdir().unwrap();
+    let output = Command::new(tandem_e2e::server_binary().unwrap())
+        .args(["--listen", "127.0.0.1:0", "--data-dir"])
+        .arg(data.path())
+        .arg("--database-url")
+        .arg(format!("sqlite://{}", database.display()))
+        .env_remove("TANDEM_DATABASE_URL")
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr).into_owned();
+    assert!(!output.status.success(), "the server started on {database:?}: {stderr}");
+    stderr
+}
+
+#[test]
+fn issue_18_read_only_disk_error_names_the_path() {
+    let test = "issue_18_read_only_disk_error_names_the_path";
+    let Some(disk) = Tmpfs::mount(test, "1m") else { return };
+    disk.remount_read_only();
+    let database: PathBuf = disk.path().join("tandem.db");
+    let stderr = failed_start(&database);
+    assert!(stderr.contains(&database.display().to_string()), "no path in: {stderr}");
+}
+
+#[test]
+fn issue_18_unreadable_database_error_names_the_path() {
+    let dir = tempfile::tempdir().unwrap();
+    let database = dir.path().join("tandem.db");
+    std::fs::write(&database, vec![0xA5u8; 8192]).unwrap();
+    let stderr = failed_start(&database);
+    assert!(stderr.contains(&database.display().to_string()), "no path in: {stderr}");
+}
