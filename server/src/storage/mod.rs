@@ -33,6 +33,14 @@ pub enum StorageError {
         /// Why.
         source: std::io::Error,
     },
+    /// The SQLite database file could not be opened or migrated.
+    #[error("cannot open database {}: {source}", path.display())]
+    Open {
+        /// The database file.
+        path: std::path::PathBuf,
+        /// Why.
+        source: Box<StorageError>,
+    },
     /// A batch of writes could not be committed (yet: the writer keeps it and retries).
     #[error("commit failed: {0}")]
     CommitFailed(String),

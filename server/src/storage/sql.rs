@@ -205,11 +205,22 @@ impl SqliteStorage {
             .journal_mode(SqliteJournalMode::Wal)
             .synchronous(SqliteSynchronous::Full)
             .busy_timeout(Duration::from_secs(10));
-        let writer =
-            SqlitePoolOptions::new().max_connections(1).connect_with(options.clone()).await?;
-        migrator(SQLITE_SCHEMA).run(&writer).await?;
-        let reader =
-            SqlitePoolOptions::new().max_connections(SQLITE_READERS).connect_with(options).await?;
+        // SQLite's messages ("unable to open database file") do not say which file.
+        let in_file = |source: StorageError| StorageError::Open {
+            path: path.to_owned(),
+            source: Box::new(source),
+        };
+        let writer = SqlitePoolOptions::new()
+            .max_connections(1)
+            .connect_with(options.clone())
+            .await
+            .map_err(|e| in_file(e.into()))?;
+        migrator(SQLITE_SCHEMA).run(&writer).await.map_err(|e| in_file(e.into()))?;
+        let reader = SqlitePoolOptions::new()
+            .max_connections(SQLITE_READERS)
+            .connect_with(options)
+            .await
+            .map_err(|e| in_file(e.into()))?;
         Ok(Self { reader, writer })
     }
 
