@@ -34,7 +34,7 @@ pub enum StorageError {
         source: std::io::Error,
     },
     /// The SQLite database file could not be opened or migrated.
-    #[error("cannot open database {}: {source}", path.display())]
+    #[error("cannot open database {}", path.display())]
     Open {
         /// The database file.
         path: std::path::PathBuf,

@@ -245,3 +245,160 @@ fn keep_latest(acks: &mut Vec<Ack>, ack: Ack) {
         None => acks.push(ack),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::sync::atomic::AtomicBool;
+
+    use futures_util::future::BoxFuture;
+
+    use super::*;
+    use crate::storage::{DocumentInfo, LogRow, RemoteCommit, StoredDocument};
+
+    /// Storage that refuses every commit while `refuse` is set, and records what it stored.
+    #[derive(Default)]
+    struct FakeStorage {
+        refuse: AtomicBool,
+        attempts: AtomicUsize,
+        stored: Mutex<Vec<WriteOp>>,
+    }
+
+    impl Storage for FakeStorage {
+        fn load<'a>(&'a self, _: &'a str) -> BoxFuture<'a, Result<StoredDocument, StorageError>> {
+            Box::pin(async { Ok(StoredDocument::default()) })
+        }
+
+        fn commit<'a>(&'a self, ops: &'a [WriteOp]) -> BoxFuture<'a, Result<(), StorageError>> {
+            Box::pin(async move {
+                self.attempts.fetch_add(1, Ordering::Relaxed);
+                if self.refuse.load(Ordering::Relaxed) {
+                    return Err(StorageError::CommitFailed("database or disk is full".into()));
+                }
+                lock(&self.stored).extend_from_slice(ops);
+                Ok(())
+            })
+        }
+
+        fn watch(
+            &self,
+        ) -> BoxFuture<'_, Result<Option<mpsc::Receiver<RemoteCommit>>, StorageError>> {
+            Box::pin(async { Ok(None) })
+        }
+
+        fn updates_between<'a>(
+            &'a self,
+            _: i64,
+            _: i64,
+            _: &'a [Arc<str>],
+        ) -> BoxFuture<'a, Result<Vec<LogRow>, StorageError>> {
+            Box::pin(async { Ok(Vec::new()) })
+        }
+
+        fn publish_presence<'a>(
+            &'a self,
+            _: &'a str,
+            _: &'a [u8],
+        ) -> BoxFuture<'a, Result<(), StorageError>> {
+            Box::pin(async { Ok(()) })
+        }
+
+        fn list(&self) -> BoxFuture<'_, Result<Vec<DocumentInfo>, StorageError>> {
+            Box::pin(async { Ok(Vec::new()) })
+        }
+
+        fn ping(&self) -> BoxFuture<'_, Result<(), StorageError>> {
+            Box::pin(async { Ok(()) })
+        }
+
+        fn close(&self) -> BoxFuture<'_, ()> {
+            Box::pin(async {})
+        }
+    }
+
+    /// A connection's confirmations, as received.
+    #[derive(Default)]
+    struct Sink {
+        committed: Mutex<Vec<u64>>,
+        failed: Mutex<Vec<String>>,
+    }
+
+    impl AckSink for Sink {
+        fn committed(&self, seq: u64, _: Vec<u8>) {
+            lock(&self.committed).push(seq);
+        }
+
+        fn failed(&self, reason: &str) {
+            lock(&self.failed).push(reason.to_owned());
+        }
+    }
+
+    fn append(update: &[u8]) -> WriteOp {
+        WriteOp::Append { doc: Arc::from("doc"), update: update.to_vec() }
+    }
+
+    fn ack(sink: &Arc<Sink>, seq: u64) -> Option<Ack> {
+        Some(Ack { sink: sink.clone(), seq, state_vector: Vec::new() })
+    }
+
+    struct Setup {
+        storage: Arc<FakeStorage>,
+        metrics: Arc<Metrics>,
+        writer: Writer,
+        sink: Arc<Sink>,
+    }
+
+    fn refusing_storage(max_pending_bytes: usize) -> Setup {
+        let storage = Arc::new(FakeStorage::default());
+        storage.refuse.store(true, Ordering::Relaxed);
+        let metrics = Arc::new(Metrics::default());
+        let writer = Writer::spawn(storage.clone(), metrics.clone(), max_pending_bytes);
+        Setup { storage, metrics, writer, sink: Arc::new(Sink::default()) }
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_refused_batch_is_held_unconfirmed_and_committed_when_storage_returns() {
+        let Setup { storage, metrics, writer, sink } = refusing_storage(1 << 20);
+        writer.write(append(b"one"), ack(&sink, 1));
+        writer.write(append(b"two"), ack(&sink, 2));
+        let flushed = writer.flush().await;
+        assert!(matches!(flushed, Err(StorageError::CommitFailed(_))), "{flushed:?}");
+
+        // A minute of refusals: retried, never confirmed, never reported as dropped.
+        tokio::time::sleep(Duration::from_secs(60)).await;
+        writer.write(append(b"three"), ack(&sink, 3));
+        tokio::time::sleep(Duration::from_secs(5)).await;
+        assert!(lock(&sink.committed).is_empty(), "confirmed while storage refused");
+        assert!(lock(&sink.failed).is_empty(), "the writes were given up");
+        assert!(lock(&storage.stored).is_empty());
+        let attempts = storage.attempts.load(Ordering::Relaxed);
+        // 50 ms doubling to 2 s: 7 attempts in the first 3.2 s, then one every 2 s.
+        assert!((30..=45).contains(&attempts), "{attempts} attempts in 65 s");
+        assert_eq!(metrics.storage_errors.get(), attempts as u64);
+        assert_eq!(metrics.storage_failing.get(), 1);
+        assert_eq!(writer.failure().as_deref(), Some("commit failed: database or disk is full"));
+
+        storage.refuse.store(false, Ordering::Relaxed);
+        tokio::time::sleep(MAX_RETRY).await;
+        writer.flush().await.unwrap();
+        assert_eq!(*lock(&sink.committed), vec![3], "one confirmation, for the latest update");
+        assert_eq!(*lock(&storage.stored), vec![append(b"one"), append(b"two"), append(b"three")]);
+        assert_eq!(writer.failure(), None);
+        assert_eq!(metrics.storage_failing.get(), 0);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn held_writes_keep_producers_waiting_until_they_commit() {
+        let Setup { storage, writer, sink, .. } = refusing_storage(10);
+        writer.write(append(&[7; 64]), ack(&sink, 1));
+        let waiting = {
+            let writer = writer.clone();
+            tokio::spawn(async move { writer.wait_for_space().await })
+        };
+        tokio::time::sleep(Duration::from_secs(30)).await;
+        assert!(!waiting.is_finished(), "a producer went on while storage refused writes");
+
+        storage.refuse.store(false, Ordering::Relaxed);
+        tokio::time::timeout(MAX_RETRY * 2, waiting).await.unwrap().unwrap();
+        assert_eq!(*lock(&sink.committed), vec![1]);
+    }
+}
