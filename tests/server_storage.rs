@@ -6,6 +6,8 @@
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use tandem_e2e::{ClientOptions, ServerOptions, TestClient, TestServer, now_ms, skip};
@@ -161,6 +163,108 @@ async fn issue_18_full_disk_never_confirms_a_lost_update() {
     let missing: Vec<usize> = (0..after).filter(|i| !text.contains(&format!("<{i}>"))).collect();
     eprintln!("missing after kill -9 and restart: {} of {after} confirmed", missing.len());
     assert!(missing.is_empty(), "confirmed updates lost: {missing:?}");
+}
+
+/// Terminates every backend connected to `database` but the killer's own, every 150 ms, until
+/// `stop` is set: connections dying mid-commit. Returns how many it terminated.
+async fn terminate_backends(admin_url: String, database: String, stop: Arc<AtomicBool>) -> u64 {
+    use sqlx::Connection;
+    let mut admin = sqlx::PgConnection::connect(&admin_url).await.unwrap();
+    let mut killed = 0;
+    while !stop.load(Ordering::Relaxed) {
+        let terminated: Vec<(bool,)> = sqlx::query_as(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity \
+             WHERE datname = $1 AND pid <> pg_backend_pid()",
+        )
+        .bind(&database)
+        .fetch_all(&mut admin)
+        .await
+        .unwrap();
+        killed += terminated.len() as u64;
+        tokio::time::sleep(Duration::from_millis(150)).await;
+    }
+    killed
+}
+
+/// Runs `terminate_backends` while `typist` types for `period`.
+async fn kill_backends_while_typing(
+    typist: &mut Typist,
+    database: &str,
+    period: Duration,
+) -> u64 {
+    let stop = Arc::new(AtomicBool::new(false));
+    let admin_url = std::env::var("TANDEM_TEST_DATABASE_URL").unwrap();
+    let killer = tokio::spawn(terminate_backends(admin_url, database.to_owned(), stop.clone()));
+    typist.type_for(period).await;
+    stop.store(true, Ordering::Relaxed);
+    killer.await.unwrap()
+}
+
+/// Lets connections to `database` in or not (`ALTER DATABASE ... ALLOW_CONNECTIONS`); when
+/// not, also ends those open, so that from then on nothing can commit.
+async fn allow_connections(database: &str, allow: bool) {
+    use sqlx::Connection;
+    let admin_url = std::env::var("TANDEM_TEST_DATABASE_URL").unwrap();
+    let mut admin = sqlx::PgConnection::connect(&admin_url).await.unwrap();
+    let statement = format!("ALTER DATABASE {database} ALLOW_CONNECTIONS {allow}");
+    sqlx::raw_sql(sqlx::AssertSqlSafe(statement)).execute(&mut admin).await.unwrap();
+    if !allow {
+        sqlx::query("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1")
+            .bind(database)
+            .execute(&mut admin)
+            .await
+            .unwrap();
+    }
+}
+
+#[tokio::test]
+async fn issue_18_postgres_down_mid_commit_loses_no_confirmed_update() {
+    let test = "issue_18_postgres_down_mid_commit_loses_no_confirmed_update";
+    let Some(db) = tandem_e2e::PostgresDatabase::create(test).await.unwrap() else { return };
+    let name = url::Url::parse(&db.url).unwrap().path().trim_start_matches('/').to_owned();
+    let options =
+        ServerOptions { database_url: Some(db.url.clone()), ..ServerOptions::default() };
+    let mut server = TestServer::start(options).await.unwrap();
+    let durable = ClientOptions { durable: true, ..ClientOptions::default() };
+    let client = TestClient::connect_synced(&server.ws_url("killed"), durable).await.unwrap();
+    let mut typist = Typist { client, sent: 0 };
+    typist.type_for(Duration::from_secs(1)).await;
+
+    // Connections killed mid-commit, reconnecting at once.
+    let killed = kill_backends_while_typing(&mut typist, &name, Duration::from_secs(2)).await;
+    // The database gone for seconds (a restart): nothing may be confirmed meanwhile.
+    allow_connections(&name, false).await;
+    // Confirmations of commits that ended before the cut may still be on their way.
+    typist.type_for(Duration::from_millis(500)).await;
+    let down = typist.confirmed();
+    let killed = killed + kill_backends_while_typing(&mut typist, &name, Duration::from_secs(4)).await;
+    let health = server.get("/healthz").await.unwrap();
+    let during = typist.confirmed();
+    allow_connections(&name, true).await;
+    typist.type_for(Duration::from_millis(500)).await;
+    typist.client.wait_durable().await.unwrap();
+    let confirmed = typist.confirmed();
+    let errors = metric(&server, "tandem_storage_errors_total").await;
+    eprintln!(
+        "{killed} backends terminated; confirmed {down} when the database went down, {during} \
+         while down (/healthz {health:?}), {confirmed} of {} after; {errors} storage errors",
+        typist.sent
+    );
+    assert!(killed > 0, "no connection was terminated");
+    assert_eq!(during, down, "confirmed while the database was down");
+    assert_eq!(health.0, 503, "/healthz while the database is down: {health:?}");
+
+    server.kill();
+    let server = server.restart().await.unwrap();
+    let reader = TestClient::connect_synced(&server.ws_url("killed"), ClientOptions::default())
+        .await
+        .unwrap();
+    let text = reader.text();
+    let missing = (0..confirmed).filter(|i| !text.contains(&format!("<{i}>"))).count();
+    eprintln!("missing after kill -9 and restart: {missing} of {confirmed} confirmed");
+    assert_eq!(missing, 0);
+    drop(server);
+    db.drop_database().await.unwrap();
 }
 
 /// Runs the server on `database` until it exits (it should fail at once); returns its stderr.
