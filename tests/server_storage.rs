@@ -44,11 +44,8 @@ impl Tmpfs {
 
     /// Makes the file system read-only.
     fn remount_read_only(&self) {
-        let status = Command::new("mount")
-            .args(["-o", "remount,ro"])
-            .arg(self.path())
-            .status()
-            .unwrap();
+        let status =
+            Command::new("mount").args(["-o", "remount,ro"]).arg(self.path()).status().unwrap();
         assert!(status.success(), "remounting read-only failed: {status}");
     }
 }
@@ -187,11 +184,7 @@ async fn terminate_backends(admin_url: String, database: String, stop: Arc<Atomi
 }
 
 /// Runs `terminate_backends` while `typist` types for `period`.
-async fn kill_backends_while_typing(
-    typist: &mut Typist,
-    database: &str,
-    period: Duration,
-) -> u64 {
+async fn kill_backends_while_typing(typist: &mut Typist, database: &str, period: Duration) -> u64 {
     let stop = Arc::new(AtomicBool::new(false));
     let admin_url = std::env::var("TANDEM_TEST_DATABASE_URL").unwrap();
     let killer = tokio::spawn(terminate_backends(admin_url, database.to_owned(), stop.clone()));
@@ -222,8 +215,7 @@ async fn issue_18_postgres_down_mid_commit_loses_no_confirmed_update() {
     let test = "issue_18_postgres_down_mid_commit_loses_no_confirmed_update";
     let Some(db) = tandem_e2e::PostgresDatabase::create(test).await.unwrap() else { return };
     let name = url::Url::parse(&db.url).unwrap().path().trim_start_matches('/').to_owned();
-    let options =
-        ServerOptions { database_url: Some(db.url.clone()), ..ServerOptions::default() };
+    let options = ServerOptions { database_url: Some(db.url.clone()), ..ServerOptions::default() };
     let mut server = TestServer::start(options).await.unwrap();
     let durable = ClientOptions { durable: true, ..ClientOptions::default() };
     let client = TestClient::connect_synced(&server.ws_url("killed"), durable).await.unwrap();
@@ -237,7 +229,8 @@ async fn issue_18_postgres_down_mid_commit_loses_no_confirmed_update() {
     // Confirmations of commits that ended before the cut may still be on their way.
     typist.type_for(Duration::from_millis(500)).await;
     let down = typist.confirmed();
-    let killed = killed + kill_backends_while_typing(&mut typist, &name, Duration::from_secs(4)).await;
+    let killed =
+        killed + kill_backends_while_typing(&mut typist, &name, Duration::from_secs(4)).await;
     let health = server.get("/healthz").await.unwrap();
     let during = typist.confirmed();
     allow_connections(&name, true).await;

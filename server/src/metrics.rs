@@ -209,7 +209,11 @@ impl Metrics {
             ("tandem_messages_out_total", "Websocket messages sent.", &self.messages_out),
             ("tandem_bytes_in_total", "Bytes received in websocket messages.", &self.bytes_in),
             ("tandem_bytes_out_total", "Bytes sent in websocket messages.", &self.bytes_out),
-            ("tandem_storage_errors_total", "Storage commit attempts that failed.", &self.storage_errors),
+            (
+                "tandem_storage_errors_total",
+                "Storage commit attempts that failed.",
+                &self.storage_errors,
+            ),
             (
                 "tandem_compactions_total",
                 "Update logs compacted into snapshots.",

@@ -12,8 +12,8 @@
 //! [`Writer::failure`] says why for `/healthz`, and the held bytes count toward the backlog
 //! that [`Writer::wait_for_space`] bounds.
 
-use std::sync::{Arc, Mutex};
 use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use tokio::sync::{Notify, mpsc, oneshot};
