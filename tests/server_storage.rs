@@ -105,60 +105,114 @@ impl Typist {
     }
 }
 
+/// The file that takes the disk's space.
+const FILLER: &str = "filler";
+
+/// A server whose database sits on a 2 MB tmpfs filled with [`FILLER`], and a typist on it.
+struct FullDisk {
+    // Dropped in this order: the server before the disk it writes on.
+    server: TestServer,
+    typist: Typist,
+    disk: Tmpfs,
+}
+
+impl FullDisk {
+    /// Starts the server, fills the disk but 400 KB, types until `/healthz` says it is full;
+    /// returns the setup, the updates confirmed after 2 s of typing and the `/healthz` answer.
+    async fn start(test: &str) -> Option<(Self, usize, (u16, String))> {
+        let disk = Tmpfs::mount(test, "2m")?;
+        let database = format!("sqlite://{}", disk.path().join("tandem.db").display());
+        // The data directory (and the server's log) stays off the small disk: only the
+        // database fills it.
+        let options = ServerOptions { database_url: Some(database), ..ServerOptions::default() };
+        let server = TestServer::start(options).await.unwrap();
+        let durable = ClientOptions { durable: true, ..ClientOptions::default() };
+        let client = TestClient::connect_synced(&server.ws_url("full"), durable).await.unwrap();
+        let mut typist = Typist { client, sent: 0 };
+
+        fill(&disk.path().join(FILLER), 400 * 1024);
+        typist.type_for(Duration::from_secs(2)).await;
+        let before = typist.confirmed();
+        let deadline = Instant::now() + Duration::from_secs(20);
+        let mut health = server.get("/healthz").await.unwrap();
+        while health.0 == 200 && Instant::now() < deadline {
+            typist.type_for(Duration::from_millis(500)).await;
+            health = server.get("/healthz").await.unwrap();
+        }
+        Some((Self { server, typist, disk }, before, health))
+    }
+
+    /// Deletes the filler file: space returns.
+    fn free(&self) {
+        std::fs::remove_file(self.disk.path().join(FILLER)).unwrap();
+    }
+
+    /// The first `confirmed` updates missing from the document after a restart.
+    async fn missing_after_restart(&self, confirmed: usize) -> Vec<usize> {
+        let server = self.server.restart().await.unwrap();
+        let reader = TestClient::connect_synced(&server.ws_url("full"), ClientOptions::default())
+            .await
+            .unwrap();
+        let text = reader.text();
+        (0..confirmed).filter(|i| !text.contains(&format!("<{i}>"))).collect()
+    }
+}
+
 #[tokio::test]
 async fn issue_18_full_disk_never_confirms_a_lost_update() {
     let test = "issue_18_full_disk_never_confirms_a_lost_update";
-    let Some(disk) = Tmpfs::mount(test, "2m") else { return };
-    let database = format!("sqlite://{}", disk.path().join("tandem.db").display());
-    // The data directory (and the server's log) stays off the small disk: only the database
-    // fills it.
-    let options = ServerOptions { database_url: Some(database), ..ServerOptions::default() };
-    let mut server = TestServer::start(options).await.unwrap();
-    let durable = ClientOptions { durable: true, ..ClientOptions::default() };
-    let client = TestClient::connect_synced(&server.ws_url("full"), durable).await.unwrap();
-    let mut typist = Typist { client, sent: 0 };
-
-    let filler = disk.path().join("filler");
-    fill(&filler, 400 * 1024);
-    typist.type_for(Duration::from_secs(2)).await;
-    let before = typist.confirmed();
-    // The space left fills up: wait for the server to say so.
-    let deadline = Instant::now() + Duration::from_secs(20);
-    let mut health = server.get("/healthz").await.unwrap();
-    while health.0 == 200 && Instant::now() < deadline {
-        typist.type_for(Duration::from_millis(500)).await;
-        health = server.get("/healthz").await.unwrap();
-    }
-    let full = typist.confirmed();
-    typist.type_for(Duration::from_secs(3)).await;
-    let during = typist.confirmed();
-    let errors = metric(&server, "tandem_storage_errors_total").await;
+    let Some((mut full, before, health)) = FullDisk::start(test).await else { return };
+    let at_full = full.typist.confirmed();
+    full.typist.type_for(Duration::from_secs(3)).await;
+    let during = full.typist.confirmed();
+    let errors = metric(&full.server, "tandem_storage_errors_total").await;
     eprintln!(
-        "confirmed: {before} before full, {full} when /healthz said {health:?}, {during} after \
-         3 s more on the full disk ({} sent, {errors} storage errors)",
-        typist.sent
+        "confirmed: {before} before full, {at_full} when /healthz said {health:?}, {during} \
+         after 3 s more on the full disk ({} sent, {errors} storage errors)",
+        full.typist.sent
     );
-    assert_eq!(during, full, "confirmations went on while the disk was full");
+    assert_eq!(during, at_full, "confirmations went on while the disk was full");
     assert_eq!(health.0, 503, "/healthz while the disk is full: {health:?}");
     assert!(health.1.contains("full"), "/healthz gives no reason: {health:?}");
     assert!(errors > 0.0, "no storage error counted");
-    assert!(typist.sent > during, "everything sent was confirmed: the disk never filled");
+    assert!(full.typist.sent > during, "everything sent was confirmed: the disk never filled");
 
-    std::fs::remove_file(&filler).unwrap();
-    typist.type_for(Duration::from_secs(1)).await;
-    typist.client.wait_durable().await.unwrap();
-    let after = typist.confirmed();
-    let health = server.get("/healthz").await.unwrap();
-    eprintln!("confirmed after freeing the disk: {after} of {}; /healthz {health:?}", typist.sent);
+    full.free();
+    full.typist.type_for(Duration::from_secs(1)).await;
+    full.typist.client.wait_durable().await.unwrap();
+    let after = full.typist.confirmed();
+    let health = full.server.get("/healthz").await.unwrap();
+    eprintln!(
+        "confirmed after freeing the disk: {after} of {}; /healthz {health:?}",
+        full.typist.sent
+    );
     assert_eq!(health.0, 200, "/healthz after the disk was freed: {health:?}");
 
-    server.kill();
-    let server = server.restart().await.unwrap();
-    let reader =
-        TestClient::connect_synced(&server.ws_url("full"), ClientOptions::default()).await.unwrap();
-    let text = reader.text();
-    let missing: Vec<usize> = (0..after).filter(|i| !text.contains(&format!("<{i}>"))).collect();
+    full.server.kill();
+    let missing = full.missing_after_restart(after).await;
     eprintln!("missing after kill -9 and restart: {} of {after} confirmed", missing.len());
+    assert!(missing.is_empty(), "confirmed updates lost: {missing:?}");
+}
+
+#[tokio::test]
+async fn issue_18_sigterm_on_a_full_disk_loses_no_confirmed_update() {
+    let test = "issue_18_sigterm_on_a_full_disk_loses_no_confirmed_update";
+    let Some((mut full, _, health)) = FullDisk::start(test).await else { return };
+    assert_eq!(health.0, 503, "/healthz while the disk is full: {health:?}");
+    full.typist.type_for(Duration::from_secs(1)).await;
+    let confirmed = full.typist.confirmed();
+    // Shutdown cannot save on a full disk: it must still end (saying why), not hang.
+    let clean = full.server.stop().await.unwrap();
+    let log = full.server.log();
+    eprintln!(
+        "SIGTERM on the full disk: clean exit {clean}; {confirmed} of {} confirmed",
+        full.typist.sent
+    );
+    assert!(!clean || log.contains("disk is full"), "exit 0 without a word: {log}");
+
+    full.free();
+    let missing = full.missing_after_restart(confirmed).await;
+    eprintln!("missing after SIGTERM and restart: {} of {confirmed} confirmed", missing.len());
     assert!(missing.is_empty(), "confirmed updates lost: {missing:?}");
 }
 
