@@ -2,12 +2,13 @@
 //! failed commit.
 //!
 //! After an error inside a transaction, the driver's idea of the connection's transaction state
-//! and the database's may differ: on SQLite a `COMMIT` refused with SQLITE_FULL left sqlx
-//! counting an open transaction that SQLite had rolled back (or the other way round), so the
-//! next `begin` issued a `SAVEPOINT` and its "commit" a `RELEASE` inside a transaction that
-//! never ended. Every later commit then reported success without storing anything, and the
-//! server confirmed updates it had lost. A connection killed under PostgreSQL is in an unknown
-//! state too. Closing the connection rolls back whatever it held; the pool opens a fresh one.
+//! and the database's may differ: SQLite may or may not have rolled the transaction back on
+//! SQLITE_FULL, and sqlx counts nested transactions itself (a connection it believes is still
+//! inside one gets a `SAVEPOINT` for its next `begin` and a `RELEASE` for its "commit"). On a
+//! full disk a second connection's `BEGIN IMMEDIATE` got "database is locked" while the writer
+//! kept reporting commits: a transaction was left open. A connection killed under PostgreSQL
+//! is in an unknown state too. Closing the connection rolls back whatever it held, and the pool
+//! opens a fresh one, so no later commit runs inside a transaction nobody will end.
 
 use std::ops::{Deref, DerefMut};
 
