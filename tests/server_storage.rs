@@ -10,64 +10,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
-use tandem_e2e::{ClientOptions, ServerOptions, TestClient, TestServer, now_ms, skip};
-
-/// A tmpfs mounted for one test, unmounted when dropped (after the server using it is gone:
-/// declare it first).
-struct Tmpfs {
-    dir: tempfile::TempDir,
-}
-
-impl Tmpfs {
-    /// Mounts a tmpfs of `size` (e.g. `2m`) with extra mount `options`; `None` (printed) when
-    /// mounting is not possible here, which fails the test under `CI=true`.
-    fn mount(test: &str, size: &str) -> Option<Self> {
-        let dir = tempfile::Builder::new().prefix("tandem-tmpfs-").tempdir().unwrap();
-        let output = Command::new("mount")
-            .args(["-t", "tmpfs", "-o", &format!("size={size}"), "tmpfs"])
-            .arg(dir.path())
-            .output();
-        let reason = match output {
-            Ok(out) if out.status.success() => return Some(Self { dir }),
-            Ok(out) => String::from_utf8_lossy(&out.stderr).trim().to_owned(),
-            Err(error) => error.to_string(),
-        };
-        let reason = format!("cannot mount a tmpfs (needs root): {reason}");
-        assert!(std::env::var("CI").as_deref() != Ok("true"), "{test}: {reason}");
-        skip(test, &reason);
-        None
-    }
-
-    fn path(&self) -> &Path {
-        self.dir.path()
-    }
-
-    /// Makes the file system read-only.
-    fn remount_read_only(&self) {
-        let status =
-            Command::new("mount").args(["-o", "remount,ro"]).arg(self.path()).status().unwrap();
-        assert!(status.success(), "remounting read-only failed: {status}");
-    }
-}
-
-impl Drop for Tmpfs {
-    fn drop(&mut self) {
-        // Lazy: a process that still holds a file open must not keep the mount alive.
-        let _ = Command::new("umount").arg("-l").arg(self.dir.path()).status();
-    }
-}
-
-/// Fills the file system holding `path` with the file `path`, then frees `leave` bytes of it.
-fn fill(path: &Path, leave: u64) {
-    use std::io::Write;
-    let mut file = std::fs::File::create(path).unwrap();
-    let chunk = vec![0x55u8; 16 * 1024];
-    while file.write_all(&chunk).is_ok() {}
-    let _ = file.flush();
-    let len = file.metadata().unwrap().len();
-    file.set_len(len.saturating_sub(leave)).unwrap();
-    file.sync_all().unwrap();
-}
+use tandem_e2e::{ClientOptions, ServerOptions, TestClient, TestServer, Tmpfs, now_ms};
 
 /// The value of the counter `name` in the server's `/metrics`.
 async fn metric(server: &TestServer, name: &str) -> f64 {
@@ -130,7 +73,7 @@ impl FullDisk {
         let client = TestClient::connect_synced(&server.ws_url("full"), durable).await.unwrap();
         let mut typist = Typist { client, sent: 0 };
 
-        fill(&disk.path().join(FILLER), 400 * 1024);
+        disk.fill(FILLER, 400 * 1024);
         typist.type_for(Duration::from_secs(2)).await;
         let before = typist.confirmed();
         let deadline = Instant::now() + Duration::from_secs(20);

@@ -63,3 +63,53 @@ impl<DB: Database> Drop for WriteConnection<DB> {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use crate::storage::{SqliteStorage, Storage, WriteOp};
+
+    /// Every commit that reported success on a filling disk is there for a fresh connection,
+    /// and so is the first one after space returns.
+    #[tokio::test]
+    async fn issue_18_a_commit_reported_after_sqlite_full_is_stored() {
+        let test = "issue_18_a_commit_reported_after_sqlite_full_is_stored";
+        let Some(disk) = tandem_e2e::Tmpfs::mount(test, "1m") else { return };
+        let path = disk.path().join("t.db");
+        let storage = SqliteStorage::open(&path).await.unwrap();
+        disk.fill("filler", 200 * 1024);
+        let append = |i: usize| WriteOp::Append {
+            doc: Arc::from("doc"),
+            update: format!("<{i}>{}", "x".repeat(8 * 1024)).into_bytes(),
+        };
+        let mut stored = Vec::new();
+        let mut refused = 0;
+        for i in 0..200 {
+            match storage.commit(&[append(i)]).await {
+                Ok(()) => stored.push(i),
+                Err(_) => refused += 1,
+            }
+        }
+        assert!(refused > 0, "the disk never filled");
+        std::fs::remove_file(disk.path().join("filler")).unwrap();
+        storage.commit(&[append(1_000)]).await.unwrap();
+        stored.push(1_000);
+        storage.close().await;
+
+        let fresh = SqliteStorage::open(&path).await.unwrap();
+        let log = fresh.load("doc").await.unwrap().updates;
+        let missing: Vec<usize> = stored
+            .iter()
+            .copied()
+            .filter(|i| !log.iter().any(|u| u.starts_with(format!("<{i}>").as_bytes())))
+            .collect();
+        eprintln!(
+            "{} commits reported, {refused} refused, {} missing",
+            stored.len(),
+            missing.len()
+        );
+        assert!(missing.is_empty(), "reported committed but not stored: {missing:?}");
+        fresh.close().await;
+    }
+}
