@@ -72,6 +72,12 @@ pub(crate) fn router(app: Arc<App>) -> Router {
 }
 
 async fn healthz(State(app): State<Arc<App>>) -> Response {
+    // A database that answers reads may still refuse writes (a full disk): then nothing is
+    // confirmed, and the server is not healthy.
+    if let Some(reason) = app.writer.failure() {
+        return (StatusCode::SERVICE_UNAVAILABLE, format!("storage refuses writes: {reason}\n"))
+            .into_response();
+    }
     match app.storage.ping().await {
         Ok(()) => (StatusCode::OK, "ok\n").into_response(),
         Err(error) => (StatusCode::SERVICE_UNAVAILABLE, format!("database unavailable: {error}\n"))

@@ -41,6 +41,11 @@ impl Gauge {
         self.0.fetch_sub(1, Ordering::Relaxed);
     }
 
+    /// Sets the value.
+    pub fn set(&self, value: i64) {
+        self.0.store(value, Ordering::Relaxed);
+    }
+
     /// The current value.
     pub fn get(&self) -> i64 {
         self.0.load(Ordering::Relaxed)
@@ -157,8 +162,10 @@ pub struct Metrics {
     pub update_apply_seconds: Histogram,
     /// Time of one storage transaction (a group commit).
     pub storage_commit_seconds: Histogram,
-    /// Storage commits that failed after retries.
+    /// Storage commit attempts that failed (each retry of a held batch counts).
     pub storage_errors: Counter,
+    /// 1 while the writer holds a batch that storage refused, else 0.
+    pub storage_failing: Gauge,
     /// Compactions of a log into a snapshot.
     pub compactions: Counter,
     /// Times a connection had to wait for its rate limit.
@@ -183,6 +190,11 @@ impl Metrics {
         let gauges = [
             ("tandem_connections", "Open websocket connections.", self.connections.get()),
             ("tandem_documents_loaded", "Documents loaded in memory.", self.documents_loaded.get()),
+            (
+                "tandem_storage_failing",
+                "1 while the writer holds writes that storage refused (retrying), else 0.",
+                self.storage_failing.get(),
+            ),
         ];
         for (name, help, value) in gauges {
             let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} gauge\n{name} {value}");
@@ -197,7 +209,11 @@ impl Metrics {
             ("tandem_messages_out_total", "Websocket messages sent.", &self.messages_out),
             ("tandem_bytes_in_total", "Bytes received in websocket messages.", &self.bytes_in),
             ("tandem_bytes_out_total", "Bytes sent in websocket messages.", &self.bytes_out),
-            ("tandem_storage_errors_total", "Storage commits that failed.", &self.storage_errors),
+            (
+                "tandem_storage_errors_total",
+                "Storage commit attempts that failed.",
+                &self.storage_errors,
+            ),
             (
                 "tandem_compactions_total",
                 "Update logs compacted into snapshots.",

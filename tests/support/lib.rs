@@ -17,10 +17,12 @@
 
 mod client;
 mod server;
+mod tmpfs;
 
 pub use client::{ClientOptions, Closed, TestClient};
 pub use server::{ServerOptions, TestServer, http_get, server_binary, workspace_binary};
 pub use tandem_require::require_or_skip;
+pub use tmpfs::Tmpfs;
 
 use std::path::PathBuf;
 use std::time::Duration;

@@ -10,6 +10,7 @@
 mod postgres;
 mod sql;
 mod sqlite;
+mod write_connection;
 mod writer;
 
 use std::sync::Arc;
@@ -40,7 +41,15 @@ pub enum StorageError {
         /// Why.
         source: std::io::Error,
     },
-    /// A batch of writes could not be committed, even after retries.
+    /// The SQLite database file could not be opened or migrated.
+    #[error("cannot open database {}", path.display())]
+    Open {
+        /// The database file.
+        path: std::path::PathBuf,
+        /// Why.
+        source: Box<StorageError>,
+    },
+    /// A batch of writes could not be committed (yet: the writer keeps it and retries).
     #[error("commit failed: {0}")]
     CommitFailed(String),
     /// The writer task is gone (the server is shutting down).

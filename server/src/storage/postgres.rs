@@ -7,9 +7,10 @@ use std::time::Duration;
 
 use futures_util::future::BoxFuture;
 use sqlx::postgres::{PgPool, PgPoolOptions};
-use sqlx::{PgConnection, Postgres};
+use sqlx::{Connection, PgConnection, Postgres};
 
 use super::sql::{self, AppendRun, LOAD, LoadRow, ROWS_PER_STATEMENT};
+use super::write_connection::WriteConnection;
 use super::{DocumentInfo, Storage, StorageError, StoredDocument, WriteOp, unix_ms};
 use crate::cluster::{self, CHANNEL, NOTIFY, PostgresCluster};
 
@@ -156,7 +157,9 @@ impl Storage for PostgresStorage {
     fn commit<'a>(&'a self, ops: &'a [WriteOp]) -> BoxFuture<'a, Result<(), StorageError>> {
         Box::pin(async move {
             let now = unix_ms() as i64;
-            let mut tx = self.pool.begin().await?;
+            // Discarded unless the commit succeeds (see `write_connection`).
+            let mut connection = WriteConnection::acquire(&self.pool).await?;
+            let mut tx = connection.begin().await?;
             lock_documents(&mut tx, ops).await?;
             // Runs of appends become a few multi-row statements; a snapshot drops the log
             // written before it, so it splits the runs and keeps its place.
@@ -184,6 +187,7 @@ impl Storage for PostgresStorage {
                 sqlx::query(NOTIFY).bind(CHANNEL).bind(payload).execute(&mut *tx).await?;
             }
             tx.commit().await?;
+            connection.committed();
             Ok(())
         })
     }

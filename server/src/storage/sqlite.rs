@@ -4,12 +4,13 @@ use std::path::Path;
 use std::time::Duration;
 
 use futures_util::future::BoxFuture;
-use sqlx::Sqlite;
 use sqlx::sqlite::{
     SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
 };
+use sqlx::{Connection, Sqlite};
 
 use super::sql::{self, APPEND, AppendRun};
+use super::write_connection::WriteConnection;
 use super::{DocumentInfo, Storage, StorageError, StoredDocument, WriteOp, unix_ms};
 
 const SCHEMA: &str = "
@@ -47,11 +48,22 @@ impl SqliteStorage {
             .journal_mode(SqliteJournalMode::Wal)
             .synchronous(SqliteSynchronous::Full)
             .busy_timeout(Duration::from_secs(10));
-        let writer =
-            SqlitePoolOptions::new().max_connections(1).connect_with(options.clone()).await?;
-        sql::migrator(SCHEMA).run(&writer).await?;
-        let reader =
-            SqlitePoolOptions::new().max_connections(READERS).connect_with(options).await?;
+        // SQLite's messages ("unable to open database file") do not say which file.
+        let in_file = |source: StorageError| StorageError::Open {
+            path: path.to_owned(),
+            source: Box::new(source),
+        };
+        let writer = SqlitePoolOptions::new()
+            .max_connections(1)
+            .connect_with(options.clone())
+            .await
+            .map_err(|e| in_file(e.into()))?;
+        sql::migrator(SCHEMA).run(&writer).await.map_err(|e| in_file(e.into()))?;
+        let reader = SqlitePoolOptions::new()
+            .max_connections(READERS)
+            .connect_with(options)
+            .await
+            .map_err(|e| in_file(e.into()))?;
         Ok(Self { reader, writer })
     }
 }
@@ -77,7 +89,9 @@ impl Storage for SqliteStorage {
     fn commit<'a>(&'a self, ops: &'a [WriteOp]) -> BoxFuture<'a, Result<(), StorageError>> {
         Box::pin(async move {
             let now = unix_ms() as i64;
-            let mut tx = self.writer.begin().await?;
+            // Discarded unless the commit succeeds (see `write_connection`).
+            let mut connection = WriteConnection::acquire(&self.writer).await?;
+            let mut tx = connection.begin().await?;
             // Runs of appends become a few multi-row statements; a snapshot drops the log
             // written before it, so it splits the runs and keeps its place. One server per
             // file, writing through one connection: a snapshot holds every logged update, so
@@ -95,6 +109,7 @@ impl Storage for SqliteStorage {
             }
             write_run(&mut run, &mut tx, now).await?;
             tx.commit().await?;
+            connection.committed();
             Ok(())
         })
     }
