@@ -1,6 +1,7 @@
 //! Every command a key can be bound to: a name, its help text and a plain function over the editor.
 
 use crate::editor::{Editor, Motion};
+use crate::selection::Movement;
 
 /// A named editor command.
 pub struct Command {
@@ -15,8 +16,8 @@ pub struct Command {
 macro_rules! motions {
     ($($move:literal, $select:literal, $motion:expr, $help:literal;)*) => {
         &[$(
-            Command { name: $move, help: concat!("Move ", $help), run: |e| e.motion($motion, false) },
-            Command { name: $select, help: concat!("Select ", $help), run: |e| e.motion($motion, true) },
+            Command { name: $move, help: concat!("Move ", $help), run: |e| e.motion($motion, Movement::Move) },
+            Command { name: $select, help: concat!("Select ", $help), run: |e| e.motion($motion, Movement::Extend) },
         )*]
     };
 }

@@ -34,13 +34,14 @@ mod layout;
 pub mod notation;
 mod search;
 mod selection;
+mod settings_file;
 mod text;
 mod theme;
 pub mod ui;
 
 pub use buffer::LineDamage;
 pub use commands::Command;
-pub use config::{Config, ConfigError, DEFAULT_CONFIG};
+pub use config::{Config, DEFAULT_CONFIG};
 pub use editor::{
     Confirm, Editor, Effect, Message, MessageKind, Mode, Motion, Options, Prompt, PromptKind,
     Status, Viewport,
@@ -52,6 +53,7 @@ pub use input::{Key, KeyEvent, KeyParseError, Modifiers, MouseEvent, MouseKind};
 pub use keymap::Keymap;
 pub use layout::{Glyph, Glyphs, LayoutOptions};
 pub use search::{Query, SearchOptions};
-pub use selection::Selection;
+pub use selection::{Movement, Selection};
+pub use settings_file::ConfigError;
 pub use text::{Edit, LineEnding};
 pub use theme::{Rgb, Theme, UiColours};

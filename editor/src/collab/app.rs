@@ -32,8 +32,8 @@ use crate::ui::terminal::load_syntax;
 use crate::ui::{RenderInput, render};
 
 use super::{
-    Collab, CollabError, Connection, Frames, NetEvent, NetHandle, OfflineStore, Origin,
-    SharedHistory, Target,
+    ChangeTracking, Collab, CollabError, Connection, Frames, NetEvent, NetHandle, OfflineStore,
+    Origin, SharedHistory, Target,
 };
 
 /// Rewrite the snapshot at most this often after confirmations (so restarts count right).
@@ -158,7 +158,7 @@ impl App {
                 }
                 // Counts from the file's text: the buffer shows as modified when the document
                 // differs from the file.
-                ed.set_history(Box::new(SharedHistory::new(true)));
+                ed.set_history(Box::new(SharedHistory::new(ChangeTracking::Counted)));
                 let on_disk = ed.rope().to_string();
                 if on_disk != text {
                     let len = ed.rope().len_chars();
@@ -178,7 +178,7 @@ impl App {
             }
             None => {
                 let mut ed = Editor::with_rope(Rope::from_str(&text), config);
-                ed.set_history(Box::new(SharedHistory::new(false)));
+                ed.set_history(Box::new(SharedHistory::new(ChangeTracking::Ignored)));
                 ed
             }
         };
@@ -357,7 +357,7 @@ impl App {
             Some(frames) => {
                 self.outbox.extend(frames);
                 // The document now equals the file: nothing unsaved.
-                self.editor.set_history(Box::new(SharedHistory::new(true)));
+                self.editor.set_history(Box::new(SharedHistory::new(ChangeTracking::Counted)));
                 self.editor
                     .notify("the empty document was seeded from the file", MessageKind::Info);
             }

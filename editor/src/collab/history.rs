@@ -5,22 +5,31 @@
 use crate::history::{Change, Revert, UndoHistory};
 use crate::text::Edit;
 
+/// Whether changes to a shared document make the buffer count as modified.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum ChangeTracking {
+    /// Count changes, so that the editor reports unsaved changes (a linked file).
+    Counted,
+    /// Never modified: the document lives in the local store, nothing to save.
+    #[default]
+    Ignored,
+}
+
 /// An [`UndoHistory`] that never reverts: the collaborative layer intercepts undo and redo.
 #[derive(Debug, Default)]
 pub struct SharedHistory {
     version: u64,
-    counts: bool,
+    tracking: ChangeTracking,
 }
 
 impl SharedHistory {
-    /// `track_changes`: count changes so the editor reports unsaved changes (a linked file);
-    /// without it the buffer never counts as modified (the document lives in the local store).
-    pub fn new(track_changes: bool) -> Self {
-        Self { version: 0, counts: track_changes }
+    /// A history that counts changes or not, as `tracking` says.
+    pub fn new(tracking: ChangeTracking) -> Self {
+        Self { version: 0, tracking }
     }
 
     fn bump(&mut self) {
-        if self.counts {
+        if self.tracking == ChangeTracking::Counted {
             self.version += 1;
         }
     }

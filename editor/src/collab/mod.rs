@@ -41,7 +41,7 @@ mod terminal;
 mod tests;
 
 pub use app::{App, AppEvent, AppOptions, SyntaxReady, TICK, now_ms};
-pub use history::SharedHistory;
+pub use history::{ChangeTracking, SharedHistory};
 pub use identity::{Target, token_is_read_only, user_color, user_name};
 pub use net::{NetEvent, NetHandle, backoff};
 pub use session::{Collab, Connection, Frames, PRESENCE_RENEW_MS, PeerView, Received};

@@ -76,6 +76,15 @@ pub struct Received {
     pub denied: Option<String>,
 }
 
+/// When to send the cursor in presence.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Publish {
+    /// Only when it moved since last published.
+    IfMoved,
+    /// Now, moved or not.
+    Always,
+}
+
 /// One editor's collaborative session over one document.
 pub struct Collab {
     client: Client,
@@ -141,12 +150,13 @@ impl Collab {
             frames.extend(self.client.replace(edit.range, &edit.text, now_ms)?);
             self.peers = None;
         }
-        frames.extend(self.publish(ed, now_ms, false)?);
+        frames.extend(self.publish(ed, now_ms, Publish::IfMoved)?);
         Ok(frames)
     }
 
-    /// Publishes the cursor when it moved, or always when `force`.
-    fn publish(&mut self, ed: &Editor, now_ms: u64, force: bool) -> Result<Frames, CollabError> {
+    /// Publishes the cursor when it moved, or always (a new connection, a renewal).
+    fn publish(&mut self, ed: &Editor, now_ms: u64, when: Publish) -> Result<Frames, CollabError> {
+        let force = when == Publish::Always;
         let selection = ed.selection();
         if !force && self.published == Some(selection) {
             return Ok(Vec::new());
@@ -164,7 +174,7 @@ impl Collab {
         }
         let mut frames = self.flush(ed, now_ms)?;
         if now_ms.saturating_sub(self.last_publish_ms) >= PRESENCE_RENEW_MS {
-            frames.extend(self.publish(ed, now_ms, true)?);
+            frames.extend(self.publish(ed, now_ms, Publish::Always)?);
         }
         Ok(frames)
     }
@@ -177,7 +187,7 @@ impl Collab {
         self.connection = Connection::Connected { synced: false };
         self.durable_seen = false;
         self.peers = None;
-        frames.extend(self.publish(ed, now_ms, true)?);
+        frames.extend(self.publish(ed, now_ms, Publish::Always)?);
         Ok(frames)
     }
 
@@ -289,7 +299,7 @@ impl Collab {
             ed.set_selection(Selection::point(last.start + last.inserted.chars().count()));
         }
         self.peers = None;
-        frames.extend(self.publish(ed, now_ms, false)?);
+        frames.extend(self.publish(ed, now_ms, Publish::IfMoved)?);
         Ok(frames)
     }
 

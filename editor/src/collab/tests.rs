@@ -77,7 +77,7 @@ impl Peer {
 fn peer(id: u64, name: &str) -> Peer {
     let user = UserInfo { name: name.into(), color: "#30bced".into(), color_light: None };
     let mut ed = Editor::new("");
-    ed.set_history(Box::new(SharedHistory::new(false)));
+    ed.set_history(Box::new(SharedHistory::new(ChangeTracking::Ignored)));
     Peer {
         ed,
         collab: Collab::new(Client::new(DocumentConfig::new(id), true).unwrap(), user),

@@ -1,13 +1,13 @@
 //! Model and keystroke tests in the buffer notation of [`crate::notation`].
 
 use super::*;
-use crate::input::Modifiers;
+use crate::input::{Modifiers, MouseEvent, MouseKind};
 use crate::notation;
 
 fn ed(s: &str) -> Editor {
     let (text, sel) = notation::parse(s);
     let mut e = Editor::new(&text);
-    e.selection = sel;
+    e.view.selection = sel;
     e
 }
 
@@ -314,8 +314,8 @@ fn view_follows_cursor_and_mouse_maps_cells() {
 #[test]
 fn soft_wrap_moves_by_visual_rows() {
     let mut e = ed("ab|cdefghij");
-    e.options.line_numbers = false;
-    e.options.soft_wrap = true;
+    e.view.options.line_numbers = false;
+    e.view.options.soft_wrap = true;
     e.resize(4, 10);
     run(&mut e, "<down>");
     assert_eq!(state(&e), "abcdef|ghij");
