@@ -76,6 +76,7 @@ fn remote_insert(c: &mut Criterion) {
                         decorations: &decorations,
                         connection: Some(&status),
                         syntax: None,
+                        help: &[],
                     };
                     render(&ed, None, &input, f.area(), f.buffer_mut());
                 })

@@ -22,14 +22,16 @@ use tandem_crdt::{
     Client, Document, DocumentConfig, JournalEntry, MAX_CLIENT_ID, OfflineState, UserInfo,
 };
 
+use crate::commands;
 use crate::config::Config;
 use crate::editor::{Editor, MessageKind};
 use crate::highlight::{Budget, Highlighter, Syntaxes};
 use crate::input::{KeyEvent, MouseEvent};
+use crate::keys::Keys;
 use crate::text::Edit;
 use crate::theme::Theme;
 use crate::ui::terminal::load_syntax;
-use crate::ui::{RenderInput, render};
+use crate::ui::{RenderInput, help_lines, render};
 
 use super::{
     ChangeTracking, Collab, CollabError, Connection, Frames, NetEvent, NetHandle, OfflineStore,
@@ -108,6 +110,7 @@ pub struct App {
     snapshot_due: bool,
     last_snapshot_ms: u64,
     highlighter: Option<Highlighter>,
+    keys: Keys,
 }
 
 impl App {
@@ -189,6 +192,10 @@ impl App {
             );
         }
         editor.enable_presence_list();
+        let mut keys = Keys::configured(config, &mut editor);
+        for command in super::commands() {
+            keys.register(command);
+        }
         if options.token.as_deref().is_some_and(super::token_is_read_only) {
             editor.set_read_only(Some("the token grants read-only access".into()));
         }
@@ -211,6 +218,7 @@ impl App {
             snapshot_due: false,
             last_snapshot_ms: now,
             highlighter: None,
+            keys,
         };
         if options.offline {
             app.collab.set_connection(Connection::Offline);
@@ -233,6 +241,11 @@ impl App {
         load_syntax(&self.editor, &self.theme, move |syntaxes, name| {
             let _ = events.send(AppEvent::Syntax(SyntaxReady { syntaxes, name }));
         });
+    }
+
+    /// The key bindings and commands.
+    pub fn keys(&self) -> &Keys {
+        &self.keys
     }
 
     /// The collaborative session.
@@ -273,8 +286,9 @@ impl App {
         let ed = &mut self.editor;
         match event {
             AppEvent::Key(k) => {
-                let frames = self.collab.handle_key(ed, k, now)?;
-                self.outbox.extend(frames);
+                let mut cx =
+                    commands::Context { editor: ed, session: Some(&mut self.collab), now_ms: now };
+                self.keys.handle_key(&mut cx, k);
             }
             AppEvent::Mouse(m) => ed.handle_mouse(m),
             AppEvent::Paste(text) => ed.paste(&text),
@@ -439,6 +453,7 @@ impl App {
             decorations: &decorations,
             connection: Some(&status),
             syntax: syntax.as_deref(),
+            help: &help_lines(&self.editor, &self.keys),
         };
         let cursor = render(&self.editor, self.highlighter.as_mut(), &input, area, buf);
         if self.editor.presence_list_shown() {

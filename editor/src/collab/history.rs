@@ -1,8 +1,9 @@
 //! The editor's history in collaborative mode: undo and redo come from the CRDT's per-user undo
-//! (see [`super::Collab::undo`]), so this history records nothing to revert. It only counts
+//! (the session registers its own `undo` and `redo` commands), so this
+//! history records nothing to revert. It only counts
 //! changes, so that the editor can tell whether a linked file is out of date.
 
-use crate::history::{Change, Revert, UndoHistory};
+use crate::history::{Change, UndoHistory};
 use crate::text::Edit;
 
 /// Whether changes to a shared document make the buffer count as modified.
@@ -15,7 +16,7 @@ pub enum ChangeTracking {
     Ignored,
 }
 
-/// An [`UndoHistory`] that never reverts: the collaborative layer intercepts undo and redo.
+/// An [`UndoHistory`] that never reverts: the collaborative layer brings its own undo and redo.
 #[derive(Debug, Default)]
 pub struct SharedHistory {
     version: u64,
@@ -41,14 +42,6 @@ impl UndoHistory for SharedHistory {
     }
 
     fn seal(&mut self) {}
-
-    fn undo(&mut self) -> Option<Revert> {
-        None
-    }
-
-    fn redo(&mut self) -> Option<Revert> {
-        None
-    }
 
     fn remote_edit(&mut self, _edit: &Edit) {
         self.bump();

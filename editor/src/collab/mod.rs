@@ -14,14 +14,14 @@
 //!
 //! ```
 //! use tandem::collab::Collab;
-//! use tandem::{Editor, KeyEvent};
+//! use tandem::{Editor, KeyEvent, Keys};
 //! use tandem_crdt::{Client, DocumentConfig, UserInfo};
 //!
 //! let user = UserInfo { name: "ada".into(), color: "#ee6352".into(), color_light: None };
 //! let mut collab = Collab::new(Client::new(DocumentConfig::new(7), true).unwrap(), user);
 //! let mut ed = Editor::new("");
 //! for key in KeyEvent::typed("hi") {
-//!     ed.handle_key(key);
+//!     Keys::default().press(&mut ed, key);
 //! }
 //! // Not connected: no frames yet, the edit waits in the client as unconfirmed.
 //! assert!(collab.flush(&mut ed, 0).unwrap().is_empty());
@@ -30,6 +30,7 @@
 //! ```
 
 mod app;
+mod commands;
 mod history;
 mod identity;
 mod net;
@@ -41,6 +42,7 @@ mod terminal;
 mod tests;
 
 pub use app::{App, AppEvent, AppOptions, SyntaxReady, TICK, now_ms};
+pub use commands::commands;
 pub use history::{ChangeTracking, SharedHistory};
 pub use identity::{Target, token_is_read_only, user_color, user_name};
 pub use net::{NetEvent, NetHandle, backoff};

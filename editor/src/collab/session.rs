@@ -9,8 +9,8 @@
 
 use tandem_crdt::{Client, Delta, MSG_DURABLE, UserInfo};
 
-use crate::editor::{Editor, MessageKind, Mode};
-use crate::input::KeyEvent;
+use crate::editor::{Editor, MessageKind};
+use crate::history::UndoStep;
 use crate::selection::Selection;
 use crate::text::Edit;
 use crate::theme::Rgb;
@@ -98,6 +98,8 @@ pub struct Collab {
     durable_seen: bool,
     synced_once: bool,
     peers: Option<Vec<PeerView>>,
+    /// Frames made outside a flush (undo, redo), sent with the next one.
+    outbox: Frames,
 }
 
 impl Collab {
@@ -113,6 +115,7 @@ impl Collab {
             durable_seen: false,
             synced_once: false,
             peers: None,
+            outbox: Vec::new(),
         }
     }
 
@@ -145,7 +148,7 @@ impl Collab {
     /// Moves the editor's local edits into the CRDT and publishes the cursor if it moved.
     /// Returns the frames to send (none while disconnected: the edits wait in the client).
     pub fn flush(&mut self, ed: &mut Editor, now_ms: u64) -> Result<Frames, CollabError> {
-        let mut frames = Vec::new();
+        let mut frames = std::mem::take(&mut self.outbox);
         for edit in ed.take_pending_edits() {
             frames.extend(self.client.replace(edit.range, &edit.text, now_ms)?);
             self.peers = None;
@@ -251,46 +254,31 @@ impl Collab {
         }
     }
 
-    /// Handles a key: undo and redo (whatever keys they are bound to) become the CRDT's
-    /// per-user undo; everything else goes to the editor. Returns frames from undo or redo;
-    /// call [`Collab::flush`] after a batch of keys for the rest.
-    pub fn handle_key(
+    /// Undoes (or redoes) this user's last step, never someone else's edits. The frames wait
+    /// for the next [`Collab::flush`]; the session's `undo` and `redo` commands call this.
+    pub fn revert(
         &mut self,
         ed: &mut Editor,
-        key: KeyEvent,
         now_ms: u64,
-    ) -> Result<Frames, CollabError> {
-        if matches!(ed.mode(), Mode::Normal) {
-            match ed.keymap().get(&key).map(|c| c.name) {
-                Some("undo") => return self.revert(ed, now_ms, true),
-                Some("redo") => return self.revert(ed, now_ms, false),
-                _ => {}
-            }
-        }
-        ed.handle_key(key);
-        Ok(Vec::new())
-    }
-
-    /// Undoes this user's last step (never someone else's edits).
-    pub fn undo(&mut self, ed: &mut Editor, now_ms: u64) -> Result<Frames, CollabError> {
-        self.revert(ed, now_ms, true)
-    }
-
-    /// Redoes this user's last undone step.
-    pub fn redo(&mut self, ed: &mut Editor, now_ms: u64) -> Result<Frames, CollabError> {
-        self.revert(ed, now_ms, false)
-    }
-
-    fn revert(&mut self, ed: &mut Editor, now_ms: u64, undo: bool) -> Result<Frames, CollabError> {
+        step: UndoStep,
+    ) -> Result<(), CollabError> {
         if let Some(reason) = ed.read_only() {
             ed.notify(format!("read-only: {reason}"), MessageKind::Error);
-            return Ok(Vec::new());
+            return Ok(());
         }
         let mut frames = self.flush(ed, now_ms)?;
-        let change = if undo { self.client.undo(now_ms)? } else { self.client.redo(now_ms)? };
+        let change = match step {
+            UndoStep::Undo => self.client.undo(now_ms)?,
+            UndoStep::Redo => self.client.redo(now_ms)?,
+        };
         let Some((delta, sent)) = change else {
-            ed.notify(if undo { "nothing to undo" } else { "nothing to redo" }, MessageKind::Info);
-            return Ok(frames);
+            self.outbox = frames;
+            let text = match step {
+                UndoStep::Undo => "nothing to undo",
+                UndoStep::Redo => "nothing to redo",
+            };
+            ed.notify(text, MessageKind::Info);
+            return Ok(());
         };
         frames.extend(sent);
         self.apply_delta(ed, &delta);
@@ -300,7 +288,8 @@ impl Collab {
         }
         self.peers = None;
         frames.extend(self.publish(ed, now_ms, Publish::IfMoved)?);
-        Ok(frames)
+        self.outbox = frames;
+        Ok(())
     }
 
     /// Seeds an empty document with `text` (a linked file's contents) as a local edit.

@@ -127,16 +127,26 @@ fn pump(hub: &mut Hub, peers: &mut [Peer]) {
     }
 }
 
+/// The default bindings with the session's own undo and redo, as the front end has them.
+static KEYS: std::sync::LazyLock<crate::Keys> = std::sync::LazyLock::new(|| {
+    let mut keys = crate::Keys::default();
+    for command in super::commands() {
+        keys.register(command);
+    }
+    keys
+});
+
 fn typed(p: &mut Peer, text: &str) {
-    for key in KeyEvent::typed(text) {
-        let frames = p.collab.handle_key(&mut p.ed, key, 0).unwrap();
-        p.outbox.extend(frames);
+    for k in KeyEvent::typed(text) {
+        key(p, k, 0);
     }
 }
 
+/// Presses `key`; its frames (an undo's) go out with the next flush.
 fn key(p: &mut Peer, key: KeyEvent, now: u64) {
-    let frames = p.collab.handle_key(&mut p.ed, key, now).unwrap();
-    p.outbox.extend(frames);
+    let session: &mut dyn std::any::Any = &mut p.collab;
+    let mut cx = crate::Context { editor: &mut p.ed, session: Some(session), now_ms: now };
+    KEYS.handle_key(&mut cx, key);
 }
 
 fn text(p: &Peer) -> String {
@@ -335,7 +345,7 @@ fn a_linked_file_seeds_an_empty_offline_document_and_read_only_tokens_refuse_typ
 fn the_presence_list_is_a_keymap_command_shown_in_help_and_remappable() {
     let dir = tempfile::tempdir().unwrap();
     let mut app = open_offline(offline_options(dir.path()));
-    let help = app.editor.keymap().help_lines();
+    let help = app.keys().help_lines();
     let row = help.iter().find(|(_, name, _)| *name == "toggle_presence");
     assert_eq!(row.map(|(keys, _, _)| keys.as_str()), Some("F2"), "{help:?}");
     let screen = |app: &mut App| {
@@ -367,7 +377,7 @@ fn the_presence_list_is_a_keymap_command_shown_in_help_and_remappable() {
 #[test]
 fn the_presence_command_explains_itself_outside_a_shared_document() {
     let mut ed = Editor::new("text");
-    ed.handle_key(KeyEvent::plain(Key::F(2)));
+    crate::Keys::default().press(&mut ed, KeyEvent::plain(Key::F(2)));
     assert!(!ed.presence_list_shown());
     let message = ed.message().map(|m| m.text.clone()).unwrap_or_default();
     assert!(message.contains("not a shared document"), "{message}");

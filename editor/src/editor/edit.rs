@@ -5,6 +5,7 @@
 
 use std::ops::Range;
 
+use super::prompt::PromptEdit;
 use super::{Editor, Effect, Message, MessageKind, Mode};
 use crate::buffer::EditSource;
 use crate::history::{Change, ChangeKind};
@@ -78,15 +79,9 @@ impl Editor {
 
     /// Inserts text pasted by the terminal (bracketed paste), with its line breaks converted to the buffer's.
     pub fn paste(&mut self, text: &str) {
-        if let Mode::Prompt(p) = &mut self.mode {
+        if matches!(self.mode, Mode::Prompt(_)) {
             let line = text.lines().next().unwrap_or_default();
-            let at = p.input.char_indices().nth(p.cursor).map_or(p.input.len(), |(i, _)| i);
-            p.input.insert_str(at, line);
-            p.cursor += line.chars().count();
-            if let Mode::Prompt(p) = std::mem::take(&mut self.mode) {
-                self.prompt_changed(p);
-            }
-            return;
+            return self.edit_prompt(PromptEdit::Insert(line.to_owned()));
         }
         let normalized = text.replace("\r\n", "\n").replace('\r', "\n");
         let text = match self.doc.buffer.line_ending() {
@@ -99,7 +94,8 @@ impl Editor {
 
     // ----- editing commands -----
 
-    pub(super) fn type_char(&mut self, c: char) {
+    /// Types `c` over the selection.
+    pub fn type_char(&mut self, c: char) {
         let kind = if c.is_whitespace() { ChangeKind::TypeSpace } else { ChangeKind::TypeWord };
         self.replace_selection(c.encode_utf8(&mut [0; 4]), kind);
     }

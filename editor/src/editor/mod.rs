@@ -27,7 +27,6 @@ use crate::config::Config;
 use crate::file;
 use crate::history::UndoHistory;
 use crate::input::{Key, KeyEvent};
-use crate::keymap::Keymap;
 use crate::layout::{self, LayoutOptions};
 use crate::search::{Query, SearchOptions};
 use crate::selection::Selection;
@@ -43,7 +42,7 @@ mod view;
 
 pub use document::Document;
 pub use movement::Motion;
-pub use prompt::{Prompt, PromptKind};
+pub use prompt::{Prompt, PromptEdit, PromptKind, SearchFlag};
 pub use search::ReplaceSession;
 pub use view::{Options, View, Viewport};
 
@@ -142,7 +141,6 @@ pub struct Status {
 pub struct Editor {
     doc: Document,
     view: View,
-    keymap: Keymap,
     mode: Mode,
     message: Option<Message>,
     clipboard: String,
@@ -154,18 +152,16 @@ pub struct Editor {
 }
 
 impl Editor {
-    /// An unnamed buffer holding `text`, with default options and key bindings.
+    /// An unnamed buffer holding `text`, with default options.
     pub fn new(text: &str) -> Self {
         Editor::with_rope(Rope::from_str(text), &Config::default())
     }
 
     /// A buffer over `rope` configured by `config`.
     pub fn with_rope(rope: Rope, config: &Config) -> Self {
-        let (keymap, errors) = Keymap::from_table(&config.keys);
-        let mut ed = Editor {
+        Editor {
             doc: Document::new(rope),
             view: View::new(Options::from(config)),
-            keymap,
             mode: Mode::Normal,
             message: None,
             clipboard: String::new(),
@@ -173,11 +169,7 @@ impl Editor {
             search: SearchState::default(),
             quit: false,
             presence_list: None,
-        };
-        if !errors.is_empty() {
-            ed.error(format!("config [keys]: {}", errors.join("; ")));
         }
-        ed
     }
 
     /// Opens `path` (a new, empty buffer if it does not exist).
@@ -278,11 +270,6 @@ impl Editor {
     /// The query whose matches are highlighted.
     pub fn search_highlight(&self) -> Option<&Query> {
         self.search.highlight.as_ref()
-    }
-
-    /// The key bindings.
-    pub fn keymap(&self) -> &Keymap {
-        &self.keymap
     }
 
     /// The file, if any.
@@ -393,39 +380,26 @@ impl Editor {
         }
     }
 
-    fn info(&mut self, text: impl Into<String>) {
+    pub(crate) fn info(&mut self, text: impl Into<String>) {
         self.message = Some(Message { text: text.into(), kind: MessageKind::Info });
     }
 
-    fn error(&mut self, text: impl Into<String>) {
+    pub(crate) fn error(&mut self, text: impl Into<String>) {
         self.message = Some(Message { text: text.into(), kind: MessageKind::Error });
     }
 
-    // ----- input -----
-
-    /// Handles one key press.
-    pub fn handle_key(&mut self, key: KeyEvent) {
-        match std::mem::take(&mut self.mode) {
-            Mode::Normal => self.normal_key(key),
-            Mode::Prompt(p) => self.prompt_key(p, key),
-            Mode::Confirm(c) => self.confirm_key(c, key),
-            Mode::Help(scroll) => self.help_key(scroll, key),
-        }
+    /// Clears the message line.
+    pub fn clear_message(&mut self) {
+        self.message = None;
     }
 
-    fn normal_key(&mut self, key: KeyEvent) {
-        let message_before = self.message.clone();
-        if let Some(cmd) = self.keymap.get(&key) {
-            (cmd.run)(self);
-        } else if let (Key::Char(c), false, false) = (key.key, key.mods.ctrl, key.mods.alt) {
-            self.type_char(c);
-        } else {
-            self.error(format!("{key} is not bound (F1 shows the keys)"));
-            return;
-        }
-        // A message lasts until the next key unless the key set a new one.
-        if self.message == message_before && matches!(self.mode, Mode::Normal) && !self.is_busy() {
-            self.message = None;
+    /// Answers a question or scrolls the help screen: the keys of [`Mode::Confirm`] and [`Mode::Help`], which are
+    /// answers rather than commands (y, n, a, Esc) and so are not in the keymap. Other modes ignore it.
+    pub fn answer(&mut self, key: KeyEvent) {
+        match std::mem::take(&mut self.mode) {
+            Mode::Confirm(c) => self.confirm_key(c, key),
+            Mode::Help(scroll) => self.help_key(scroll, key),
+            other => self.mode = other,
         }
     }
 

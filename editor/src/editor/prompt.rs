@@ -8,7 +8,6 @@ use super::files::Overwrite;
 use super::search::Direction;
 use super::view::Viewport;
 use super::{Editor, Mode};
-use crate::input::{Key, KeyEvent};
 use crate::search::{Query, SearchOptions};
 use crate::selection::Selection;
 use crate::text;
@@ -62,9 +61,72 @@ impl Prompt {
     }
 }
 
-impl Editor {
-    // ----- prompts -----
+/// A line-editing operation on a prompt's input.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum PromptEdit {
+    /// Insert text at the cursor.
+    Insert(String),
+    /// Delete the char before the cursor.
+    DeleteBackward,
+    /// Delete the char under the cursor.
+    DeleteForward,
+    /// Cursor one char left.
+    Left,
+    /// Cursor one char right.
+    Right,
+    /// Cursor to the start.
+    Home,
+    /// Cursor to the end.
+    End,
+}
 
+/// A search option a prompt key toggles.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SearchFlag {
+    /// The pattern is a regular expression.
+    Regex,
+    /// Letters match either case.
+    IgnoreCase,
+}
+
+impl Prompt {
+    /// Applies `edit`; returns whether the input changed (the cursor alone moving does not count).
+    pub fn apply(&mut self, edit: &PromptEdit) -> bool {
+        let len = self.input.chars().count();
+        match edit {
+            PromptEdit::Insert(text) => {
+                let at = self.byte_at(self.cursor);
+                self.input.insert_str(at, text);
+                self.cursor += text.chars().count();
+                return true;
+            }
+            PromptEdit::DeleteBackward if self.cursor > 0 => {
+                self.cursor -= 1;
+                let at = self.byte_at(self.cursor);
+                self.input.remove(at);
+                return true;
+            }
+            PromptEdit::DeleteForward if self.cursor < len => {
+                let at = self.byte_at(self.cursor);
+                self.input.remove(at);
+                return true;
+            }
+            PromptEdit::DeleteBackward | PromptEdit::DeleteForward => {}
+            PromptEdit::Left => self.cursor = self.cursor.saturating_sub(1),
+            PromptEdit::Right => self.cursor = (self.cursor + 1).min(len),
+            PromptEdit::Home => self.cursor = 0,
+            PromptEdit::End => self.cursor = len,
+        }
+        false
+    }
+
+    /// Byte index of char `i` of the input.
+    fn byte_at(&self, i: usize) -> usize {
+        self.input.char_indices().nth(i).map_or(self.input.len(), |(b, _)| b)
+    }
+}
+
+impl Editor {
     pub(super) fn open_prompt(&mut self, kind: PromptKind, input: String) {
         let cursor = input.chars().count();
         self.mode = Mode::Prompt(Prompt {
@@ -100,63 +162,67 @@ impl Editor {
         self.open_prompt(PromptKind::SaveAs, current);
     }
 
-    pub(super) fn prompt_key(&mut self, mut p: Prompt, key: KeyEvent) {
-        let byte_at = |s: &str, i: usize| s.char_indices().nth(i).map_or(s.len(), |(b, _)| b);
-        let searching = matches!(p.kind, PromptKind::Search | PromptKind::ReplaceFind);
-        let mut changed = false;
-        match (key.key, key.mods.ctrl, key.mods.alt) {
-            (Key::Esc, _, _) => return self.cancel_prompt(p),
-            (Key::Enter, _, _) => return self.submit_prompt(p),
-            (Key::Char('r'), false, true) | (Key::Char('r'), true, false) if searching => {
-                self.search.options.regex = !self.search.options.regex;
-                changed = true;
-            }
-            (Key::Char('c'), false, true) if searching => {
-                self.search.options.ignore_case = !self.search.options.ignore_case;
-                changed = true;
-            }
-            (Key::Down | Key::F(3), _, _) | (Key::Char('f' | 'n'), true, false)
-                if matches!(p.kind, PromptKind::Search) =>
-            {
-                self.mode = Mode::Prompt(p);
-                return self.search_step(Direction::Forward);
-            }
-            (Key::Up, _, _) | (Key::Char('p'), true, false)
-                if matches!(p.kind, PromptKind::Search) =>
-            {
-                self.mode = Mode::Prompt(p);
-                return self.search_step(Direction::Backward);
-            }
-            (Key::Char('v'), true, false) => {
-                let clip = self.clipboard.lines().next().unwrap_or_default().to_owned();
-                p.input.insert_str(byte_at(&p.input, p.cursor), &clip);
-                p.cursor += clip.chars().count();
-                changed = true;
-            }
-            (Key::Char(c), false, false) => {
-                p.input.insert(byte_at(&p.input, p.cursor), c);
-                p.cursor += 1;
-                changed = true;
-            }
-            (Key::Backspace, _, _) if p.cursor > 0 => {
-                p.cursor -= 1;
-                p.input.remove(byte_at(&p.input, p.cursor));
-                changed = true;
-            }
-            (Key::Delete, _, _) if p.cursor < p.input.chars().count() => {
-                p.input.remove(byte_at(&p.input, p.cursor));
-                changed = true;
-            }
-            (Key::Left, _, _) => p.cursor = p.cursor.saturating_sub(1),
-            (Key::Right, _, _) => p.cursor = (p.cursor + 1).min(p.input.chars().count()),
-            (Key::Home, _, _) => p.cursor = 0,
-            (Key::End, _, _) => p.cursor = p.input.chars().count(),
-            _ => {}
-        }
-        if changed {
+    /// Applies a line-editing operation to the open prompt; an incremental search follows the input.
+    pub fn edit_prompt(&mut self, edit: PromptEdit) {
+        let Mode::Prompt(mut p) = std::mem::take(&mut self.mode) else { return };
+        if p.apply(&edit) {
             self.prompt_changed(p);
         } else {
             self.mode = Mode::Prompt(p);
+        }
+    }
+
+    /// Pastes the first line of the internal clipboard into the prompt.
+    pub fn paste_into_prompt(&mut self) {
+        let clip = self.clipboard.lines().next().unwrap_or_default().to_owned();
+        self.edit_prompt(PromptEdit::Insert(clip));
+    }
+
+    /// Toggles a search option while typing a search or replace pattern (the search follows).
+    pub fn toggle_search_flag(&mut self, flag: SearchFlag) {
+        let Mode::Prompt(p) = std::mem::take(&mut self.mode) else { return };
+        if !matches!(p.kind, PromptKind::Search | PromptKind::ReplaceFind) {
+            self.mode = Mode::Prompt(p);
+            return;
+        }
+        match flag {
+            SearchFlag::Regex => self.search.options.regex = !self.search.options.regex,
+            SearchFlag::IgnoreCase => {
+                self.search.options.ignore_case = !self.search.options.ignore_case;
+            }
+        }
+        self.prompt_changed(p);
+    }
+
+    /// Jumps to the next match while typing a search (ignored in other prompts).
+    pub fn prompt_find_next(&mut self) {
+        self.prompt_search_step(Direction::Forward);
+    }
+
+    /// Jumps to the previous match while typing a search (ignored in other prompts).
+    pub fn prompt_find_prev(&mut self) {
+        self.prompt_search_step(Direction::Backward);
+    }
+
+    fn prompt_search_step(&mut self, direction: Direction) {
+        if matches!(&self.mode, Mode::Prompt(p) if matches!(p.kind, PromptKind::Search)) {
+            self.search_step(direction);
+        }
+    }
+
+    /// Closes the prompt without acting (a search puts the cursor and view back).
+    pub fn cancel_prompt(&mut self) {
+        match std::mem::take(&mut self.mode) {
+            Mode::Prompt(p) => self.close_prompt(p),
+            other => self.mode = other,
+        }
+    }
+
+    /// Acts on the prompt's input.
+    pub fn submit_prompt(&mut self) {
+        match std::mem::take(&mut self.mode) {
+            Mode::Prompt(p) => self.accept_prompt(p),
+            other => self.mode = other,
         }
     }
 
@@ -169,7 +235,7 @@ impl Editor {
         }
     }
 
-    pub(super) fn cancel_prompt(&mut self, p: Prompt) {
+    fn close_prompt(&mut self, p: Prompt) {
         if matches!(p.kind, PromptKind::Search) {
             self.view.selection = p.origin;
             self.view.viewport = Viewport {
@@ -183,7 +249,7 @@ impl Editor {
         self.message = None;
     }
 
-    pub(super) fn submit_prompt(&mut self, p: Prompt) {
+    fn accept_prompt(&mut self, p: Prompt) {
         self.message = None;
         match p.kind {
             PromptKind::Search => {

@@ -21,8 +21,9 @@ use crate::config::Config;
 use crate::editor::{Editor, Effect};
 use crate::highlight::{Budget, Highlighter, Syntaxes};
 use crate::input::{Key, KeyEvent, Modifiers, MouseEvent, MouseKind};
+use crate::keys::Keys;
 use crate::theme::Theme;
-use crate::ui::{RenderInput, render};
+use crate::ui::{RenderInput, help_lines, render};
 
 /// How often the file on disk is checked for changes by other programs.
 const DISK_CHECK: Duration = Duration::from_secs(2);
@@ -156,6 +157,7 @@ pub fn run(config: &Config, path: Option<PathBuf>) -> anyhow::Result<()> {
         None => Editor::with_rope(ropey::Rope::new(), config),
     };
     tracing::info!(path = ?path, chars = editor.rope().len_chars(), "opened");
+    let keys = Keys::configured(config, &mut editor);
     let (syntax_tx, syntax_rx) = mpsc::channel();
     if config.syntax {
         load_syntax(&editor, &theme, move |syntaxes, name| {
@@ -193,6 +195,7 @@ pub fn run(config: &Config, path: Option<PathBuf>) -> anyhow::Result<()> {
                 decorations: &[],
                 connection: None,
                 syntax: syntax_name.as_deref(),
+                help: &help_lines(&editor, &keys),
             };
             if let Some((x, y)) =
                 render(&editor, highlighter.as_mut(), &input, frame.area(), frame.buffer_mut())
@@ -230,7 +233,7 @@ pub fn run(config: &Config, path: Option<PathBuf>) -> anyhow::Result<()> {
         if input {
             // Handle everything already queued before drawing again, so a paste or fast typing costs one frame.
             loop {
-                handle_event(&mut editor, event::read()?);
+                handle_event(&mut editor, &keys, event::read()?);
                 if editor.should_quit() || !event::poll(Duration::ZERO)? {
                     break;
                 }
@@ -247,11 +250,11 @@ pub fn run(config: &Config, path: Option<PathBuf>) -> anyhow::Result<()> {
     Ok(())
 }
 
-fn handle_event(editor: &mut Editor, ev: Event) {
+fn handle_event(editor: &mut Editor, keys: &Keys, ev: Event) {
     match ev {
         Event::Key(k) => {
             if let Some(k) = convert_key(k) {
-                editor.handle_key(k);
+                keys.press(editor, k);
             }
         }
         Event::Mouse(m) => {
