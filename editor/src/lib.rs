@@ -21,10 +21,12 @@
 //! ```
 #![deny(missing_docs)]
 
+pub mod app;
 mod buffer;
 pub mod collab;
 mod commands;
 mod config;
+mod decoration;
 mod editor;
 mod file;
 mod highlight;

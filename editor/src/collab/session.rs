@@ -9,12 +9,12 @@
 
 use tandem_crdt::{Client, Delta, MSG_DURABLE, UserInfo};
 
+use crate::decoration::Decoration;
 use crate::editor::{Editor, MessageKind};
 use crate::history::UndoStep;
 use crate::selection::Selection;
 use crate::text::Edit;
 use crate::theme::Rgb;
-use crate::ui::Decoration;
 
 use super::CollabError;
 

@@ -3,7 +3,6 @@
 //! Rendering reads the model and touches only the visible lines, so its cost does not depend on the file size.
 //! Buffer positions are char offsets; screen positions are cells of the area drawn into.
 
-use std::ops::Range;
 use std::sync::Arc;
 
 use ratatui::buffer::Buffer;
@@ -19,20 +18,11 @@ use crate::layout::{self, Glyphs};
 use crate::text::line_text;
 use crate::theme::{Rgb, Theme};
 
+mod peers;
 pub mod terminal;
 
-/// Another user's cursor (and selection) to draw, for the collaborative client.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Decoration {
-    /// Cursor position (char offset).
-    pub pos: usize,
-    /// Selected chars, if any.
-    pub selection: Option<Range<usize>>,
-    /// The user's colour.
-    pub colour: Rgb,
-    /// Name shown next to the cursor.
-    pub label: String,
-}
+pub use crate::decoration::Decoration;
+pub use peers::render_peers;
 
 /// Everything drawn besides the editor itself.
 pub struct RenderInput<'a> {
@@ -53,7 +43,8 @@ pub fn help_lines(ed: &Editor, keys: &Keys) -> Vec<HelpLine> {
     if matches!(ed.mode(), Mode::Help(_)) { keys.help_lines() } else { Vec::new() }
 }
 
-fn rgb(c: Rgb) -> Color {
+/// The terminal colour of `c`.
+pub(crate) fn rgb(c: Rgb) -> Color {
     Color::Rgb(c.0, c.1, c.2)
 }
 

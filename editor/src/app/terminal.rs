@@ -1,29 +1,59 @@
-//! Running an [`App`] in a real terminal: one channel carries terminal input (read on its own
-//! thread) and network events, so the loop sleeps until either arrives and reacts at once.
+//! Running the [`App`] in a real terminal: the terminal set up (and restored on every exit path),
+//! terminal input read on its own thread into the app's one channel, frames drawn with ratatui and
+//! the clipboard effects sent as OSC 52. The same for a file alone and for a shared document.
 
 use std::io;
+use std::path::PathBuf;
 use std::sync::mpsc;
 
-use anyhow::Context;
+use anyhow::Context as _;
 use crossterm::event::{self, Event};
 use ratatui::Terminal;
 use ratatui::backend::CrosstermBackend;
 use ratatui::layout::Position;
 
+use crate::collab::{AppOptions, now_ms};
 use crate::config::Config;
-use crate::editor::Effect;
+use crate::editor::{Editor, Effect};
 use crate::ui::terminal::{convert_key, convert_mouse, enter_terminal, osc52};
 
-use super::{App, AppEvent, AppOptions, now_ms};
+use super::{App, AppEvent};
 
-/// Opens the collaborative document and runs the editor until the user quits.
-pub fn run(config: &Config, options: AppOptions) -> anyhow::Result<()> {
+/// What to edit.
+#[derive(Debug, Clone)]
+pub enum Document {
+    /// A local file (or a new, unnamed buffer).
+    File(Option<PathBuf>),
+    /// A shared document on a server.
+    Shared(AppOptions),
+}
+
+/// Opens the document and runs the editor until the user quits.
+pub fn run(config: &Config, document: Document) -> anyhow::Result<()> {
     let theme = config.load_theme().context("loading the theme")?;
     let (events, inbox) = mpsc::channel();
-    let url = options.url.clone();
-    let mut app = App::open(options, config, theme, events.clone())
-        .with_context(|| format!("opening {url}"))?;
-    tracing::info!(url = %app.target().base, store = %app.store_dir().display(), "collaborating");
+    let mut app = match document {
+        Document::File(path) => {
+            let editor = match &path {
+                Some(p) => {
+                    Editor::open(p, config).with_context(|| format!("opening {}", p.display()))?
+                }
+                None => Editor::with_rope(ropey::Rope::new(), config),
+            };
+            tracing::info!(path = ?path, chars = editor.rope().len_chars(), "opened");
+            App::solo(editor, config, theme)
+        }
+        Document::Shared(options) => {
+            let url = options.url.clone();
+            let mut app = App::open(options, config, theme, events.clone())
+                .with_context(|| format!("opening {url}"))?;
+            if let Some(shared) = app.shared() {
+                let (base, store) = (&shared.target().base, shared.store_dir().display());
+                tracing::info!(url = %base, store = %store, "collaborating");
+            }
+            app
+        }
+    };
 
     let _guard = enter_terminal(config.mouse).context("setting up the terminal")?;
     let mut term =
