@@ -15,7 +15,7 @@ use ratatui::layout::Position;
 use crate::collab::{AppOptions, now_ms};
 use crate::config::Config;
 use crate::editor::{Editor, Effect};
-use crate::ui::terminal::{convert_key, convert_mouse, enter_terminal, osc52};
+use crate::ui::terminal::{Mouse, convert_key, convert_mouse, enter_terminal, osc52};
 
 use super::{App, AppEvent};
 
@@ -55,7 +55,8 @@ pub fn run(config: &Config, document: Document) -> anyhow::Result<()> {
         }
     };
 
-    let _guard = enter_terminal(config.mouse).context("setting up the terminal")?;
+    let mouse = if config.mouse { Mouse::Captured } else { Mouse::Ignored };
+    let _guard = enter_terminal(mouse).context("setting up the terminal")?;
     let mut term =
         Terminal::new(CrosstermBackend::new(io::stdout())).context("setting up the terminal")?;
     let size = term.size()?;

@@ -85,7 +85,17 @@ impl Drop for TerminalGuard {
     }
 }
 
-pub(crate) fn enter_terminal(mouse: bool) -> io::Result<TerminalGuard> {
+/// Whether the terminal reports the mouse to the editor (then the terminal's own selection needs Shift).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Mouse {
+    /// Clicks, drags and the wheel come to the editor.
+    Captured,
+    /// The terminal keeps the mouse.
+    Ignored,
+}
+
+/// Enters raw mode and the alternate screen; the guard restores the terminal when dropped, and a panic does too.
+pub(crate) fn enter_terminal(mouse: Mouse) -> io::Result<TerminalGuard> {
     let previous = std::panic::take_hook();
     std::panic::set_hook(Box::new(move |info| {
         restore_terminal();
@@ -96,7 +106,7 @@ pub(crate) fn enter_terminal(mouse: bool) -> io::Result<TerminalGuard> {
     let guard = TerminalGuard;
     let mut out = io::stdout();
     execute!(out, terminal::EnterAlternateScreen, event::EnableBracketedPaste)?;
-    if mouse {
+    if mouse == Mouse::Captured {
         execute!(out, event::EnableMouseCapture)?;
     }
     Ok(guard)
