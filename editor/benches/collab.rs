@@ -10,7 +10,7 @@ use criterion::{Criterion, SamplingMode, criterion_group, criterion_main};
 use ratatui::Terminal;
 use ratatui::backend::TestBackend;
 use ropey::Rope;
-use tandem::collab::{Collab, SharedHistory};
+use tandem::collab::{ChangeTracking, Collab, SharedHistory};
 use tandem::ui::{RenderInput, render};
 use tandem::{Config, Editor, Selection, Theme};
 use tandem_crdt::{Client, Document, DocumentConfig, Extensions, SyncSession, UserInfo};
@@ -47,7 +47,7 @@ fn remote_insert(c: &mut Criterion) {
     let mut collab = Collab::new(client, user);
     let mut ed = Editor::with_rope(Rope::from_str(&base), &Config::default());
     drop(base);
-    ed.set_history(Box::new(SharedHistory::new(false)));
+    ed.set_history(Box::new(SharedHistory::new(ChangeTracking::Ignored)));
     ed.resize(120, 40);
     // The editor looks at the middle, where the remote text lands.
     ed.set_selection(Selection::point(ed.rope().len_chars() / 2));
@@ -76,6 +76,7 @@ fn remote_insert(c: &mut Criterion) {
                         decorations: &decorations,
                         connection: Some(&status),
                         syntax: None,
+                        help: &[],
                     };
                     render(&ed, None, &input, f.area(), f.buffer_mut());
                 })

@@ -13,8 +13,11 @@ use ratatui::Terminal;
 use ratatui::backend::TestBackend;
 use tandem::ui::{RenderInput, render};
 use tandem::{
-    Budget, Config, Editor, Highlighter, Key, KeyEvent, Query, SearchOptions, Syntaxes, Theme,
+    Budget, Config, Editor, Highlighter, Key, KeyEvent, Keys, Query, SearchOptions, Syntaxes, Theme,
 };
+
+/// The default bindings, as the front end has them.
+static KEYS: std::sync::LazyLock<Keys> = std::sync::LazyLock::new(Keys::default);
 
 const SIZE: usize = 100 * 1024 * 1024;
 const W: u16 = 120;
@@ -86,8 +89,13 @@ impl Screen {
             h.set_budget(budget);
         }
         ed.take_pending_edits();
-        let input =
-            RenderInput { theme: &self.theme, decorations: &[], connection: None, syntax: None };
+        let input = RenderInput {
+            theme: &self.theme,
+            decorations: &[],
+            connection: None,
+            syntax: None,
+            help: &[],
+        };
         let hl = self.highlighter.as_mut();
         self.term
             .draw(|f| {
@@ -104,7 +112,7 @@ fn open(path: &std::path::Path) -> Editor {
 }
 
 fn press(ed: &mut Editor, spec: &str) {
-    ed.handle_key(spec.parse::<KeyEvent>().unwrap());
+    KEYS.press(ed, spec.parse::<KeyEvent>().unwrap());
 }
 
 fn benches(c: &mut Criterion) {
@@ -129,7 +137,7 @@ fn benches(c: &mut Criterion) {
     let mut screen = Screen::new(rust_highlighter());
     press(&mut ed, "ctrl-g");
     for k in KeyEvent::typed("1400000") {
-        ed.handle_key(k);
+        KEYS.press(&mut ed, k);
     }
     press(&mut ed, "enter");
     press(&mut ed, "end");
@@ -159,7 +167,7 @@ fn benches(c: &mut Criterion) {
             keystrokes(
                 &mut |ed| {
                     if let Some(k) = next.next() {
-                        ed.handle_key(*k);
+                        KEYS.press(ed, *k);
                     }
                 },
                 iters,
@@ -206,7 +214,7 @@ fn benches(c: &mut Criterion) {
     g.bench_function("find_next_and_frame", |b| {
         press(&mut ed, "ctrl-f");
         for k in KeyEvent::typed("needle") {
-            ed.handle_key(k);
+            KEYS.press(&mut ed, k);
         }
         while ed.tick() {}
         press(&mut ed, "enter");
@@ -220,7 +228,7 @@ fn benches(c: &mut Criterion) {
         // One bounded step of a search that finds nothing: what a frame waits for while searching.
         b.iter(|| {
             press(&mut ed, "ctrl-f");
-            ed.handle_key(KeyEvent::plain(Key::Char('@')));
+            KEYS.press(&mut ed, KeyEvent::plain(Key::Char('@')));
             screen.frame(&mut ed);
             press(&mut ed, "esc");
         })

@@ -6,6 +6,15 @@ use ropey::Rope;
 
 use crate::text::{Edit, LineEnding};
 
+/// Who made an edit: local edits are queued for the collaborative layer, remote ones came from it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum EditSource {
+    /// Made in this editor (typing, undo, reload).
+    Local,
+    /// Made elsewhere and already in the CRDT.
+    Remote,
+}
+
 /// Lines touched by one edit, for caches keyed by line number (the highlighter).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct LineDamage {
@@ -48,7 +57,7 @@ impl Buffer {
 
     /// Applies `edit` to the rope; the only function that mutates the text. Returns the removed text, or `None`
     /// when the range is out of bounds (the buffer is then unchanged).
-    pub(crate) fn splice(&mut self, edit: &Edit, local: bool) -> Option<String> {
+    pub(crate) fn splice(&mut self, edit: &Edit, source: EditSource) -> Option<String> {
         let len = self.rope.len_chars();
         if edit.range.start > edit.range.end || edit.range.end > len {
             return None;
@@ -61,7 +70,7 @@ impl Buffer {
         self.rope.insert(edit.range.start, &edit.text);
         let added = self.rope.char_to_line(edit.range.start + edit.inserted_len()) - line;
         self.note_damage(LineDamage { line, removed: removed_lines, added });
-        if local {
+        if source == EditSource::Local {
             self.pending.push(edit.clone());
         }
         Some(removed)
@@ -101,14 +110,14 @@ mod tests {
     fn splice_records_pending_and_damage() {
         let mut b = Buffer::new(Rope::from_str("ab\ncd\nef"));
         assert_eq!(
-            b.splice(&Edit { range: 1..4, text: "X\nY\nZ".into() }, true),
+            b.splice(&Edit { range: 1..4, text: "X\nY\nZ".into() }, EditSource::Local),
             Some("b\nc".into())
         );
         assert_eq!(b.rope().to_string(), "aX\nY\nZd\nef");
         assert_eq!(b.take_pending_edits(), vec![Edit { range: 1..4, text: "X\nY\nZ".into() }]);
         assert_eq!(b.take_damage(), Ok(vec![LineDamage { line: 0, removed: 1, added: 2 }]));
-        assert_eq!(b.splice(&Edit::insert(99, "x"), true), None);
-        assert!(b.splice(&Edit::insert(0, "r"), false).is_some());
+        assert_eq!(b.splice(&Edit::insert(99, "x"), EditSource::Local), None);
+        assert!(b.splice(&Edit::insert(0, "r"), EditSource::Remote).is_some());
         assert!(b.take_pending_edits().is_empty());
     }
 }

@@ -1,102 +1,176 @@
-//! Every command a key can be bound to: a name, its help text and a plain function over the editor.
+//! Every command a key can be bound to: a free function over a [`Context`], registered in one [`Commands`] table
+//! with its name and help text. The keymap binds keys to these names, and the help screen lists this table, so
+//! remapping and help come from the same data. The front end owns both and dispatches (see
+//! [`crate::Keys`]); the collaborative layer registers its own `undo` and `redo` over the built-in ones.
 
-use crate::editor::{Editor, Motion};
+use std::any::Any;
 
-/// A named editor command.
+use crate::editor::{Editor, Motion, PromptEdit, SearchFlag};
+use crate::selection::Movement;
+
+/// What a command works on: the editor, the shared document's session if there is one, and the time.
+pub struct Context<'a> {
+    /// The editor.
+    pub editor: &'a mut Editor,
+    /// The collaborative session of a shared document. Type-erased so that this module does not depend on the
+    /// collaborative layer, whose own commands know the type and downcast it.
+    pub session: Option<&'a mut dyn Any>,
+    /// Wall-clock milliseconds since the Unix epoch (the CRDT groups undo steps by time).
+    pub now_ms: u64,
+}
+
+impl<'a> Context<'a> {
+    /// A context with no session, for an editor on its own.
+    pub fn solo(editor: &'a mut Editor) -> Self {
+        Context { editor, session: None, now_ms: 0 }
+    }
+
+    /// The session, if there is one and it is a `T`.
+    pub fn session<T: Any>(&mut self) -> Option<&mut T> {
+        self.session.as_deref_mut().and_then(|s| s.downcast_mut::<T>())
+    }
+}
+
+/// Where a command applies.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Scope {
+    /// Editing the buffer (the `[keys]` table, listed in help).
+    Normal,
+    /// Editing the input of a prompt on the message line.
+    Prompt,
+}
+
+/// A named command.
+#[derive(Clone, Copy)]
 pub struct Command {
-    /// Name used in the config's `[keys]` table.
+    /// Name used in the keymap.
     pub name: &'static str,
     /// One line for the help screen.
     pub help: &'static str,
+    /// Where it applies.
+    pub scope: Scope,
     /// What it does.
-    pub run: fn(&mut Editor),
+    pub run: fn(&mut Context<'_>),
 }
 
-macro_rules! motions {
-    ($($move:literal, $select:literal, $motion:expr, $help:literal;)*) => {
-        &[$(
-            Command { name: $move, help: concat!("Move ", $help), run: |e| e.motion($motion, false) },
-            Command { name: $select, help: concat!("Select ", $help), run: |e| e.motion($motion, true) },
-        )*]
-    };
+impl std::fmt::Debug for Command {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Command").field("name", &self.name).finish_non_exhaustive()
+    }
+}
+
+/// The table of commands, in help order.
+#[derive(Clone, Debug)]
+pub struct Commands {
+    list: Vec<Command>,
+}
+
+impl Default for Commands {
+    fn default() -> Self {
+        Commands::builtin()
+    }
+}
+
+impl Commands {
+    /// The built-in commands: editing first, then motions, then prompt line editing.
+    pub fn builtin() -> Self {
+        let motions = MOTIONS.iter().flat_map(|&(mv, select, run_move, run_select, help)| {
+            [normal(mv, help.move_help, run_move), normal(select, help.select_help, run_select)]
+        });
+        let list = EDITING.iter().copied().chain(motions).chain(PROMPT.iter().copied()).collect();
+        Commands { list }
+    }
+
+    /// Adds `command`, replacing the one of the same name and scope (the collaborative layer's undo replaces
+    /// the local one).
+    pub fn register(&mut self, command: Command) {
+        match self.list.iter_mut().find(|c| c.name == command.name && c.scope == command.scope) {
+            Some(slot) => *slot = command,
+            None => self.list.push(command),
+        }
+    }
+
+    /// The command called `name` in `scope`.
+    pub fn get(&self, scope: Scope, name: &str) -> Option<&Command> {
+        self.list.iter().find(|c| c.scope == scope && c.name == name)
+    }
+
+    /// The commands of `scope`, in help order.
+    pub fn iter(&self, scope: Scope) -> impl Iterator<Item = &Command> {
+        self.list.iter().filter(move |c| c.scope == scope)
+    }
+}
+
+const fn normal(name: &'static str, help: &'static str, run: fn(&mut Context<'_>)) -> Command {
+    Command { name, help, scope: Scope::Normal, run }
+}
+
+const fn prompt(name: &'static str, help: &'static str, run: fn(&mut Context<'_>)) -> Command {
+    Command { name, help, scope: Scope::Prompt, run }
 }
 
 const EDITING: &[Command] = &[
-    Command { name: "save", help: "Save the file", run: Editor::save },
-    Command { name: "save_as", help: "Save under another name", run: Editor::save_as },
-    Command { name: "quit", help: "Quit (asks when there are unsaved changes)", run: Editor::quit },
-    Command { name: "undo", help: "Undo the last change", run: Editor::undo },
-    Command { name: "redo", help: "Redo the last undone change", run: Editor::redo },
-    Command {
-        name: "find",
-        help: "Search as you type (Alt-R regex, Alt-C case)",
-        run: Editor::find,
-    },
-    Command { name: "find_next", help: "Next match of the last search", run: Editor::find_next },
-    Command {
-        name: "find_prev",
-        help: "Previous match of the last search",
-        run: Editor::find_prev,
-    },
-    Command { name: "replace", help: "Replace matches one by one or all", run: Editor::replace },
-    Command { name: "goto_line", help: "Go to LINE or LINE:COLUMN", run: Editor::goto_line },
-    Command { name: "help", help: "Show this help", run: Editor::help },
-    Command {
-        name: "copy",
-        help: "Copy the selection (or the line) to the clipboard",
-        run: Editor::copy,
-    },
-    Command { name: "cut", help: "Cut the selection (or the line)", run: Editor::cut },
-    Command { name: "paste", help: "Paste the clipboard", run: Editor::paste_clipboard },
-    Command { name: "select_all", help: "Select the whole buffer", run: Editor::select_all },
-    Command { name: "toggle_wrap", help: "Toggle soft wrap", run: Editor::toggle_wrap },
-    Command {
-        name: "toggle_line_numbers",
-        help: "Toggle line numbers",
-        run: Editor::toggle_line_numbers,
-    },
-    Command { name: "reload", help: "Reload the file from disk", run: Editor::reload },
-    Command {
-        name: "toggle_presence",
-        help: "Show or hide who is here (shared documents)",
-        run: Editor::toggle_presence_list,
-    },
-    Command {
-        name: "clear",
-        help: "Clear selection, search highlight and message",
-        run: Editor::clear,
-    },
-    Command { name: "scroll_up", help: "Scroll up one line", run: |e| e.scroll(-1) },
-    Command { name: "scroll_down", help: "Scroll down one line", run: |e| e.scroll(1) },
-    Command {
-        name: "delete_backward",
-        help: "Delete the selection or the grapheme before",
-        run: Editor::backspace,
-    },
-    Command {
-        name: "delete_forward",
-        help: "Delete the selection or the grapheme after",
-        run: Editor::delete,
-    },
-    Command {
-        name: "delete_word_backward",
-        help: "Delete the word before the cursor",
-        run: Editor::delete_word_back,
-    },
-    Command {
-        name: "delete_word_forward",
-        help: "Delete the word after the cursor",
-        run: Editor::delete_word_fwd,
-    },
-    Command {
-        name: "newline",
-        help: "Insert a line break, keeping indentation",
-        run: Editor::newline,
-    },
-    Command { name: "indent", help: "Insert a tab (or spaces)", run: Editor::indent },
+    normal("save", "Save the file", |cx| cx.editor.save()),
+    normal("save_as", "Save under another name", |cx| cx.editor.save_as()),
+    normal("quit", "Quit (asks when there are unsaved changes)", |cx| cx.editor.quit()),
+    normal("undo", "Undo the last change", |cx| cx.editor.undo()),
+    normal("redo", "Redo the last undone change", |cx| cx.editor.redo()),
+    normal("find", "Search as you type (Alt-R regex, Alt-C case)", |cx| cx.editor.find()),
+    normal("find_next", "Next match of the last search", |cx| cx.editor.find_next()),
+    normal("find_prev", "Previous match of the last search", |cx| cx.editor.find_prev()),
+    normal("replace", "Replace matches one by one or all", |cx| cx.editor.replace()),
+    normal("goto_line", "Go to LINE or LINE:COLUMN", |cx| cx.editor.goto_line()),
+    normal("help", "Show this help", |cx| cx.editor.help()),
+    normal("copy", "Copy the selection (or the line) to the clipboard", |cx| cx.editor.copy()),
+    normal("cut", "Cut the selection (or the line)", |cx| cx.editor.cut()),
+    normal("paste", "Paste the clipboard", |cx| cx.editor.paste_clipboard()),
+    normal("select_all", "Select the whole buffer", |cx| cx.editor.select_all()),
+    normal("toggle_wrap", "Toggle soft wrap", |cx| cx.editor.toggle_wrap()),
+    normal("toggle_line_numbers", "Toggle line numbers", |cx| cx.editor.toggle_line_numbers()),
+    normal("reload", "Reload the file from disk", |cx| cx.editor.reload()),
+    normal("toggle_presence", "Show or hide who is here (shared documents)", |cx| {
+        cx.editor.toggle_presence_list()
+    }),
+    normal("clear", "Clear selection, search highlight and message", |cx| cx.editor.clear()),
+    normal("scroll_up", "Scroll up one line", |cx| cx.editor.scroll(-1)),
+    normal("scroll_down", "Scroll down one line", |cx| cx.editor.scroll(1)),
+    normal("delete_backward", "Delete the selection or the grapheme before", |cx| {
+        cx.editor.backspace()
+    }),
+    normal("delete_forward", "Delete the selection or the grapheme after", |cx| cx.editor.delete()),
+    normal("delete_word_backward", "Delete the word before the cursor", |cx| {
+        cx.editor.delete_word_back()
+    }),
+    normal("delete_word_forward", "Delete the word after the cursor", |cx| {
+        cx.editor.delete_word_fwd()
+    }),
+    normal("newline", "Insert a line break, keeping indentation", |cx| cx.editor.newline()),
+    normal("indent", "Insert a tab (or spaces)", |cx| cx.editor.indent()),
 ];
 
-const MOTIONS: &[Command] = motions! {
+/// Help texts of a move/select pair.
+#[derive(Clone, Copy)]
+struct MotionHelp {
+    move_help: &'static str,
+    select_help: &'static str,
+}
+
+type Run = fn(&mut Context<'_>);
+
+macro_rules! motions {
+    ($($move:literal, $select:literal, $motion:expr, $help:literal;)*) => {
+        &[$((
+            $move,
+            $select,
+            |cx| cx.editor.motion($motion, Movement::Move),
+            |cx| cx.editor.motion($motion, Movement::Extend),
+            MotionHelp { move_help: concat!("Move ", $help), select_help: concat!("Select ", $help) },
+        ),)*]
+    };
+}
+
+/// Each motion twice: moving the cursor, and extending the selection.
+const MOTIONS: &[(&str, &str, Run, Run, MotionHelp)] = motions! {
     "move_left", "select_left", Motion::Left, "one grapheme left";
     "move_right", "select_right", Motion::Right, "one grapheme right";
     "move_up", "select_up", Motion::Up, "one row up";
@@ -111,12 +185,28 @@ const MOTIONS: &[Command] = motions! {
     "move_doc_end", "select_doc_end", Motion::DocEnd, "to the end of the buffer";
 };
 
-/// All commands, editing first.
-pub fn all() -> impl Iterator<Item = &'static Command> {
-    EDITING.iter().chain(MOTIONS)
-}
-
-/// The command called `name`.
-pub fn find(name: &str) -> Option<&'static Command> {
-    all().find(|c| c.name == name)
-}
+const PROMPT: &[Command] = &[
+    prompt("prompt_cancel", "Close the prompt (a search goes back)", |cx| {
+        cx.editor.cancel_prompt()
+    }),
+    prompt("prompt_submit", "Act on the input", |cx| cx.editor.submit_prompt()),
+    prompt("prompt_toggle_regex", "Toggle regex search", |cx| {
+        cx.editor.toggle_search_flag(SearchFlag::Regex)
+    }),
+    prompt("prompt_toggle_case", "Toggle ignoring case", |cx| {
+        cx.editor.toggle_search_flag(SearchFlag::IgnoreCase)
+    }),
+    prompt("prompt_find_next", "Next match while searching", |cx| cx.editor.prompt_find_next()),
+    prompt("prompt_find_prev", "Previous match while searching", |cx| cx.editor.prompt_find_prev()),
+    prompt("prompt_paste", "Paste the clipboard's first line", |cx| cx.editor.paste_into_prompt()),
+    prompt("prompt_delete_backward", "Delete the char before the cursor", |cx| {
+        cx.editor.edit_prompt(PromptEdit::DeleteBackward)
+    }),
+    prompt("prompt_delete_forward", "Delete the char under the cursor", |cx| {
+        cx.editor.edit_prompt(PromptEdit::DeleteForward)
+    }),
+    prompt("prompt_left", "Cursor left", |cx| cx.editor.edit_prompt(PromptEdit::Left)),
+    prompt("prompt_right", "Cursor right", |cx| cx.editor.edit_prompt(PromptEdit::Right)),
+    prompt("prompt_home", "Cursor to the start", |cx| cx.editor.edit_prompt(PromptEdit::Home)),
+    prompt("prompt_end", "Cursor to the end", |cx| cx.editor.edit_prompt(PromptEdit::End)),
+];

@@ -5,37 +5,11 @@ use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
 
+use crate::settings_file::{ConfigError, parse};
 use crate::theme::Theme;
 
 /// The default configuration, also the reference for every option.
 pub const DEFAULT_CONFIG: &str = include_str!("../../assets/config.toml");
-
-/// Errors reading configuration or themes.
-#[derive(Debug, thiserror::Error)]
-pub enum ConfigError {
-    /// The file could not be read.
-    #[error("cannot read {path}: {source}")]
-    Read {
-        /// The file.
-        path: PathBuf,
-        /// The cause.
-        source: std::io::Error,
-    },
-    /// The file is not valid TOML or has unknown or mistyped options.
-    #[error("invalid {path}: {source}")]
-    Parse {
-        /// The file.
-        path: PathBuf,
-        /// The cause.
-        source: Box<toml::de::Error>,
-    },
-    /// A colour is not `#rrggbb`.
-    #[error("invalid colour {0:?} (expected \"#rrggbb\")")]
-    Colour(String),
-    /// No built-in or user theme has this name.
-    #[error("unknown theme {0:?} (built-in: dark, light)")]
-    UnknownTheme(String),
-}
 
 /// Editor settings.
 #[derive(Clone, Debug, Deserialize, PartialEq)]
@@ -80,11 +54,6 @@ struct Overrides {
     keys: BTreeMap<String, String>,
     user_name: Option<String>,
     user_color: Option<String>,
-}
-
-fn parse<T: for<'de> Deserialize<'de>>(text: &str, path: &Path) -> Result<T, ConfigError> {
-    toml::from_str(text)
-        .map_err(|e| ConfigError::Parse { path: path.to_owned(), source: Box::new(e) })
 }
 
 impl Default for Config {
@@ -166,13 +135,6 @@ impl Config {
 
 fn config_dir() -> Option<PathBuf> {
     directories::ProjectDirs::from("", "", "tandem").map(|d| d.config_dir().to_owned())
-}
-
-pub(crate) fn parse_toml<T: for<'de> Deserialize<'de>>(
-    text: &str,
-    path: &Path,
-) -> Result<T, ConfigError> {
-    parse(text, path)
 }
 
 #[cfg(test)]

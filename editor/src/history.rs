@@ -36,6 +36,15 @@ pub enum ChangeKind {
     Other,
 }
 
+/// Which way to revert.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum UndoStep {
+    /// Undo the last step.
+    Undo,
+    /// Redo the last undone step.
+    Redo,
+}
+
 /// The edits to apply to undo or redo one step, and the selection to restore afterwards.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Revert {
@@ -51,10 +60,15 @@ pub trait UndoHistory {
     fn record(&mut self, change: Change);
     /// Ends the current group: the next change starts a new undo step.
     fn seal(&mut self);
-    /// The edits that undo the last step, which the history now considers undone.
-    fn undo(&mut self) -> Option<Revert>;
+    /// The edits that undo the last step, which the history now considers undone. A history that only counts
+    /// changes keeps the default: in a shared document undo is the collaborative session's own command.
+    fn undo(&mut self) -> Option<Revert> {
+        None
+    }
     /// The edits that redo the last undone step.
-    fn redo(&mut self) -> Option<Revert>;
+    fn redo(&mut self) -> Option<Revert> {
+        None
+    }
     /// Someone else changed the buffer.
     fn remote_edit(&mut self, edit: &Edit);
     /// Identifies the current state so that the editor can tell whether it equals the saved one.

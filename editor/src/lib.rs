@@ -7,51 +7,58 @@
 //! All positions in the model are char offsets into the buffer (ropey's unit).
 //!
 //! ```
-//! use tandem::{Editor, KeyEvent, Key};
+//! use tandem::{Editor, KeyEvent, Key, Keys};
 //!
 //! let mut ed = Editor::new("hello");
-//! ed.handle_key(KeyEvent::ctrl(Key::End));
+//! let keys = Keys::default(); // the front end owns the bindings
+//! keys.press(&mut ed, KeyEvent::ctrl(Key::End));
 //! for key in KeyEvent::typed(" world") {
-//!     ed.handle_key(key);
+//!     keys.press(&mut ed, key);
 //! }
 //! assert_eq!(ed.rope().to_string(), "hello world");
-//! ed.handle_key(KeyEvent::ctrl(Key::Char('z')));
+//! keys.press(&mut ed, KeyEvent::ctrl(Key::Char('z')));
 //! assert_eq!(ed.rope().to_string(), "hello");
 //! ```
 #![deny(missing_docs)]
 
+pub mod app;
 mod buffer;
 pub mod collab;
 mod commands;
 mod config;
+mod decoration;
 mod editor;
 mod file;
 mod highlight;
 mod history;
 mod input;
 mod keymap;
+mod keys;
 mod layout;
 pub mod notation;
 mod search;
 mod selection;
+mod settings_file;
 mod text;
 mod theme;
 pub mod ui;
 
 pub use buffer::LineDamage;
-pub use commands::Command;
-pub use config::{Config, ConfigError, DEFAULT_CONFIG};
+pub use commands::{Command, Commands, Context, Scope};
+pub use config::{Config, DEFAULT_CONFIG};
 pub use editor::{
-    Confirm, Editor, Effect, Message, MessageKind, Mode, Motion, Options, Prompt, PromptKind,
-    Status, Viewport,
+    Confirm, Document, Editor, Effect, Message, MessageKind, Mode, Motion, Options, Prompt,
+    PromptEdit, PromptKind, SearchFlag, Status, View, Viewport,
 };
 pub use file::{DiskStamp, FileError};
 pub use highlight::{Budget, Highlighter, Syntaxes};
-pub use history::{Change, ChangeKind, LinearHistory, Revert, UndoHistory};
+pub use history::{Change, ChangeKind, LinearHistory, Revert, UndoHistory, UndoStep};
 pub use input::{Key, KeyEvent, KeyParseError, Modifiers, MouseEvent, MouseKind};
-pub use keymap::Keymap;
+pub use keymap::{HelpLine, Keymap};
+pub use keys::Keys;
 pub use layout::{Glyph, Glyphs, LayoutOptions};
 pub use search::{Query, SearchOptions};
-pub use selection::Selection;
+pub use selection::{Movement, Selection};
+pub use settings_file::ConfigError;
 pub use text::{Edit, LineEnding};
 pub use theme::{Rgb, Theme, UiColours};

@@ -6,6 +6,7 @@ use std::sync::Mutex;
 
 use anyhow::Context;
 use clap::{CommandFactory, Parser};
+use tandem::app::terminal::Document;
 use tracing_subscriber::EnvFilter;
 
 /// A fast, Unicode-correct terminal text editor; give a ws:// URL to edit a shared document.
@@ -186,7 +187,7 @@ fn run(args: Args) -> anyhow::Result<()> {
     let config =
         tandem::Config::load(args.config.as_deref()).context("loading the configuration")?;
     let url = match args.launch()? {
-        Launch::Local(file) => return tandem::ui::terminal::run(&config, file),
+        Launch::Local(file) => return tandem::app::terminal::run(&config, Document::File(file)),
         Launch::Shared(url) => url,
     };
     let name = tandem::collab::user_name(args.name.as_deref().or(config.user_name.as_deref()));
@@ -208,7 +209,7 @@ fn run(args: Args) -> anyhow::Result<()> {
         offline: args.offline,
         data_dir,
     };
-    tandem::collab::run(&config, options)
+    tandem::app::terminal::run(&config, Document::Shared(options))
 }
 
 #[cfg(test)]

@@ -4,7 +4,16 @@
 
 use std::ops::Range;
 
-use crate::text::Edit;
+use crate::text::{Assoc, Edit};
+
+/// Whether a motion moves the whole selection or extends it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Movement {
+    /// Move the cursor; the selection collapses onto it.
+    Move,
+    /// Move the head; the anchor stays, so the selection grows or shrinks.
+    Extend,
+}
 
 /// A cursor (`head`) with the other end of its selection (`anchor`); empty when both are equal.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -31,13 +40,20 @@ impl Selection {
         self.anchor.min(self.head)..self.anchor.max(self.head)
     }
 
-    /// Moves the head to `pos`, keeping the anchor when `extend`, else collapsing onto it.
-    pub fn moved_to(self, pos: usize, extend: bool) -> Self {
-        if extend { Selection { anchor: self.anchor, head: pos } } else { Selection::point(pos) }
+    /// Moves the head to `pos`: with [`Movement::Extend`] the anchor stays, with [`Movement::Move`] the selection
+    /// collapses onto `pos`.
+    pub fn moved_to(self, pos: usize, movement: Movement) -> Self {
+        match movement {
+            Movement::Extend => Selection { anchor: self.anchor, head: pos },
+            Movement::Move => Selection::point(pos),
+        }
     }
 
     /// The selection after `edit` was applied by someone else.
     pub fn map(self, edit: &Edit) -> Self {
-        Selection { anchor: edit.map_pos(self.anchor, true), head: edit.map_pos(self.head, true) }
+        Selection {
+            anchor: edit.map_pos(self.anchor, Assoc::After),
+            head: edit.map_pos(self.head, Assoc::After),
+        }
     }
 }

@@ -37,10 +37,10 @@ impl Edit {
     }
 
     /// Where a position ends up after this edit. A position inside the replaced range moves to its start; one at
-    /// the start of an insertion moves past the inserted text when `after` is true.
-    pub fn map_pos(&self, pos: usize, after: bool) -> usize {
+    /// the start of an insertion moves past the inserted text with [`Assoc::After`].
+    pub fn map_pos(&self, pos: usize, assoc: Assoc) -> usize {
         let Range { start, end } = self.range;
-        if pos < start || (pos == start && !after && start == end) {
+        if pos < start || (pos == start && assoc == Assoc::Before && start == end) {
             pos
         } else if pos >= end {
             pos - (end - start) + self.inserted_len()
@@ -48,6 +48,15 @@ impl Edit {
             start
         }
     }
+}
+
+/// Which side of an insertion made exactly at a position the position stays on.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Assoc {
+    /// Before the inserted text (the top of the view stays put when text is inserted there).
+    Before,
+    /// After the inserted text (cursors and marks move past what is typed at them).
+    After,
 }
 
 /// The line terminator a file mostly uses; new lines typed by the user get this one.
@@ -282,13 +291,13 @@ mod tests {
     #[test]
     fn map_pos_through_edits() {
         let e = Edit { range: 2..5, text: "xy".into() };
-        assert_eq!(e.map_pos(1, true), 1);
-        assert_eq!(e.map_pos(3, true), 2);
-        assert_eq!(e.map_pos(5, true), 4);
-        assert_eq!(e.map_pos(9, true), 8);
+        assert_eq!(e.map_pos(1, Assoc::After), 1);
+        assert_eq!(e.map_pos(3, Assoc::After), 2);
+        assert_eq!(e.map_pos(5, Assoc::After), 4);
+        assert_eq!(e.map_pos(9, Assoc::After), 8);
         let ins = Edit::insert(2, "ab");
-        assert_eq!(ins.map_pos(2, true), 4);
-        assert_eq!(ins.map_pos(2, false), 2);
+        assert_eq!(ins.map_pos(2, Assoc::After), 4);
+        assert_eq!(ins.map_pos(2, Assoc::Before), 2);
     }
 
     #[test]

@@ -5,7 +5,7 @@ use std::path::Path;
 
 use serde::Deserialize;
 
-use crate::config::{ConfigError, parse_toml};
+use crate::settings_file::{ConfigError, parse};
 
 /// A 24-bit colour.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -106,7 +106,7 @@ impl Theme {
 
     /// Reads a theme file; every `[ui]` colour is required.
     pub fn from_toml(text: &str, path: &Path) -> Result<Theme, ConfigError> {
-        let file: ThemeFile = parse_toml(text, path)?;
+        let file: ThemeFile = parse(text, path)?;
         let get = |k: &str| {
             file.ui
                 .get(k)

@@ -17,7 +17,8 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, bail};
 use ratatui::Terminal;
 use ratatui::backend::TestBackend;
-use tandem::collab::{App, AppEvent, AppOptions};
+use tandem::app::{App, AppEvent};
+use tandem::collab::AppOptions;
 use tandem::{Config, Key, KeyEvent};
 use tandem_e2e::{ServerOptions, TestServer};
 

@@ -1,26 +1,36 @@
 //! The editor's history in collaborative mode: undo and redo come from the CRDT's per-user undo
-//! (see [`super::Collab::undo`]), so this history records nothing to revert. It only counts
+//! (the session registers its own `undo` and `redo` commands), so this
+//! history records nothing to revert. It only counts
 //! changes, so that the editor can tell whether a linked file is out of date.
 
-use crate::history::{Change, Revert, UndoHistory};
+use crate::history::{Change, UndoHistory};
 use crate::text::Edit;
 
-/// An [`UndoHistory`] that never reverts: the collaborative layer intercepts undo and redo.
+/// Whether changes to a shared document make the buffer count as modified.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum ChangeTracking {
+    /// Count changes, so that the editor reports unsaved changes (a linked file).
+    Counted,
+    /// Never modified: the document lives in the local store, nothing to save.
+    #[default]
+    Ignored,
+}
+
+/// An [`UndoHistory`] that never reverts: the collaborative layer brings its own undo and redo.
 #[derive(Debug, Default)]
 pub struct SharedHistory {
     version: u64,
-    counts: bool,
+    tracking: ChangeTracking,
 }
 
 impl SharedHistory {
-    /// `track_changes`: count changes so the editor reports unsaved changes (a linked file);
-    /// without it the buffer never counts as modified (the document lives in the local store).
-    pub fn new(track_changes: bool) -> Self {
-        Self { version: 0, counts: track_changes }
+    /// A history that counts changes or not, as `tracking` says.
+    pub fn new(tracking: ChangeTracking) -> Self {
+        Self { version: 0, tracking }
     }
 
     fn bump(&mut self) {
-        if self.counts {
+        if self.tracking == ChangeTracking::Counted {
             self.version += 1;
         }
     }
@@ -32,14 +42,6 @@ impl UndoHistory for SharedHistory {
     }
 
     fn seal(&mut self) {}
-
-    fn undo(&mut self) -> Option<Revert> {
-        None
-    }
-
-    fn redo(&mut self) -> Option<Revert> {
-        None
-    }
 
     fn remote_edit(&mut self, _edit: &Edit) {
         self.bump();

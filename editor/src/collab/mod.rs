@@ -7,14 +7,17 @@
 //! - [`SharedHistory`]: the editor's history in collaborative mode (undo comes from the CRDT).
 //! - [`OfflineStore`]: the document and every unconfirmed local update on disk.
 //! - [`NetHandle`]: a background websocket with reconnection, backoff and jitter.
-//! - [`App`]: all of the above for one document, driven by [`AppEvent`]s from a single channel
-//!   (terminal input and network alike); [`run`] runs it in a terminal.
+//! - [`SharedDoc`]: all of the above for one document; the front end ([`crate::app::App`]) holds
+//!   one for a shared document and feeds it network events.
+//! - [`commands`]: the session's own `undo` and `redo`, registered over the built-in ones.
+//!
+//! Nothing here draws: the renderer (`ui/`) shows the peers this module reports.
 //!
 //! All positions are char offsets into the buffer.
 //!
 //! ```
 //! use tandem::collab::Collab;
-//! use tandem::{Editor, KeyEvent};
+//! use tandem::{Editor, KeyEvent, Keys};
 //! use tandem_crdt::{Client, DocumentConfig, Extensions, UserInfo};
 //!
 //! let user = UserInfo { name: "ada".into(), color: "#ee6352".into(), color_light: None };
@@ -22,7 +25,7 @@
 //! let mut collab = Collab::new(client, user);
 //! let mut ed = Editor::new("");
 //! for key in KeyEvent::typed("hi") {
-//!     ed.handle_key(key);
+//!     Keys::default().press(&mut ed, key);
 //! }
 //! // Not connected: no frames yet, the edit waits in the client as unconfirmed.
 //! assert!(collab.flush(&mut ed, 0).unwrap().is_empty());
@@ -30,24 +33,24 @@
 //! assert_eq!(collab.client().unconfirmed_count(), 2); // one update per keystroke
 //! ```
 
-mod app;
+mod commands;
 mod history;
 mod identity;
 mod net;
 mod session;
+mod shared;
 mod store;
-mod terminal;
 
 #[cfg(test)]
 mod tests;
 
-pub use app::{App, AppEvent, AppOptions, SyntaxReady, TICK, now_ms};
-pub use history::SharedHistory;
+pub use commands::commands;
+pub use history::{ChangeTracking, SharedHistory};
 pub use identity::{Target, token_is_read_only, user_color, user_name};
 pub use net::{NetEvent, NetHandle, backoff};
 pub use session::{Collab, Connection, Frames, PRESENCE_RENEW_MS, PeerView, Received};
+pub use shared::{AppOptions, SharedDoc, now_ms};
 pub use store::{COMPACT_LOG_BYTES, Loaded, OfflineStore, Origin, StoreError, safe_name};
-pub use terminal::run;
 
 /// What can go wrong in a collaborative session.
 #[derive(Debug, thiserror::Error)]

@@ -9,12 +9,12 @@
 
 use tandem_crdt::{Client, Delta, MSG_DURABLE, UserInfo};
 
-use crate::editor::{Editor, MessageKind, Mode};
-use crate::input::KeyEvent;
+use crate::decoration::Decoration;
+use crate::editor::{Editor, MessageKind};
+use crate::history::UndoStep;
 use crate::selection::Selection;
 use crate::text::Edit;
 use crate::theme::Rgb;
-use crate::ui::Decoration;
 
 use super::CollabError;
 
@@ -76,6 +76,15 @@ pub struct Received {
     pub denied: Option<String>,
 }
 
+/// When to send the cursor in presence.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Publish {
+    /// Only when it moved since last published.
+    IfMoved,
+    /// Now, moved or not.
+    Always,
+}
+
 /// One editor's collaborative session over one document.
 pub struct Collab {
     client: Client,
@@ -89,6 +98,8 @@ pub struct Collab {
     durable_seen: bool,
     synced_once: bool,
     peers: Option<Vec<PeerView>>,
+    /// Frames made outside a flush (undo, redo), sent with the next one.
+    outbox: Frames,
 }
 
 impl Collab {
@@ -104,6 +115,7 @@ impl Collab {
             durable_seen: false,
             synced_once: false,
             peers: None,
+            outbox: Vec::new(),
         }
     }
 
@@ -136,17 +148,18 @@ impl Collab {
     /// Moves the editor's local edits into the CRDT and publishes the cursor if it moved.
     /// Returns the frames to send (none while disconnected: the edits wait in the client).
     pub fn flush(&mut self, ed: &mut Editor, now_ms: u64) -> Result<Frames, CollabError> {
-        let mut frames = Vec::new();
+        let mut frames = std::mem::take(&mut self.outbox);
         for edit in ed.take_pending_edits() {
             frames.extend(self.client.replace(edit.range, &edit.text, now_ms)?);
             self.peers = None;
         }
-        frames.extend(self.publish(ed, now_ms, false)?);
+        frames.extend(self.publish(ed, now_ms, Publish::IfMoved)?);
         Ok(frames)
     }
 
-    /// Publishes the cursor when it moved, or always when `force`.
-    fn publish(&mut self, ed: &Editor, now_ms: u64, force: bool) -> Result<Frames, CollabError> {
+    /// Publishes the cursor when it moved, or always (a new connection, a renewal).
+    fn publish(&mut self, ed: &Editor, now_ms: u64, when: Publish) -> Result<Frames, CollabError> {
+        let force = when == Publish::Always;
         let selection = ed.selection();
         if !force && self.published == Some(selection) {
             return Ok(Vec::new());
@@ -164,7 +177,7 @@ impl Collab {
         }
         let mut frames = self.flush(ed, now_ms)?;
         if now_ms.saturating_sub(self.last_publish_ms) >= PRESENCE_RENEW_MS {
-            frames.extend(self.publish(ed, now_ms, true)?);
+            frames.extend(self.publish(ed, now_ms, Publish::Always)?);
         }
         Ok(frames)
     }
@@ -177,7 +190,7 @@ impl Collab {
         self.connection = Connection::Connected { synced: false };
         self.durable_seen = false;
         self.peers = None;
-        frames.extend(self.publish(ed, now_ms, true)?);
+        frames.extend(self.publish(ed, now_ms, Publish::Always)?);
         Ok(frames)
     }
 
@@ -241,46 +254,31 @@ impl Collab {
         }
     }
 
-    /// Handles a key: undo and redo (whatever keys they are bound to) become the CRDT's
-    /// per-user undo; everything else goes to the editor. Returns frames from undo or redo;
-    /// call [`Collab::flush`] after a batch of keys for the rest.
-    pub fn handle_key(
+    /// Undoes (or redoes) this user's last step, never someone else's edits. The frames wait
+    /// for the next [`Collab::flush`]; the session's `undo` and `redo` commands call this.
+    pub fn revert(
         &mut self,
         ed: &mut Editor,
-        key: KeyEvent,
         now_ms: u64,
-    ) -> Result<Frames, CollabError> {
-        if matches!(ed.mode(), Mode::Normal) {
-            match ed.keymap().get(&key).map(|c| c.name) {
-                Some("undo") => return self.revert(ed, now_ms, true),
-                Some("redo") => return self.revert(ed, now_ms, false),
-                _ => {}
-            }
-        }
-        ed.handle_key(key);
-        Ok(Vec::new())
-    }
-
-    /// Undoes this user's last step (never someone else's edits).
-    pub fn undo(&mut self, ed: &mut Editor, now_ms: u64) -> Result<Frames, CollabError> {
-        self.revert(ed, now_ms, true)
-    }
-
-    /// Redoes this user's last undone step.
-    pub fn redo(&mut self, ed: &mut Editor, now_ms: u64) -> Result<Frames, CollabError> {
-        self.revert(ed, now_ms, false)
-    }
-
-    fn revert(&mut self, ed: &mut Editor, now_ms: u64, undo: bool) -> Result<Frames, CollabError> {
+        step: UndoStep,
+    ) -> Result<(), CollabError> {
         if let Some(reason) = ed.read_only() {
             ed.notify(format!("read-only: {reason}"), MessageKind::Error);
-            return Ok(Vec::new());
+            return Ok(());
         }
         let mut frames = self.flush(ed, now_ms)?;
-        let change = if undo { self.client.undo(now_ms)? } else { self.client.redo(now_ms)? };
+        let change = match step {
+            UndoStep::Undo => self.client.undo(now_ms)?,
+            UndoStep::Redo => self.client.redo(now_ms)?,
+        };
         let Some((delta, sent)) = change else {
-            ed.notify(if undo { "nothing to undo" } else { "nothing to redo" }, MessageKind::Info);
-            return Ok(frames);
+            self.outbox = frames;
+            let text = match step {
+                UndoStep::Undo => "nothing to undo",
+                UndoStep::Redo => "nothing to redo",
+            };
+            ed.notify(text, MessageKind::Info);
+            return Ok(());
         };
         frames.extend(sent);
         self.apply_delta(ed, &delta);
@@ -289,8 +287,9 @@ impl Collab {
             ed.set_selection(Selection::point(last.start + last.inserted.chars().count()));
         }
         self.peers = None;
-        frames.extend(self.publish(ed, now_ms, false)?);
-        Ok(frames)
+        frames.extend(self.publish(ed, now_ms, Publish::IfMoved)?);
+        self.outbox = frames;
+        Ok(())
     }
 
     /// Seeds an empty document with `text` (a linked file's contents) as a local edit.

@@ -1,13 +1,21 @@
 //! Model and keystroke tests in the buffer notation of [`crate::notation`].
 
 use super::*;
-use crate::input::Modifiers;
+use crate::input::{Modifiers, MouseEvent, MouseKind};
+use crate::keys::Keys;
 use crate::notation;
+
+/// The default bindings, as the front end has them.
+static KEYS: std::sync::LazyLock<Keys> = std::sync::LazyLock::new(Keys::default);
+
+fn press(e: &mut Editor, key: KeyEvent) {
+    KEYS.press(e, key);
+}
 
 fn ed(s: &str) -> Editor {
     let (text, sel) = notation::parse(s);
     let mut e = Editor::new(&text);
-    e.selection = sel;
+    e.view.selection = sel;
     e
 }
 
@@ -21,19 +29,23 @@ fn key(spec: &str) -> KeyEvent {
 
 /// Runs a small script: plain text is typed, `<spec>` presses a key ("<ctrl-z>", "<left>").
 fn run(e: &mut Editor, script: &str) {
+    run_with(&KEYS, e, script);
+}
+
+fn run_with(keys: &Keys, e: &mut Editor, script: &str) {
     let mut rest = script;
     while !rest.is_empty() {
         if let Some(after) = rest.strip_prefix('<')
             && let Some(end) = after.find('>')
             && end > 0
         {
-            e.handle_key(key(&after[..end]));
+            keys.press(e, key(&after[..end]));
             rest = &after[end + 1..];
             continue;
         }
         let c = rest.chars().next().unwrap();
         for k in KeyEvent::typed(&c.to_string()) {
-            e.handle_key(k);
+            keys.press(e, k);
         }
         rest = &rest[c.len_utf8()..];
     }
@@ -273,7 +285,7 @@ fn remote_edits_map_cursor_and_skip_history() {
 #[test]
 fn unbound_keys_report_and_mode_keys_work() {
     let mut e = ed("|");
-    e.handle_key(KeyEvent { key: Key::F(9), mods: Modifiers::default() });
+    press(&mut e, KeyEvent { key: Key::F(9), mods: Modifiers::default() });
     assert!(e.message().unwrap().text.contains("not bound"));
     run(&mut e, "<f1>");
     assert!(matches!(e.mode(), Mode::Help(0)));
@@ -287,10 +299,11 @@ fn remapped_keys_come_from_config() {
         Config::from_toml("[keys]\n\"ctrl-s\" = \"none\"\n\"ctrl-k\" = \"cut\"\n", Path::new("c"))
             .unwrap();
     let mut e = Editor::with_rope(Rope::from_str("ab\ncd"), &config);
-    run(&mut e, "<ctrl-k>");
+    let keys = Keys::configured(&config, &mut e);
+    run_with(&keys, &mut e, "<ctrl-k>");
     assert_eq!(e.rope().to_string(), "cd");
-    assert!(e.keymap().get(&key("ctrl-s")).is_none());
-    assert!(e.keymap().keys_for("cut").contains(&key("ctrl-k")));
+    assert!(keys.keymap().get(&key("ctrl-s")).is_none());
+    assert!(keys.keymap().keys_for("cut").contains(&key("ctrl-k")));
 }
 
 #[test]
@@ -314,8 +327,8 @@ fn view_follows_cursor_and_mouse_maps_cells() {
 #[test]
 fn soft_wrap_moves_by_visual_rows() {
     let mut e = ed("ab|cdefghij");
-    e.options.line_numbers = false;
-    e.options.soft_wrap = true;
+    e.view.options.line_numbers = false;
+    e.view.options.soft_wrap = true;
     e.resize(4, 10);
     run(&mut e, "<down>");
     assert_eq!(state(&e), "abcdef|ghij");

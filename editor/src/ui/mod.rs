@@ -3,7 +3,6 @@
 //! Rendering reads the model and touches only the visible lines, so its cost does not depend on the file size.
 //! Buffer positions are char offsets; screen positions are cells of the area drawn into.
 
-use std::ops::Range;
 use std::sync::Arc;
 
 use ratatui::buffer::Buffer;
@@ -13,24 +12,17 @@ use unicode_width::UnicodeWidthStr;
 
 use crate::editor::{Editor, MessageKind, Mode};
 use crate::highlight::{Highlighter, Span};
+use crate::keymap::HelpLine;
+use crate::keys::Keys;
 use crate::layout::{self, Glyphs};
 use crate::text::line_text;
 use crate::theme::{Rgb, Theme};
 
+mod peers;
 pub mod terminal;
 
-/// Another user's cursor (and selection) to draw, for the collaborative client.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Decoration {
-    /// Cursor position (char offset).
-    pub pos: usize,
-    /// Selected chars, if any.
-    pub selection: Option<Range<usize>>,
-    /// The user's colour.
-    pub colour: Rgb,
-    /// Name shown next to the cursor.
-    pub label: String,
-}
+pub use crate::decoration::Decoration;
+pub use peers::render_peers;
 
 /// Everything drawn besides the editor itself.
 pub struct RenderInput<'a> {
@@ -42,9 +34,17 @@ pub struct RenderInput<'a> {
     pub connection: Option<&'a str>,
     /// Syntax name for the status bar.
     pub syntax: Option<&'a str>,
+    /// Rows of the help screen (the front end owns the keymap; see [`help_lines`]).
+    pub help: &'a [HelpLine],
 }
 
-fn rgb(c: Rgb) -> Color {
+/// The help rows `render` needs for `ed`: the keymap's, only while the help screen is open.
+pub fn help_lines(ed: &Editor, keys: &Keys) -> Vec<HelpLine> {
+    if matches!(ed.mode(), Mode::Help(_)) { keys.help_lines() } else { Vec::new() }
+}
+
+/// The terminal colour of `c`.
+pub(crate) fn rgb(c: Rgb) -> Color {
     Color::Rgb(c.0, c.1, c.2)
 }
 
@@ -68,7 +68,7 @@ pub fn render(
     }
     let text_area = Rect { height: area.height - 2, ..area };
     let mut cursor = if let Mode::Help(scroll) = ed.mode() {
-        render_help(ed, *scroll, input.theme, text_area, buf);
+        render_help(input.help, *scroll, input.theme, text_area, buf);
         None
     } else {
         render_text(ed, highlighter, input, text_area, buf)
@@ -374,7 +374,7 @@ fn render_message_line(
     }
 }
 
-fn render_help(ed: &Editor, scroll: usize, theme: &Theme, area: Rect, buf: &mut Buffer) {
+fn render_help(lines: &[HelpLine], scroll: usize, theme: &Theme, area: Rect, buf: &mut Buffer) {
     let ui = &theme.ui;
     let base = Style::default().fg(rgb(ui.foreground)).bg(rgb(ui.help_background));
     buf.set_style(area, base);
@@ -387,7 +387,6 @@ fn render_help(ed: &Editor, scroll: usize, theme: &Theme, area: Rect, buf: &mut 
         width,
         base.add_modifier(Modifier::BOLD | Modifier::REVERSED),
     );
-    let lines = ed.keymap().help_lines();
     let key_w = lines.iter().map(|(k, _, _)| k.width()).max().unwrap_or(0).min(width / 3);
     let name_w = lines.iter().map(|(_, n, _)| n.len()).max().unwrap_or(0);
     for (i, (keys, name, help)) in

@@ -18,7 +18,9 @@ fn draw(
     ed.resize(w, h);
     let mut term = Terminal::new(TestBackend::new(w, h)).unwrap();
     let theme = Theme::dark();
-    let input = RenderInput { theme: &theme, decorations, connection: None, syntax: None };
+    let help = help_lines(ed, &KEYS);
+    let input =
+        RenderInput { theme: &theme, decorations, connection: None, syntax: None, help: &help };
     let mut cursor = None;
     term.draw(|f| cursor = render(ed, None, &input, f.area(), f.buffer_mut())).unwrap();
     (term, cursor)
@@ -41,9 +43,12 @@ fn screen(term: &Terminal<TestBackend>) -> Vec<String> {
         .collect()
 }
 
+/// The default bindings, as the front end has them.
+static KEYS: std::sync::LazyLock<Keys> = std::sync::LazyLock::new(Keys::default);
+
 fn type_keys(ed: &mut Editor, spec: &[&str]) {
     for s in spec {
-        ed.handle_key(s.parse::<KeyEvent>().unwrap());
+        KEYS.press(ed, s.parse::<KeyEvent>().unwrap());
     }
 }
 
@@ -101,7 +106,7 @@ fn wide_char_cut_by_right_edge_becomes_blank_and_horizontal_scroll() {
 #[test]
 fn tabs_control_chars_and_combining_marks() {
     let mut ed = Editor::new("a\tb\u{1}c\u{301}d\n\u{301}x");
-    ed.handle_key(KeyEvent::ctrl(crate::input::Key::Char('w')));
+    KEYS.press(&mut ed, KeyEvent::ctrl(crate::input::Key::Char('w')));
     let (term, _) = draw(&mut ed, 16, 4, &[]);
     let rows = screen(&term);
     assert_eq!(rows[0], "  1 a   b\u{2401}c\u{301}d    ");
@@ -181,7 +186,8 @@ fn rendering_into_a_smaller_area_than_the_view_does_not_panic() {
     let mut ed = Editor::with_rope(ropey::Rope::from_str(&"中文👍🏽 wide text ".repeat(20)), &config);
     ed.resize(60, 20);
     let theme = Theme::dark();
-    let input = RenderInput { theme: &theme, decorations: &[], connection: None, syntax: None };
+    let input =
+        RenderInput { theme: &theme, decorations: &[], connection: None, syntax: None, help: &[] };
     let mut term = Terminal::new(TestBackend::new(17, 5)).unwrap();
     term.draw(|f| {
         render(&ed, None, &input, f.area(), f.buffer_mut());

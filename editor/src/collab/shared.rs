@@ -1,22 +1,15 @@
-//! [`App`]: one collaborative document in the editor — the [`Editor`], its [`Collab`] session,
-//! the [`NetHandle`] and the [`OfflineStore`] — driven by [`AppEvent`]s that the front end feeds
-//! from one channel (terminal input and network events alike, so a remote frame is handled the
-//! moment it arrives, with no polling delay).
+//! [`SharedDoc`]: what a shared document adds to the editor — its [`Collab`] session, the
+//! [`NetHandle`] and the [`OfflineStore`]. The front end ([`crate::app::App`]) holds one when the
+//! document is shared and feeds it the network events; everything here is about the document and
+//! the wire, nothing about the terminal or the screen.
 //!
-//! The front end's loop: [`App::handle`] every queued event, [`App::send`] (local edits go out
-//! once per batch), draw with [`App::render`], then [`App::persist`] (the store is updated after
-//! every change batch, off the latency path).
+//! The front end's loop: [`SharedDoc::network`] for every network event, [`SharedDoc::send`]
+//! once per batch (local edits go out together), then [`SharedDoc::persist`] (the store is
+//! updated after every change batch, off the latency path).
 
 use std::path::PathBuf;
-use std::sync::Arc;
-use std::sync::mpsc::{Receiver, RecvTimeoutError, Sender};
+use std::time::{SystemTime, UNIX_EPOCH};
 
-use anyhow::Context;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
-
-use ratatui::buffer::Buffer;
-use ratatui::layout::Rect;
-use ratatui::style::{Color, Style};
 use ropey::Rope;
 use tandem_crdt::{
     Client, Document, DocumentConfig, Extensions, JournalEntry, MAX_CLIENT_ID, OfflineState,
@@ -25,16 +18,11 @@ use tandem_crdt::{
 
 use crate::config::Config;
 use crate::editor::{Editor, MessageKind};
-use crate::highlight::{Budget, Highlighter, Syntaxes};
-use crate::input::{KeyEvent, MouseEvent};
 use crate::text::Edit;
-use crate::theme::Theme;
-use crate::ui::terminal::load_syntax;
-use crate::ui::{RenderInput, render};
 
 use super::{
-    Collab, CollabError, Connection, Frames, NetEvent, NetHandle, OfflineStore, Origin,
-    SharedHistory, Target,
+    ChangeTracking, Collab, CollabError, Connection, Frames, NetEvent, NetHandle, OfflineStore,
+    Origin, SharedHistory, Target,
 };
 
 /// Rewrite the snapshot at most this often after confirmations (so restarts count right).
@@ -43,35 +31,6 @@ const SNAPSHOT_EVERY_MS: u64 = 5_000;
 /// Wall-clock milliseconds since the Unix epoch (presence and undo grouping need wall time).
 pub fn now_ms() -> u64 {
     SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_millis() as u64)
-}
-
-/// Everything that can happen to an [`App`].
-#[derive(Debug)]
-pub enum AppEvent {
-    /// A key press.
-    Key(KeyEvent),
-    /// A mouse event.
-    Mouse(MouseEvent),
-    /// Bracketed paste.
-    Paste(String),
-    /// The terminal's new size.
-    Resize(u16, u16),
-    /// From the network thread.
-    Net(NetEvent),
-    /// The grammars finished loading (on a background thread) and this syntax fits the document.
-    Syntax(SyntaxReady),
-}
-
-/// Loaded grammars and the name of the syntax to highlight with.
-pub struct SyntaxReady {
-    syntaxes: Arc<Syntaxes>,
-    name: String,
-}
-
-impl std::fmt::Debug for SyntaxReady {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("SyntaxReady").field("name", &self.name).finish_non_exhaustive()
-    }
 }
 
 /// How to open a collaborative document.
@@ -93,12 +52,9 @@ pub struct AppOptions {
     pub data_dir: PathBuf,
 }
 
-/// One collaborative document open in the editor.
-pub struct App {
-    /// The editor model.
-    pub editor: Editor,
+/// A shared document's session, network and local store.
+pub struct SharedDoc {
     collab: Collab,
-    theme: Theme,
     net: Option<NetHandle>,
     epoch: Option<u64>,
     outbox: Frames,
@@ -108,18 +64,17 @@ pub struct App {
     file_text: Option<String>,
     snapshot_due: bool,
     last_snapshot_ms: u64,
-    highlighter: Option<Highlighter>,
 }
 
-impl App {
-    /// Opens the stored copy of the document (if any) and, unless offline, starts connecting;
-    /// network events are sent to `events`.
+impl SharedDoc {
+    /// Opens the stored copy of the document (if any) in an editor configured by `config` and,
+    /// unless offline, starts connecting; network events are given to `events` (on the network
+    /// thread).
     pub fn open(
         options: AppOptions,
         config: &Config,
-        theme: Theme,
-        events: Sender<AppEvent>,
-    ) -> Result<Self, CollabError> {
+        events: impl Fn(NetEvent) + Send + 'static,
+    ) -> Result<(Editor, Self), CollabError> {
         let now = now_ms();
         let target = Target::parse(&options.url)?;
         let mut store = OfflineStore::new(&options.data_dir, &target.server, &target.doc);
@@ -159,7 +114,7 @@ impl App {
                 }
                 // Counts from the file's text: the buffer shows as modified when the document
                 // differs from the file.
-                ed.set_history(Box::new(SharedHistory::new(true)));
+                ed.set_history(Box::new(SharedHistory::new(ChangeTracking::Counted)));
                 let on_disk = ed.rope().to_string();
                 if on_disk != text {
                     let len = ed.rope().len_chars();
@@ -179,7 +134,7 @@ impl App {
             }
             None => {
                 let mut ed = Editor::with_rope(Rope::from_str(&text), config);
-                ed.set_history(Box::new(SharedHistory::new(false)));
+                ed.set_history(Box::new(SharedHistory::new(ChangeTracking::Ignored)));
                 ed
             }
         };
@@ -199,10 +154,8 @@ impl App {
             color_light: None,
         };
         let collab = Collab::new(client, user);
-        let mut app = Self {
-            editor,
+        let mut shared = Self {
             collab,
-            theme,
             net: None,
             epoch: None,
             outbox: Vec::new(),
@@ -211,29 +164,16 @@ impl App {
             file_text,
             snapshot_due: false,
             last_snapshot_ms: now,
-            highlighter: None,
         };
         if options.offline {
-            app.collab.set_connection(Connection::Offline);
-            app.seed_from_file(now)?;
+            shared.collab.set_connection(Connection::Offline);
+            shared.seed_from_file(&mut editor, now)?;
         } else {
-            let url = app.target.connect_url(options.token.as_deref());
-            let net = NetHandle::spawn(url, move |event| {
-                // The UI loop is gone when this fails: nothing left to tell.
-                let _ = events.send(AppEvent::Net(event));
-            })
-            .map_err(CollabError::Net)?;
-            app.net = Some(net);
+            let url = shared.target.connect_url(options.token.as_deref());
+            let net = NetHandle::spawn(url, events).map_err(CollabError::Net)?;
+            shared.net = Some(net);
         }
-        Ok(app)
-    }
-
-    /// Starts loading the grammars in the background; an [`AppEvent::Syntax`] follows on
-    /// `events` when one fits the linked file's name or the first line.
-    pub fn load_syntax(&self, events: Sender<AppEvent>) {
-        load_syntax(&self.editor, &self.theme, move |syntaxes, name| {
-            let _ = events.send(AppEvent::Syntax(SyntaxReady { syntaxes, name }));
-        });
+        Ok((editor, shared))
     }
 
     /// The collaborative session.
@@ -242,8 +182,8 @@ impl App {
     }
 
     /// The status bar's connection text.
-    pub fn status(&mut self, now: u64) -> String {
-        self.collab.status(&self.editor, now)
+    pub fn status(&mut self, ed: &Editor, now: u64) -> String {
+        self.collab.status(ed, now)
     }
 
     /// The document's target.
@@ -261,35 +201,14 @@ impl App {
         self.epoch
     }
 
-    /// Handles one event. Errors are reported on the message line; a malformed frame also drops
-    /// its connection, which reconnects with backoff.
-    pub fn handle(&mut self, event: AppEvent, now: u64) {
-        if let Err(e) = self.try_handle(event, now) {
-            tracing::error!(error = %e, "collaboration");
-            self.editor.notify(e.to_string(), MessageKind::Error);
-        }
-    }
-
-    fn try_handle(&mut self, event: AppEvent, now: u64) -> Result<(), CollabError> {
-        let ed = &mut self.editor;
-        match event {
-            AppEvent::Key(k) => {
-                let frames = self.collab.handle_key(ed, k, now)?;
-                self.outbox.extend(frames);
-            }
-            AppEvent::Mouse(m) => ed.handle_mouse(m),
-            AppEvent::Paste(text) => ed.paste(&text),
-            AppEvent::Resize(w, h) => ed.resize(w, h),
-            AppEvent::Net(net) => self.network(net, now)?,
-            AppEvent::Syntax(ready) => {
-                tracing::info!(syntax = %ready.name, "highlighting");
-                self.highlighter = Some(Highlighter::new(ready.syntaxes, ready.name, &self.theme));
-            }
-        }
-        Ok(())
-    }
-
-    fn network(&mut self, event: NetEvent, now: u64) -> Result<(), CollabError> {
+    /// Handles one network event. A malformed frame also drops its connection, which reconnects
+    /// with backoff; the error is returned for the message line.
+    pub fn network(
+        &mut self,
+        ed: &mut Editor,
+        event: NetEvent,
+        now: u64,
+    ) -> Result<(), CollabError> {
         match event {
             NetEvent::Connecting { .. } => {
                 if !matches!(self.collab.connection(), Connection::Retrying { .. }) {
@@ -299,13 +218,13 @@ impl App {
             NetEvent::Connected { epoch } => {
                 tracing::info!(epoch, url = %self.target.base, "connected");
                 self.epoch = Some(epoch);
-                self.outbox = self.collab.connected(&mut self.editor, now)?;
+                self.outbox = self.collab.connected(ed, now)?;
             }
             NetEvent::Frame { epoch, bytes } => {
                 if self.epoch != Some(epoch) {
                     return Ok(());
                 }
-                let received = match self.collab.receive(&mut self.editor, &bytes, now) {
+                let received = match self.collab.receive(ed, &bytes, now) {
                     Ok(received) => received,
                     Err(e) => {
                         self.drop_connection(epoch, &e);
@@ -315,10 +234,10 @@ impl App {
                 self.outbox.extend(received.frames);
                 self.snapshot_due |= received.confirmed > 0;
                 if let Some(reason) = received.denied {
-                    self.editor.notify(explain_refusal(&reason), MessageKind::Error);
+                    ed.notify(explain_refusal(&reason), MessageKind::Error);
                 }
                 if received.first_sync {
-                    self.seed_from_file(now)?;
+                    self.seed_from_file(ed, now)?;
                 }
             }
             NetEvent::Disconnected { reason, retry_in } => {
@@ -330,7 +249,7 @@ impl App {
             NetEvent::Refused { reason } => {
                 tracing::warn!(%reason, "refused");
                 self.epoch = None;
-                self.editor.notify(explain_refusal(&reason), MessageKind::Error);
+                ed.notify(explain_refusal(&reason), MessageKind::Error);
                 self.collab.disconnected(Connection::Refused { reason });
             }
         }
@@ -352,19 +271,18 @@ impl App {
 
     /// On the first sync (or at once offline): an empty document takes the linked file's text;
     /// a non-empty one wins, and the editor says so when they differ.
-    fn seed_from_file(&mut self, now: u64) -> Result<(), CollabError> {
+    fn seed_from_file(&mut self, ed: &mut Editor, now: u64) -> Result<(), CollabError> {
         let Some(file_text) = self.file_text.take() else { return Ok(()) };
-        match self.collab.seed(&mut self.editor, &file_text, now)? {
+        match self.collab.seed(ed, &file_text, now)? {
             Some(frames) => {
                 self.outbox.extend(frames);
                 // The document now equals the file: nothing unsaved.
-                self.editor.set_history(Box::new(SharedHistory::new(true)));
-                self.editor
-                    .notify("the empty document was seeded from the file", MessageKind::Info);
+                ed.set_history(Box::new(SharedHistory::new(ChangeTracking::Counted)));
+                ed.notify("the empty document was seeded from the file", MessageKind::Info);
             }
-            None if !file_text.is_empty() && self.editor.rope() != file_text.as_str() => {
-                let name = self.editor.path().map(|p| p.display().to_string()).unwrap_or_default();
-                self.editor.notify(
+            None if !file_text.is_empty() && ed.rope() != file_text.as_str() => {
+                let name = ed.path().map(|p| p.display().to_string()).unwrap_or_default();
+                ed.notify(
                     format!("the shared document differs from {name} and wins; Ctrl-S overwrites the file"),
                     MessageKind::Info,
                 );
@@ -375,18 +293,18 @@ impl App {
     }
 
     /// Periodic work (call about once a second): presence renewal, peer expiry, snapshots.
-    pub fn tick(&mut self, now: u64) {
-        match self.collab.tick(&mut self.editor, now) {
+    pub fn tick(&mut self, ed: &mut Editor, now: u64) {
+        match self.collab.tick(ed, now) {
             Ok(frames) => self.outbox.extend(frames),
-            Err(e) => self.editor.notify(e.to_string(), MessageKind::Error),
+            Err(e) => ed.notify(e.to_string(), MessageKind::Error),
         }
     }
 
     /// Moves local edits into the CRDT and sends every waiting frame on the open connection.
-    pub fn send(&mut self, now: u64) {
-        match self.collab.flush(&mut self.editor, now) {
+    pub fn send(&mut self, ed: &mut Editor, now: u64) {
+        match self.collab.flush(ed, now) {
             Ok(frames) => self.outbox.extend(frames),
-            Err(e) => self.editor.notify(e.to_string(), MessageKind::Error),
+            Err(e) => ed.notify(e.to_string(), MessageKind::Error),
         }
         let frames = std::mem::take(&mut self.outbox);
         if let (Some(net), Some(epoch)) = (&self.net, self.epoch) {
@@ -425,115 +343,12 @@ impl App {
         Ok(())
     }
 
-    /// Draws the editor with the other users' cursors, the connection state and (when toggled)
-    /// the presence list; returns where the terminal cursor goes.
-    pub fn render(&mut self, area: Rect, buf: &mut Buffer, now: u64) -> Option<(u16, u16)> {
-        let decorations = self.collab.decorations(&self.editor);
-        let status = self.collab.status(&self.editor, now);
-        let damage = self.editor.take_damage();
-        if let Some(h) = self.highlighter.as_mut() {
-            h.apply_damage(damage);
-        }
-        let syntax = self.highlighter.as_ref().map(|h| h.syntax_name().to_owned());
-        let input = RenderInput {
-            theme: &self.theme,
-            decorations: &decorations,
-            connection: Some(&status),
-            syntax: syntax.as_deref(),
-        };
-        let cursor = render(&self.editor, self.highlighter.as_mut(), &input, area, buf);
-        if self.editor.presence_list_shown() {
-            self.render_peers(area, buf);
-        }
-        cursor
-    }
-
-    fn render_peers(&mut self, area: Rect, buf: &mut Buffer) {
-        let ui = self.theme.ui.clone();
-        let me = format!("● {} (you)", self.collab.user().name);
-        let mine = crate::theme::Rgb::parse(&self.collab.user().color).unwrap_or(ui.foreground);
-        let mut rows = vec![(me, mine)];
-        rows.extend(
-            self.collab.peers(&self.editor).iter().map(|p| (format!("● {}", p.name), p.colour)),
-        );
-        let width = rows.iter().map(|(r, _)| r.chars().count()).max().unwrap_or(0) as u16 + 2;
-        let width = width.max(12).min(area.width);
-        let height = (rows.len() as u16 + 1).min(area.height.saturating_sub(2));
-        let x = area.x + area.width - width;
-        let rgb = |c: crate::theme::Rgb| Color::Rgb(c.0, c.1, c.2);
-        let base = Style::default().fg(rgb(ui.status_foreground)).bg(rgb(ui.status_background));
-        buf.set_style(Rect { x, y: area.y, width, height }, base);
-        buf.set_stringn(x + 1, area.y, "here:", usize::from(width - 1), base);
-        for (i, (row, colour)) in
-            rows.iter().enumerate().take(usize::from(height.saturating_sub(1)))
-        {
-            buf.set_stringn(
-                x + 1,
-                area.y + 1 + i as u16,
-                row,
-                usize::from(width - 1),
-                base.fg(rgb(*colour)),
-            );
-        }
-    }
-
-    /// The front end's loop, until the user quits or `inbox` closes: `draw` a frame, update the
-    /// store, sleep until an event arrives (at most [`TICK`]), handle it and everything queued
-    /// behind it, then send the batch's frames at once. The terminal and the latency benchmark
-    /// share it, so the benchmark measures what users get.
-    pub fn run_loop(
-        &mut self,
-        inbox: &Receiver<AppEvent>,
-        mut draw: impl FnMut(&mut App, u64) -> anyhow::Result<()>,
-    ) -> anyhow::Result<()> {
-        let mut last_tick = now_ms();
-        let mut idle = false;
-        loop {
-            if let Some(h) = self.highlighter.as_mut() {
-                // A frame answering input stays short; idle frames catch up on highlighting.
-                h.set_budget(if idle { Budget::IDLE } else { Budget::KEYSTROKE });
-            }
-            draw(self, now_ms())?;
-            self.persist(now_ms()).context("writing the local store")?;
-            if self.editor.should_quit() {
-                return Ok(());
-            }
-            // Highlighting catches up a few lines per frame while nothing else happens.
-            let catching_up = self.highlighter.as_ref().is_some_and(|h| !h.is_complete());
-            let wait = if catching_up || self.editor.is_busy() { Duration::ZERO } else { TICK };
-            let received = inbox.recv_timeout(wait);
-            idle = matches!(received, Err(RecvTimeoutError::Timeout));
-            match received {
-                Ok(event) => {
-                    let now = now_ms();
-                    self.handle(event, now);
-                    for event in inbox.try_iter().take(BATCH) {
-                        self.handle(event, now);
-                    }
-                }
-                Err(RecvTimeoutError::Timeout) => {
-                    if self.editor.is_busy() {
-                        self.editor.tick();
-                    }
-                }
-                Err(RecvTimeoutError::Disconnected) => return Ok(()),
-            }
-            let now = now_ms();
-            if now.saturating_sub(last_tick) >= TICK.as_millis() as u64 {
-                self.tick(now);
-                self.editor.check_disk();
-                last_tick = now;
-            }
-            self.send(now);
-        }
-    }
-
     /// Leaves cleanly: tells the others, writes a final snapshot, closes the connection.
-    pub fn shutdown(mut self, now: u64) -> Result<(), CollabError> {
+    pub fn shutdown(mut self, ed: &mut Editor, now: u64) -> Result<(), CollabError> {
         if let Ok(frames) = self.collab.leave(now) {
             self.outbox.extend(frames);
         }
-        self.send(now);
+        self.send(ed, now);
         self.persist(now)?;
         self.snapshot(now)?;
         // Dropping the handle sends what is queued, closes the socket and joins the thread.
@@ -556,8 +371,3 @@ fn explain_refusal(reason: &str) -> String {
         format!("access refused: {reason}")
     }
 }
-
-/// How long the loop waits for an event before doing periodic work.
-pub const TICK: Duration = Duration::from_secs(1);
-/// Most events handled before drawing again, so a flood of input still shows progress.
-const BATCH: usize = 1024;

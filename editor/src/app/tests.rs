@@ -1,0 +1,172 @@
+//! The front end with a shared document opened offline: keys through the app's keymap and the
+//! session's own commands, the local store, the presence list, malformed frames.
+
+use tandem_crdt::{Document, DocumentConfig, SyncSession};
+
+use super::*;
+use crate::collab::{AppOptions, NetEvent};
+use crate::{Key, KeyEvent};
+
+fn offline_options(dir: &std::path::Path) -> AppOptions {
+    AppOptions {
+        url: "ws://127.0.0.1:9/notes".into(),
+        token: None,
+        name: "ann".into(),
+        color: "#ee6352".into(),
+        file: None,
+        offline: true,
+        data_dir: dir.to_owned(),
+    }
+}
+
+fn open_offline(options: AppOptions) -> App {
+    let (tx, _rx) = std::sync::mpsc::channel();
+    let config = crate::Config::default();
+    let theme = config.load_theme().unwrap();
+    App::open(options, &config, theme, tx).unwrap()
+}
+
+#[test]
+fn quitting_offline_and_reopening_keeps_every_edit_and_its_unconfirmed_state() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut app = open_offline(offline_options(dir.path()));
+    for key in KeyEvent::typed("typed offline") {
+        app.handle(AppEvent::Key(key), 0);
+        app.send(0);
+        app.persist(0).unwrap();
+    }
+    // A crash: no shutdown, only what was appended after each batch.
+    drop(app);
+    let mut app = open_offline(offline_options(dir.path()));
+    assert_eq!(app.editor.rope().to_string(), "typed offline");
+    assert_eq!(app.shared().unwrap().collab().client().unconfirmed_count(), 13);
+    assert_eq!(app.status(0), "offline · 13 unconfirmed");
+    app.handle(AppEvent::Key(KeyEvent::ctrl(Key::End)), 0);
+    app.handle(AppEvent::Key(KeyEvent::plain(Key::Char('!'))), 0);
+    app.shutdown(0).unwrap();
+    let app = open_offline(offline_options(dir.path()));
+    assert_eq!(app.editor.rope().to_string(), "typed offline!");
+}
+
+#[test]
+fn a_linked_file_seeds_an_empty_offline_document_and_read_only_tokens_refuse_typing() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("notes.md");
+    std::fs::write(&file, "# notes\n").unwrap();
+    let mut app =
+        open_offline(AppOptions { file: Some(file.clone()), ..offline_options(dir.path()) });
+    assert_eq!(app.editor.rope().to_string(), "# notes\n");
+    assert_eq!(app.shared().unwrap().collab().client().document().text(), "# notes\n");
+    app.handle(AppEvent::Key(KeyEvent::ctrl(Key::End)), 0);
+    app.handle(AppEvent::Key(KeyEvent::plain(Key::Char('x'))), 0);
+    app.handle(AppEvent::Key(KeyEvent::ctrl(Key::Char('s'))), 0);
+    assert_eq!(std::fs::read_to_string(&file).unwrap(), "# notes\nx");
+    app.shutdown(0).unwrap();
+
+    let token = format!(
+        "{}.sig",
+        base64::Engine::encode(
+            &base64::engine::general_purpose::URL_SAFE_NO_PAD,
+            r#"{"doc":"notes","access":"r"}"#
+        )
+    );
+    let mut app = open_offline(AppOptions { token: Some(token), ..offline_options(dir.path()) });
+    app.handle(AppEvent::Key(KeyEvent::plain(Key::Char('y'))), 0);
+    assert_eq!(app.editor.rope().to_string(), "# notes\nx");
+    let message = app.editor.message().map(|m| m.text.clone()).unwrap_or_default();
+    assert!(message.contains("read-only"), "{message}");
+}
+
+#[test]
+fn the_presence_list_is_a_keymap_command_shown_in_help_and_remappable() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut app = open_offline(offline_options(dir.path()));
+    let help = app.keys().help_lines();
+    let row = help.iter().find(|(_, name, _)| *name == "toggle_presence");
+    assert_eq!(row.map(|(keys, _, _)| keys.as_str()), Some("F2"), "{help:?}");
+    let screen = |app: &mut App| {
+        let area = ratatui::layout::Rect::new(0, 0, 40, 6);
+        let mut buf = ratatui::buffer::Buffer::empty(area);
+        app.render(area, &mut buf, 0);
+        buf.content().iter().map(|c| c.symbol()).collect::<String>()
+    };
+    assert!(!screen(&mut app).contains("ann (you)"));
+    app.handle(AppEvent::Key(KeyEvent::plain(Key::F(2))), 0);
+    assert!(screen(&mut app).contains("ann (you)"), "{}", screen(&mut app));
+    app.handle(AppEvent::Key(KeyEvent::plain(Key::F(2))), 0);
+    assert!(!screen(&mut app).contains("ann (you)"));
+    assert_eq!(app.editor.rope().to_string(), "", "F2 must not reach the text");
+    app.shutdown(0).unwrap();
+
+    // Remapped in the config: Alt-P toggles, F2 is free.
+    let toml = "[keys]\n\"f2\" = \"none\"\n\"alt-p\" = \"toggle_presence\"\n";
+    let config = crate::Config::from_toml(toml, std::path::Path::new("user.toml")).unwrap();
+    let theme = config.load_theme().unwrap();
+    let (tx, _rx) = std::sync::mpsc::channel();
+    let mut app = App::open(offline_options(dir.path()), &config, theme, tx).unwrap();
+    app.handle(AppEvent::Key(KeyEvent::plain(Key::F(2))), 0);
+    assert!(!app.editor.presence_list_shown());
+    app.handle(AppEvent::Key("alt-p".parse().unwrap()), 0);
+    assert!(app.editor.presence_list_shown());
+}
+
+#[test]
+fn the_presence_command_explains_itself_outside_a_shared_document() {
+    let mut ed = Editor::new("text");
+    crate::Keys::default().press(&mut ed, KeyEvent::plain(Key::F(2)));
+    assert!(!ed.presence_list_shown());
+    let message = ed.message().map(|m| m.text.clone()).unwrap_or_default();
+    assert!(message.contains("not a shared document"), "{message}");
+    assert_eq!(ed.rope().to_string(), "text");
+}
+
+#[test]
+fn a_malformed_frame_drops_the_connection_and_the_next_one_resyncs() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut app = open_offline(offline_options(dir.path()));
+    app.handle(AppEvent::Net(NetEvent::Connected { epoch: 1 }), 0);
+    assert_eq!(app.epoch(), Some(1));
+    // A sync update whose length runs past the frame's end.
+    app.handle(AppEvent::Net(NetEvent::Frame { epoch: 1, bytes: vec![0, 2, 200, 1] }), 0);
+    assert_eq!(app.epoch(), None, "the bad connection must be dropped");
+    assert!(app.status(0).starts_with("connecting"), "{}", app.status(0));
+    let message = app.editor.message().map(|m| m.text.clone()).unwrap_or_default();
+    assert!(!message.is_empty(), "the error is reported");
+
+    let mut server = Document::new(DocumentConfig::new(1)).unwrap();
+    let update = server.insert(0, "from the server", 0).unwrap();
+    // Frames still in flight on the dropped connection are ignored.
+    let frame = SyncSession::update_frame(&update);
+    app.handle(AppEvent::Net(NetEvent::Frame { epoch: 1, bytes: frame.clone() }), 0);
+    assert_eq!(app.editor.rope().to_string(), "");
+    // The network thread reconnects; the new connection works.
+    app.handle(AppEvent::Net(NetEvent::Connected { epoch: 2 }), 0);
+    app.handle(AppEvent::Net(NetEvent::Frame { epoch: 2, bytes: frame }), 0);
+    assert_eq!(app.editor.rope().to_string(), "from the server");
+}
+
+#[test]
+fn a_file_alone_runs_the_same_loop_without_a_session() {
+    let config = crate::Config::default();
+    let mut app = App::solo(Editor::new(""), &config, Theme::dark());
+    let (tx, rx) = std::sync::mpsc::channel();
+    for key in KeyEvent::typed("hi") {
+        tx.send(AppEvent::Key(key)).unwrap();
+    }
+    // Unsaved: quitting asks, "n" quits without saving.
+    tx.send(AppEvent::Key(KeyEvent::ctrl(Key::Char('q')))).unwrap();
+    tx.send(AppEvent::Key(KeyEvent::plain(Key::Char('n')))).unwrap();
+    let mut frames = 0;
+    app.run_loop(&rx, |_, _| {
+        frames += 1;
+        Ok(())
+    })
+    .unwrap();
+    assert!(app.editor.should_quit());
+    assert_eq!(app.editor.rope().to_string(), "hi");
+    assert!(frames >= 2, "a first frame, then one per batch");
+    assert!(app.editor.take_pending_edits().is_empty(), "alone, the loop consumes local edits");
+    assert_eq!(app.status(0), "");
+    assert_eq!(app.epoch(), None);
+    app.shutdown(0).unwrap();
+}

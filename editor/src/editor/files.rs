@@ -1,0 +1,118 @@
+//! The document's file: save (atomic, asking before overwriting a file changed on disk), save as, reload,
+//! quitting with unsaved changes, and noticing changes made by other programs.
+
+use super::{Confirm, Editor, Mode};
+use crate::file;
+use crate::history::ChangeKind;
+use crate::selection::Selection;
+use crate::text::{self, Edit};
+
+/// Whether saving over a file that changed on disk since it was read asks first.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) enum Overwrite {
+    /// Ask (the file changed under us).
+    Ask,
+    /// The user said yes.
+    Confirmed,
+}
+
+impl Editor {
+    // ----- files -----
+
+    /// Saves to the file (asks for a name when there is none).
+    pub fn save(&mut self) {
+        if let Some(reason) = &self.doc.read_only {
+            let text = format!("not saved: read-only: {reason}");
+            return self.error(text);
+        }
+        if self.doc.path.is_none() {
+            return self.save_as();
+        }
+        self.write_file(Overwrite::Ask);
+    }
+
+    pub(super) fn write_file(&mut self, overwrite: Overwrite) {
+        let Some(path) = self.doc.path.clone() else { return };
+        if overwrite == Overwrite::Ask {
+            let now = file::stamp(&path).ok().flatten();
+            if now.is_some() && now != self.doc.disk {
+                self.mode = Mode::Confirm(Confirm::Overwrite);
+                return;
+            }
+        }
+        match file::save(&path, self.rope()) {
+            Ok(stamp) => {
+                self.doc.disk = Some(stamp);
+                self.doc.changed_on_disk = false;
+                self.doc.history.seal();
+                self.doc.saved_state = self.doc.history.state_id();
+                let lines = self.rope().len_lines();
+                self.info(format!("saved {} ({lines} lines, {} bytes)", path.display(), stamp.len));
+            }
+            Err(e) => self.error(e.to_string()),
+        }
+    }
+
+    /// Asks to quit; confirms first when there are unsaved changes.
+    pub fn quit(&mut self) {
+        if self.is_modified() {
+            self.mode = Mode::Confirm(Confirm::Quit);
+        } else {
+            self.quit = true;
+        }
+    }
+
+    /// Notices when another program changed the file. Call periodically.
+    pub fn check_disk(&mut self) {
+        let Some(path) = &self.doc.path else { return };
+        let Some(known) = self.doc.disk else { return };
+        if self.doc.changed_on_disk {
+            return;
+        }
+        if let Ok(now) = file::stamp(path)
+            && now != Some(known)
+        {
+            self.doc.changed_on_disk = true;
+            self.error("the file changed on disk (Alt-L reloads; saving asks first)");
+        }
+    }
+
+    /// Reloads the file from disk (asks first when there are unsaved changes).
+    pub fn reload(&mut self) {
+        if self.doc.path.is_none() {
+            return self.info("no file to reload");
+        }
+        if self.is_modified() {
+            self.mode = Mode::Confirm(Confirm::Reload);
+        } else {
+            self.do_reload();
+        }
+    }
+
+    pub(super) fn do_reload(&mut self) {
+        let Some(path) = self.doc.path.clone() else { return };
+        match file::load(&path) {
+            Ok(Some(loaded)) if loaded.read_only.is_none() => {
+                let text: String = loaded.rope.into();
+                let len = self.rope().len_chars();
+                let head = self.view.selection.head;
+                self.doc.history.seal();
+                // One undoable edit, so that the collaborative layer sees the reload like any other change.
+                let edit = Edit { range: 0..len, text };
+                let pos = head.min(edit.inserted_len());
+                if self.apply_local(edit, Selection::point(pos), ChangeKind::Other) {
+                    self.doc.history.seal();
+                    self.doc.saved_state = self.doc.history.state_id();
+                    self.view.selection = Selection::point(text::grapheme_floor(self.rope(), pos));
+                    self.doc.disk = Some(loaded.stamp);
+                    self.doc.changed_on_disk = false;
+                    self.after_change();
+                    self.info(format!("reloaded {}", path.display()));
+                }
+            }
+            Ok(Some(_)) => self.error("not reloaded: the file is no longer valid UTF-8"),
+            Ok(None) => self.error("not reloaded: the file no longer exists"),
+            Err(e) => self.error(e.to_string()),
+        }
+    }
+}
