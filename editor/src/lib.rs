@@ -32,6 +32,7 @@ mod input;
 mod keymap;
 mod layout;
 pub mod notation;
+mod records;
 mod search;
 mod selection;
 mod text;
