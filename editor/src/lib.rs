@@ -26,6 +26,7 @@ mod commands;
 mod config;
 mod editor;
 mod file;
+pub mod journal;
 mod highlight;
 mod history;
 mod input;
