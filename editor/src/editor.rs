@@ -194,6 +194,8 @@ pub enum Confirm {
     Overwrite,
     /// Discard changes and reload?
     Reload,
+    /// Write a file we have no write permission for?
+    WriteProtected,
     /// Replace this match?
     Replace(ReplaceSession),
 }
@@ -207,6 +209,7 @@ impl Confirm {
                 "The file changed on disk since it was read. Overwrite it? (y)es (n)o"
             }
             Confirm::Reload => "Discard unsaved changes and reload from disk? (y)es (n)o",
+            Confirm::WriteProtected => "The file is read-only. Write it anyway? (y)es (n)o",
             Confirm::Replace(_) => "Replace this match? (y)es (n)o (a)ll (Esc) stop",
         }
     }
@@ -241,13 +244,15 @@ pub struct Status {
     pub modified: bool,
     /// Opened read-only.
     pub read_only: bool,
+    /// The file is write-protected: saving asks first.
+    pub write_protected: bool,
     /// 1-based line of the cursor.
     pub line: usize,
     /// 1-based display column of the cursor.
     pub column: usize,
     /// Total lines.
     pub lines: usize,
-    /// "UTF-8".
+    /// "UTF-8" or "UTF-8 BOM".
     pub encoding: &'static str,
     /// Line ending.
     pub line_ending: LineEnding,
@@ -269,6 +274,8 @@ pub struct Editor {
     path: Option<PathBuf>,
     disk: Option<DiskStamp>,
     read_only: Option<String>,
+    bom: file::Bom,
+    access: file::Access,
     saved_state: u64,
     changed_on_disk: bool,
     message: Option<Message>,
@@ -306,6 +313,8 @@ impl Editor {
             path: None,
             disk: None,
             read_only: None,
+            bom: file::Bom::Absent,
+            access: file::Access::Writable,
             saved_state: 0,
             changed_on_disk: false,
             message: None,
@@ -332,6 +341,7 @@ impl Editor {
             Some(l) => {
                 let mut ed = Editor::with_rope(l.rope, config);
                 ed.disk = Some(l.stamp);
+                (ed.bom, ed.access) = (l.bom, l.access);
                 if let Some(reason) = l.read_only {
                     ed.error(format!("read-only: {reason}"));
                     ed.read_only = Some(reason);
@@ -520,10 +530,11 @@ impl Editor {
             name,
             modified: self.is_modified(),
             read_only: self.read_only.is_some(),
+            write_protected: self.access == file::Access::WriteProtected,
             line: line + 1,
             column: col + 1,
             lines: self.rope().len_lines(),
-            encoding: "UTF-8",
+            encoding: self.bom.encoding(),
             line_ending: self.buffer.line_ending(),
             mode,
         }
@@ -1428,6 +1439,7 @@ impl Editor {
             Confirm::Quit if no => self.quit = true,
             Confirm::Overwrite if yes => self.write_file(true),
             Confirm::Reload if yes => self.do_reload(),
+            Confirm::WriteProtected if yes => self.write_file(false),
             _ if key.key == Key::Esc || no => self.message = None,
             other => self.mode = Mode::Confirm(other),
         }
@@ -1441,8 +1453,10 @@ impl Editor {
             let text = format!("not saved: read-only: {reason}");
             return self.error(text);
         }
-        if self.path.is_none() {
-            return self.save_as();
+        let Some(path) = &self.path else { return self.save_as() };
+        self.access = file::access(path);
+        if self.access == file::Access::WriteProtected {
+            return self.mode = Mode::Confirm(Confirm::WriteProtected);
         }
         self.write_file(false);
     }
@@ -1456,7 +1470,7 @@ impl Editor {
                 return;
             }
         }
-        match file::save(&path, self.rope()) {
+        match file::save(&path, self.rope(), self.bom) {
             Ok(stamp) => {
                 self.disk = Some(stamp);
                 self.changed_on_disk = false;
@@ -1521,6 +1535,7 @@ impl Editor {
                     self.saved_state = self.history.state_id();
                     self.selection = Selection::point(text::grapheme_floor(self.rope(), pos));
                     self.disk = Some(loaded.stamp);
+                    (self.bom, self.access) = (loaded.bom, loaded.access);
                     self.changed_on_disk = false;
                     self.after_change();
                     self.info(format!("reloaded {}", path.display()));
