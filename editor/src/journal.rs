@@ -29,6 +29,7 @@
 //! ```
 
 mod entry;
+mod live;
 
 use std::fs;
 use std::io;
@@ -38,6 +39,7 @@ use std::time::{Duration, Instant, SystemTime};
 use ropey::Rope;
 
 pub use entry::{Differs, differs, utc};
+pub use live::Live;
 
 use crate::records::{self, AppendLog};
 use crate::text::Edit;
@@ -174,9 +176,14 @@ impl Journal {
 
     /// The file was saved with `text`: the journal is removed and later edits start from `text`.
     pub fn saved(&mut self, text: &Rope) -> Result<(), JournalError> {
+        self.base = Base::of(text);
+        self.discard()
+    }
+
+    /// Removes the journal and anything buffered (the user chose not to keep the edits).
+    pub fn discard(&mut self) -> Result<(), JournalError> {
         self.pending.clear();
         self.due = None;
-        self.base = Base::of(text);
         self.started = false;
         self.log.remove().map_err(|e| self.io("removing", e))
     }
@@ -220,6 +227,11 @@ fn read(path: &Path) -> Result<Option<(Base, PathBuf, Vec<Entry>)>, JournalError
         None => Ok(None),
         Some(_) => Err(JournalError::Corrupt(path.to_owned())),
     }
+}
+
+/// Whether `file` has a journal in `dir` holding edits (an earlier session's, waiting to be recovered).
+fn waiting(dir: &Path, file: &Path) -> bool {
+    matches!(read(&journal_path(dir, file)), Ok(Some((_, _, entries))) if !entries.is_empty())
 }
 
 /// Every journal in `dir` holding edits, oldest first. Unreadable ones are skipped with a log line.

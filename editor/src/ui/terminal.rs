@@ -169,6 +169,7 @@ pub fn run(config: &Config, path: Option<PathBuf>) -> anyhow::Result<()> {
         Terminal::new(CrosstermBackend::new(io::stdout())).context("setting up the terminal")?;
     let size = term.size()?;
     editor.resize(size.width, size.height);
+    let mut journal = crate::journal::Live::start(&mut editor);
     let mut last_disk_check = Instant::now();
     let mut waiting_for_syntax = config.syntax;
     let mut idle = false;
@@ -205,8 +206,7 @@ pub fn run(config: &Config, path: Option<PathBuf>) -> anyhow::Result<()> {
                 Effect::Clipboard(text) => osc52(&text)?,
             }
         }
-        // Local only for now: the collaborative client will drain these into the CRDT.
-        editor.take_pending_edits();
+        crate::journal::Live::update(&mut journal, &mut editor, Instant::now());
         if editor.should_quit() {
             break;
         }
@@ -243,6 +243,7 @@ pub fn run(config: &Config, path: Option<PathBuf>) -> anyhow::Result<()> {
             last_disk_check = Instant::now();
         }
     }
+    crate::journal::Live::finish(journal);
     tracing::info!("quit");
     Ok(())
 }
