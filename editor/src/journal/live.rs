@@ -90,13 +90,24 @@ impl Live {
 
 #[cfg(test)]
 mod tests {
+    use std::path::PathBuf;
     use std::time::Duration;
 
     use super::*;
+    use crate::journal::{load, recoverable};
     use crate::{Config, KeyEvent};
 
-    #[test]
-    fn typing_is_journaled_when_due_and_saving_removes_the_journal() {
+    /// An editor on a file holding "ab", its journal in `dir`, and "x" typed and journaled since `t0`.
+    struct Typed {
+        _tmp: tempfile::TempDir,
+        dir: PathBuf,
+        file: PathBuf,
+        ed: Editor,
+        live: Option<Live>,
+        t0: Instant,
+    }
+
+    fn typed_x() -> Typed {
         let tmp = tempfile::tempdir().unwrap();
         let (dir, file) = (tmp.path().join("journal"), tmp.path().join("a.txt"));
         std::fs::write(&file, "ab").unwrap();
@@ -105,33 +116,32 @@ mod tests {
         let t0 = Instant::now();
         KeyEvent::typed("x").into_iter().for_each(|k| ed.handle_key(k));
         Live::update(&mut live, &mut ed, t0);
-        assert!(super::super::recoverable(&dir).unwrap().is_empty(), "not due yet");
-        Live::update(&mut live, &mut ed, t0 + Duration::from_secs(1));
-        assert_eq!(super::super::load(&dir, &file).unwrap().unwrap().text, "xab");
+        Typed { _tmp: tmp, dir, file, ed, live, t0 }
+    }
+
+    #[test]
+    fn typing_is_journaled_when_due_and_saving_removes_the_journal() {
+        let mut t = typed_x();
+        assert!(recoverable(&t.dir).unwrap().is_empty(), "not due yet");
+        Live::update(&mut t.live, &mut t.ed, t.t0 + Duration::from_secs(1));
+        assert_eq!(load(&t.dir, &t.file).unwrap().unwrap().text, "xab");
 
         // A second editor on the file does not replace the first one's journal.
-        let mut second = Editor::open(&file, &Config::default()).unwrap();
-        assert!(Live::start_in(&dir, &mut second).is_none());
+        let mut second = Editor::open(&t.file, &Config::default()).unwrap();
+        assert!(Live::start_in(&t.dir, &mut second).is_none());
         assert!(second.message().unwrap().text.contains("tandem --recover"));
 
-        ed.handle_key("ctrl-s".parse().unwrap());
-        Live::update(&mut live, &mut ed, t0 + Duration::from_secs(2));
-        assert!(super::super::recoverable(&dir).unwrap().is_empty());
+        t.ed.handle_key("ctrl-s".parse().unwrap());
+        Live::update(&mut t.live, &mut t.ed, t.t0 + Duration::from_secs(2));
+        assert!(recoverable(&t.dir).unwrap().is_empty());
     }
 
     #[test]
     fn quitting_without_saving_leaves_nothing_to_recover() {
-        let tmp = tempfile::tempdir().unwrap();
-        let (dir, file) = (tmp.path().join("journal"), tmp.path().join("a.txt"));
-        std::fs::write(&file, "ab").unwrap();
-        let mut ed = Editor::open(&file, &Config::default()).unwrap();
-        let mut live = Live::start_in(&dir, &mut ed);
-        KeyEvent::typed("x").into_iter().for_each(|k| ed.handle_key(k));
-        let t0 = Instant::now();
-        Live::update(&mut live, &mut ed, t0);
-        Live::update(&mut live, &mut ed, t0 + Duration::from_secs(1));
-        assert_eq!(super::super::recoverable(&dir).unwrap().len(), 1);
-        Live::finish(live);
-        assert!(super::super::recoverable(&dir).unwrap().is_empty());
+        let mut t = typed_x();
+        Live::update(&mut t.live, &mut t.ed, t.t0 + Duration::from_secs(1));
+        assert_eq!(recoverable(&t.dir).unwrap().len(), 1);
+        Live::finish(t.live);
+        assert!(recoverable(&t.dir).unwrap().is_empty());
     }
 }

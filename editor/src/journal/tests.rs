@@ -11,6 +11,14 @@ struct Setup {
     file: PathBuf,
 }
 
+/// A journal of the setup's file over `base` holding `edit`, flushed.
+fn journaled(s: &Setup, base: &str, edit: Edit) -> Journal {
+    let mut j = Journal::open(&s.dir, &s.file, &Rope::from_str(base));
+    j.record(&edit, Instant::now());
+    j.flush().unwrap();
+    j
+}
+
 fn setup(text: &str) -> Setup {
     let tmp = tempfile::tempdir().unwrap();
     let file = tmp.path().join("notes.txt");
@@ -45,9 +53,7 @@ fn edits_are_buffered_until_due_then_recovered_with_what_differs() {
 #[test]
 fn a_torn_tail_loses_only_the_last_record() {
     let s = setup("abc");
-    let mut j = Journal::open(&s.dir, &s.file, &Rope::from_str("abc"));
-    j.record(&Edit::insert(3, "d"), Instant::now());
-    j.flush().unwrap();
+    let mut j = journaled(&s, "abc", Edit::insert(3, "d"));
     j.record(&Edit::insert(4, "e"), Instant::now());
     j.flush().unwrap();
     let bytes = fs::read(j.path()).unwrap();
@@ -58,9 +64,7 @@ fn a_torn_tail_loses_only_the_last_record() {
 #[test]
 fn saving_removes_the_journal_and_later_edits_start_from_the_saved_text() {
     let s = setup("abc");
-    let mut j = Journal::open(&s.dir, &s.file, &Rope::from_str("abc"));
-    j.record(&Edit::insert(0, "x"), Instant::now());
-    j.flush().unwrap();
+    let mut j = journaled(&s, "abc", Edit::insert(0, "x"));
     fs::write(&s.file, "xabc").unwrap();
     j.saved(&Rope::from_str("xabc")).unwrap();
     assert!(recoverable(&s.dir).unwrap().is_empty());
@@ -75,9 +79,7 @@ fn saving_removes_the_journal_and_later_edits_start_from_the_saved_text() {
 #[test]
 fn a_file_changed_on_disk_needs_a_snapshot_to_be_recovered() {
     let s = setup("abc");
-    let mut j = Journal::open(&s.dir, &s.file, &Rope::from_str("abc"));
-    j.record(&Edit::insert(0, "x"), Instant::now());
-    j.flush().unwrap();
+    let mut j = journaled(&s, "abc", Edit::insert(0, "x"));
     fs::write(&s.file, "changed").unwrap();
     assert!(matches!(load(&s.dir, &s.file), Err(JournalError::BaseChanged(_))));
     j.snapshot(&Rope::from_str("whole"), Instant::now());
@@ -88,9 +90,7 @@ fn a_file_changed_on_disk_needs_a_snapshot_to_be_recovered() {
 #[test]
 fn a_new_session_replaces_an_old_journal_and_other_files_are_ignored() {
     let s = setup("abc");
-    let mut old = Journal::open(&s.dir, &s.file, &Rope::from_str("abc"));
-    old.record(&Edit::insert(0, "old "), Instant::now());
-    old.flush().unwrap();
+    journaled(&s, "abc", Edit::insert(0, "old "));
     fs::write(s.dir.join("README"), "not a journal").unwrap();
     fs::write(s.dir.join("junk.journal"), "garbage").unwrap();
     let mut new = Journal::open(&s.dir, &s.file, &Rope::from_str("abc"));
