@@ -106,12 +106,43 @@ fn journal_path(dir: &Path, file: &Path) -> PathBuf {
     dir.join(format!("{crc:08x}-{name}.{EXTENSION}"))
 }
 
+/// The base's CRC, computed on a thread: a 100 MB file costs tens of milliseconds that opening and saving should
+/// not wait for (a rope clone is cheap). Needed only at the first flush.
+#[derive(Debug)]
+enum PendingBase {
+    Computing(std::thread::JoinHandle<Base>, Rope),
+    Ready(Base),
+}
+
+impl PendingBase {
+    fn of(text: &Rope) -> Self {
+        let copy = text.clone();
+        match std::thread::Builder::new().name("journal-crc".into()).spawn(move || Base::of(&copy))
+        {
+            Ok(handle) => PendingBase::Computing(handle, text.clone()),
+            Err(_) => PendingBase::Ready(Base::of(text)),
+        }
+    }
+
+    fn get(&mut self) -> Base {
+        let base = match std::mem::replace(self, PendingBase::Ready(Base { bytes: 0, crc: 0 })) {
+            PendingBase::Ready(base) => base,
+            // A panicked thread (it cannot, short of memory) is redone here.
+            PendingBase::Computing(handle, text) => {
+                handle.join().unwrap_or_else(|_| Base::of(&text))
+            }
+        };
+        *self = PendingBase::Ready(base);
+        base
+    }
+}
+
 /// The journal of one open file.
 #[derive(Debug)]
 pub struct Journal {
     log: AppendLog,
     file: PathBuf,
-    base: Base,
+    base: PendingBase,
     /// Whether the log holds this session's header (an older journal is replaced on the first flush).
     started: bool,
     pending: Vec<u8>,
@@ -124,7 +155,8 @@ impl Journal {
     pub fn open(dir: &Path, file: &Path, base: &Rope) -> Self {
         let file = canonical(file);
         let log = AppendLog::new(journal_path(dir, &file));
-        Journal { log, file, base: Base::of(base), started: false, pending: Vec::new(), due: None }
+        let base = PendingBase::of(base);
+        Journal { log, file, base, started: false, pending: Vec::new(), due: None }
     }
 
     /// The journal file.
@@ -165,7 +197,8 @@ impl Journal {
         let mut bytes = Vec::new();
         if !self.started {
             self.log.clear().map_err(|e| self.io("starting", e))?;
-            records::encode(&mut bytes, HEADER, &entry::encode_header(self.base, &self.file));
+            let base = self.base.get();
+            records::encode(&mut bytes, HEADER, &entry::encode_header(base, &self.file));
         }
         bytes.append(&mut self.pending);
         self.log.append(&bytes).map_err(|e| self.io("appending to", e))?;
@@ -176,7 +209,7 @@ impl Journal {
 
     /// The file was saved with `text`: the journal is removed and later edits start from `text`.
     pub fn saved(&mut self, text: &Rope) -> Result<(), JournalError> {
-        self.base = Base::of(text);
+        self.base = PendingBase::of(text);
         self.discard()
     }
 
