@@ -1,14 +1,23 @@
-//! Reading and atomically writing files, and noticing when another program changed them.
+//! Reading and writing files without ever clobbering them, and noticing when another program changed them.
 //!
 //! Bytes are kept as they are: CRLF or LF, a missing final newline, a BOM. A file that is not valid UTF-8 is opened
-//! read-only (its invalid bytes shown as U+FFFD) and never written back, so tandem cannot corrupt it.
+//! read-only (its invalid bytes shown as U+FFFD) and never written back, so tandem cannot corrupt it. The BOM is
+//! taken off the text on load and put back on save ([`Bom`]), so that it can be neither seen, deleted nor typed
+//! before. How a save replaces the file (rename of a temporary file, or in place) is decided in [`save`].
+
+mod save;
 
 use std::fs::{self, File};
-use std::io::{self, BufReader, BufWriter, Write};
+use std::io::{self, BufReader};
 use std::path::{Path, PathBuf};
 use std::time::SystemTime;
 
 use ropey::Rope;
+
+pub use save::save;
+
+/// The UTF-8 byte order mark, U+FEFF.
+const BOM: char = '\u{FEFF}';
 
 /// Errors from reading or writing a file.
 #[derive(Debug, thiserror::Error)]
@@ -29,6 +38,47 @@ pub enum FileError {
         /// The cause.
         source: io::Error,
     },
+    /// Writing in place failed part way; the previous content was kept in a backup copy.
+    #[error("cannot write {path}: {source}; its previous content is kept in {backup}")]
+    InPlace {
+        /// The file.
+        path: PathBuf,
+        /// The backup copy of its previous content.
+        backup: PathBuf,
+        /// The cause.
+        source: io::Error,
+    },
+}
+
+/// Whether the file starts with a UTF-8 byte order mark. It is not part of the editable text: [`load`] takes it
+/// off and [`save`] writes it back.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Bom {
+    /// No BOM.
+    #[default]
+    Absent,
+    /// The file starts with EF BB BF.
+    Present,
+}
+
+impl Bom {
+    /// The status bar's encoding name.
+    pub fn encoding(self) -> &'static str {
+        match self {
+            Bom::Absent => "UTF-8",
+            Bom::Present => "UTF-8 BOM",
+        }
+    }
+}
+
+/// Whether we may write the file, as vim sees it: a write-protected file can be edited, but saving asks first.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Access {
+    /// Writable, or not there yet.
+    #[default]
+    Writable,
+    /// No write permission for us, or no write bit at all (mode 444, which even root should not ignore silently).
+    WriteProtected,
 }
 
 /// What a file looked like on disk, to detect changes by other programs.
@@ -54,6 +104,10 @@ pub struct Loaded {
     pub read_only: Option<String>,
     /// The file's state when read.
     pub stamp: DiskStamp,
+    /// Whether the file had a BOM (taken off `rope`).
+    pub bom: Bom,
+    /// Whether we may write it.
+    pub access: Access,
 }
 
 /// Reads `path`. `Ok(None)` when it does not exist (a new file).
@@ -69,8 +123,9 @@ pub fn load(path: &Path) -> Result<Option<Loaded>, FileError> {
         return Err(read_err(io::Error::other("is a directory")));
     }
     let stamp = DiskStamp::of(&meta);
-    match Rope::from_reader(BufReader::with_capacity(1 << 16, file)) {
-        Ok(rope) => Ok(Some(Loaded { rope, read_only: None, stamp })),
+    let access = access(path);
+    let (rope, read_only) = match Rope::from_reader(BufReader::with_capacity(1 << 16, file)) {
+        Ok(rope) => (rope, None),
         Err(e) if e.kind() == io::ErrorKind::InvalidData => {
             let bytes = fs::read(path).map_err(read_err)?;
             let bad = std::str::from_utf8(&bytes).err().map_or(0, |e| e.valid_up_to());
@@ -79,10 +134,41 @@ pub fn load(path: &Path) -> Result<Option<Loaded>, FileError> {
                 "not valid UTF-8 (byte {bad}): opened read-only so that it is never corrupted; \
                  invalid bytes are shown as \u{FFFD}"
             );
-            Ok(Some(Loaded { rope, read_only: Some(reason), stamp }))
+            (rope, Some(reason))
         }
-        Err(e) => Err(read_err(e)),
+        Err(e) => return Err(read_err(e)),
+    };
+    let (rope, bom) = take_bom(rope);
+    Ok(Some(Loaded { rope, read_only, stamp, bom, access }))
+}
+
+fn take_bom(mut rope: Rope) -> (Rope, Bom) {
+    if rope.get_char(0) == Some(BOM) {
+        rope.remove(0..1);
+        (rope, Bom::Present)
+    } else {
+        (rope, Bom::Absent)
     }
+}
+
+/// Whether we may write `path` now ([`Access::Writable`] when it does not exist: creating it is another matter).
+pub fn access(path: &Path) -> Access {
+    match fs::metadata(path) {
+        Ok(meta) if write_protected(path, &meta) => Access::WriteProtected,
+        _ => Access::Writable,
+    }
+}
+
+#[cfg(unix)]
+fn write_protected(path: &Path, meta: &fs::Metadata) -> bool {
+    use std::os::unix::fs::PermissionsExt;
+    meta.permissions().mode() & 0o222 == 0
+        || rustix::fs::access(path, rustix::fs::Access::WRITE_OK).is_err()
+}
+
+#[cfg(not(unix))]
+fn write_protected(_path: &Path, meta: &fs::Metadata) -> bool {
+    meta.permissions().readonly()
 }
 
 /// The current state of `path` on disk; `None` when it does not exist.
@@ -92,54 +178,6 @@ pub fn stamp(path: &Path) -> io::Result<Option<DiskStamp>> {
         Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(None),
         Err(e) => Err(e),
     }
-}
-
-/// Writes `rope` to `path` atomically: a temporary file in the same directory is written, flushed to disk, given
-/// the original's permissions and renamed over the original. A symlink is followed so that the link survives.
-pub fn save(path: &Path, rope: &Rope) -> Result<DiskStamp, FileError> {
-    let write_err = |source| FileError::Write { path: path.to_owned(), source };
-    let target = fs::canonicalize(path).unwrap_or_else(|_| path.to_owned());
-    let dir = match target.parent() {
-        Some(d) if !d.as_os_str().is_empty() => d.to_owned(),
-        _ => PathBuf::from("."),
-    };
-    let permissions = fs::metadata(&target).ok().map(|m| m.permissions());
-    let mut tmp = tempfile::Builder::new()
-        .prefix(".tandem-")
-        .suffix(".tmp")
-        .tempfile_in(&dir)
-        .map_err(write_err)?;
-    {
-        let mut w = BufWriter::with_capacity(1 << 16, tmp.as_file_mut());
-        for chunk in rope.chunks() {
-            w.write_all(chunk.as_bytes()).map_err(write_err)?;
-        }
-        w.flush().map_err(write_err)?;
-    }
-    match permissions {
-        Some(p) => tmp.as_file().set_permissions(p).map_err(write_err)?,
-        None => set_new_file_permissions(tmp.as_file()).map_err(write_err)?,
-    }
-    tmp.as_file().sync_all().map_err(write_err)?;
-    let file = tmp.persist(&target).map_err(|e| write_err(e.error))?;
-    // Make the rename itself durable; not every platform lets a directory be synced, so failure is ignored.
-    if let Ok(d) = File::open(&dir) {
-        let _ = d.sync_all();
-    }
-    let meta = file.metadata().map_err(write_err)?;
-    Ok(DiskStamp::of(&meta))
-}
-
-/// Temporary files are created private (0600); a new file gets the usual 0644 instead.
-#[cfg(unix)]
-fn set_new_file_permissions(file: &File) -> io::Result<()> {
-    use std::os::unix::fs::PermissionsExt;
-    file.set_permissions(fs::Permissions::from_mode(0o644))
-}
-
-#[cfg(not(unix))]
-fn set_new_file_permissions(_file: &File) -> io::Result<()> {
-    Ok(())
 }
 
 #[cfg(test)]
@@ -159,7 +197,7 @@ mod tests {
         }
         let loaded = load(&path).unwrap().unwrap();
         assert!(loaded.read_only.is_none());
-        let stamp = save(&path, &loaded.rope).unwrap();
+        let stamp = save(&path, &loaded.rope, loaded.bom).unwrap();
         assert_eq!(fs::read(&path).unwrap(), text.as_bytes());
         assert_eq!(stamp.len, text.len() as u64);
         #[cfg(unix)]

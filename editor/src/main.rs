@@ -51,6 +51,9 @@ struct Args {
     /// Print the default configuration, then exit.
     #[arg(long)]
     print_default_config: bool,
+    /// List the files whose unsaved edits the recovery journal holds (path, time, size), then exit.
+    #[arg(long)]
+    recover: bool,
 }
 
 /// What the command line asks to open.
@@ -152,6 +155,23 @@ fn init_logging(path: Option<PathBuf>) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// `tandem --recover`: one line per journal, oldest first; a note on stderr when there is none.
+fn list_recoverable(data_dir: Option<PathBuf>) -> anyhow::Result<()> {
+    let dir = data_dir
+        .map(|d| d.join("journal"))
+        .or_else(tandem::journal::default_dir)
+        .context("no home directory for the recovery journal (pass --data-dir)")?;
+    let found = tandem::journal::recoverable(&dir)
+        .with_context(|| format!("listing the recovery journal {}", dir.display()))?;
+    if found.is_empty() {
+        eprintln!("tandem: no unsaved edits to recover (journal: {})", dir.display());
+    }
+    for recoverable in found {
+        println!("{}", recoverable.line());
+    }
+    Ok(())
+}
+
 fn main() -> std::process::ExitCode {
     let args = Args::parse();
     if let Err(e) = args.launch() {
@@ -179,6 +199,9 @@ fn run(args: Args) -> anyhow::Result<()> {
     if args.print_default_config {
         print!("{}", tandem::DEFAULT_CONFIG);
         return Ok(());
+    }
+    if args.recover {
+        return list_recoverable(args.data_dir);
     }
     // Logging is best effort: an unwritable log must not stop the editor.
     if let Err(e) = init_logging(args.log.clone()) {

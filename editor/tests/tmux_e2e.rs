@@ -79,17 +79,24 @@ fn tmux_available(test: &str) -> bool {
     ok
 }
 
-fn command_line(dir: &Path, file: &Path) -> String {
+/// The shell command running tandem on `file` with its config, log and data dir in `dir`; `exec ` in `prefix`
+/// makes the pane's process tandem itself.
+fn tandem(dir: &Path, file: &Path, prefix: &str) -> String {
     let config = dir.join("config.toml");
     std::fs::write(&config, "theme = \"dark\"\n").unwrap();
     let bin = PathBuf::from(env!("CARGO_BIN_EXE_tandem"));
     format!(
-        "{} --config {} --log {} {}; echo TANDEM-EXIT=$?; sleep 30",
+        "TANDEM_DATA_DIR={} {prefix}{} --config {} --log {} {}",
+        dir.join("data").display(),
         bin.display(),
         config.display(),
         dir.join("tandem.log").display(),
         file.display()
     )
+}
+
+fn command_line(dir: &Path, file: &Path) -> String {
+    format!("{}; echo TANDEM-EXIT=$?; sleep 30", tandem(dir, file, ""))
 }
 
 #[test]
@@ -134,4 +141,44 @@ fn quit_with_unsaved_changes_asks_and_discards() {
     tmux.keys(&["n"]);
     tmux.wait_for("TANDEM-EXIT=0");
     assert_eq!(std::fs::read(&file).unwrap(), b"keep me\n");
+    assert_eq!(recover(dir.path()), "", "discarding the edits leaves nothing to recover");
+}
+
+/// `tandem --recover` with the data dir of [`command_line`].
+fn recover(dir: &Path) -> String {
+    let out = Command::new(env!("CARGO_BIN_EXE_tandem"))
+        .arg("--recover")
+        .arg("--data-dir")
+        .arg(dir.join("data"))
+        .arg("--log")
+        .arg(dir.join("tandem.log"))
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{out:?}");
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+#[test]
+fn kill_9_loses_at_most_the_last_second_of_typing() {
+    if !tmux_available("kill_9_loses_at_most_the_last_second_of_typing") {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("draft.txt");
+    std::fs::write(&file, "draft\n").unwrap();
+    // exec: the pane's process is tandem itself, so its pid is the one to kill.
+    let tmux = Tmux::start("kill", &tandem(dir.path(), &file, "exec ")).unwrap();
+    tmux.wait_for("UTF-8");
+    let pid = tmux.run(&["display-message", "-p", "-t", "e2e", "#{pane_pid}"]).unwrap();
+    let pid = String::from_utf8_lossy(&pid.stdout).trim().to_owned();
+    tmux.text("unsaved words");
+    tmux.wait_for("unsaved words");
+    std::thread::sleep(Duration::from_millis(1500));
+    assert!(Command::new("kill").args(["-9", &pid]).status().unwrap().success());
+    let listed = recover(dir.path());
+    let canonical = std::fs::canonicalize(&file).unwrap();
+    assert!(listed.starts_with(&format!("{}  ", canonical.display())), "{listed}");
+    let journal = tandem::journal::load(&dir.path().join("data").join("journal"), &file).unwrap();
+    assert_eq!(journal.unwrap().text, "unsaved wordsdraft\n");
+    assert_eq!(std::fs::read(&file).unwrap(), b"draft\n");
 }

@@ -10,7 +10,7 @@
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::mpsc::{Receiver, RecvTimeoutError, Sender};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use anyhow::Context as _;
 use ratatui::buffer::Buffer;
@@ -22,6 +22,7 @@ use crate::config::Config;
 use crate::editor::{Editor, MessageKind};
 use crate::highlight::{Budget, Highlighter, Syntaxes};
 use crate::input::{KeyEvent, MouseEvent};
+use crate::journal::Live;
 use crate::keys::Keys;
 use crate::theme::{Rgb, Theme};
 use crate::ui::{RenderInput, help_lines, render, render_peers};
@@ -76,13 +77,24 @@ pub struct App {
     highlighter: Option<Highlighter>,
     /// The shared document's session, network and store; `None` when editing alone.
     shared: Option<SharedDoc>,
+    /// The recovery journal of a local file's unsaved edits; `None` for a shared document (its
+    /// store keeps every edit) and until [`App::start_journal`].
+    journal: Option<Live>,
 }
 
 impl App {
     /// An app editing `editor` alone.
     pub fn solo(mut editor: Editor, config: &Config, theme: Theme) -> Self {
         let keys = Keys::configured(config, &mut editor);
-        App { editor, keys, theme, highlighter: None, shared: None }
+        App { editor, keys, theme, highlighter: None, shared: None, journal: None }
+    }
+
+    /// Starts journaling a local file's unsaved edits in the platform state dir (see
+    /// [`crate::journal`]); nothing for a shared document.
+    pub fn start_journal(&mut self) {
+        if self.shared.is_none() {
+            self.journal = Live::start(&mut self.editor);
+        }
     }
 
     /// Opens a shared document (see [`SharedDoc::open`]); network events are sent to `events`.
@@ -189,7 +201,7 @@ impl App {
     pub fn send(&mut self, now: u64) {
         match &mut self.shared {
             Some(shared) => shared.send(&mut self.editor, now),
-            None => drop(self.editor.take_pending_edits()),
+            None => Live::update(&mut self.journal, &mut self.editor, Instant::now()),
         }
     }
 
@@ -267,6 +279,11 @@ impl App {
             // Highlighting and searching catch up a step per frame while nothing else happens.
             let catching_up = self.highlighter.as_ref().is_some_and(|h| !h.is_complete());
             let wait = if catching_up || self.editor.is_busy() { Duration::ZERO } else { TICK };
+            // Journaled edits reach the disk on time even when no key follows them.
+            let wait = match self.journal.as_ref().and_then(Live::next_flush) {
+                Some(due) => wait.min(due.saturating_duration_since(Instant::now())),
+                None => wait,
+            };
             let received = inbox.recv_timeout(wait);
             idle = matches!(received, Err(RecvTimeoutError::Timeout));
             match received {
@@ -302,6 +319,7 @@ impl App {
     /// Leaves cleanly: a shared document tells the others, writes a final snapshot and closes the
     /// connection.
     pub fn shutdown(mut self, now: u64) -> Result<(), CollabError> {
+        Live::finish(self.journal.take());
         match self.shared.take() {
             Some(shared) => shared.shutdown(&mut self.editor, now),
             None => Ok(()),

@@ -61,6 +61,7 @@ pub fn run(config: &Config, document: Document) -> anyhow::Result<()> {
         Terminal::new(CrosstermBackend::new(io::stdout())).context("setting up the terminal")?;
     let size = term.size()?;
     app.editor.resize(size.width, size.height);
+    app.start_journal();
     if config.syntax {
         app.load_syntax(events.clone());
     }

@@ -4,8 +4,8 @@
 //! Two files per document, in the platform data dir under `docs/<server>/<doc>`:
 //! - `state` — an [`OfflineState`] snapshot, replaced atomically (temp file, fsync, rename, fsync
 //!   of the directory);
-//! - `log` — updates appended since the snapshot, one record each: `kind` (0 local, 1 remote),
-//!   `u32 length`, the update, `u32 CRC-32` of kind+length+update; fsync'd after every batch.
+//! - `log` — updates appended since the snapshot, one [record](crate::records) each, of kind 0
+//!   (local) or 1 (remote); fsync'd after every batch.
 //!
 //! Appending keeps each keystroke batch cheap on a 100 MB document; the snapshot is rewritten
 //! when the log grows past [`COMPACT_LOG_BYTES`] and on clean exit. Loading replays the log over
@@ -18,6 +18,8 @@ use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 
 use tandem_crdt::OfflineState;
+
+use crate::records::{self, AppendLog};
 
 /// Rewrite the snapshot when the log has grown past this many bytes.
 pub const COMPACT_LOG_BYTES: u64 = 4 << 20;
@@ -68,8 +70,7 @@ pub enum Origin {
 #[derive(Debug)]
 pub struct OfflineStore {
     dir: PathBuf,
-    log: Option<File>,
-    log_bytes: u64,
+    log: AppendLog,
     lock: Option<File>,
 }
 
@@ -89,7 +90,8 @@ impl OfflineStore {
     /// `data_dir`. Both names are made safe for a file system path.
     pub fn new(data_dir: &Path, server: &str, doc: &str) -> Self {
         let dir = data_dir.join("docs").join(safe_name(server)).join(safe_name(doc));
-        Self { dir, log: None, log_bytes: 0, lock: None }
+        let log = AppendLog::new(dir.join("log"));
+        Self { dir, log, lock: None }
     }
 
     /// Takes the document's lock (held until the store is dropped; the OS releases it if the
@@ -132,33 +134,21 @@ impl OfflineStore {
                 return Err(StoreError::Io { action: "reading", path: snapshot_path, source });
             }
         };
-        let log_path = self.dir.join("log");
-        let log = match fs::read(&log_path) {
-            Ok(bytes) => Some(bytes),
-            Err(e) if e.kind() == io::ErrorKind::NotFound => None,
-            Err(source) => {
-                return Err(StoreError::Io { action: "reading", path: log_path, source });
-            }
-        };
+        let log =
+            self.log.read(&[LOCAL, REMOTE]).map_err(|source| self.io("reading", "log", source))?;
         if snapshot.is_none() && log.is_none() {
             return Ok(None);
         }
-        let mut loaded = Loaded { state: snapshot.unwrap_or_default(), ..Loaded::default() };
-        let (records, valid_len) = parse_log(log.as_deref().unwrap_or_default());
-        loaded.torn_tail = valid_len < log.as_ref().map_or(0, Vec::len);
-        for (origin, update) in records {
-            match origin {
-                Origin::Local => loaded.state.unconfirmed.push(update),
-                Origin::Remote => loaded.remote.push(update),
-            }
-        }
-        self.log_bytes = valid_len as u64;
-        if loaded.torn_tail {
-            // Cut the torn record off so later appends follow the last good one.
-            self.open_log()?;
-            if let Some(file) = &self.log {
-                file.set_len(self.log_bytes)
-                    .map_err(|source| self.io("truncating", "log", source))?;
+        let log = log.unwrap_or_default();
+        let mut loaded = Loaded {
+            state: snapshot.unwrap_or_default(),
+            torn_tail: log.torn_tail,
+            ..Loaded::default()
+        };
+        for (kind, update) in log.records {
+            match kind {
+                LOCAL => loaded.state.unconfirmed.push(update),
+                _ => loaded.remote.push(update),
             }
         }
         Ok(Some(loaded))
@@ -171,21 +161,18 @@ impl OfflineStore {
         }
         let mut buf = Vec::new();
         for (origin, update) in updates {
-            encode_record(&mut buf, *origin, update);
+            let kind = match origin {
+                Origin::Local => LOCAL,
+                Origin::Remote => REMOTE,
+            };
+            records::encode(&mut buf, kind, update);
         }
-        self.open_log()?;
-        let result = match &mut self.log {
-            Some(file) => file.write_all(&buf).and_then(|()| file.sync_data()),
-            None => Ok(()),
-        };
-        result.map_err(|source| self.io("appending to", "log", source))?;
-        self.log_bytes += buf.len() as u64;
-        Ok(())
+        self.log.append(&buf).map_err(|source| self.io("appending to", "log", source))
     }
 
     /// Whether the log is big enough that the snapshot should be rewritten.
     pub fn wants_compaction(&self) -> bool {
-        self.log_bytes >= COMPACT_LOG_BYTES
+        self.log.len() >= COMPACT_LOG_BYTES
     }
 
     /// Replaces the snapshot with `state` (which must hold everything logged so far) and empties
@@ -201,29 +188,7 @@ impl OfflineStore {
             sync_dir(&self.dir)
         };
         write().map_err(|source| self.io("writing", "state", source))?;
-        self.open_log()?;
-        if let Some(file) = &self.log {
-            file.set_len(0)
-                .and_then(|()| file.sync_all())
-                .map_err(|source| self.io("truncating", "log", source))?;
-        }
-        self.log_bytes = 0;
-        Ok(())
-    }
-
-    fn open_log(&mut self) -> Result<(), StoreError> {
-        if self.log.is_some() {
-            return Ok(());
-        }
-        fs::create_dir_all(&self.dir).map_err(|source| self.io("creating", "", source))?;
-        let file = OpenOptions::new()
-            .create(true)
-            .append(true)
-            .read(true)
-            .open(self.dir.join("log"))
-            .map_err(|source| self.io("opening", "log", source))?;
-        self.log = Some(file);
-        Ok(())
+        self.log.clear().map_err(|source| self.io("truncating", "log", source))
     }
 
     fn io(&self, action: &'static str, name: &str, source: io::Error) -> StoreError {
@@ -237,47 +202,6 @@ fn sync_dir(dir: &Path) -> io::Result<()> {
         Ok(d) => d.sync_all().or(Ok(())),
         Err(_) => Ok(()),
     }
-}
-
-fn encode_record(buf: &mut Vec<u8>, origin: Origin, update: &[u8]) {
-    let start = buf.len();
-    buf.push(match origin {
-        Origin::Local => LOCAL,
-        Origin::Remote => REMOTE,
-    });
-    buf.extend_from_slice(&(update.len() as u32).to_le_bytes());
-    buf.extend_from_slice(update);
-    let crc = crc32fast::hash(&buf[start..]);
-    buf.extend_from_slice(&crc.to_le_bytes());
-}
-
-/// The good records of a log and the byte length they span.
-fn parse_log(mut bytes: &[u8]) -> (Vec<(Origin, Vec<u8>)>, usize) {
-    let total = bytes.len();
-    let mut records = Vec::new();
-    while let Some(record) = next_record(&mut bytes) {
-        records.push(record);
-    }
-    (records, total - bytes.len())
-}
-
-fn next_record(bytes: &mut &[u8]) -> Option<(Origin, Vec<u8>)> {
-    let (&kind, rest) = bytes.split_first()?;
-    let origin = match kind {
-        LOCAL => Origin::Local,
-        REMOTE => Origin::Remote,
-        _ => return None,
-    };
-    let len = u32::from_le_bytes(rest.get(..4)?.try_into().ok()?) as usize;
-    let update = rest.get(4..4 + len)?;
-    let crc = u32::from_le_bytes(rest.get(4 + len..8 + len)?.try_into().ok()?);
-    let record_len = 1 + 8 + len;
-    if crc32fast::hash(&bytes[..record_len - 4]) != crc {
-        return None;
-    }
-    let update = update.to_vec();
-    *bytes = &bytes[record_len..];
-    Some((origin, update))
 }
 
 /// A file-name-safe rendering of `name`: letters, digits, `-`, `_` and `.` kept, everything else

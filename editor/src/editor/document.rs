@@ -21,6 +21,10 @@ pub struct Document {
     /// Size and mtime when last read or written, to notice other programs' changes.
     pub(super) disk: Option<DiskStamp>,
     pub(super) read_only: Option<String>,
+    /// A byte order mark the file starts with: kept on save, never part of the text.
+    pub(super) bom: crate::file::Bom,
+    /// Whether we may write the file (saving a write-protected one asks first).
+    pub(super) access: crate::file::Access,
     /// The history's state when last saved.
     pub(super) saved_state: u64,
     pub(super) changed_on_disk: bool,
@@ -36,6 +40,8 @@ impl Document {
             path: None,
             disk: None,
             read_only: None,
+            bom: crate::file::Bom::Absent,
+            access: crate::file::Access::Writable,
             saved_state: 0,
             changed_on_disk: false,
         }

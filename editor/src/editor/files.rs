@@ -25,8 +25,10 @@ impl Editor {
             let text = format!("not saved: read-only: {reason}");
             return self.error(text);
         }
-        if self.doc.path.is_none() {
-            return self.save_as();
+        let Some(path) = &self.doc.path else { return self.save_as() };
+        self.doc.access = file::access(path);
+        if self.doc.access == file::Access::WriteProtected {
+            return self.mode = Mode::Confirm(Confirm::WriteProtected);
         }
         self.write_file(Overwrite::Ask);
     }
@@ -40,7 +42,7 @@ impl Editor {
                 return;
             }
         }
-        match file::save(&path, self.rope()) {
+        match file::save(&path, self.rope(), self.doc.bom) {
             Ok(stamp) => {
                 self.doc.disk = Some(stamp);
                 self.doc.changed_on_disk = false;
@@ -105,6 +107,7 @@ impl Editor {
                     self.doc.saved_state = self.doc.history.state_id();
                     self.view.selection = Selection::point(text::grapheme_floor(self.rope(), pos));
                     self.doc.disk = Some(loaded.stamp);
+                    (self.doc.bom, self.doc.access) = (loaded.bom, loaded.access);
                     self.doc.changed_on_disk = false;
                     self.after_change();
                     self.info(format!("reloaded {}", path.display()));

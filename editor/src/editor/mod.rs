@@ -82,6 +82,8 @@ pub enum Confirm {
     Overwrite,
     /// Discard changes and reload?
     Reload,
+    /// Write a file we have no write permission for?
+    WriteProtected,
     /// Replace this match?
     Replace(ReplaceSession),
 }
@@ -95,6 +97,7 @@ impl Confirm {
                 "The file changed on disk since it was read. Overwrite it? (y)es (n)o"
             }
             Confirm::Reload => "Discard unsaved changes and reload from disk? (y)es (n)o",
+            Confirm::WriteProtected => "The file is read-only. Write it anyway? (y)es (n)o",
             Confirm::Replace(_) => "Replace this match? (y)es (n)o (a)ll (Esc) stop",
         }
     }
@@ -123,13 +126,15 @@ pub struct Status {
     pub modified: bool,
     /// Opened read-only.
     pub read_only: bool,
+    /// The file is write-protected: saving asks first.
+    pub write_protected: bool,
     /// 1-based line of the cursor.
     pub line: usize,
     /// 1-based display column of the cursor.
     pub column: usize,
     /// Total lines.
     pub lines: usize,
-    /// "UTF-8".
+    /// "UTF-8" or "UTF-8 BOM".
     pub encoding: &'static str,
     /// Line ending.
     pub line_ending: LineEnding,
@@ -179,6 +184,7 @@ impl Editor {
             Some(l) => {
                 let mut ed = Editor::with_rope(l.rope, config);
                 ed.doc.disk = Some(l.stamp);
+                (ed.doc.bom, ed.doc.access) = (l.bom, l.access);
                 if let Some(reason) = l.read_only {
                     ed.error(format!("read-only: {reason}"));
                     ed.doc.read_only = Some(reason);
@@ -371,10 +377,11 @@ impl Editor {
             name,
             modified: self.is_modified(),
             read_only: self.doc.read_only.is_some(),
+            write_protected: self.doc.access == file::Access::WriteProtected,
             line: line + 1,
             column: col + 1,
             lines: self.rope().len_lines(),
-            encoding: "UTF-8",
+            encoding: self.doc.bom.encoding(),
             line_ending: self.doc.buffer.line_ending(),
             mode,
         }
@@ -424,6 +431,7 @@ impl Editor {
             Confirm::Quit if no => self.quit = true,
             Confirm::Overwrite if yes => self.write_file(files::Overwrite::Confirmed),
             Confirm::Reload if yes => self.do_reload(),
+            Confirm::WriteProtected if yes => self.write_file(files::Overwrite::Ask),
             _ if key.key == Key::Esc || no => self.message = None,
             other => self.mode = Mode::Confirm(other),
         }

@@ -348,3 +348,40 @@ fn incremental_search_on_big_buffer_is_budgeted() {
     while e.tick() {}
     assert_eq!(e.selection().range(), 6_000_000..6_000_006);
 }
+
+#[test]
+fn the_bom_is_kept_but_cannot_be_seen_deleted_or_typed_before() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("bom.txt");
+    std::fs::write(&path, "\u{FEFF}ab").unwrap();
+    let mut e = Editor::open(&path, &Config::default()).unwrap();
+    assert_eq!(e.rope().to_string(), "ab", "the BOM is not part of the text");
+    assert_eq!(e.status().encoding, "UTF-8 BOM");
+    run(&mut e, "<ctrl-home><backspace>x<ctrl-s>");
+    assert_eq!(std::fs::read(&path).unwrap(), "\u{FEFF}xab".as_bytes());
+    run(&mut e, "<ctrl-home><delete><delete><delete><ctrl-s>");
+    assert_eq!(std::fs::read(&path).unwrap(), "\u{FEFF}".as_bytes());
+    assert_eq!(e.status().column, 1);
+}
+
+#[cfg(unix)]
+#[test]
+fn a_write_protected_file_is_marked_and_saving_asks_before_writing() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("ro.txt");
+    std::fs::write(&path, "ab").unwrap();
+    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o444)).unwrap();
+    let mut e = Editor::open(&path, &Config::default()).unwrap();
+    assert!(e.status().write_protected);
+    run(&mut e, "x<ctrl-s>");
+    assert!(matches!(e.mode(), Mode::Confirm(Confirm::WriteProtected)));
+    run(&mut e, "n");
+    assert_eq!(std::fs::read_to_string(&path).unwrap(), "ab", "never silently replaced");
+    assert!(e.is_modified());
+    run(&mut e, "<ctrl-s>y");
+    assert_eq!(std::fs::read_to_string(&path).unwrap(), "xab");
+    let mode = std::fs::metadata(&path).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode, 0o444, "the permissions are kept");
+    assert!(!e.is_modified());
+}

@@ -296,7 +296,13 @@ fn render_status(ed: &Editor, input: &RenderInput<'_>, area: Rect, buf: &mut Buf
         " {}{}{}  {}",
         s.name,
         if s.modified { " [+]" } else { "" },
-        if s.read_only { " [read-only]" } else { "" },
+        if s.read_only {
+            " [read-only]"
+        } else if s.write_protected {
+            " [RO]"
+        } else {
+            ""
+        },
         s.mode
     );
     let mut right = format!("{}:{}  {}  {}", s.line, s.column, s.line_ending.label(), s.encoding);

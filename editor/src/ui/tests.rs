@@ -172,6 +172,21 @@ fn status_bar_shows_modified_line_col_and_crlf() {
     assert_eq!(screen(&term)[3], " [new] [+]  EDIT 2:6  CRLF  UTF-8 ");
 }
 
+#[cfg(unix)]
+#[test]
+fn status_bar_marks_write_protected_files_and_the_bom() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("ro");
+    std::fs::write(&path, "\u{FEFF}a\n").unwrap();
+    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o444)).unwrap();
+    let mut ed = Editor::open(&path, &Config::default()).unwrap();
+    let (term, _) = draw(&mut ed, 200, 5, &[]);
+    let status = screen(&term)[3].trim_end().to_owned();
+    assert!(status.starts_with(&format!(" {} [RO]  EDIT ", path.display())), "{status}");
+    assert!(status.ends_with(" 1:1  LF  UTF-8 BOM"), "{status}");
+}
+
 #[test]
 fn wide_glyph_that_does_not_fit_wraps_whole() {
     let config = Config { soft_wrap: true, line_numbers: false, ..Config::default() };
