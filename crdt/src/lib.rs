@@ -54,7 +54,8 @@ mod session;
 pub use client::{Client, ClientEvent, JournalEntry};
 pub use delta::{Delta, DeltaOp, TextEdit};
 pub use document::{
-    DEFAULT_TEXT_NAME, DEFAULT_UNDO_GROUP_MS, Document, DocumentConfig, LocalChange, MAX_CLIENT_ID,
+    DEFAULT_TEXT_NAME, DEFAULT_UNDO_GROUP_MS, Document, DocumentConfig, Integrated, LocalChange,
+    MAX_CLIENT_ID,
 };
 pub use error::{Error, Result};
 pub use offline::{OfflineState, UnconfirmedUpdates};
