@@ -458,6 +458,13 @@ impl Document {
         Ok((self.doc.transact().encode_state_as_update_v1(&sv), self.held.clone()))
     }
 
+    /// The whole document as the two updates a store should keep and replay in order: what
+    /// this replica integrated, then what it holds (see [`Document::encode_diff_and_held`]).
+    pub fn encode_state_and_held(&self) -> (Vec<u8>, Option<Vec<u8>>) {
+        let state = self.doc.transact().encode_state_as_update_v1(&StateVector::default());
+        (state, self.held.clone())
+    }
+
     /// Whether some remote updates wait for updates they follow (false once every replica has
     /// exchanged everything).
     pub fn has_held_updates(&self) -> bool {
