@@ -6,7 +6,12 @@
 //! `tests/js/yjs-observer.mjs`) and skips without node; `TANDEM_FUZZ_FRAMES_E2E` sets how many
 //! mutated frames it sends (default 150).
 
+#[path = "../crdt/tests/mutation/mod.rs"]
+mod mutation;
+
 use std::time::Duration;
+
+use mutation::mutate;
 
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
@@ -136,22 +141,6 @@ fn corpus() -> (Vec<u8>, Vec<Vec<u8>>) {
         b.encode_diff(&Document::new(DocumentConfig::new(3)).unwrap().state_vector()).unwrap(),
     ];
     (base, updates)
-}
-
-/// One mutation of 1–3 bytes: overwrite, flip a bit, insert or delete.
-fn mutate(rng: &mut StdRng, update: &[u8]) -> Vec<u8> {
-    let mut bytes = update.to_vec();
-    for _ in 0..rng.random_range(1..=3) {
-        let at = rng.random_range(0..bytes.len());
-        match rng.random_range(0..4) {
-            0 => bytes[at] = rng.random(),
-            1 => bytes[at] ^= 1 << rng.random_range(0..8),
-            2 => bytes.insert(at, rng.random()),
-            _ if bytes.len() > 2 => drop(bytes.remove(at)),
-            _ => bytes[at] = rng.random(),
-        }
-    }
-    bytes
 }
 
 const FUZZ: &str = "fuzzed_frames_keep_stock_yjs_clients_and_the_server_in_agreement";

@@ -12,6 +12,9 @@
 //! from the stored bytes hold byte-identical text, and that a rejected frame leaves the live
 //! replica as it was (or, for an irreproducible one, that the reload from storage is).
 
+mod mutation;
+
+use mutation::mutate;
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use tandem_crdt::{Document, DocumentConfig, Error, Message, Presence, SessionConfig, SyncSession};
@@ -147,22 +150,6 @@ fn corpus() -> (Vec<Vec<u8>>, Vec<Vec<u8>>) {
     updates.push(merged(&b));
     assert!(ta.get_string(&a.transact()).len() > 3);
     (base, updates)
-}
-
-/// One mutation of 1–3 bytes: overwrite, insert or delete.
-fn mutate(rng: &mut StdRng, update: &[u8]) -> Vec<u8> {
-    let mut bytes = update.to_vec();
-    for _ in 0..rng.random_range(1..=3) {
-        let at = rng.random_range(0..bytes.len());
-        match rng.random_range(0..4) {
-            0 => bytes[at] = rng.random(),
-            1 => bytes[at] ^= 1 << rng.random_range(0..8),
-            2 => bytes.insert(at, rng.random()),
-            _ if bytes.len() > 2 => drop(bytes.remove(at)),
-            _ => bytes[at] = rng.random(),
-        }
-    }
-    bytes
 }
 
 #[derive(Debug, Default)]
