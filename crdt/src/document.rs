@@ -56,6 +56,10 @@ pub struct DocumentConfig {
     /// Whether local edits can be undone. A server makes no local edits and turns this off, so
     /// no undo manager watches its transactions.
     pub track_undo: bool,
+    /// Whether every remote update is checked to integrate the same way from its re-encoding
+    /// (see [`Document::integrate_update`]). A server turns this on: what it stores and relays
+    /// must rebuild exactly the replica it serves. Costs a second replica and a second apply.
+    pub verify_integration: bool,
 }
 
 impl DocumentConfig {
@@ -67,8 +71,29 @@ impl DocumentConfig {
             undo_group_ms: DEFAULT_UNDO_GROUP_MS,
             track_deltas: true,
             track_undo: true,
+            verify_integration: false,
         }
     }
+}
+
+/// What [`Document::integrate_update`] did with a remote update.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Integrated {
+    /// What changed in the text, in chars (empty when deltas are not tracked).
+    pub delta: Delta,
+    /// The update as this replica took it in, re-encoded: the blocks and deletions it integrated
+    /// (with any held updates it unblocked), merged with what of it is held until its
+    /// dependencies arrive. An update that changed nothing encodes as `[0, 0]`. This, not the
+    /// peer's bytes, is what to store and relay: the peer's bytes may integrate differently on a
+    /// replica that splits blocks differently.
+    pub update: Vec<u8>,
+}
+
+/// Whether an apply keeps the re-encoding of what it integrated.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Reencoding {
+    Keep,
+    Skip,
 }
 
 /// A change this replica made that must reach the others (an undo or a redo): the update to send
@@ -149,6 +174,9 @@ pub struct Document {
     /// Remote updates that cannot be integrated yet because updates they follow have not
     /// arrived, merged into one (see [`integrate`]).
     held: Option<Vec<u8>>,
+    /// With [`DocumentConfig::verify_integration`]: a second replica fed only re-encodings of
+    /// what this one integrated, as a fresh peer or a reloaded server would be.
+    shadow: Option<Box<Document>>,
 }
 
 impl std::fmt::Debug for Document {
@@ -190,6 +218,10 @@ impl Document {
             observe_remote_deltas(&text, local_origin.clone(), raw_ops.clone());
         }
         let astral = config.track_deltas.then(AstralIndex::default);
+        let shadow = match config.verify_integration {
+            true => Some(Box::new(Self::new(shadow_config(&config))?)),
+            false => None,
+        };
         Ok(Self {
             config,
             doc,
@@ -201,14 +233,40 @@ impl Document {
             remote_origin,
             raw_ops,
             held: None,
+            shadow,
         })
     }
 
     /// A document loaded from a full state (as [`Document::encode_state`] made it, or any Yjs
     /// update). Loading is not an undoable edit.
     pub fn from_state(config: DocumentConfig, state: &[u8]) -> Result<Self> {
-        let mut document = Self::new(config)?;
-        document.apply_update(state)?;
+        Self::from_updates(config, [state])
+    }
+
+    /// A document loaded from stored updates (a snapshot and a log), applied in order. Loading
+    /// is not an undoable edit.
+    ///
+    /// With [`DocumentConfig::verify_integration`] the stored updates are not checked (a store
+    /// written before checking existed may hold one that fails the check, and the document must
+    /// still load as it always did): both replicas replay them alike, and every update after
+    /// that is checked.
+    pub fn from_updates<'a>(
+        config: DocumentConfig,
+        updates: impl IntoIterator<Item = &'a [u8]> + Clone,
+    ) -> Result<Self> {
+        let unverified = DocumentConfig { verify_integration: false, ..config.clone() };
+        let mut document = Self::new(unverified)?;
+        for update in updates.clone() {
+            document.apply_update(update)?;
+        }
+        if config.verify_integration {
+            let mut shadow = Self::new(shadow_config(&config))?;
+            for update in updates {
+                shadow.apply_update(update)?;
+            }
+            document.shadow = Some(Box::new(shadow));
+        }
+        document.config = config;
         Ok(document)
     }
 
@@ -289,19 +347,66 @@ impl Document {
         if !text.is_empty() {
             self.text.insert(&mut txn, to_u32(start16), text);
         }
-        Ok(txn.encode_update_v1())
+        let update = txn.encode_update_v1();
+        drop(txn);
+        self.follow_local(&update)?;
+        Ok(update)
+    }
+
+    /// Keeps a verifying document's second replica in step with a local edit.
+    fn follow_local(&mut self, update: &[u8]) -> Result<()> {
+        match self.shadow.as_mut() {
+            Some(shadow) => shadow.apply(update, Reencoding::Skip).map(drop),
+            None => Ok(()),
+        }
     }
 
     /// Applies an update from another replica (or a stored state) and returns what changed in
     /// the text, in chars. Updates may arrive in any order, twice, or before their dependencies.
+    ///
+    /// With [`DocumentConfig::verify_integration`] this checks the update as
+    /// [`Document::integrate_update`] does.
     pub fn apply_update(&mut self, update: &[u8]) -> Result<Delta> {
+        if self.shadow.is_some() {
+            return Ok(self.integrate_update(update)?.delta);
+        }
+        Ok(self.apply(update, Reencoding::Skip)?.delta)
+    }
+
+    /// Applies an update from another replica like [`Document::apply_update`], and also returns
+    /// the re-encoding of what this replica took in ([`Integrated::update`]).
+    ///
+    /// With [`DocumentConfig::verify_integration`], the re-encoding is applied to a second
+    /// replica that has seen only re-encodings, and both must then hold the same text and state
+    /// vector. yrs integrates a mutated update whose origins contradict each other (a right
+    /// origin left of its left origin, say) by scanning past them, so where the text lands
+    /// depends on how the blocks around it happen to be split: the peer's bytes and their
+    /// re-encoding then place it differently, and replicas disagree for ever. Such an update
+    /// is an [`Error::IrreproducibleUpdate`], and it has already changed this replica: discard
+    /// the document and rebuild it from what was stored and relayed, which never saw it.
+    pub fn integrate_update(&mut self, update: &[u8]) -> Result<Integrated> {
+        if self.shadow.is_some() {
+            decode::consistent_origins(update)?;
+        }
+        let before = self.shadow.is_some().then(|| self.doc.transact().state_vector());
+        let integrated = self.apply(update, Reencoding::Keep)?;
+        if let (Some(shadow), Some(before)) = (self.shadow.as_mut(), before) {
+            shadow.apply(&integrated.update, Reencoding::Skip)?;
+            if !same_integration(&self.doc, &self.text, &shadow.doc, &shadow.text, &before) {
+                return Err(Error::IrreproducibleUpdate);
+            }
+        }
+        Ok(integrated)
+    }
+
+    fn apply(&mut self, update: &[u8], reencoding: Reencoding) -> Result<Integrated> {
         let update = decode::update(update)?;
         let len_before = self.config.track_deltas.then(|| self.len_chars());
-        {
+        let update = {
             // One transaction for the update and whatever held updates it unblocks, so the
             // observer reports one delta.
             let mut txn = self.doc.transact_mut_with(self.remote_origin.clone());
-            integrate(&mut txn, update, &mut self.held)?;
+            let newly_held = integrate(&mut txn, update, &mut self.held)?;
             // Retry what was held while that makes progress. Retry at least once: the new
             // update may have been held itself and, merged with the others, close their gaps.
             let mut seen = None;
@@ -311,8 +416,19 @@ impl Document {
                 let held = decode::update(&held)?;
                 integrate(&mut txn, held, &mut self.held)?;
             }
-        }
-        Ok(match len_before {
+            // Committing squashes neighbouring blocks and collects deleted ones, which changes
+            // how the update re-encodes: encode what a later reader of this replica sees.
+            txn.commit();
+            match (reencoding, newly_held) {
+                (Reencoding::Skip, _) => Vec::new(),
+                (Reencoding::Keep, None) => txn.encode_update_v1(),
+                (Reencoding::Keep, Some(held)) => {
+                    yrs::merge_updates_v1([txn.encode_update_v1().as_slice(), &held])
+                        .map_err(|e| Error::UpdateRejected(e.to_string()))?
+                }
+            }
+        };
+        let delta = match len_before {
             Some(len_before) => self.take_delta(len_before),
             None => {
                 // Without deltas the index cannot follow remote edits: drop it, so the next
@@ -320,7 +436,8 @@ impl Document {
                 self.astral = None;
                 Delta::default()
             }
-        })
+        };
+        Ok(Integrated { delta, update })
     }
 
     /// The state vector (what this replica has seen), encoded for SyncStep1.
@@ -339,6 +456,22 @@ impl Document {
     pub fn encode_diff(&self, state_vector: &[u8]) -> Result<Vec<u8>> {
         let sv = decode::state_vector(state_vector)?;
         Ok(self.with_held(self.doc.transact().encode_state_as_update_v1(&sv)))
+    }
+
+    /// What a replica with the encoded `state_vector` is missing, as the two updates a peer
+    /// should apply one after the other: what this replica integrated, then what it holds (see
+    /// [`Document::encode_diff`]). Merged into one, a held update's gap would make the whole
+    /// merge wait on the receiving tandem replica, integrated text included.
+    pub fn encode_diff_and_held(&self, state_vector: &[u8]) -> Result<(Vec<u8>, Option<Vec<u8>>)> {
+        let sv = decode::state_vector(state_vector)?;
+        Ok((self.doc.transact().encode_state_as_update_v1(&sv), self.held.clone()))
+    }
+
+    /// The whole document as the two updates a store should keep and replay in order: what
+    /// this replica integrated, then what it holds (see [`Document::encode_diff_and_held`]).
+    pub fn encode_state_and_held(&self) -> (Vec<u8>, Option<Vec<u8>>) {
+        let state = self.doc.transact().encode_state_as_update_v1(&StateVector::default());
+        (state, self.held.clone())
     }
 
     /// Whether some remote updates wait for updates they follow (false once every replica has
@@ -449,6 +582,7 @@ impl Document {
                 yrs::merge_updates_v1(&updates).map_err(|e| Error::UpdateRejected(e.to_string()))?
             }
         };
+        self.follow_local(&update)?;
         let delta = if self.config.track_deltas {
             self.take_delta(len_before)
         } else {
@@ -490,32 +624,81 @@ impl Document {
 /// continue what this replica has without a gap; and whatever yrs still leaves pending
 /// (blocks whose origins are missing, deletions of unknown items) is taken back out, so yrs'
 /// own retry, which merges pending updates with gaps, never runs.
+///
+/// Returns what of `update` was held, encoded.
 fn integrate(
     txn: &mut TransactionMut<'_>,
     update: Update,
     held: &mut Option<Vec<u8>>,
-) -> Result<()> {
+) -> Result<Option<Vec<u8>>> {
     if !continues_state(&update, &txn.state_vector()) {
-        return hold(held, update.encode_v1());
+        return hold(held, update.encode_v1()).map(Some);
     }
     txn.apply_update(update).map_err(|e| Error::UpdateRejected(e.to_string()))?;
     if txn.has_missing_updates()
         && let Some(pending) = txn.prune_pending()
     {
-        hold(held, pending.encode_v1())?;
+        return hold(held, pending.encode_v1()).map(Some);
     }
-    Ok(())
+    Ok(None)
 }
 
-/// Adds `update` to the held updates. They are kept merged, as Yjs keeps its pending
-/// structs: two held updates may each have a gap that only the other fills.
-fn hold(held: &mut Option<Vec<u8>>, update: Vec<u8>) -> Result<()> {
+/// Adds `update` to the held updates and returns it. They are kept merged, as Yjs keeps its
+/// pending structs: two held updates may each have a gap that only the other fills.
+fn hold(held: &mut Option<Vec<u8>>, update: Vec<u8>) -> Result<Vec<u8>> {
     *held = Some(match held.take() {
-        None => update,
+        None => update.clone(),
         Some(previous) => yrs::merge_updates_v1([previous.as_slice(), update.as_slice()])
             .map_err(|e| Error::UpdateRejected(e.to_string()))?,
     });
-    Ok(())
+    Ok(update)
+}
+
+/// Above this many new units, comparing where each landed costs more than comparing the texts.
+const MAX_UNITS_COMPARED: u32 = 8;
+
+/// Whether two replicas that were the same before `before` hold the same after it: the same
+/// state vector and the same text. For a few new units (typing), each unit's index in both is
+/// compared instead of the whole texts: every other unit kept its order, so equal indices of
+/// the new ones mean equal texts, and finding an index walks only the text before it.
+fn same_integration(
+    live: &Doc,
+    live_text: &TextRef,
+    shadow: &Doc,
+    shadow_text: &TextRef,
+    before: &StateVector,
+) -> bool {
+    let (live, shadow) = (live.transact(), shadow.transact());
+    let after = live.state_vector();
+    if after != shadow.state_vector() || live_text.len(&live) != shadow_text.len(&shadow) {
+        return false;
+    }
+    let new: Vec<(yrs::ClientID, std::ops::Range<u32>)> = after
+        .iter()
+        .filter(|(client, clock)| before.get(client) < **clock)
+        .map(|(client, clock)| (*client, before.get(client)..*clock))
+        .collect();
+    let units: u32 = new.iter().map(|(_, range)| range.len() as u32).sum();
+    if units > MAX_UNITS_COMPARED {
+        return live_text.get_string(&live) == shadow_text.get_string(&shadow);
+    }
+    new.into_iter().all(|(client, range)| {
+        range.into_iter().all(|clock| {
+            let unit = StickyIndex::from_id(yrs::ID::new(client, clock), Assoc::After);
+            let index = |txn: &yrs::Transaction<'_>| unit.get_offset(txn).map(|o| o.index);
+            index(&live) == index(&shadow)
+        })
+    })
+}
+
+/// The configuration of a verifying document's second replica: the same text, nothing tracked.
+fn shadow_config(config: &DocumentConfig) -> DocumentConfig {
+    DocumentConfig {
+        track_deltas: false,
+        track_undo: false,
+        verify_integration: false,
+        ..config.clone()
+    }
 }
 
 /// Whether every client's blocks in `update` start at or before what `state` has seen and

@@ -26,6 +26,11 @@ pub enum Error {
     /// An update decoded but could not be applied.
     #[error("update could not be applied: {0}")]
     UpdateRejected(String),
+    /// An update integrated differently from its own re-encoding, so replicas would disagree
+    /// (see [`crate::Document::integrate_update`]). The document it was applied to has changed
+    /// and must be discarded.
+    #[error("update does not integrate the same way when re-encoded")]
+    IrreproducibleUpdate,
     /// A state vector could not be decoded.
     #[error("malformed state vector: {0}")]
     MalformedStateVector(String),

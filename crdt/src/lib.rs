@@ -56,8 +56,8 @@ mod session;
 pub use client::{Client, ClientEvent, JournalEntry};
 pub use delta::{Delta, DeltaOp, TextEdit};
 pub use document::{
-    DEFAULT_TEXT_NAME, DEFAULT_UNDO_GROUP_MS, Document, DocumentConfig, EMPTY_UPDATE, LocalChange,
-    MAX_CLIENT_ID, client_id_from_random,
+    DEFAULT_TEXT_NAME, DEFAULT_UNDO_GROUP_MS, Document, DocumentConfig, EMPTY_UPDATE, Integrated,
+    LocalChange, MAX_CLIENT_ID, client_id_from_random,
 };
 pub use error::{Error, Result};
 pub use offline::{OfflineState, UnconfirmedUpdates};

@@ -77,7 +77,9 @@ pub struct Incoming {
     /// Frames to send back to this peer, in order.
     pub replies: Vec<Vec<u8>>,
     /// Document updates from the peer that were applied: a server stores them and sends each
-    /// to every other peer as an Update frame ([`SyncSession::update_frame`]).
+    /// to every other peer as an Update frame ([`SyncSession::update_frame`]). On a server each
+    /// is the re-encoding of what its replica took in ([`crate::Integrated::update`]), not the
+    /// peer's bytes; `[0, 0]` when the update changed nothing.
     pub applied_updates: Vec<Vec<u8>>,
     /// Server: the number of update messages received from this peer so far; once the updates
     /// are stored, send [`SyncSession::durable_frame`] with it.
@@ -169,10 +171,18 @@ impl SyncSession {
     ) -> Result<()> {
         match message {
             Message::SyncStep1 { state_vector } => {
-                let update = document.encode_diff(&state_vector)?;
+                let (update, held) = document.encode_diff_and_held(&state_vector)?;
                 incoming.replies.push(Message::SyncStep2 { update }.encode());
                 if self.config.role == Role::Client {
                     self.updates_sent += 1;
+                }
+                // Held updates follow on their own, so the peer can integrate what precedes
+                // their gaps (see `Document::encode_diff_and_held`).
+                if let Some(update) = held {
+                    incoming.replies.push(Message::Update { update }.encode());
+                    if self.config.role == Role::Client {
+                        self.updates_sent += 1;
+                    }
                 }
             }
             Message::SyncStep2 { update } => {
@@ -226,11 +236,19 @@ impl SyncSession {
                 return Ok(());
             }
         }
-        let delta = document.apply_update(&update)?;
+        let (delta, applied) = match self.config.role {
+            // What the server's replica integrated, re-encoded: the bytes the peer sent may
+            // integrate differently elsewhere (see `Document::integrate_update`).
+            Role::Server => {
+                let integrated = document.integrate_update(&update)?;
+                (integrated.delta, integrated.update)
+            }
+            Role::Client => (document.apply_update(&update)?, update),
+        };
         if !delta.is_empty() {
             incoming.deltas.push(delta);
         }
-        incoming.applied_updates.push(update);
+        incoming.applied_updates.push(applied);
         if self.config.role == Role::Server {
             incoming.update_seq = Some(self.updates_received);
         }

@@ -94,16 +94,15 @@ fn server_client_id() -> u64 {
 }
 
 fn replica(text_name: &str, stored: &StoredDocument) -> Result<Document, tandem_crdt::Error> {
-    let mut document = Document::new(DocumentConfig {
+    let config = DocumentConfig {
         text_name: text_name.to_owned(),
         track_deltas: false,
         track_undo: false,
+        // What is stored and relayed must rebuild this replica exactly (issue 18).
+        verify_integration: true,
         ..DocumentConfig::new(server_client_id())
-    })?;
-    for update in stored.snapshot.iter().chain(&stored.updates) {
-        document.apply_update(update)?;
-    }
-    Ok(document)
+    };
+    Document::from_updates(config, stored.snapshot.iter().chain(&stored.updates).map(Vec::as_slice))
 }
 
 impl Room {
@@ -172,6 +171,12 @@ impl Room {
             Some(None) => return Ok(()),
             Some(Some(Err(error))) => {
                 self.metrics.reject(Rejection::Malformed);
+                if matches!(error, tandem_crdt::Error::IrreproducibleUpdate) {
+                    // The replica took the update in but its re-encoding rebuilds something
+                    // else: nothing was stored or relayed, so reload from storage.
+                    tracing::warn!(doc = %self.id, client = connection, "an update integrates differently when re-encoded; reloading the document");
+                    self.poison(state);
+                }
                 return Err(CloseReason::new(code::INVALID_PAYLOAD, error.to_string()));
             }
             None => {
@@ -233,6 +238,9 @@ impl Room {
             }
             Some(Err(error)) => {
                 tracing::warn!(doc = %self.id, %error, "another server's update does not apply");
+                if matches!(error, tandem_crdt::Error::IrreproducibleUpdate) {
+                    self.poison(state);
+                }
             }
             None => {}
         }
@@ -369,8 +377,13 @@ impl Room {
     fn snapshot(&self, state: &mut RoomState) {
         // Queued behind every append this room made so far, so the writer commits the snapshot
         // after all the updates it contains and may then drop the whole log.
-        let op = WriteOp::Snapshot { doc: self.id.clone(), state: state.document.encode_state() };
-        self.writer.write(op, None);
+        let (snapshot, held) = state.document.encode_state_and_held();
+        self.writer.write(WriteOp::Snapshot { doc: self.id.clone(), state: snapshot }, None);
+        // Held updates go in the log behind the snapshot: merged into it, their gaps would
+        // make a reload hold the whole snapshot back and serve an empty text.
+        if let Some(update) = held {
+            self.writer.write(WriteOp::Append { doc: self.id.clone(), update }, None);
+        }
         state.unsnapshotted = 0;
         self.metrics.compactions.inc();
     }
