@@ -76,12 +76,15 @@ pub fn doc_id_from_path(raw: &str) -> Result<String, DocIdError> {
     Ok(id)
 }
 
-/// Encodes an id for a URL path: each segment percent-encoded, the `/` between them kept, so
+/// Encodes an id for a URL path: each segment percent-encoded as JavaScript's
+/// `encodeURIComponent` does (the browser client's links), the `/` between them kept, so
 /// `doc_id_from_path(&doc_id_to_path(id)) == id` for every valid id.
 pub fn doc_id_to_path(id: &str) -> String {
     let mut out = String::with_capacity(id.len());
     for byte in id.bytes() {
-        if byte.is_ascii_alphanumeric() || matches!(byte, b'/' | b'-' | b'.' | b'_' | b'~') {
+        if byte.is_ascii_alphanumeric()
+            || matches!(byte, b'/' | b'-' | b'.' | b'_' | b'~' | b'!' | b'*' | b'\'' | b'(' | b')')
+        {
             out.push(char::from(byte));
         } else {
             out.push_str(&format!("%{byte:02X}"));
@@ -160,6 +163,12 @@ mod tests {
         assert_eq!(doc_id_from_path("%zz"), Err(DocIdError::BadEscape));
         assert_eq!(doc_id_from_path("%6"), Err(DocIdError::BadEscape));
         assert_eq!(doc_id_from_path("%FF"), Err(DocIdError::NotUtf8));
+    }
+
+    #[test]
+    fn encoding_is_the_browsers() {
+        assert_eq!(doc_id_to_path("My Notes Ü 2024!"), "My%20Notes%20%C3%9C%202024!");
+        assert_eq!(doc_id_to_path("会议/a%b"), "%E4%BC%9A%E8%AE%AE/a%25b");
     }
 
     #[test]
