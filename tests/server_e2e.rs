@@ -114,6 +114,13 @@ async fn auth_tokens() {
     let reader_token = TestServer::token(key, &["--doc", "team-notes", "--read-only"]).unwrap();
     let mut writer = TestClient::connect_synced(&url, with_token(&writer_token)).await.unwrap();
     let mut reader = TestClient::connect_synced(&url, with_token(&reader_token)).await.unwrap();
+    // Clients that asked for tandem's extensions learn their access before the sync ends.
+    let durable = |token: &str| ClientOptions { durable: true, ..with_token(token) };
+    let told = TestClient::connect_synced(&url, durable(&reader_token)).await.unwrap();
+    assert_eq!(told.client().access(), Some(tandem_crdt::PeerAccess::ReadOnly));
+    let told = TestClient::connect_synced(&url, durable(&writer_token)).await.unwrap();
+    assert_eq!(told.client().access(), Some(tandem_crdt::PeerAccess::ReadWrite));
+    assert_eq!(reader.client().access(), None, "a stock client is never sent the message");
     writer.insert(0, "from the writer").await.unwrap();
     reader.wait_text("from the writer").await.unwrap();
     // The reader's edit is refused: not applied, not broadcast, not stored.

@@ -67,7 +67,9 @@ pub use offline::{OfflineState, UnconfirmedUpdates};
 pub use presence::{
     PRESENCE_TIMEOUT_MS, Peer, Presence, PresenceChange, PresenceState, StickySelection, UserInfo,
 };
-pub use protocol::{MSG_AUTH, MSG_AWARENESS, MSG_DURABLE, MSG_QUERY_AWARENESS, MSG_SYNC, Message};
+pub use protocol::{
+    MSG_ACCESS, MSG_AUTH, MSG_AWARENESS, MSG_DURABLE, MSG_QUERY_AWARENESS, MSG_SYNC, Message,
+};
 pub use session::{Extensions, Incoming, PeerAccess, Role, SessionConfig, SyncSession};
 pub use yrs::{Assoc, StickyIndex};
 

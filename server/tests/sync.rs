@@ -5,6 +5,7 @@ mod common;
 use std::time::Duration;
 
 use common::{InProcess, metric, sqlite_config};
+use tandem_crdt::PeerAccess;
 use tandem_e2e::{ClientOptions, Closed, PostgresDatabase, TestClient};
 use tandem_server::{Config, Database};
 
@@ -127,6 +128,9 @@ async fn durable_confirmations_only_for_clients_that_ask() {
     tandem.wait_until("plain's edit", |c| c.text().ends_with('x')).await.unwrap();
     plain.pump(Duration::from_millis(300)).await.unwrap();
     assert_eq!(plain.client().unconfirmed_count(), 1);
+    // The access message (type 101) likewise goes only to the client that asked, before sync.
+    assert_eq!(tandem.client().access(), Some(PeerAccess::ReadWrite));
+    assert_eq!(plain.client().access(), None);
     server.stop().await.unwrap();
 }
 
