@@ -11,7 +11,7 @@ use std::time::Duration;
 
 use anyhow::{Context, ensure};
 use browser::{BrowserTools, SCENARIO_TIMEOUT};
-use tandem_e2e::{ClientOptions, TestClient, repo_root};
+use tandem_e2e::{ClientOptions, ServerOptions, TestClient, TestServer, repo_root};
 use tokio::time::Instant;
 
 /// Where the Rust client types: after this line's prefix, which the pages never touch.
@@ -394,16 +394,28 @@ async fn syntax_highlighting_from_the_extension_loaded_lazily() -> anyhow::Resul
 
 /// Issue 13: a downgrade to read-only with edits the server has not confirmed locks the editor,
 /// shows the badge and offers the text for copy and download instead of dropping the edits.
+/// The downgrade is the server's own `Access` message to a page opened with a read-only token.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn read_only_keeps_unsaved_edits_aside_for_copy() -> anyhow::Result<()> {
     let test = "read_only_keeps_unsaved_edits_aside_for_copy";
-    let typed = "typed offline 🎉 中文";
-    let Some((events, _server)) =
-        ui_scenario(test, "keptAside", "notes.md", &[typed], None).await?
-    else {
+    let Some(tools) = BrowserTools::detect(test) else {
         return Ok(());
     };
-    let kept = &events[0];
+    let key = "browser-test-key";
+    let server = tools
+        .server_with(ServerOptions { auth_key: Some(key.into()), ..Default::default() })
+        .await?;
+    let doc = "notes.md";
+    let write_token = TestServer::token(key, &["--doc", doc])?;
+    let read_token = TestServer::token(key, &["--doc", doc, "--read-only"])?;
+    let typed = "typed offline 🎉 中文";
+    let args: Vec<String> = [typed, write_token.as_str(), read_token.as_str()]
+        .iter()
+        .flat_map(|t| ["--text".to_owned(), (*t).to_owned()])
+        .collect();
+    let mut run = tools.run("keptAside", &format!("http://{}", server.addr()), doc, &args)?;
+    let kept = run.expect("kept").await?;
+    run.finish().await?;
     assert_eq!(kept["text"], typed, "typing after the downgrade changed the text: {kept}");
     assert_eq!(kept["editable"], false);
     assert_eq!(kept["badge"], true);

@@ -280,22 +280,31 @@ export async function highlight({ base, doc, texts }) {
 }
 
 /**
- * Access downgraded to read-only (the server's `Access` message, applied here through
- * `window.tandem.setAccess` until the server sends it) while edits are unconfirmed: the editor
- * locks, the badge shows, and the edits are offered for copy and download, not dropped.
- * `texts`: what to type offline.
+ * Access downgraded to read-only while edits are unconfirmed: edits typed offline under a
+ * read-write token, then the page reopened with a read-only token, which the server answers
+ * with its `Access` message. The editor locks, the badge shows, and the edits are offered for
+ * copy and download, not dropped. `texts`: what to type offline, the read-write token, the
+ * read-only token.
  */
 export async function keptAside({ base, doc, texts }) {
-  const [text] = texts;
+  const [text, writeToken, readToken] = texts;
   const browser = await launch({ acceptDownloads: true });
   try {
-    const page = await browser.context.newPage();
-    await openSynced(page, `${base}/d/${encodeURIComponent(doc)}`);
+    const url = (token) => `${base}/d/${encodeURIComponent(doc)}#token=${encodeURIComponent(token)}`;
+    const writer = await browser.context.newPage();
+    await openSynced(writer, url(writeToken));
     await browser.context.setOffline(true);
-    await waitInPage(page, "the offline state", () => document.getElementById("conn").classList.contains("offline"));
-    await page.click(".cm-content");
-    await typeText(page, text, 0);
-    await page.evaluate(() => window.tandem.setAccess("read-only"));
+    await waitInPage(writer, "the offline state", () => document.getElementById("conn").classList.contains("offline"));
+    await writer.click(".cm-content");
+    await typeText(writer, text, 0);
+    // The edits wait in IndexedDB, unconfirmed, for the next page of this document.
+    await writer.evaluate(() => window.tandem.flush());
+    await writer.close();
+    await browser.context.setOffline(false);
+
+    const page = await browser.context.newPage();
+    await openSynced(page, url(readToken));
+    await waitInPage(page, "the server's access message", () => window.tandem.access() === "read-only");
     await page.keyboard.type("more");
     const state = await page.evaluate(() => ({
       text: window.tandem.view.state.doc.toString(),
