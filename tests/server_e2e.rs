@@ -114,6 +114,13 @@ async fn auth_tokens() {
     let reader_token = TestServer::token(key, &["--doc", "team-notes", "--read-only"]).unwrap();
     let mut writer = TestClient::connect_synced(&url, with_token(&writer_token)).await.unwrap();
     let mut reader = TestClient::connect_synced(&url, with_token(&reader_token)).await.unwrap();
+    // Clients that asked for tandem's extensions learn their access before the sync ends.
+    let durable = |token: &str| ClientOptions { durable: true, ..with_token(token) };
+    let told = TestClient::connect_synced(&url, durable(&reader_token)).await.unwrap();
+    assert_eq!(told.client().access(), Some(tandem_crdt::PeerAccess::ReadOnly));
+    let told = TestClient::connect_synced(&url, durable(&writer_token)).await.unwrap();
+    assert_eq!(told.client().access(), Some(tandem_crdt::PeerAccess::ReadWrite));
+    assert_eq!(reader.client().access(), None, "a stock client is never sent the message");
     writer.insert(0, "from the writer").await.unwrap();
     reader.wait_text("from the writer").await.unwrap();
     // The reader's edit is refused: not applied, not broadcast, not stored.
@@ -177,6 +184,34 @@ async fn slow_reader_is_dropped_and_memory_stays_bounded() {
 #[tokio::test]
 async fn token_command_validates_its_input() {
     assert!(TestServer::token("k", &["--doc", "../etc"]).is_err());
+    assert!(TestServer::token("k", &["--doc", "a//b"]).is_err());
+    assert!(TestServer::token("k", &["--doc", "team/", "--prefix"]).is_ok());
     let admin = TestServer::token("k", &["--doc", "", "--prefix", "--ttl", "0"]).unwrap();
     assert_eq!(admin.split('.').count(), 2);
+}
+
+/// Issues 13, 16: a non-ASCII, multi-segment id opens through every endpoint of the real binary,
+/// and a `--prefix 团队/` token grants the whole workspace and nothing beside it.
+#[tokio::test]
+async fn path_like_ids_and_workspace_tokens() {
+    let key = "test-key";
+    let options = ServerOptions { auth_key: Some(key.into()), ..ServerOptions::default() };
+    let server = TestServer::start(options).await.unwrap();
+    let token = TestServer::token(key, &["--doc", "团队/", "--prefix"]).unwrap();
+    let with_token = ClientOptions { token: Some(token.clone()), ..ClientOptions::default() };
+    let id = "团队/笔记/会议 记录.md";
+    let encoded = tandem_crdt::doc_id_to_path(id);
+
+    let mut writer =
+        TestClient::connect_synced(&server.ws_url(&encoded), with_token.clone()).await.unwrap();
+    writer.insert(0, "议程 🚀").await.unwrap();
+    let ws_url = server.ws_url(&format!("ws/{}", encoded.replace('/', "%2F")));
+    let mut reader = TestClient::connect_synced(&ws_url, with_token.clone()).await.unwrap();
+    reader.wait_text("议程 🚀").await.unwrap();
+    let text_url = format!("/api/docs/{}/text?token={token}", encoded.replace('/', "%2F"));
+    assert_eq!(server.get(&text_url).await.unwrap(), (200, "议程 🚀".into()));
+
+    let beside = tandem_crdt::doc_id_to_path("团队x/notes");
+    let mut outsider = TestClient::connect(&server.ws_url(&beside), with_token).await.unwrap();
+    assert_eq!(outsider.wait_closed().await.unwrap().code(), Some(1008));
 }

@@ -11,7 +11,7 @@ use crate::document::{Document, DocumentConfig};
 use crate::error::Result;
 use crate::offline::{OfflineState, UnconfirmedUpdates};
 use crate::presence::{Peer, Presence, PresenceChange, PresenceState, StickySelection};
-use crate::session::{Extensions, SessionConfig, SyncSession};
+use crate::session::{Extensions, PeerAccess, SessionConfig, SyncSession};
 
 /// What a frame from the server meant for the client.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -28,6 +28,8 @@ pub struct ClientEvent {
     pub confirmed: usize,
     /// The server refused access.
     pub auth_denied: Option<String>,
+    /// The server said what this connection may do (tandem extension).
+    pub access: Option<PeerAccess>,
 }
 
 /// An update the client applied since the journal was last drained, for an append-only store.
@@ -48,6 +50,8 @@ pub struct Client {
     session: Option<SyncSession>,
     extensions: Extensions,
     journal: Option<Vec<JournalEntry>>,
+    /// Per connection: what the server last said this one may do.
+    access: Option<PeerAccess>,
 }
 
 impl Client {
@@ -62,6 +66,7 @@ impl Client {
             session: None,
             extensions,
             journal: None,
+            access: None,
         })
     }
 
@@ -85,6 +90,7 @@ impl Client {
             session: None,
             extensions,
             journal: None,
+            access: None,
         })
     }
 
@@ -134,6 +140,12 @@ impl Client {
         self.session.is_some()
     }
 
+    /// What the server lets this connection do, once it said so (tandem servers tell clients
+    /// that asked for extensions); `None` while disconnected or before it did.
+    pub fn access(&self) -> Option<PeerAccess> {
+        self.access
+    }
+
     /// Whether the connection finished its initial sync.
     pub fn is_synced(&self) -> bool {
         self.session.as_ref().is_some_and(SyncSession::is_synced)
@@ -145,12 +157,14 @@ impl Client {
         let frames = session.open(&self.document, &self.presence)?;
         self.unconfirmed.mark_all_unsent();
         self.session = Some(session);
+        self.access = None;
         Ok(frames)
     }
 
     /// The connection closed or failed. Edits go on locally and are sent on the next connect.
     pub fn disconnect(&mut self) {
         self.session = None;
+        self.access = None;
         self.unconfirmed.mark_all_unsent();
     }
 
@@ -170,6 +184,9 @@ impl Client {
             journal.extend(incoming.applied_updates.iter().cloned().map(JournalEntry::Remote));
         }
         let confirmed = incoming.durable.map_or(0, |seq| self.unconfirmed.confirm(seq));
+        if incoming.access.is_some() {
+            self.access = incoming.access;
+        }
         Ok(ClientEvent {
             replies: incoming.replies,
             deltas: incoming.deltas,
@@ -177,6 +194,7 @@ impl Client {
             synced: incoming.synced,
             confirmed,
             auth_denied: incoming.auth_denied,
+            access: incoming.access,
         })
     }
 
@@ -350,6 +368,7 @@ mod tests {
         let events = server.talk(&mut restarted, to_server);
         assert_eq!(server.document.text(), "typed offline 😀");
         assert!(restarted.is_synced());
+        assert_eq!(restarted.access(), Some(crate::PeerAccess::ReadWrite), "the server said so");
         assert_eq!(events.iter().map(|e| e.confirmed).sum::<usize>(), 1);
         assert_eq!(restarted.unconfirmed_count(), 0);
 

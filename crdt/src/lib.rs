@@ -13,6 +13,7 @@
 //! - Per-user undo ([`Document::undo`]): only this replica's edits, grouped in time.
 //! - [`Message`] and [`SyncSession`]: the y-protocols wire format and the sync conversation,
 //!   bytes in and bytes out, plus tandem's durability extension.
+//! - [`validate_doc_id`] and [`doc_id_from_path`]: the document-id rule and its URL form.
 //! - [`Client`] and [`OfflineState`]: what a client keeps across connections and restarts.
 //!
 //! ```
@@ -45,6 +46,7 @@
 mod client;
 mod decode;
 mod delta;
+mod doc_id;
 mod document;
 mod error;
 mod offline;
@@ -55,6 +57,7 @@ mod session;
 
 pub use client::{Client, ClientEvent, JournalEntry};
 pub use delta::{Delta, DeltaOp, TextEdit};
+pub use doc_id::{DocIdError, MAX_DOC_ID_BYTES, doc_id_from_path, doc_id_to_path, validate_doc_id};
 pub use document::{
     DEFAULT_TEXT_NAME, DEFAULT_UNDO_GROUP_MS, Document, DocumentConfig, EMPTY_UPDATE, Integrated,
     LocalChange, MAX_CLIENT_ID, client_id_from_random,
@@ -64,7 +67,9 @@ pub use offline::{OfflineState, UnconfirmedUpdates};
 pub use presence::{
     PRESENCE_TIMEOUT_MS, Peer, Presence, PresenceChange, PresenceState, StickySelection, UserInfo,
 };
-pub use protocol::{MSG_AUTH, MSG_AWARENESS, MSG_DURABLE, MSG_QUERY_AWARENESS, MSG_SYNC, Message};
+pub use protocol::{
+    MSG_ACCESS, MSG_AUTH, MSG_AWARENESS, MSG_DURABLE, MSG_QUERY_AWARENESS, MSG_SYNC, Message,
+};
 pub use session::{Extensions, Incoming, PeerAccess, Role, SessionConfig, SyncSession};
 pub use yrs::{Assoc, StickyIndex};
 

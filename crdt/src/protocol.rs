@@ -12,6 +12,7 @@
 //! | 2 auth | `varUint(0)` + `varString(reason)` denied, or `varUint(1)` granted |
 //! | 3 query awareness | nothing |
 //! | 100 durable (tandem) | `varUint8Array(varUint(seq) + varUint8Array(state vector))` |
+//! | 101 access (tandem) | `varUint8Array(varUint(read_only: 1 or 0))`: what this connection may do, sent once after the server's SyncStep1 |
 //!
 //! Extension messages (type ≥ 100) go only to peers that asked for them when connecting, so a
 //! stock Yjs client never sees one.
@@ -32,6 +33,8 @@ pub const MSG_AUTH: u64 = 2;
 pub const MSG_QUERY_AWARENESS: u64 = 3;
 /// tandem extension: "your updates through number `seq` on this connection are durable".
 pub const MSG_DURABLE: u64 = 100;
+/// tandem extension: "on this connection you may read (and write, unless `read_only`)".
+pub const MSG_ACCESS: u64 = 101;
 
 const SYNC_STEP1: u64 = 0;
 const SYNC_STEP2: u64 = 1;
@@ -79,6 +82,12 @@ pub enum Message {
         /// Encoded state vector of the stored document.
         state_vector: Vec<u8>,
     },
+    /// tandem extension: what the server lets this connection do, so a client can lock its
+    /// editor up front instead of discovering refused edits.
+    Access {
+        /// Whether the receiver's updates are refused.
+        read_only: bool,
+    },
 }
 
 impl Message {
@@ -110,13 +119,20 @@ impl Message {
                 out.write_var(MSG_DURABLE);
                 out.write_buf(payload);
             }
+            Message::Access { read_only } => {
+                // A payload of its own, like Durable's, so later fields can follow unread.
+                let mut payload = Vec::new();
+                payload.write_var(u64::from(*read_only));
+                out.write_var(MSG_ACCESS);
+                out.write_buf(payload);
+            }
         }
         out
     }
 
     /// Whether this is an extension message (only for peers that negotiated extensions).
     pub fn is_extension(&self) -> bool {
-        matches!(self, Message::Durable { .. })
+        matches!(self, Message::Durable { .. } | Message::Access { .. })
     }
 
     /// Decodes every message in a frame. Malformed bytes, unknown types and empty frames are
@@ -177,6 +193,11 @@ fn decode_one(cursor: &mut Cursor<'_>) -> Result<Message> {
             let state_vector = inner.read_buf().map_err(malformed)?.to_vec();
             Ok(Message::Durable { seq, state_vector })
         }
+        MSG_ACCESS => {
+            let payload = cursor.read_buf().map_err(malformed)?;
+            let read_only: u64 = Cursor::new(payload).read_var().map_err(malformed)?;
+            Ok(Message::Access { read_only: read_only != 0 })
+        }
         other => Err(Error::UnknownMessageType(other)),
     }
 }
@@ -197,6 +218,8 @@ mod tests {
             Message::AuthDenied { reason: "read-only token ✋".into() },
             Message::AuthGranted,
             Message::Durable { seq: 300, state_vector: vec![1, 5, 3] },
+            Message::Access { read_only: true },
+            Message::Access { read_only: false },
         ]
     }
 
@@ -212,9 +235,12 @@ mod tests {
     }
 
     #[test]
-    fn only_durable_is_an_extension() {
+    fn only_durable_and_access_are_extensions() {
         let extensions: Vec<bool> = every_message().iter().map(Message::is_extension).collect();
-        assert_eq!(extensions, [false, false, false, false, false, false, false, false, true]);
+        assert_eq!(
+            extensions,
+            [false, false, false, false, false, false, false, false, true, true, true]
+        );
     }
 
     #[test]
@@ -236,7 +262,9 @@ mod tests {
     fn unknown_and_malformed_frames_are_errors() {
         assert!(matches!(Message::decode_frame(&[]), Err(Error::EmptyMessage)));
         assert!(matches!(Message::decode_frame(&[4]), Err(Error::UnknownMessageType(4))));
-        assert!(matches!(Message::decode_frame(&[101, 0]), Err(Error::UnknownMessageType(101))));
+        assert!(matches!(Message::decode_frame(&[102, 0]), Err(Error::UnknownMessageType(102))));
+        // An access message whose payload is empty.
+        assert!(matches!(Message::decode_frame(&[101, 0]), Err(Error::MalformedMessage(_))));
         assert!(matches!(Message::decode_frame(&[0, 3, 0]), Err(Error::MalformedMessage(_))));
         // SyncStep1 must carry a decodable state vector.
         assert!(matches!(

@@ -97,6 +97,8 @@ pub struct Incoming {
     pub auth_denied: Option<String>,
     /// Server: a read-only peer sent an update, which was dropped.
     pub refused_update: bool,
+    /// Client: the server said what this connection may do (tandem extension).
+    pub access: Option<PeerAccess>,
 }
 
 /// The protocol state of one connection.
@@ -131,6 +133,10 @@ impl SyncSession {
     pub fn open(&mut self, document: &Document, presence: &Presence) -> Result<Vec<Vec<u8>>> {
         let mut frames =
             vec![Message::SyncStep1 { state_vector: document.state_vector() }.encode()];
+        if self.config.role == Role::Server && self.config.extensions.tandem() {
+            let read_only = self.config.access == PeerAccess::ReadOnly;
+            frames.push(Message::Access { read_only }.encode());
+        }
         let awareness = match self.config.role {
             Role::Server if !presence.is_empty() => Some(presence.encode_all()?),
             Role::Client if presence.local_state().is_some() => {
@@ -217,6 +223,17 @@ impl SyncSession {
                 Role::Client => incoming.durable = Some(seq),
                 Role::Server => {
                     return Err(Error::UnknownMessageType(crate::protocol::MSG_DURABLE));
+                }
+            },
+            Message::Access { read_only } => match self.config.role {
+                Role::Client => {
+                    let access =
+                        if read_only { PeerAccess::ReadOnly } else { PeerAccess::ReadWrite };
+                    self.config.access = access;
+                    incoming.access = Some(access);
+                }
+                Role::Server => {
+                    return Err(Error::UnknownMessageType(crate::protocol::MSG_ACCESS));
                 }
             },
         }
@@ -370,7 +387,7 @@ mod tests {
         let to_server = client.session.open(&client.document, &client.presence).unwrap();
         assert_eq!(to_server.len(), 2, "SyncStep1 and the client's awareness, one per frame");
         let to_client = server.session.open(&server.document, &server.presence).unwrap();
-        assert_eq!(to_client.len(), 1, "no awareness to send yet");
+        assert_eq!(to_client.len(), 2, "SyncStep1 and access; no awareness to send yet");
         let (at_client, at_server) = pump(&mut client, &mut server, to_client, to_server);
         assert_eq!(client.document.text(), server.document.text());
         assert!(client.session.is_synced() && server.session.is_synced());
@@ -405,6 +422,34 @@ mod tests {
     }
 
     #[test]
+    fn access_goes_only_to_clients_that_asked_and_is_exposed() {
+        let document = Document::new(DocumentConfig::new(2)).unwrap();
+        let presence = Presence::new(2);
+        let open = |extensions, access| {
+            SyncSession::new(SessionConfig::server(extensions, access))
+                .open(&document, &presence)
+                .unwrap()
+                .iter()
+                .flat_map(|frame| Message::decode_frame(frame).unwrap())
+                .filter(Message::is_extension)
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(open(Extensions::Stock, PeerAccess::ReadOnly), []);
+        assert_eq!(
+            open(Extensions::Tandem, PeerAccess::ReadOnly),
+            [Message::Access { read_only: true }]
+        );
+        assert_eq!(
+            open(Extensions::Tandem, PeerAccess::ReadWrite),
+            [Message::Access { read_only: false }]
+        );
+        let mut client = Side::new(SessionConfig::client(Extensions::Tandem), 1);
+        let frame = Message::Access { read_only: true }.encode();
+        assert_eq!(client.receive(&frame).unwrap().access, Some(PeerAccess::ReadOnly));
+        assert_eq!(client.session.config().access, PeerAccess::ReadOnly);
+    }
+
+    #[test]
     fn server_answers_queries_and_rejects_client_only_messages() {
         let mut server =
             Side::new(SessionConfig::server(Extensions::Tandem, PeerAccess::ReadWrite), 2);
@@ -415,6 +460,8 @@ mod tests {
         ));
         let durable = Message::Durable { seq: 1, state_vector: vec![0] }.encode();
         assert!(matches!(server.receive(&durable), Err(Error::UnknownMessageType(100))));
+        let access = Message::Access { read_only: false }.encode();
+        assert!(matches!(server.receive(&access), Err(Error::UnknownMessageType(101))));
         let mut client = Side::new(SessionConfig::client(Extensions::Stock), 1);
         let denied = Message::AuthDenied { reason: "no".into() }.encode();
         assert_eq!(client.receive(&denied).unwrap().auth_denied.as_deref(), Some("no"));

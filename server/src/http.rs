@@ -10,6 +10,10 @@
 //! | `GET /ws/ID`, or any `GET /ID` with `Upgrade: websocket` | the document's websocket |
 //! | anything else | static files from the web directory; unknown paths get its `index.html`, so `/d/ID` and `/ID` open the browser client |
 //!
+//! An ID is path-like (`team/src/main.rs`, see [`tandem_crdt::validate_doc_id`]) and may span
+//! several path segments; each endpoint percent-decodes it exactly once, `%2F` included, so
+//! `/%61`, `/ws/%61` and `/ws/a` are all document `a`.
+//!
 //! With an auth key, the API needs a token too (`?token=` or `Authorization: Bearer`): one for
 //! the document for its text, one minted with `--doc "" --prefix` (all documents) for the list.
 
@@ -19,12 +23,12 @@ use std::sync::Arc;
 
 use axum::Router;
 use axum::extract::ws::WebSocketUpgrade;
-use axum::extract::{ConnectInfo, FromRequestParts, Path, Query, Request, State};
+use axum::extract::{ConnectInfo, FromRequestParts, OriginalUri, Query, Request, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{Html, IntoResponse, Response};
 use axum::routing::get;
 use serde::Deserialize;
-use tandem_crdt::Extensions;
+use tandem_crdt::{DocIdError, Extensions, doc_id_from_path};
 use tower::ServiceExt;
 use tower_http::services::{ServeDir, ServeFile};
 
@@ -41,22 +45,52 @@ const READ_BUFFER_BYTES: usize = 4 * 1024;
 /// flushes every batch anyway, so this only splits very large batches.
 const WRITE_BUFFER_BYTES: usize = 8 * 1024;
 
-/// Longest document id.
-pub const MAX_DOC_ID_LEN: usize = 128;
+/// Where a document's id sits in a request path: after `prefix`, before `suffix`.
+///
+/// Every endpoint reads its id from the raw (still percent-encoded) path through
+/// [`doc_id_from_path`], so an id is decoded exactly once and by one rule whichever
+/// endpoint it came through.
+struct IdInPath {
+    prefix: &'static str,
+    suffix: &'static str,
+}
 
-/// Checks a document id: 1 to 128 of `A-Z a-z 0-9 . _ -`, and no `..` (ids may end up in
-/// paths and URLs, so nothing that could climb out of a directory).
-pub fn validate_doc_id(id: &str) -> Result<(), &'static str> {
-    if id.is_empty() || id.len() > MAX_DOC_ID_LEN {
-        return Err("document id must be 1 to 128 characters");
+/// `/ID...`: y-websocket's URL convention.
+const BARE: IdInPath = IdInPath { prefix: "/", suffix: "" };
+/// `/ws/ID...`.
+const WS: IdInPath = IdInPath { prefix: "/ws/", suffix: "" };
+/// `/api/docs/ID.../text`.
+const TEXT: IdInPath = IdInPath { prefix: "/api/docs/", suffix: "/text" };
+
+/// Why a request path names no document.
+#[derive(Debug, PartialEq, Eq)]
+enum IdRefusal {
+    /// The path is not this endpoint's shape: 404.
+    NotHere,
+    /// The id breaks the rule: 400.
+    Invalid(DocIdError),
+}
+
+impl IntoResponse for IdRefusal {
+    fn into_response(self) -> Response {
+        match self {
+            IdRefusal::NotHere => (StatusCode::NOT_FOUND, "not found\n").into_response(),
+            IdRefusal::Invalid(reason) => {
+                (StatusCode::BAD_REQUEST, format!("{reason}\n")).into_response()
+            }
+        }
     }
-    if !id.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-')) {
-        return Err("document id may only contain A-Z a-z 0-9 . _ -");
+}
+
+impl IdInPath {
+    /// The decoded id.
+    fn read(&self, path: &str) -> Result<String, IdRefusal> {
+        let raw = path
+            .strip_prefix(self.prefix)
+            .and_then(|rest| rest.strip_suffix(self.suffix))
+            .ok_or(IdRefusal::NotHere)?;
+        doc_id_from_path(raw).map_err(IdRefusal::Invalid)
     }
-    if id.contains("..") {
-        return Err("document id may not contain '..'");
-    }
-    Ok(())
 }
 
 /// The router over the shared server state.
@@ -65,8 +99,8 @@ pub(crate) fn router(app: Arc<App>) -> Router {
         .route("/healthz", get(healthz))
         .route("/metrics", get(metrics))
         .route("/api/docs", get(list_documents))
-        .route("/api/docs/{id}/text", get(document_text))
-        .route("/ws/{id}", get(websocket_route))
+        .route("/api/docs/{*id}", get(document_text))
+        .route("/ws/{*id}", get(websocket_route))
         .fallback(fallback)
         .with_state(app)
 }
@@ -151,13 +185,14 @@ async fn list_documents(
 
 async fn document_text(
     State(app): State<Arc<App>>,
-    Path(id): Path<String>,
+    OriginalUri(uri): OriginalUri,
     Query(query): Query<TokenQuery>,
     headers: HeaderMap,
 ) -> Response {
-    if let Err(reason) = validate_doc_id(&id) {
-        return (StatusCode::BAD_REQUEST, format!("{reason}\n")).into_response();
-    }
+    let id = match TEXT.read(uri.path()) {
+        Ok(id) => id,
+        Err(refusal) => return refusal.into_response(),
+    };
     if let Err(error) = authorize_api(&app, &query, &headers, &id) {
         return unauthorized(error);
     }
@@ -170,14 +205,10 @@ async fn document_text(
     }
 }
 
-async fn websocket_route(
-    State(app): State<Arc<App>>,
-    Path(id): Path<String>,
-    request: Request,
-) -> Response {
+async fn websocket_route(State(app): State<Arc<App>>, request: Request) -> Response {
     let (mut parts, _) = request.into_parts();
     match WebSocketUpgrade::from_request_parts(&mut parts, &app).await {
-        Ok(upgrade) => websocket(app, upgrade, id, &parts),
+        Ok(upgrade) => websocket(app, upgrade, &WS, &parts),
         Err(rejection) => rejection.into_response(),
     }
 }
@@ -188,10 +219,7 @@ async fn fallback(State(app): State<Arc<App>>, request: Request) -> Response {
     let (mut parts, body) = request.into_parts();
     if is_websocket_upgrade(&parts.headers) {
         return match WebSocketUpgrade::from_request_parts(&mut parts, &app).await {
-            Ok(upgrade) => {
-                let id = parts.uri.path().trim_start_matches('/').to_owned();
-                websocket(app, upgrade, id, &parts)
-            }
+            Ok(upgrade) => websocket(app, upgrade, &BARE, &parts),
             Err(rejection) => rejection.into_response(),
         };
     }
@@ -215,12 +243,13 @@ struct WebsocketQuery {
 fn websocket(
     app: Arc<App>,
     upgrade: WebSocketUpgrade,
-    id: String,
+    id_in_path: &IdInPath,
     parts: &axum::http::request::Parts,
 ) -> Response {
-    if let Err(reason) = validate_doc_id(&id) {
-        return (StatusCode::BAD_REQUEST, format!("{reason}\n")).into_response();
-    }
+    let id = match id_in_path.read(parts.uri.path()) {
+        Ok(id) => id,
+        Err(refusal) => return refusal.into_response(),
+    };
     let query = parts.uri.query().map(parse_websocket_query).unwrap_or_default();
     let durable =
         query.ext.as_deref().is_some_and(|ext| ext.split(',').any(|e| e.trim() == "durable"));
@@ -279,13 +308,19 @@ mod tests {
     use super::*;
 
     #[test]
-    fn document_ids() {
-        for ok in ["notes", "a", "team.notes_2024-01", &"x".repeat(128)] {
-            assert_eq!(validate_doc_id(ok), Ok(()), "{ok}");
+    fn every_endpoint_reads_its_id_the_same_way() {
+        for (place, path) in [
+            (&BARE, "/%E4%BC%9A%E8%AE%AE/x%2Fy"),
+            (&WS, "/ws/%E4%BC%9A%E8%AE%AE/x%2Fy"),
+            (&TEXT, "/api/docs/%E4%BC%9A%E8%AE%AE/x%2Fy/text"),
+        ] {
+            assert_eq!(place.read(path).ok().as_deref(), Some("会议/x/y"), "{path}");
         }
-        for bad in ["", "..", "a..b", "a/b", "../etc", "a b", "é", "%2e%2e", &"x".repeat(129)] {
-            assert!(validate_doc_id(bad).is_err(), "{bad}");
-        }
+        assert_eq!(BARE.read("/%61").ok().as_deref(), Some("a"));
+        assert_eq!(WS.read("/ws/%61").ok().as_deref(), Some("a"));
+        assert_eq!(TEXT.read("/api/docs/a/text/text").ok().as_deref(), Some("a/text"));
+        assert_eq!(TEXT.read("/api/docs/a"), Err(IdRefusal::NotHere));
+        assert_eq!(WS.read("/ws/a/../b"), Err(IdRefusal::Invalid(DocIdError::DotSegment)));
     }
 
     #[test]

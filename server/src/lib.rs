@@ -56,8 +56,8 @@ use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
 pub use config::{Config, Database, Limits};
-pub use http::validate_doc_id;
 pub use room::LoadError;
+pub use tandem_crdt::validate_doc_id;
 
 use app::App;
 use metrics::Metrics;

@@ -127,8 +127,11 @@ fn main() -> ExitCode {
 }
 
 fn token(args: TokenArgs) -> anyhow::Result<()> {
-    if !(args.prefix && args.doc.is_empty()) {
-        tandem_server::validate_doc_id(&args.doc).map_err(anyhow::Error::msg).context("--doc")?;
+    // A prefix may end with the `/` that closes a workspace's folder (`--prefix team/`).
+    let checked =
+        if args.prefix { args.doc.strip_suffix('/').unwrap_or(&args.doc) } else { &args.doc };
+    if !(args.prefix && checked.is_empty()) {
+        tandem_server::validate_doc_id(checked).context("--doc")?;
     }
     let now = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)

@@ -5,6 +5,7 @@ mod common;
 use std::time::Duration;
 
 use common::{InProcess, metric, sqlite_config};
+use tandem_crdt::PeerAccess;
 use tandem_e2e::{ClientOptions, Closed, PostgresDatabase, TestClient};
 use tandem_server::{Config, Database};
 
@@ -64,6 +65,50 @@ async fn documents_are_isolated() {
     server.stop().await.unwrap();
 }
 
+/// Issue 18 item 6: every endpoint decodes an id once, by one rule; ids are path-like.
+#[tokio::test]
+async fn path_like_ids_are_decoded_the_same_on_every_endpoint() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = InProcess::start(sqlite_config(dir.path())).await;
+    let id = "team/会议记录/My Notes Ü 2024!";
+    let encoded = tandem_crdt::doc_id_to_path(id);
+    let mut writer = TestClient::connect_synced(&server.ws_url(&encoded), durable()).await.unwrap();
+    writer.insert(0, "shared").await.unwrap();
+    writer.wait_durable().await.unwrap();
+    // The same document under /ws/, with the segments' slashes encoded as %2F.
+    let url = format!("ws://{}/ws/{}", server.addr, encoded.replace('/', "%2F"));
+    let mut reader = TestClient::connect_synced(&url, ClientOptions::default()).await.unwrap();
+    reader.wait_text("shared").await.unwrap();
+    assert_eq!(server.get(&format!("/api/docs/{encoded}/text")).await, (200, "shared".into()));
+    let slashes_encoded = format!("/api/docs/{}/text", encoded.replace('/', "%2F"));
+    assert_eq!(server.get(&slashes_encoded).await, (200, "shared".into()));
+    let listing: serde_json::Value =
+        serde_json::from_str(&server.get("/api/docs").await.1).unwrap();
+    assert_eq!(listing[0]["id"], id);
+
+    // `/%61` and `/ws/%61` are both document `a`; `%2561` is the document `%61`.
+    let mut a =
+        TestClient::connect_synced(&server.ws_url("%61"), ClientOptions::default()).await.unwrap();
+    a.insert(0, "in a").await.unwrap();
+    let url = format!("ws://{}/ws/%61", server.addr);
+    let mut a2 = TestClient::connect_synced(&url, ClientOptions::default()).await.unwrap();
+    a2.wait_text("in a").await.unwrap();
+    assert_eq!(server.get("/api/docs/a/text").await, (200, "in a".into()));
+    assert_eq!(server.get("/api/docs/%2561/text").await.0, 404);
+
+    // (Not `a/%2E%2E/b`: the client's URL parser already resolves that to `a/b`.)
+    for bad in ["a//b", "a%2F%2E%2E%2Fb", "x%07", "%FF"] {
+        assert!(
+            TestClient::connect_synced(&server.ws_url(bad), ClientOptions::default())
+                .await
+                .is_err(),
+            "{bad}"
+        );
+        assert_eq!(server.get(&format!("/api/docs/{bad}/text")).await.0, 400, "{bad}");
+    }
+    server.stop().await.unwrap();
+}
+
 #[tokio::test]
 async fn durable_confirmations_only_for_clients_that_ask() {
     let dir = tempfile::tempdir().unwrap();
@@ -83,6 +128,9 @@ async fn durable_confirmations_only_for_clients_that_ask() {
     tandem.wait_until("plain's edit", |c| c.text().ends_with('x')).await.unwrap();
     plain.pump(Duration::from_millis(300)).await.unwrap();
     assert_eq!(plain.client().unconfirmed_count(), 1);
+    // The access message (type 101) likewise goes only to the client that asked, before sync.
+    assert_eq!(tandem.client().access(), Some(PeerAccess::ReadWrite));
+    assert_eq!(plain.client().access(), None);
     server.stop().await.unwrap();
 }
 
@@ -204,7 +252,7 @@ async fn http_endpoints() {
     assert_eq!(server.get("/notes").await, (200, "<p>client</p>".into()));
 
     assert_eq!(server.get("/api/docs/missing/text").await.0, 404);
-    assert_eq!(server.get("/api/docs/bad..id/text").await.0, 400);
+    assert_eq!(server.get("/api/docs/a%2F..%2Fb/text").await.0, 400);
     let mut alice = TestClient::connect_synced(&server.ws_url("listed"), durable()).await.unwrap();
     alice.insert(0, "12345").await.unwrap();
     alice.wait_durable().await.unwrap();

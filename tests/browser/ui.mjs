@@ -32,11 +32,14 @@ const homeShowsStatus = () =>
   });
 
 /**
- * Ids as people type them. `texts`: a non-ASCII id to open from the home page, then invalid ids
- * to type on the home page, then an invalid id to open by URL (percent-encoded by the test).
+ * Ids as people type them. `texts`: ids to open from the home page (each must open an editor
+ * that syncs), then `--`, then invalid ids to type on the home page, then an invalid id to open
+ * by URL (percent-encoded by the test).
  */
 export async function ids({ base, texts }) {
-  const [wanted, ...invalid] = texts;
+  const split = texts.indexOf("--");
+  const wanted = texts.slice(0, split);
+  const invalid = texts.slice(split + 1);
   const byUrl = invalid.pop();
   const browser = await launch();
   try {
@@ -55,25 +58,19 @@ export async function ids({ base, texts }) {
     }
     report("refused-on-home", { refused });
 
-    await page.fill("#open-name", wanted);
-    await page.press("#open-name", "Enter");
-    await page.waitForURL(/\/d\//);
-    // Today's server refuses ids outside [A-Za-z0-9._-]: the page must then say so and lock the
-    // editor; a server that takes the id syncs. Either way, never "connecting" for ever.
-    await waitInPage(page, "a sync or a refusal", () => window.tandem?.client.isSynced() || document.getElementById("conn").classList.contains("denied"));
-    let state = await page.evaluate(pageState);
-    if (state.synced) {
+    for (const id of wanted) {
+      await page.goto(`${base}/`);
+      await page.waitForSelector("#doc-list li");
+      await page.fill("#open-name", id);
+      await page.press("#open-name", "Enter");
+      await page.waitForURL(/\/d\//);
+      // The server takes every valid id: never "connecting" for ever, never refused.
+      await waitInPage(page, "a sync", () => window.tandem?.client.isSynced());
       await page.click(".cm-content");
       await typeText(page, "會議 ok");
       await waitInPage(page, "durable edits", () => window.tandem.client.unconfirmedCount() === 0);
-      state = await page.evaluate(pageState);
-    } else {
-      // A keystroke into a refused document goes nowhere.
-      await page.click(".cm-content");
-      await page.keyboard.type("lost?");
-      state = { ...(await page.evaluate(pageState)), text: await page.evaluate(() => window.tandem.view.state.doc.toString()) };
+      report("opened", await page.evaluate(pageState));
     }
-    report("opened", state);
 
     await page.goto(`${base}/d/${byUrl}`);
     await page.waitForSelector(".error-page");
@@ -283,22 +280,31 @@ export async function highlight({ base, doc, texts }) {
 }
 
 /**
- * Access downgraded to read-only (the server's `Access` message, applied here through
- * `window.tandem.setAccess` until the server sends it) while edits are unconfirmed: the editor
- * locks, the badge shows, and the edits are offered for copy and download, not dropped.
- * `texts`: what to type offline.
+ * Access downgraded to read-only while edits are unconfirmed: edits typed offline under a
+ * read-write token, then the page reopened with a read-only token, which the server answers
+ * with its `Access` message. The editor locks, the badge shows, and the edits are offered for
+ * copy and download, not dropped. `texts`: what to type offline, the read-write token, the
+ * read-only token.
  */
 export async function keptAside({ base, doc, texts }) {
-  const [text] = texts;
+  const [text, writeToken, readToken] = texts;
   const browser = await launch({ acceptDownloads: true });
   try {
-    const page = await browser.context.newPage();
-    await openSynced(page, `${base}/d/${encodeURIComponent(doc)}`);
+    const url = (token) => `${base}/d/${encodeURIComponent(doc)}#token=${encodeURIComponent(token)}`;
+    const writer = await browser.context.newPage();
+    await openSynced(writer, url(writeToken));
     await browser.context.setOffline(true);
-    await waitInPage(page, "the offline state", () => document.getElementById("conn").classList.contains("offline"));
-    await page.click(".cm-content");
-    await typeText(page, text, 0);
-    await page.evaluate(() => window.tandem.setAccess("read-only"));
+    await waitInPage(writer, "the offline state", () => document.getElementById("conn").classList.contains("offline"));
+    await writer.click(".cm-content");
+    await typeText(writer, text, 0);
+    // The edits wait in IndexedDB, unconfirmed, for the next page of this document.
+    await writer.evaluate(() => window.tandem.flush());
+    await writer.close();
+    await browser.context.setOffline(false);
+
+    const page = await browser.context.newPage();
+    await openSynced(page, url(readToken));
+    await waitInPage(page, "the server's access message", () => window.tandem.access() === "read-only");
     await page.keyboard.type("more");
     const state = await page.evaluate(() => ({
       text: window.tandem.view.state.doc.toString(),

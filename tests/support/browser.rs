@@ -58,12 +58,14 @@ impl BrowserTools {
 
     /// A `tandem-server` serving the built page.
     pub async fn server(&self) -> anyhow::Result<TestServer> {
+        self.server_with(ServerOptions::default()).await
+    }
+
+    /// A `tandem-server` with `options` (an auth key, say) serving the built page.
+    pub async fn server_with(&self, mut options: ServerOptions) -> anyhow::Result<TestServer> {
         let web_dir = self.dist.to_str().context("web/dist path is not UTF-8")?.to_owned();
-        TestServer::start(ServerOptions {
-            args: vec!["--web-dir".into(), web_dir],
-            ..Default::default()
-        })
-        .await
+        options.args.extend(["--web-dir".into(), web_dir]);
+        TestServer::start(options).await
     }
 
     /// Starts `node run.mjs SCENARIO --base BASE --doc DOC` with `args` appended.

@@ -302,6 +302,7 @@ export async function openDocument(docId) {
         showStatus();
       }
       if (event.authDenied !== undefined) refuse(event.authDenied);
+      if (event.access !== undefined) setAccess(event.access);
     },
   });
   connection = socket;

@@ -4,6 +4,7 @@
 //! `Uint8Array`s to send on the websocket as binary messages.
 
 use js_sys::{Array, Object, Reflect, Uint8Array};
+use tandem_crdt::PeerAccess;
 use wasm_bindgen::prelude::*;
 
 use crate::error::WebError;
@@ -76,8 +77,9 @@ impl WebClient {
     }
 
     /// Handles one frame from the server. Returns `{ replies, changes, presenceChanged, synced,
-    /// confirmed, authDenied }`; `changes` is an array of groups of `{from, to, insert}`, each
-    /// group one CodeMirror transaction, applied in order. Throws on a malformed frame: close the
+    /// confirmed, authDenied, access }` (`access`: `"read-only"` or `"read-write"`, once the
+    /// server says); `changes` is an array of groups of `{from, to, insert}`, each group one
+    /// CodeMirror transaction, applied in order. Throws on a malformed frame: close the
     /// connection then.
     pub fn receive(&mut self, frame: &[u8], now: f64) -> Result<Object, JsValue> {
         let event = self.inner.receive(frame, millis(now))?;
@@ -211,6 +213,14 @@ fn remote_event(event: RemoteEvent) -> Result<Object, JsValue> {
     set(&object, "confirmed", &JsValue::from_f64(event.confirmed as f64))?;
     if let Some(reason) = event.auth_denied {
         set(&object, "authDenied", &JsValue::from_str(&reason))?;
+    }
+    if let Some(access) = event.access {
+        // The page's own names for the two states (document.js `setAccess`).
+        let name = match access {
+            PeerAccess::ReadOnly => "read-only",
+            PeerAccess::ReadWrite => "read-write",
+        };
+        set(&object, "access", &JsValue::from_str(name))?;
     }
     Ok(object)
 }

@@ -5,7 +5,7 @@
 
 use tandem_crdt::offsets::AstralIndex;
 use tandem_crdt::{
-    Client, Delta, DocumentConfig, Extensions, MAX_CLIENT_ID, OfflineState, UserInfo,
+    Client, Delta, DocumentConfig, Extensions, MAX_CLIENT_ID, OfflineState, PeerAccess, UserInfo,
 };
 
 use crate::error::WebError;
@@ -38,6 +38,8 @@ pub struct RemoteEvent {
     pub confirmed: usize,
     /// The server refused access, with its reason.
     pub auth_denied: Option<String>,
+    /// The server said what this connection may do (its `Access` message).
+    pub access: Option<PeerAccess>,
 }
 
 /// An undo or redo: the editor changes (one group) and the frames that carry it to the others.
@@ -156,6 +158,7 @@ impl ViewClient {
             synced: event.synced,
             confirmed: event.confirmed,
             auth_denied: event.auth_denied,
+            access: event.access,
         })
     }
 
