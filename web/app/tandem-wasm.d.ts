@@ -24,6 +24,8 @@ declare module "tandem-wasm" {
     synced: boolean;
     confirmed: number;
     authDenied?: string;
+    /** What the server lets this page do, once it has said so. */
+    access?: "read-only" | "read-write";
   }
   /** An undo or redo step. */
   export interface Step {
