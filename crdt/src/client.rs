@@ -26,6 +26,9 @@ pub struct ClientEvent {
     pub synced: bool,
     /// How many local updates this frame confirmed durable.
     pub confirmed: usize,
+    /// The frame was a durability confirmation (tandem extension), even one that confirmed
+    /// nothing new: the server is one that confirms, so an unconfirmed count means something.
+    pub durable: bool,
     /// The server refused access.
     pub auth_denied: Option<String>,
     /// The server said what this connection may do (tandem extension).
@@ -193,6 +196,7 @@ impl Client {
             presence: incoming.presence.into_iter().map(|(_, change)| change).collect(),
             synced: incoming.synced,
             confirmed,
+            durable: incoming.durable.is_some(),
             auth_denied: incoming.auth_denied,
             access: incoming.access,
         })
@@ -379,6 +383,25 @@ mod tests {
         server.talk(&mut restarted, frames);
         assert_eq!(restarted.unconfirmed_count(), 0);
         assert_eq!(server.document.text(), " offline 😀");
+    }
+
+    #[test]
+    fn a_durability_frame_is_reported_even_when_it_confirms_nothing_new() {
+        let mut server = Server::new();
+        let mut client = Client::new(DocumentConfig::new(1), Extensions::Tandem).unwrap();
+        let opening = client.connect().unwrap();
+        server.talk(&mut client, opening);
+        let frames = client.replace(0..0, "x", 0).unwrap();
+        let events = server.talk(&mut client, frames);
+        assert!(events.iter().any(|e| e.durable && e.confirmed == 1));
+        // The same confirmation again (a resend after a reconnect) confirms nothing new.
+        let again = server.session.durable_frame(1, &server.document).unwrap();
+        let event = client.receive(&again, 0).unwrap();
+        assert!(event.durable);
+        assert_eq!(event.confirmed, 0);
+        // Any other frame is not a confirmation.
+        let sync_step1 = server.session.open(&server.document, &server.presence).unwrap();
+        assert!(!client.receive(&sync_step1[0], 0).unwrap().durable);
     }
 
     #[test]

@@ -7,7 +7,7 @@
 //! and the CRDT's [`Delta`]s patch the rope. The one rule that keeps them identical: local edits
 //! are drained into the CRDT before any remote change touches the rope.
 
-use tandem_crdt::{Client, Delta, MSG_DURABLE, UserInfo};
+use tandem_crdt::{Client, Delta, UserInfo};
 
 use crate::decoration::Decoration;
 use crate::editor::{Editor, MessageKind};
@@ -210,11 +210,8 @@ impl Collab {
         now_ms: u64,
     ) -> Result<Received, CollabError> {
         let mut frames = self.flush(ed, now_ms)?;
-        // Type 100 fits in one varint byte.
-        if frame.first() == Some(&(MSG_DURABLE as u8)) {
-            self.durable_seen = true;
-        }
         let event = self.client.receive(frame, now_ms)?;
+        self.durable_seen |= event.durable;
         frames.extend(event.replies);
         let cursor_published = self.published == Some(ed.selection());
         for delta in &event.deltas {
