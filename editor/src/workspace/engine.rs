@@ -96,7 +96,11 @@ pub struct Engine {
     _watcher: notify::RecommendedWatcher,
     disk: BTreeMap<String, DiskFile>,
     rescan: bool,
+    /// Something happened that may change the plan (else a batch only sends and stores).
+    replan: bool,
     named: BTreeSet<String>,
+    /// Files published in this round, added to the manifest together at its end.
+    new_lines: Vec<(String, String)>,
     renamed_here: Vec<(String, String)>,
     /// Documents whose base text is written once their stores are: the given text, or the
     /// document's own (`None`).
@@ -150,7 +154,9 @@ impl Engine {
             _watcher: watcher,
             disk: BTreeMap::new(),
             rescan: true,
+            replan: false,
             named: BTreeSet::new(),
+            new_lines: Vec::new(),
             renamed_here: Vec::new(),
             pending_bases: BTreeMap::new(),
             reported_skips: BTreeSet::new(),
@@ -189,7 +195,13 @@ impl Engine {
             if stop || self.fatal.is_some() {
                 break;
             }
-            self.cycle();
+            if std::mem::take(&mut self.replan) {
+                self.cycle();
+            } else {
+                // Handshakes and confirmations: frames to send, nothing to decide.
+                self.flush();
+                self.report_progress();
+            }
         }
         self.shutdown()
     }
@@ -203,6 +215,7 @@ impl Engine {
             Event::Fs(Err(e)) => {
                 tracing::warn!(error = %e, "watcher error; rescanning");
                 self.rescan = true;
+                self.replan = true;
             }
         }
         false
@@ -210,6 +223,7 @@ impl Engine {
 
     fn network(&mut self, doc: &str, event: NetEvent) {
         let now = now_ms();
+        self.replan |= matches!(event, NetEvent::Disconnected { .. });
         let manifest = doc.strip_prefix(&self.prefix).and_then(|d| d.strip_prefix('/'));
         let effect = match manifest {
             Some(MANIFEST_NAME) => {
@@ -225,6 +239,7 @@ impl Engine {
             },
             None => return,
         };
+        self.replan |= effect.synced || effect.text_changed;
         if effect.refused && self.fatal.is_none() {
             eprintln!("tandem: the server refused {doc}");
         }
@@ -240,6 +255,7 @@ impl Engine {
             return;
         }
         self.rescan = true;
+        self.replan = true;
         if let (EventKind::Modify(ModifyKind::Name(RenameMode::Both)), [Some(from), Some(to)]) =
             (event.kind, names.as_slice())
         {
@@ -280,14 +296,19 @@ impl Engine {
             let actions = plan(&sides, |old, new| self.same_as_base(old, new));
             self.renamed_here.clear();
             let mut moved = false;
+            let manifest = Manifest::parse(&self.manifest.text());
             for action in actions {
-                match self.act(&action) {
+                match self.act(&action, &manifest) {
                     Ok(done) => moved |= done,
                     Err(e) => {
                         tracing::error!(?action, error = %format!("{e:#}"), "action failed");
                         eprintln!("tandem: {e:#}");
                     }
                 }
+            }
+            let lines = std::mem::take(&mut self.new_lines);
+            if let Err(e) = self.manifest.apply(&manifest.add_all(&lines), now_ms()) {
+                tracing::error!(error = %e, "adding to the manifest");
             }
             if !moved {
                 break;
@@ -407,7 +428,10 @@ impl Engine {
     }
 
     /// Carries out one action; returns whether it changed anything (`false`: it waits).
-    fn act(&mut self, action: &Action) -> anyhow::Result<bool> {
+    ///
+    /// `manifest` is the manifest as this round began: every action of a round is about a
+    /// different path, and new files' lines are added together after it.
+    fn act(&mut self, action: &Action, manifest: &Manifest) -> anyhow::Result<bool> {
         let now = now_ms();
         let manifest_ready = self.manifest.synced();
         match action {
@@ -415,14 +439,13 @@ impl Engine {
                 if !manifest_ready || !self.manifest.online() {
                     return Ok(false);
                 }
-                let manifest = Manifest::parse(&self.manifest.text());
                 let id = manifest.allocate_id(path);
                 if !self.replica(&id)?.synced() {
                     return Ok(false);
                 }
                 let Some((text, stamp)) = self.read(path) else { return Ok(false) };
                 self.replica(&id)?.set_text(&text, now)?;
-                self.manifest.apply(&[manifest.add(path, &id)], now)?;
+                self.new_lines.push((path.clone(), id.clone()));
                 self.agree(path, &id, stamp);
             }
             Action::Download { path, id } => {
@@ -448,7 +471,7 @@ impl Engine {
             }
             Action::Merge { path, id } => return self.merge(path, id, now),
             Action::Unpublish { path } => {
-                let edits = Manifest::parse(&self.manifest.text()).remove(path);
+                let edits = manifest.remove(path);
                 self.manifest.apply(&edits, now)?;
                 self.forget(path);
             }
@@ -467,13 +490,12 @@ impl Engine {
                 if !manifest_ready || !self.manifest.online() {
                     return Ok(false);
                 }
-                let manifest = Manifest::parse(&self.manifest.text());
                 if manifest.files().values().any(|v| v == id) {
                     // Its document lives on at another path: this file is a new one.
                     self.forget(path);
                 } else {
                     println!("tandem: {path} was deleted in the workspace but changed here: kept");
-                    self.manifest.apply(&[manifest.add(path, id)], now)?;
+                    self.new_lines.push((path.clone(), id.clone()));
                 }
             }
             Action::Forget { path } => self.forget(path),
@@ -493,7 +515,7 @@ impl Engine {
                 self.move_base(from, to);
             }
             Action::MoveRemote { from, to } => {
-                let edits = Manifest::parse(&self.manifest.text()).rename(from, to);
+                let edits = manifest.rename(from, to);
                 self.manifest.apply(&edits, now)?;
                 self.move_base(from, to);
             }

@@ -122,7 +122,7 @@ impl Manifest {
         }
         for (path, id) in &files {
             if !self.lines.iter().any(|l| &l.path == path && &l.id == id) {
-                edits.push(self.insert_line(id, path));
+                edits.push(self.add(path, id));
             }
         }
         sorted(edits)
@@ -130,7 +130,31 @@ impl Manifest {
 
     /// The edit that adds a file (its line goes in path order).
     pub fn add(&self, path: &str, id: &str) -> Edit {
-        self.insert_line(id, path)
+        let mut edits = self.add_all(&[(path.to_owned(), id.to_owned())]);
+        edits.pop().unwrap_or_else(|| Edit::insert(0, ""))
+    }
+
+    /// The edits that add files, `(path, id)` each: one pass, in path order, so that adding
+    /// thousands at once stays linear.
+    pub fn add_all(&self, files: &[(String, String)]) -> Vec<Edit> {
+        let mut files: Vec<&(String, String)> = files.iter().collect();
+        files.sort();
+        // After the last parsed line: a line boundary even before a torn tail.
+        let last_end = self.lines.last().map_or(0, |l| l.range.end);
+        let mut lines = self.lines.iter().peekable();
+        let mut edits: Vec<Edit> = Vec::with_capacity(files.len());
+        for (path, id) in files {
+            while lines.next_if(|l| l.path.as_str() <= path.as_str()).is_some() {}
+            let at = lines.peek().map_or(last_end, |l| l.range.start);
+            match edits.last_mut() {
+                // Lines for one place go in one insert, in path order.
+                Some(last) if last.range.start == at => {
+                    last.text.push_str(&format!("{id}\t{path}\n"))
+                }
+                _ => edits.push(Edit::insert(at, format!("{id}\t{path}\n"))),
+            }
+        }
+        edits
     }
 
     /// The edits that remove every line of `path`.
@@ -144,7 +168,7 @@ impl Manifest {
         let Some(id) = self.files().remove(from) else { return Vec::new() };
         let mut edits = self.remove(from);
         edits.extend(self.remove(to));
-        edits.push(self.insert_line(&id, to));
+        edits.push(self.add(to, &id));
         sorted(edits)
     }
 
@@ -159,16 +183,6 @@ impl Manifest {
             .map(|n| format!("{path}~{n}"))
             .find(|id| !used.contains(id.as_str()))
             .unwrap_or_default()
-    }
-
-    fn insert_line(&self, id: &str, path: &str) -> Edit {
-        let at = self
-            .lines
-            .iter()
-            .find(|l| l.path.as_str() > path)
-            // Otherwise after the last parsed line: a line boundary even before a torn tail.
-            .map_or(self.lines.last().map_or(0, |l| l.range.end), |l| l.range.start);
-        Edit::insert(at, format!("{id}\t{path}\n"))
     }
 }
 
@@ -231,6 +245,21 @@ mod tests {
             text = apply(&text, &[m.add(path, &id)]);
         }
         assert_eq!(text, "a.txt\ta.txt\nb.txt\tb.txt\nm.txt\tm.txt\nz/z.txt\tz/z.txt\n");
+    }
+
+    #[test]
+    fn adding_many_at_once_is_adding_one_by_one() {
+        let text = "b\tb\nd\td\n";
+        let new: Vec<(String, String)> =
+            ["e", "a", "c", "a2"].iter().map(|p| (p.to_string(), p.to_string())).collect();
+        let at_once = apply(text, &Manifest::parse(text).add_all(&new));
+        let mut one_by_one = text.to_owned();
+        for (path, id) in &new {
+            one_by_one = apply(&one_by_one, &[Manifest::parse(&one_by_one).add(path, id)]);
+        }
+        assert_eq!(at_once, one_by_one);
+        assert_eq!(at_once, "a\ta\na2\ta2\nb\tb\nc\tc\nd\td\ne\te\n");
+        assert!(Manifest::parse("").add_all(&[]).is_empty());
     }
 
     #[test]
