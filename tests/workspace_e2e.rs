@@ -41,6 +41,14 @@ impl Engine {
         Self { child, out }
     }
 
+    /// SIGTERM, as Ctrl-C would; waits for a clean exit.
+    fn stop(mut self) {
+        // SAFETY: kill(2) on our own child's pid; no memory is touched.
+        unsafe { libc::kill(self.child.id() as libc::pid_t, libc::SIGTERM) };
+        let status = self.child.wait().unwrap();
+        assert!(status.success(), "{status}: {}", self.output());
+    }
+
     fn output(&self) -> String {
         let err = self.out.with_extension("err");
         format!(
@@ -259,5 +267,51 @@ async fn share_sync_edit_rename_delete_and_a_server_crash_end_byte_identical() {
     let (_, listing) = http_get(addr, "/api/docs").await.unwrap();
     assert!(!listing.contains("secret"), "{listing}");
     drop(pane);
+    drop((share, sync));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_first_contact_keeps_both_versions_and_edits_made_while_stopped_merge_on_start() {
+    let dir = tempfile::tempdir().unwrap();
+    let (one, two) = (dir.path().join("one"), dir.path().join("two"));
+    write(&one, "a.txt", b"base\n");
+    write(&two, "a.txt", b"mine, never shared\n");
+    let addr = std::net::SocketAddr::from(([127, 0, 0, 1], free_port().unwrap()));
+    let _server = FixedServer::start(addr, &dir.path().join("server")).await.unwrap();
+    let url = format!("ws://{addr}/ws");
+    let (one_arg, two_arg) = (one.display().to_string(), two.display().to_string());
+    let share = Engine::start("share", &dir.path().join("e1"), &["share", &one_arg, &url]);
+    share.wait_output("published 1 files");
+    let sync_args = ["sync", url.as_str(), two_arg.as_str()];
+    let sync = Engine::start("sync", &dir.path().join("e2"), &sync_args);
+    let out = sync.wait_output("synced 2 files");
+    assert!(out.contains("the workspace's version wins, yours is in a.local-conflict.txt"), "{out}");
+    assert_eq!(read(&two, "a.txt"), "base\n");
+    assert_eq!(read(&two, "a.local-conflict.txt"), "mine, never shared\n");
+    wait_until(
+        "the conflict copy to reach the sharing side",
+        RECONNECT,
+        || (read(&one, "a.local-conflict.txt") == "mine, never shared\n").then_some(()),
+        || share.output(),
+    );
+
+    // The synced side stops; both sides edit; it starts again and finds its own edit on disk.
+    sync.stop();
+    append(&two.join("a.txt"), "edited while stopped\n");
+    append(&one.join("a.txt"), "edited meanwhile there\n");
+    let sync = Engine::start("sync2", &dir.path().join("e2"), &sync_args);
+    sync.wait_output("synced 2 files");
+    let merged = |text: &str| {
+        ["base\n", "edited while stopped\n", "edited meanwhile there\n"]
+            .iter()
+            .all(|part| text.matches(part).count() == 1)
+            && text.len() == "base\nedited while stopped\nedited meanwhile there\n".len()
+    };
+    wait_until(
+        "both copies to hold both edits once",
+        RECONNECT,
+        || (merged(&read(&one, "a.txt")) && read(&one, "a.txt") == read(&two, "a.txt")).then_some(()),
+        || format!("one: {:?}\ntwo: {:?}", read(&one, "a.txt"), read(&two, "a.txt")),
+    );
     drop((share, sync));
 }
