@@ -285,7 +285,10 @@ async fn a_first_contact_keeps_both_versions_and_edits_made_while_stopped_merge_
     let sync_args = ["sync", url.as_str(), two_arg.as_str()];
     let sync = Engine::start("sync", &dir.path().join("e2"), &sync_args);
     let out = sync.wait_output("synced 2 files");
-    assert!(out.contains("the workspace's version wins, yours is in a.local-conflict.txt"), "{out}");
+    assert!(
+        out.contains("the workspace's version wins, yours is in a.local-conflict.txt"),
+        "{out}"
+    );
     assert_eq!(read(&two, "a.txt"), "base\n");
     assert_eq!(read(&two, "a.local-conflict.txt"), "mine, never shared\n");
     wait_until(
@@ -310,7 +313,10 @@ async fn a_first_contact_keeps_both_versions_and_edits_made_while_stopped_merge_
     wait_until(
         "both copies to hold both edits once",
         RECONNECT,
-        || (merged(&read(&one, "a.txt")) && read(&one, "a.txt") == read(&two, "a.txt")).then_some(()),
+        || {
+            (merged(&read(&one, "a.txt")) && read(&one, "a.txt") == read(&two, "a.txt"))
+                .then_some(())
+        },
         || format!("one: {:?}\ntwo: {:?}", read(&one, "a.txt"), read(&two, "a.txt")),
     );
     drop((share, sync));

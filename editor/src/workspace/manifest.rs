@@ -188,7 +188,7 @@ impl Manifest {
 
 /// Sorts edits by position and drops duplicates, the order [`super::diff::apply`] expects.
 fn sorted(mut edits: Vec<Edit>) -> Vec<Edit> {
-    edits.sort_by(|a, b| (a.range.start, a.range.end).cmp(&(b.range.start, b.range.end)));
+    edits.sort_by_key(|e| (e.range.start, e.range.end));
     edits.dedup();
     edits
 }
