@@ -746,19 +746,7 @@ impl Engine {
         if self.manifest.wants_persist() {
             dirty.push(&mut self.manifest);
         }
-        let chunk = dirty.len().div_ceil(PERSIST_THREADS).max(1);
-        std::thread::scope(|scope| {
-            for part in dirty.chunks_mut(chunk) {
-                scope.spawn(move || {
-                    for replica in part {
-                        if let Err(e) = replica.persist() {
-                            tracing::error!(error = %e, "storing a document");
-                            eprintln!("tandem: {e}");
-                        }
-                    }
-                });
-            }
-        });
+        in_parallel(dirty, Replica::persist);
         for (id, text) in std::mem::take(&mut self.pending_bases) {
             let Some(replica) = self.docs.get(&id) else { continue };
             let text = text.unwrap_or_else(|| replica.text());
@@ -808,23 +796,33 @@ impl Engine {
         self.flush();
         let mut all: Vec<&mut Replica> = self.docs.values_mut().collect();
         all.push(&mut self.manifest);
-        let chunk = all.len().div_ceil(PERSIST_THREADS).max(1);
-        std::thread::scope(|scope| {
-            for part in all.chunks_mut(chunk) {
-                scope.spawn(move || {
-                    for replica in part {
-                        if let Err(e) = replica.snapshot() {
-                            tracing::error!(error = %e, "snapshot at exit");
-                        }
-                    }
-                });
-            }
-        });
+        in_parallel(all, Replica::snapshot);
         match self.fatal.take() {
             Some(reason) => anyhow::bail!(reason),
             None => Ok(()),
         }
     }
+}
+
+/// Runs `work` on every replica, [`PERSIST_THREADS`] at a time: each store write waits for an
+/// fsync, and concurrent fsyncs share the disk's journal commits.
+fn in_parallel(
+    mut replicas: Vec<&mut Replica>,
+    work: fn(&mut Replica) -> Result<(), crate::collab::CollabError>,
+) {
+    let chunk = replicas.len().div_ceil(PERSIST_THREADS).max(1);
+    std::thread::scope(|scope| {
+        for part in replicas.chunks_mut(chunk) {
+            scope.spawn(move || {
+                for replica in part {
+                    if let Err(e) = work(replica) {
+                        tracing::error!(error = %e, "storing a document");
+                        eprintln!("tandem: {e}");
+                    }
+                }
+            });
+        }
+    });
 }
 
 fn watch(root: &Path, events: Sender<Event>) -> anyhow::Result<notify::RecommendedWatcher> {
