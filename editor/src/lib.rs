@@ -44,6 +44,7 @@ mod settings_file;
 mod text;
 mod theme;
 pub mod ui;
+pub mod workspace;
 
 pub use buffer::LineDamage;
 pub use commands::{Command, Commands, Context, Scope};

@@ -1,11 +1,15 @@
 //! `tandem [FILE]`: the terminal editor; `tandem ws://HOST:PORT/DOC-ID` (or `tandem --server URL --doc DOC-ID`):
-//! the same editor on a shared document.
+//! the same editor on a shared document; `tandem share DIR URL` and `tandem sync URL DIR`: a directory kept in
+//! step with a workspace.
+//!
+//! `share` and `sync` as the first argument are these commands; to edit a file of that name, write
+//! `tandem ./share` (as with git's subcommands).
 
 use std::path::PathBuf;
 use std::sync::Mutex;
 
 use anyhow::Context;
-use clap::{CommandFactory, Parser};
+use clap::{CommandFactory, Parser, Subcommand};
 use tandem::app::terminal::Document;
 use tracing_subscriber::EnvFilter;
 
@@ -13,6 +17,10 @@ use tracing_subscriber::EnvFilter;
 #[derive(Parser)]
 #[command(version, about)]
 struct Args {
+    /// Keep a directory and a workspace in step (the first argument; `tandem ./share` edits a
+    /// file named share).
+    #[command(subcommand)]
+    workspace: Option<WorkspaceCommand>,
     /// File to open or create, or a shared document: ws://HOST:PORT/DOC-ID (wss:// too).
     file: Option<PathBuf>,
     /// Server of a shared document, ws://HOST:PORT (with --doc; the same as ws://HOST:PORT/DOC-ID).
@@ -21,8 +29,8 @@ struct Args {
     /// Id of the shared document on --server.
     #[arg(long, value_name = "DOC-ID", requires = "server")]
     doc: Option<String>,
-    /// Access token for tandem-server (shared documents).
-    #[arg(long, env = "TANDEM_TOKEN")]
+    /// Access token for tandem-server (shared documents; a --prefix token for workspaces).
+    #[arg(long, env = "TANDEM_TOKEN", global = true)]
     token: Option<String>,
     /// Name shown to collaborators (default: config `user_name`, else git's user.name, else the login name).
     #[arg(long)]
@@ -37,13 +45,13 @@ struct Args {
     #[arg(long)]
     offline: bool,
     /// Where shared documents are stored locally (default: the platform data dir).
-    #[arg(long, env = "TANDEM_DATA_DIR")]
+    #[arg(long, env = "TANDEM_DATA_DIR", global = true)]
     data_dir: Option<PathBuf>,
     /// Configuration file (default: the platform config dir's tandem/config.toml).
     #[arg(long, env = "TANDEM_CONFIG")]
     config: Option<PathBuf>,
     /// Log file (default: tandem.log in the platform cache dir). Filter with TANDEM_LOG (default "info").
-    #[arg(long, env = "TANDEM_LOG_FILE")]
+    #[arg(long, env = "TANDEM_LOG_FILE", global = true)]
     log: Option<PathBuf>,
     /// Print where the configuration file is read from, then exit.
     #[arg(long)]
@@ -54,6 +62,38 @@ struct Args {
     /// List the files whose unsaved edits the recovery journal holds (path, time, size), then exit.
     #[arg(long)]
     recover: bool,
+}
+
+/// `tandem share` and `tandem sync`: the source comes first, and wins when both sides have a
+/// file they never agreed on (the other version goes to a conflict file beside it).
+#[derive(Debug, Subcommand)]
+enum WorkspaceCommand {
+    /// Publish DIR as the workspace ws://HOST:PORT/PREFIX and keep them in step until Ctrl-C.
+    Share {
+        /// The directory.
+        dir: PathBuf,
+        /// The workspace: ws://HOST:PORT/PREFIX (wss:// too).
+        url: String,
+        #[command(flatten)]
+        limits: WorkspaceLimits,
+    },
+    /// Make DIR a copy of the workspace ws://HOST:PORT/PREFIX and keep them in step until Ctrl-C.
+    Sync {
+        /// The workspace: ws://HOST:PORT/PREFIX (wss:// too).
+        url: String,
+        /// The directory (created if missing).
+        dir: PathBuf,
+        #[command(flatten)]
+        limits: WorkspaceLimits,
+    },
+}
+
+/// What a workspace shares.
+#[derive(Debug, clap::Args)]
+struct WorkspaceLimits {
+    /// Files larger than this many bytes are not shared.
+    #[arg(long, value_name = "BYTES", default_value_t = tandem::workspace::DEFAULT_MAX_FILE_BYTES)]
+    max_file_size: u64,
 }
 
 /// What the command line asks to open.
@@ -174,7 +214,9 @@ fn list_recoverable(data_dir: Option<PathBuf>) -> anyhow::Result<()> {
 
 fn main() -> std::process::ExitCode {
     let args = Args::parse();
-    if let Err(e) = args.launch() {
+    if args.workspace.is_none()
+        && let Err(e) = args.launch()
+    {
         // A usage error, reported like clap's own (usage line, exit code 2).
         Args::command().error(clap::error::ErrorKind::ArgumentConflict, e).exit();
     }
@@ -207,6 +249,9 @@ fn run(args: Args) -> anyhow::Result<()> {
     if let Err(e) = init_logging(args.log.clone()) {
         eprintln!("tandem: logging disabled: {e:#}");
     }
+    if let Some(command) = args.workspace {
+        return run_workspace(command, args.token, data_dir(args.data_dir)?);
+    }
     let config =
         tandem::Config::load(args.config.as_deref()).context("loading the configuration")?;
     let url = match args.launch()? {
@@ -216,13 +261,7 @@ fn run(args: Args) -> anyhow::Result<()> {
     let name = tandem::collab::user_name(args.name.as_deref().or(config.user_name.as_deref()));
     let color =
         tandem::collab::user_color(args.color.as_deref().or(config.user_color.as_deref()), &name)?;
-    let data_dir = match args.data_dir {
-        Some(dir) => dir,
-        None => directories::ProjectDirs::from("", "", "tandem")
-            .context("no home directory for the local store (pass --data-dir)")?
-            .data_dir()
-            .to_owned(),
-    };
+    let data_dir = data_dir(args.data_dir)?;
     let options = tandem::collab::AppOptions {
         url,
         token: args.token,
@@ -233,6 +272,38 @@ fn run(args: Args) -> anyhow::Result<()> {
         data_dir,
     };
     tandem::app::terminal::run(&config, Document::Shared(options))
+}
+
+/// The local store's root: `--data-dir`, else the platform data dir.
+fn data_dir(explicit: Option<PathBuf>) -> anyhow::Result<PathBuf> {
+    match explicit {
+        Some(dir) => Ok(dir),
+        None => Ok(directories::ProjectDirs::from("", "", "tandem")
+            .context("no home directory for the local store (pass --data-dir)")?
+            .data_dir()
+            .to_owned()),
+    }
+}
+
+fn run_workspace(
+    command: WorkspaceCommand,
+    token: Option<String>,
+    data_dir: PathBuf,
+) -> anyhow::Result<()> {
+    use tandem::workspace::{Source, WorkspaceOptions};
+    let (root, url, source, limits) = match command {
+        WorkspaceCommand::Share { dir, url, limits } => (dir, url, Source::Directory, limits),
+        WorkspaceCommand::Sync { url, dir, limits } => (dir, url, Source::Workspace, limits),
+    };
+    let options = WorkspaceOptions {
+        root,
+        url,
+        token,
+        data_dir,
+        source,
+        max_file_bytes: limits.max_file_size,
+    };
+    tandem::workspace::run(options)
 }
 
 #[cfg(test)]
@@ -310,6 +381,25 @@ mod tests {
         );
         assert!(clap_refuses(&["--server", "ws://h:1"]).contains("--doc"));
         assert!(clap_refuses(&["--doc", "d"]).contains("--server"));
+    }
+
+    #[test]
+    fn share_and_sync_take_the_source_first_and_dot_slash_edits_a_file_of_that_name() {
+        let parse = |args: &[&str]| {
+            Args::try_parse_from(std::iter::once("tandem").chain(args.iter().copied())).unwrap()
+        };
+        let args = parse(&["share", "proj", "ws://h:1/team", "--token", "t"]);
+        assert!(matches!(
+            args.workspace,
+            Some(WorkspaceCommand::Share { ref dir, ref url, .. })
+                if dir == std::path::Path::new("proj") && url == "ws://h:1/team"
+        ));
+        assert_eq!(args.token.as_deref(), Some("t"));
+        let args = parse(&["--data-dir", "d", "sync", "ws://h:1/team", "copy"]);
+        assert!(matches!(args.workspace, Some(WorkspaceCommand::Sync { .. })));
+        assert_eq!(args.data_dir.as_deref(), Some(std::path::Path::new("d")));
+        assert_eq!(parse(&["./share"]).launch(), Ok(Launch::Local(Some("./share".into()))));
+        assert!(clap_refuses(&["share", "proj"]).contains("URL"));
     }
 
     #[test]

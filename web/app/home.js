@@ -5,6 +5,7 @@
 import { docIdError, docIdPath } from "./docid.js";
 import { $ } from "./dom.js";
 import { recentDocuments } from "./store.js";
+import { MANIFEST_NAME, manifestFiles, workspacePrefixes } from "./workspace.js";
 
 /**
  * The page link of a document, with the token in the fragment (never sent to a server log).
@@ -82,8 +83,13 @@ async function listDocuments(token) {
   }
   const list = $("doc-list");
   list.innerHTML = "";
-  const sorted = [...docs.values()].filter((doc) => docIdError(doc.id) === null).sort((a, b) => b.when - a.when);
-  if (sorted.length === 0) list.innerHTML = `<li class="empty">No documents yet.</li>`;
+  const workspaces = workspacePrefixes(docs.keys());
+  const inWorkspace = (/** @type {string} */ id) => workspaces.some((prefix) => id.startsWith(`${prefix}/`));
+  const sorted = [...docs.values()]
+    .filter((doc) => docIdError(doc.id) === null && !inWorkspace(doc.id))
+    .sort((a, b) => b.when - a.when);
+  if (sorted.length === 0 && workspaces.length === 0) list.innerHTML = `<li class="empty">No documents yet.</li>`;
+  for (const prefix of workspaces) list.append(workspaceItem(prefix, token));
   for (const doc of sorted) {
     const item = document.createElement("li");
     const link = document.createElement("a");
@@ -99,4 +105,48 @@ async function listDocuments(token) {
     item.append(link);
     list.append(item);
   }
+}
+
+/**
+ * A workspace as a folder: its files (from the manifest) open as documents.
+ * @param {string} prefix
+ * @param {string} token
+ * @returns {HTMLLIElement}
+ */
+function workspaceItem(prefix, token) {
+  const item = document.createElement("li");
+  item.className = "workspace";
+  const folder = document.createElement("details");
+  const summary = document.createElement("summary");
+  summary.textContent = `📁 ${prefix}/`;
+  const files = document.createElement("ul");
+  folder.append(summary, files);
+  item.append(folder);
+  folder.addEventListener(
+    "toggle",
+    async () => {
+      try {
+        /** @type {Record<string, string>} */
+        const headers = token ? { authorization: `Bearer ${token}` } : {};
+        const response = await fetch(`/api/docs/${docIdPath(`${prefix}/${MANIFEST_NAME}`, "")}/text`, { headers });
+        const listed = response.ok ? manifestFiles(await response.text()) : [];
+        summary.textContent = `📁 ${prefix}/ (${listed.length} file${listed.length === 1 ? "" : "s"})`;
+        for (const file of listed) {
+          const entry = document.createElement("li");
+          const link = document.createElement("a");
+          link.href = documentLink(`${prefix}/${file.id}`, token);
+          const name = document.createElement("span");
+          name.className = "name";
+          name.textContent = file.path;
+          link.append(name);
+          entry.append(link);
+          files.append(entry);
+        }
+      } catch (error) {
+        console.info("tandem: no workspace manifest", error);
+      }
+    },
+    { once: true },
+  );
+  return item;
 }

@@ -69,6 +69,10 @@ enum Command {
     Close,
 }
 
+/// Read and write buffers of a connection: frames are small keystrokes, and a workspace keeps a
+/// connection per file, so tungstenite's 128 KiB defaults would cost megabytes per hundred files.
+const SOCKET_BUFFER_BYTES: usize = 8 << 10;
+
 /// The editor's handle on the network thread; dropping it closes the connection.
 pub struct NetHandle {
     commands: mpsc::UnboundedSender<Command>,
@@ -88,6 +92,18 @@ impl NetHandle {
             .name("tandem-net".into())
             .spawn(move || runtime.block_on(run(url, receiver, on_event)))?;
         Ok(Self { commands, thread: Some(thread) })
+    }
+
+    /// Starts connecting to `url` as a task on `runtime` (many connections share one thread, as a
+    /// workspace's files do); every event goes to `on_event`, on the runtime's thread.
+    pub fn spawn_in(
+        runtime: &tokio::runtime::Handle,
+        url: String,
+        on_event: impl Fn(NetEvent) + Send + Sync + 'static,
+    ) -> Self {
+        let (commands, receiver) = mpsc::unbounded_channel();
+        runtime.spawn(run(url, receiver, on_event));
+        Self { commands, thread: None }
     }
 
     /// Sends `frame` on connection `epoch`; dropped if that connection is gone.
@@ -139,7 +155,7 @@ async fn run(
         attempt += 1;
         on_event(NetEvent::Connecting { attempt });
         let ended = // No Nagle: a keystroke is one small frame and must leave at once, not wait for an ACK.
-        match tokio_tungstenite::connect_async_with_config(url.as_str(), None, true).await {
+        match tokio_tungstenite::connect_async_with_config(url.as_str(), Some(socket_config()), true).await {
             Ok((socket, _)) => {
                 epoch += 1;
                 attempt = 0;
@@ -183,6 +199,12 @@ async fn run(
             }
         }
     }
+}
+
+fn socket_config() -> tokio_tungstenite::tungstenite::protocol::WebSocketConfig {
+    tokio_tungstenite::tungstenite::protocol::WebSocketConfig::default()
+        .read_buffer_size(SOCKET_BUFFER_BYTES)
+        .write_buffer_size(SOCKET_BUFFER_BYTES)
 }
 
 type Socket =

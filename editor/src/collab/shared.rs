@@ -11,18 +11,15 @@ use std::path::PathBuf;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use ropey::Rope;
-use tandem_crdt::{
-    Client, Document, DocumentConfig, Extensions, JournalEntry, MAX_CLIENT_ID, OfflineState,
-    UserInfo,
-};
+use tandem_crdt::{DocumentConfig, MAX_CLIENT_ID, UserInfo};
 
 use crate::config::Config;
 use crate::editor::{Editor, MessageKind};
 use crate::text::Edit;
 
 use super::{
-    ChangeTracking, Collab, CollabError, Connection, Frames, NetEvent, NetHandle, OfflineStore,
-    Origin, SharedHistory, Target,
+    ChangeTracking, Collab, CollabError, Connection, Frames, Loaded, NetEvent, NetHandle,
+    OfflineStore, SharedHistory, Target,
 };
 
 /// Rewrite the snapshot at most this often after confirmations (so restarts count right).
@@ -82,24 +79,7 @@ impl SharedDoc {
         let loaded = store.load()?;
         // A fresh client id per run: the stored state holds the old ids' updates already.
         let doc_config = DocumentConfig::new(rand::random_range(1..=MAX_CLIENT_ID));
-        let mut client = match &loaded {
-            Some(l) if l.state.state.is_empty() => {
-                // Only a log (the first snapshot comes at compaction or exit): restore from the
-                // empty document's state so the logged local updates still count as unconfirmed.
-                let empty = Document::new(DocumentConfig::new(1))?.encode_state();
-                let stored =
-                    OfflineState { state: empty, unconfirmed: l.state.unconfirmed.clone() };
-                Client::restore(doc_config, &stored, Extensions::Tandem)?
-            }
-            Some(l) => Client::restore(doc_config, &l.state, Extensions::Tandem)?,
-            None => Client::new(doc_config, Extensions::Tandem)?,
-        };
-        if let Some(l) = &loaded {
-            for update in &l.remote {
-                client.document_mut().apply_update(update)?;
-            }
-        }
-        client.enable_journal();
+        let client = Loaded::restore(loaded.as_ref(), doc_config)?;
         let text = client.document().text();
 
         let mut file_text = None;
@@ -318,16 +298,7 @@ impl SharedDoc {
     /// rewrites the snapshot when the log is long or confirmations changed what is at risk.
     pub fn persist(&mut self, now: u64) -> Result<(), CollabError> {
         let journal = self.collab.client_mut().drain_journal();
-        if !journal.is_empty() {
-            let records: Vec<(Origin, &[u8])> = journal
-                .iter()
-                .map(|entry| match entry {
-                    JournalEntry::Local(u) => (Origin::Local, u.as_slice()),
-                    JournalEntry::Remote(u) => (Origin::Remote, u.as_slice()),
-                })
-                .collect();
-            self.store.append(&records)?;
-        }
+        self.store.append_journal(&journal)?;
         let confirmations_old =
             self.snapshot_due && now.saturating_sub(self.last_snapshot_ms) >= SNAPSHOT_EVERY_MS;
         if self.store.wants_compaction() || confirmations_old {

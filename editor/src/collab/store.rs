@@ -17,7 +17,9 @@ use std::fs::{self, File, OpenOptions};
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 
-use tandem_crdt::OfflineState;
+use tandem_crdt::{
+    Client, Document, DocumentConfig, Extensions, JournalEntry, OfflineState, Result as CrdtResult,
+};
 
 use crate::records::{self, AppendLog};
 
@@ -170,6 +172,18 @@ impl OfflineStore {
         self.log.append(&buf).map_err(|source| self.io("appending to", "log", source))
     }
 
+    /// Appends what a client's journal holds (see [`Client::drain_journal`]) and fsyncs.
+    pub fn append_journal(&mut self, journal: &[JournalEntry]) -> Result<(), StoreError> {
+        let records: Vec<(Origin, &[u8])> = journal
+            .iter()
+            .map(|entry| match entry {
+                JournalEntry::Local(u) => (Origin::Local, u.as_slice()),
+                JournalEntry::Remote(u) => (Origin::Remote, u.as_slice()),
+            })
+            .collect();
+        self.append(&records)
+    }
+
     /// Whether the log is big enough that the snapshot should be rewritten.
     pub fn wants_compaction(&self) -> bool {
         self.log.len() >= COMPACT_LOG_BYTES
@@ -193,6 +207,32 @@ impl OfflineStore {
 
     fn io(&self, action: &'static str, name: &str, source: io::Error) -> StoreError {
         StoreError::Io { action, path: self.dir.join(name), source }
+    }
+}
+
+impl Loaded {
+    /// The client this stored copy restores (a new one for `None`), its journal on: logged local
+    /// updates stay unconfirmed, logged remote ones are applied after them.
+    pub fn restore(loaded: Option<&Loaded>, config: DocumentConfig) -> CrdtResult<Client> {
+        let mut client = match loaded {
+            Some(l) if l.state.state.is_empty() => {
+                // Only a log (the first snapshot comes at compaction or exit): restore from the
+                // empty document's state so the logged local updates still count as unconfirmed.
+                let empty = Document::new(DocumentConfig::new(1))?.encode_state();
+                let stored =
+                    OfflineState { state: empty, unconfirmed: l.state.unconfirmed.clone() };
+                Client::restore(config, &stored, Extensions::Tandem)?
+            }
+            Some(l) => Client::restore(config, &l.state, Extensions::Tandem)?,
+            None => Client::new(config, Extensions::Tandem)?,
+        };
+        if let Some(l) = loaded {
+            for update in &l.remote {
+                client.document_mut().apply_update(update)?;
+            }
+        }
+        client.enable_journal();
+        Ok(client)
     }
 }
 
