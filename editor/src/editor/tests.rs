@@ -316,11 +316,32 @@ fn view_follows_cursor_and_mouse_maps_cells() {
     run(&mut e, "<ctrl-home>");
     assert_eq!(e.view().top_line, 0);
     // Gutter is 4 cells ("  1 "): clicking column 6 of row 2 lands on line 3, char 2.
-    e.handle_mouse(MouseEvent { kind: MouseKind::Down, column: 6, row: 2, shift: false });
+    e.handle_mouse(MouseEvent {
+        kind: MouseKind::Down,
+        column: 6,
+        row: 2,
+        shift: false,
+        alt: false,
+        clicks: 1,
+    });
     assert_eq!(e.selection(), Selection::point(e.rope().line_to_char(2) + 2));
-    e.handle_mouse(MouseEvent { kind: MouseKind::Drag, column: 8, row: 3, shift: false });
+    e.handle_mouse(MouseEvent {
+        kind: MouseKind::Drag,
+        column: 8,
+        row: 3,
+        shift: false,
+        alt: false,
+        clicks: 1,
+    });
     assert_eq!(e.selection().range(), e.rope().line_to_char(2) + 2..e.rope().line_to_char(3) + 4);
-    e.handle_mouse(MouseEvent { kind: MouseKind::ScrollDown, column: 0, row: 0, shift: false });
+    e.handle_mouse(MouseEvent {
+        kind: MouseKind::ScrollDown,
+        column: 0,
+        row: 0,
+        shift: false,
+        alt: false,
+        clicks: 1,
+    });
     assert_eq!(e.view().top_line, 3);
 }
 
