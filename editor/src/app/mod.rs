@@ -48,6 +48,8 @@ use picker::{Picked, Picker, PickerItem, PickerKey};
 use splits::{Axis, Pane, PaneId, Splits};
 
 #[cfg(test)]
+mod buffer_tests;
+#[cfg(test)]
 mod tests;
 
 /// How long the loop waits for an event before doing periodic work (presence renewal).
