@@ -5,7 +5,7 @@
 
 use std::any::Any;
 
-use crate::editor::{Editor, Motion, PromptEdit, SearchFlag, VerticalAdd};
+use crate::editor::{Editor, LineMove, Motion, PromptEdit, SearchFlag, VerticalAdd};
 use crate::request::{Direction, Request, Resize};
 use crate::selection::Movement;
 
@@ -142,9 +142,11 @@ const EDITING: &[Command] = &[
     normal("clear", "Clear selection, search highlight and message", |cx| cx.editor.clear()),
     normal("scroll_up", "Scroll up one line", |cx| cx.editor.scroll(-1)),
     normal("scroll_down", "Scroll down one line", |cx| cx.editor.scroll(1)),
-    normal("delete_backward", "Delete the selection or the grapheme before", |cx| {
-        cx.editor.each_cursor(Editor::backspace)
-    }),
+    normal(
+        "delete_backward",
+        "Delete the selection or the grapheme before (an empty pair)",
+        |cx| cx.editor.each_cursor(Editor::backspace_pair),
+    ),
     normal("delete_forward", "Delete the selection or the grapheme after", |cx| {
         cx.editor.each_cursor(Editor::delete)
     }),
@@ -154,14 +156,32 @@ const EDITING: &[Command] = &[
     normal("delete_word_forward", "Delete the word after the cursor", |cx| {
         cx.editor.each_cursor(Editor::delete_word_fwd)
     }),
-    normal("newline", "Insert a line break, keeping indentation", |cx| {
-        cx.editor.each_cursor(Editor::newline)
+    normal("newline", "Insert a line break, keeping indentation (deeper after a bracket)", |cx| {
+        cx.editor.each_cursor(Editor::newline_indent)
     }),
     normal("indent", "Insert a tab (or spaces)", |cx| cx.editor.each_cursor(Editor::indent)),
 ];
 
-/// Multiple cursors.
+/// Multiple cursors and whole-line editing.
 const CURSORS: &[Command] = &[
+    normal("match_bracket", "Jump to the bracket matching the one at the cursor", |cx| {
+        cx.editor.jump_to_bracket()
+    }),
+    normal("toggle_comment", "Comment or uncomment the lines (the syntax's line comment)", |cx| {
+        cx.editor.toggle_comment()
+    }),
+    normal("duplicate", "Duplicate the line (or the selection)", |cx| {
+        cx.editor.each_cursor(Editor::duplicate)
+    }),
+    normal("move_lines_up", "Move the line (or the selected lines) up", |cx| {
+        cx.editor.move_lines(LineMove::Up)
+    }),
+    normal("move_lines_down", "Move the line (or the selected lines) down", |cx| {
+        cx.editor.move_lines(LineMove::Down)
+    }),
+    normal("join_lines", "Join the line with the next (or the selected lines)", |cx| {
+        cx.editor.join_lines()
+    }),
     normal("cursor_add_next_match", "Select the word, then add a cursor at its next match", |cx| {
         cx.editor.add_next_match()
     }),

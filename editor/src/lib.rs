@@ -50,8 +50,8 @@ pub use buffer::LineDamage;
 pub use commands::{Command, Commands, Context, Scope};
 pub use config::{Config, DEFAULT_CONFIG};
 pub use editor::{
-    Confirm, Document, Editor, Effect, Message, MessageKind, Mode, Motion, Options, Prompt,
-    PromptEdit, PromptKind, SearchFlag, Status, VerticalAdd, View, ViewId, Viewport,
+    Confirm, Document, Editor, Effect, LineMove, Message, MessageKind, Mode, Motion, Options,
+    Prompt, PromptEdit, PromptKind, SearchFlag, Status, VerticalAdd, View, ViewId, Viewport,
 };
 pub use file::{DiskStamp, FileError};
 pub use highlight::{Budget, Highlighter, Syntaxes};

@@ -92,7 +92,7 @@ impl std::fmt::Debug for SyntaxReady {
 /// What keys go to besides the focused editor.
 enum Overlay {
     /// A fuzzy picker (files, buffers).
-    Picker(Picker),
+    Picker(Box<Picker>),
     /// The presence list of the focused shared document, with the highlighted user.
     Presence { selected: usize },
 }
@@ -249,7 +249,7 @@ impl App {
             slot.journal = Live::start(&mut slot.editor);
         }
         if let Some(syntaxes) = &self.syntaxes {
-            slot.highlighter = highlighter_for(syntaxes, &slot.editor, &self.theme);
+            slot.highlighter = highlighter_for(syntaxes, &mut slot.editor, &self.theme);
         }
         if let Some(message) = self.pending_message.take()
             && slot.editor.message().is_none()
@@ -413,7 +413,8 @@ impl App {
             }
             AppEvent::Syntax(ready) => {
                 for slot in &mut self.buffers {
-                    slot.highlighter = highlighter_for(&ready.syntaxes, &slot.editor, &self.theme);
+                    slot.highlighter =
+                        highlighter_for(&ready.syntaxes, &mut slot.editor, &self.theme);
                 }
                 self.syntaxes = Some(ready.syntaxes);
             }
@@ -447,12 +448,10 @@ impl App {
                 }
                 return;
             }
-            Some(Overlay::Presence { .. }) => {
-                if self.presence_key(key) {
-                    return;
-                }
-            }
-            None => {}
+            Some(Overlay::Presence { .. }) | None => {}
+        }
+        if matches!(self.overlay, Some(Overlay::Presence { .. })) && self.presence_key(key) {
+            return;
         }
         let i = self.focused_index();
         let slot = &mut self.buffers[i];
@@ -497,12 +496,14 @@ impl App {
                     .map(|s| PickerItem { label: s.name(), target: Picked::Buffer(s.id) })
                     .collect();
                 let source = picker::ItemsSource(items);
-                self.overlay = Some(Overlay::Picker(self.new_picker("Buffers", Box::new(source))));
+                self.overlay =
+                    Some(Overlay::Picker(Box::new(self.new_picker("Buffers", Box::new(source)))));
             }
             Request::OpenFile => {
                 let root = std::env::current_dir().unwrap_or_else(|_| PathBuf::from("."));
                 let source = picker::FilesSource { root };
-                self.overlay = Some(Overlay::Picker(self.new_picker("Open", Box::new(source))));
+                self.overlay =
+                    Some(Overlay::Picker(Box::new(self.new_picker("Open", Box::new(source)))));
             }
             Request::SplitBelow => self.split(Axis::Rows),
             Request::SplitRight => self.split(Axis::Columns),
@@ -1020,14 +1021,16 @@ fn same_file(open: Option<&Path>, path: &Path) -> bool {
             .is_some_and(|a| std::fs::canonicalize(path).ok() == Some(a))
 }
 
+/// The highlighter for `editor`'s syntax, if one fits; the editor learns the syntax's comment token.
 fn highlighter_for(
     syntaxes: &Arc<Syntaxes>,
-    editor: &Editor,
+    editor: &mut Editor,
     theme: &Theme,
 ) -> Option<Highlighter> {
     let first = crate::text::line_text(editor.rope(), 0);
     let name = syntaxes.detect(editor.path(), &first)?;
     tracing::info!(syntax = %name, "highlighting");
+    editor.set_comment_token(crate::editor::line_comment(&name));
     Some(Highlighter::new(syntaxes.clone(), name, theme))
 }
 

@@ -179,11 +179,7 @@ impl Picker {
             }
             Key::PageUp => self.selected = self.selected.saturating_sub(10),
             Key::PageDown => self.selected = (self.selected + 10).min(matched.saturating_sub(1)),
-            Key::Backspace => {
-                if self.query.pop().is_some() {
-                    self.set_query(false);
-                }
-            }
+            Key::Backspace if self.query.pop().is_some() => self.set_query(false),
             Key::Char(c) if !key.mods.ctrl && !key.mods.alt => {
                 self.query.push(c);
                 self.set_query(true);

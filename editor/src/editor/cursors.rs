@@ -10,7 +10,6 @@ use std::ops::Range;
 use ropey::Rope;
 
 use super::{Editor, Effect};
-use crate::buffer::Grouping;
 use crate::history::ChangeKind;
 use crate::search::{Found, Query, SearchOptions};
 use crate::selection::Selection;
@@ -37,20 +36,16 @@ impl Editor {
         all.sort_by_key(|s| std::cmp::Reverse((s.range().start, s.range().end)));
         let primary_at = all.iter().position(|s| *s == primary).unwrap_or(0);
         let viewport = self.view.viewport;
-        self.doc.history.seal();
-        self.doc.buffer.set_grouping(Grouping::OneCommand);
-        self.batching = true;
         // The cursors wait in `others`, where every edit maps them.
         self.view.others = all;
-        for i in 0..self.view.others.len() {
-            self.view.selection = self.view.others[i];
-            self.view.preferred_col = None;
-            op(self);
-            self.view.others[i] = self.view.selection;
-        }
-        self.batching = false;
-        self.doc.buffer.set_grouping(Grouping::EachEdit);
-        self.doc.history.seal();
+        self.batch(|ed| {
+            for i in 0..ed.view.others.len() {
+                ed.view.selection = ed.view.others[i];
+                ed.view.preferred_col = None;
+                op(ed);
+                ed.view.others[i] = ed.view.selection;
+            }
+        });
         let mut all = std::mem::take(&mut self.view.others);
         self.view.selection = all.remove(primary_at);
         self.view.others = all;

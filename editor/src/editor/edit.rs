@@ -7,7 +7,7 @@ use std::ops::Range;
 
 use super::prompt::PromptEdit;
 use super::{Editor, Effect, Message, MessageKind, Mode};
-use crate::buffer::EditSource;
+use crate::buffer::{EditSource, Grouping};
 use crate::history::{Change, ChangeKind};
 use crate::selection::Selection;
 use crate::text::{self, Assoc, Edit, LineEnding};
@@ -182,12 +182,15 @@ impl Editor {
     }
 
     pub(super) fn apply_revert(&mut self, edits: Vec<Edit>, selection: Selection) {
+        // One step, one group of pending edits.
+        self.doc.buffer.set_grouping(Grouping::OneCommand);
         for edit in &edits {
             // Pending (for the collaborative layer) but not recorded: history already moved this step.
             if self.doc.buffer.splice(edit, EditSource::Local).is_some() {
                 self.map_positions(edit);
             }
         }
+        self.doc.buffer.set_grouping(Grouping::EachEdit);
         let len = self.rope().len_chars();
         self.view.selection =
             Selection { anchor: selection.anchor.min(len), head: selection.head.min(len) };

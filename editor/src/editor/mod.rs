@@ -36,7 +36,9 @@ mod cursors;
 mod document;
 mod edit;
 mod files;
+mod lines;
 mod movement;
+mod pairs;
 mod prompt;
 mod search;
 mod view;
@@ -44,6 +46,7 @@ mod views;
 
 pub use cursors::VerticalAdd;
 pub use document::Document;
+pub use lines::{LineMove, line_comment};
 pub use movement::Motion;
 pub use prompt::{Prompt, PromptEdit, PromptKind, SearchFlag};
 pub use search::ReplaceSession;
@@ -169,6 +172,8 @@ pub struct Editor {
     batching: bool,
     /// The pieces of a copy made at several cursors, for a paste at as many.
     clipboard_pieces: Vec<String>,
+    /// The syntax's line comment token (`//`, `#`, …), for toggling comments.
+    comment_token: Option<&'static str>,
 }
 
 impl Editor {
@@ -192,6 +197,7 @@ impl Editor {
             views: views::Views::default(),
             batching: false,
             clipboard_pieces: Vec::new(),
+            comment_token: None,
         }
     }
 

@@ -146,6 +146,7 @@ fn render_text(
     let sel = ed.selection();
     let sel_range = sel.range();
     let head_line = rope.char_to_line(sel.head);
+    let brackets = ed.bracket_pair();
     // The other cursors' selections that can be on screen (the first visible line to the last).
     let shown = rope.line_to_char(view.top_line)..rope.line_to_char(visible_lines.end);
     let others: Vec<std::ops::Range<usize>> = ed
@@ -217,6 +218,9 @@ fn render_text(
             }
             if sel_range.contains(&pos) || others.iter().any(|r| r.contains(&pos)) {
                 style = style.bg(rgb(ui.selection));
+            }
+            if brackets.is_some_and(|(a, b)| pos == a || pos == b) {
+                style = style.add_modifier(Modifier::BOLD | Modifier::UNDERLINED);
             }
             draw_glyph(
                 buf,
