@@ -34,8 +34,9 @@ impl Slot {
         Slot { id, editor, shared: None, journal: None, highlighter: None }
     }
 
-    /// A shared document's buffer.
-    pub fn shared(id: BufferId, editor: Editor, shared: SharedDoc) -> Self {
+    /// A shared document's buffer (named by its URL when it has no linked file).
+    pub fn shared(id: BufferId, mut editor: Editor, shared: SharedDoc) -> Self {
+        editor.set_label(shared.target().base.clone());
         Slot { id, editor, shared: Some(shared), journal: None, highlighter: None }
     }
 

@@ -21,6 +21,13 @@ pub(super) struct Follow {
     colour: Rgb,
 }
 
+impl Follow {
+    /// The followed user's name.
+    pub(super) fn name(&self) -> &str {
+        &self.name
+    }
+}
+
 impl App {
     /// The focused buffer's peers, as the presence list shows them.
     fn focused_peers(&mut self) -> Vec<PeerView> {

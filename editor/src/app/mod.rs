@@ -375,8 +375,6 @@ impl App {
         for (id, rect) in self.splits.rects(layout) {
             let Some(pane) = self.splits.pane(id) else { continue };
             let Some(i) = self.index_of(pane.buffer) else { continue };
-            // A pane holds the text and a status bar; the editor counts the shared message line
-            // in its height too.
             self.buffers[i]
                 .editor
                 .with_view(pane.view, |ed| ed.resize(rect.width, rect.height + 1));
@@ -429,13 +427,19 @@ impl App {
     }
 
     fn key(&mut self, key: KeyEvent, now: u64) {
-        // Any key of yours stops following.
-        if self.follow.take().is_some() {
-            self.editor_mut().notify("stopped following", MessageKind::Info);
-            if key.key == Key::Esc {
-                return;
+        // Any key of yours stops following (and does what it does; Esc only stops).
+        if let Some(follow) = self.follow.take() {
+            if key.key != Key::Esc {
+                self.dispatch_key(key, now);
             }
+            let text = format!("stopped following {}", follow.name());
+            self.editor_mut().notify(text, MessageKind::Info);
+            return;
         }
+        self.dispatch_key(key, now);
+    }
+
+    fn dispatch_key(&mut self, key: KeyEvent, now: u64) {
         match &mut self.overlay {
             Some(Overlay::Picker(picker)) => {
                 match picker.key(key) {
@@ -865,7 +869,7 @@ impl App {
             let focus = if id == focused { WindowFocus::Focused } else { WindowFocus::Unfocused };
             let highlighter = &mut slot.highlighter;
             let at = slot.editor.with_view(pane.view, |ed| {
-                ed.resize(rect.width, rect.height + 1);
+                fit(ed, rect);
                 render_window(ed, highlighter.as_mut(), &input, rect, buf, focus)
             });
             cursor = cursor.or(at);
@@ -1005,6 +1009,15 @@ impl App {
                 shared.disconnect_now();
             }
         }
+    }
+}
+
+/// Sizes `ed`'s active view to a pane: the text and a status bar (the editor counts the shared message line in
+/// its height too). Only a change of size scrolls to the cursor, so a view following someone else stays put.
+fn fit(ed: &mut Editor, pane: Rect) {
+    let viewport = ed.view();
+    if (viewport.width, viewport.height) != (pane.width, pane.height + 1) {
+        ed.resize(pane.width, pane.height + 1);
     }
 }
 

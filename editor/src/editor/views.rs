@@ -105,6 +105,11 @@ impl Editor {
         result
     }
 
+    /// Names a document that has no file (a shared document: its URL) for the status bar.
+    pub fn set_label(&mut self, label: impl Into<String>) {
+        self.doc.label = Some(label.into());
+    }
+
     /// Scrolls so that the line holding `pos` is the first one shown (following another user's view).
     pub fn scroll_to_pos(&mut self, pos: usize) {
         let line = self.rope().char_to_line(pos.min(self.rope().len_chars()));
