@@ -296,6 +296,23 @@ impl App {
         });
     }
 
+    /// Highlights every buffer with a grammar that fits it, now and when opened later.
+    pub fn set_syntaxes(&mut self, syntaxes: Arc<Syntaxes>) {
+        for slot in &mut self.buffers {
+            slot.highlighter = highlighter_for(&syntaxes, &mut slot.editor, &self.theme);
+        }
+        self.syntaxes = Some(syntaxes);
+    }
+
+    /// Sets how much highlighting the next frame may do (a frame answering input, or an idle one).
+    pub fn set_highlight_budget(&mut self, budget: Budget) {
+        for slot in &mut self.buffers {
+            if let Some(h) = slot.highlighter.as_mut() {
+                h.set_budget(budget);
+            }
+        }
+    }
+
     /// The key bindings and commands.
     pub fn keys(&self) -> &Keys {
         &self.keys
@@ -409,13 +426,7 @@ impl App {
                 }
                 return result;
             }
-            AppEvent::Syntax(ready) => {
-                for slot in &mut self.buffers {
-                    slot.highlighter =
-                        highlighter_for(&ready.syntaxes, &mut slot.editor, &self.theme);
-                }
-                self.syntaxes = Some(ready.syntaxes);
-            }
+            AppEvent::Syntax(ready) => self.set_syntaxes(ready.syntaxes),
             AppEvent::Picker => {
                 self.picker_pending.store(false, Ordering::Relaxed);
                 if let Some(Overlay::Picker(picker)) = &mut self.overlay {
@@ -907,8 +918,9 @@ impl App {
         cursor
     }
 
-    /// Whether a visible buffer's highlighting or the focused editor's search has work left.
-    fn is_busy(&self) -> bool {
+    /// Whether a visible buffer's highlighting or the focused editor's search has work left (the loop then
+    /// draws idle frames back to back).
+    pub fn is_busy(&self) -> bool {
         let highlighting = self.buffers.iter().any(|s| {
             self.visible.contains(&s.id) && s.highlighter.as_ref().is_some_and(|h| !h.is_complete())
         });
@@ -934,12 +946,7 @@ impl App {
         let mut idle = false;
         loop {
             // A frame answering input stays short; idle frames catch up on highlighting.
-            let budget = if idle { Budget::IDLE } else { Budget::KEYSTROKE };
-            for slot in &mut self.buffers {
-                if let Some(h) = slot.highlighter.as_mut() {
-                    h.set_budget(budget);
-                }
-            }
+            self.set_highlight_budget(if idle { Budget::IDLE } else { Budget::KEYSTROKE });
             draw(self, now_ms())?;
             self.persist(now_ms()).context("writing the local store")?;
             if self.quit {
