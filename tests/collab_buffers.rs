@@ -70,8 +70,20 @@ async fn issue_15_follow_mode_tracks_another_editors_cursor() {
     let server = TestServer::start(ServerOptions::default()).await.unwrap();
     let dir = tempfile::tempdir().unwrap();
     let url = server.ws_url("follow");
-    let a = Pane::start("a", &dir.path().join("a"), &args(&url, "ann", &[])).unwrap();
-    let b = Pane::start("b", &dir.path().join("b"), &args(&url, "bob", &[])).unwrap();
+    // Both also have a second shared document open, in a buffer behind the first.
+    let other = server.ws_url("follow-other");
+    let a = Pane::start(
+        "a",
+        &dir.path().join("a"),
+        &args(&url, "ann", &[]).into_iter().chain([other.clone()]).collect::<Vec<_>>(),
+    )
+    .unwrap();
+    let b = Pane::start(
+        "b",
+        &dir.path().join("b"),
+        &args(&url, "bob", &[]).into_iter().chain([other.clone()]).collect::<Vec<_>>(),
+    )
+    .unwrap();
     a.wait_for(&["connected · 1 here"]);
     b.wait_for(&["connected · 1 here"]);
     // A long document: 200 numbered lines; both start at the top.
@@ -100,6 +112,12 @@ async fn issue_15_follow_mode_tracks_another_editors_cursor() {
     b.wait_for(&["row-150"]);
     let screen = a.wait_for(&["row-150"]);
     assert!(!screen.contains("row-001"), "{screen}");
+    // Bob switches to the other shared document: Ann's split switches with him, and back.
+    b.keys(&["M-."]);
+    b.wait_for(&["follow-other"]);
+    a.wait_for(&["follow-other"]);
+    b.keys(&["M-,"]);
+    a.wait_for(&["row-150"]);
     // Any key of Ann's stops following (a motion brings her own cursor back into view); Bob moves
     // again and Ann's view stays.
     a.keys(&["Right"]);

@@ -251,14 +251,8 @@ impl Client {
         cursor: Option<(usize, usize)>,
         now_ms: u64,
     ) -> Result<Vec<Vec<u8>>> {
-        let cursor = match cursor {
-            Some((anchor, head)) => {
-                Some(StickySelection::from_chars(&mut self.document, anchor, head)?)
-            }
-            None => None,
-        };
-        let update =
-            self.presence.set_local_state(&PresenceState { user: Some(user), cursor }, now_ms)?;
+        let state = PresenceState { user: Some(user), cursor: self.sticky_cursor(cursor)? };
+        let update = self.presence.set_local_state(&state, now_ms)?;
         Ok(self.frames_if_connected(SyncSession::awareness_frame(&update)))
     }
 
@@ -271,20 +265,21 @@ impl Client {
         view: LocalView,
         now_ms: u64,
     ) -> Result<Vec<Vec<u8>>> {
-        let cursor = match cursor {
-            Some((anchor, head)) => {
-                Some(StickySelection::from_chars(&mut self.document, anchor, head)?)
-            }
-            None => None,
-        };
         let top = match view.top {
             Some(top) => Some(self.document.sticky_position(top, yrs::Assoc::After)?),
             None => None,
         };
-        let state = PresenceState { user: Some(user), cursor };
+        let state = PresenceState { user: Some(user), cursor: self.sticky_cursor(cursor)? };
         let view = ViewPresence { focused: view.focused, top };
         let update = self.presence.set_local_state_with_view(&state, &view, now_ms)?;
         Ok(self.frames_if_connected(SyncSession::awareness_frame(&update)))
+    }
+
+    /// A cursor `(anchor, head)` in chars as sticky positions for presence.
+    fn sticky_cursor(&mut self, cursor: Option<(usize, usize)>) -> Result<Option<StickySelection>> {
+        cursor
+            .map(|(anchor, head)| StickySelection::from_chars(&mut self.document, anchor, head))
+            .transpose()
     }
 
     /// The frame that tells everyone this user left (send it before closing).

@@ -207,3 +207,30 @@ fn mouse_clicks_select_words_lines_and_add_cursors() {
     type_text(&mut app, ">");
     assert_eq!(app.editor().rope().to_string(), ">one two\n>three\n");
 }
+
+#[test]
+fn dragging_past_the_bottom_of_a_split_scrolls_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let long: String = (1..=100).map(|i| format!("line {i}\n")).collect();
+    let paths = files(dir.path(), &[("long.txt", &long)]);
+    let (mut app, _rx) = app_with(&[&paths[0]]);
+    press(&mut app, "alt-h"); // two splits of 12 rows, one above the other
+    press(&mut app, "alt-o");
+    let down = MouseEvent {
+        kind: MouseKind::Down,
+        column: 10,
+        row: 0,
+        shift: false,
+        alt: false,
+        clicks: 1,
+    };
+    app.handle(AppEvent::Mouse(down), 0);
+    for _ in 0..5 {
+        // Below the top split, over the other one: the drag still belongs to the top split.
+        app.handle(AppEvent::Mouse(MouseEvent { kind: MouseKind::Drag, row: 20, ..down }), 0);
+    }
+    app.handle(AppEvent::Mouse(MouseEvent { kind: MouseKind::Up, row: 20, ..down }), 0);
+    let view = app.editor().view();
+    assert!(view.top_line >= 5, "scrolled by the drag: {view:?}");
+    assert!(app.editor().selection().range().len() > 10 * 7, "{:?}", app.editor().selection());
+}

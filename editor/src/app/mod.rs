@@ -414,7 +414,11 @@ impl App {
                 Some(Overlay::Picker(picker)) => picker.paste(&text),
                 _ => {
                     let ed = self.editor_mut();
-                    ed.each_cursor(|ed| ed.paste(&text));
+                    if matches!(ed.mode(), Mode::Normal) {
+                        ed.each_cursor(|ed| ed.paste(&text));
+                    } else {
+                        ed.paste(&text);
+                    }
                 }
             },
             AppEvent::Resize(w, h) => self.resize(w, h),

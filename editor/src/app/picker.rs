@@ -6,6 +6,7 @@
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use nucleo::pattern::{CaseMatching, Normalization};
 use nucleo::{Config, Injector, Nucleo};
@@ -46,12 +47,20 @@ pub trait PickerSource: Send {
 
 /// Where a source puts its items (cheap to clone, usable from any thread).
 #[derive(Clone)]
-pub struct ItemSink(Injector<PickerItem>);
+pub struct ItemSink {
+    injector: Injector<PickerItem>,
+    closed: Arc<AtomicBool>,
+}
 
 impl ItemSink {
     /// Adds an item.
     pub fn push(&self, item: PickerItem) {
-        self.0.push(item, |item, columns| columns[0] = item.label.as_str().into());
+        self.injector.push(item, |item, columns| columns[0] = item.label.as_str().into());
+    }
+
+    /// The picker was closed: a source still delivering should stop (a walk of a huge tree).
+    pub fn is_closed(&self) -> bool {
+        self.closed.load(Ordering::Relaxed)
     }
 }
 
@@ -80,6 +89,9 @@ impl PickerSource for FilesSource {
             walker.run(|| {
                 let (sink, root) = (sink.clone(), root.clone());
                 Box::new(move |entry| {
+                    if sink.is_closed() {
+                        return ignore::WalkState::Quit;
+                    }
                     let Ok(entry) = entry else { return ignore::WalkState::Continue };
                     if entry.file_type().is_some_and(|t| t.is_file()) {
                         let path = entry.path();
@@ -126,6 +138,14 @@ pub struct Picker {
     selected: u32,
     /// The preview of the last highlighted item: (target, text).
     preview: Option<(Picked, Arc<str>)>,
+    /// Set when the picker closes, so that its source stops delivering.
+    closed: Arc<AtomicBool>,
+}
+
+impl Drop for Picker {
+    fn drop(&mut self) {
+        self.closed.store(true, Ordering::Relaxed);
+    }
 }
 
 /// What the renderer shows of a picker.
@@ -153,9 +173,17 @@ impl Picker {
         notify: Arc<dyn Fn() + Send + Sync>,
     ) -> Self {
         let matcher = Nucleo::new(Config::DEFAULT.match_paths(), notify, None, 1);
-        source.feed(ItemSink(matcher.injector()));
-        let mut picker =
-            Picker { title, matcher, source, query: String::new(), selected: 0, preview: None };
+        let closed = Arc::new(AtomicBool::new(false));
+        source.feed(ItemSink { injector: matcher.injector(), closed: closed.clone() });
+        let mut picker = Picker {
+            title,
+            matcher,
+            source,
+            query: String::new(),
+            selected: 0,
+            preview: None,
+            closed,
+        };
         picker.refresh();
         picker
     }

@@ -284,14 +284,7 @@ pub(crate) fn word_at(rope: &Rope, pos: usize) -> Range<usize> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::{KeyEvent, Keys, notation};
-
-    fn ed(s: &str) -> Editor {
-        let (text, sel) = notation::parse(s);
-        let mut e = Editor::new(&text);
-        e.view.selection = sel;
-        e
-    }
+    use crate::editor::tests::{ed, run, state};
 
     /// The text with every cursor marked `|`.
     fn marked(e: &Editor) -> String {
@@ -306,40 +299,30 @@ mod tests {
         out
     }
 
-    fn keys(e: &mut Editor, script: &[&str]) {
-        let keys = Keys::default();
-        for spec in script {
-            match spec.parse::<KeyEvent>() {
-                Ok(k) if spec.len() > 1 => keys.press(e, k),
-                _ => KeyEvent::typed(spec).into_iter().for_each(|k| keys.press(e, k)),
-            }
-        }
-    }
-
     #[test]
     fn typing_deleting_and_undo_work_at_every_cursor() {
         let mut e = ed("|ab\ncd\nef");
-        keys(&mut e, &["alt-shift-down", "alt-shift-down"]);
+        run(&mut e, "<alt-shift-down><alt-shift-down>");
         assert_eq!(marked(&e), "|ab\n|cd\n|ef");
-        keys(&mut e, &["x", "y"]);
+        run(&mut e, "xy");
         assert_eq!(marked(&e), "xy|ab\nxy|cd\nxy|ef");
-        keys(&mut e, &["backspace"]);
+        run(&mut e, "<backspace>");
         assert_eq!(marked(&e), "x|ab\nx|cd\nx|ef");
-        keys(&mut e, &["end", "!"]);
+        run(&mut e, "<end>!");
         assert_eq!(marked(&e), "xab!|\nxcd!|\nxef!|");
-        keys(&mut e, &["ctrl-z"]);
+        run(&mut e, "<ctrl-z>");
         assert_eq!(e.rope().to_string(), "xab\nxcd\nxef", "one undo step for all cursors");
         assert_eq!(e.cursors().len(), 3);
-        keys(&mut e, &["esc"]);
+        run(&mut e, "<esc>");
         assert_eq!(e.cursors().len(), 1);
     }
 
     #[test]
     fn pending_edits_of_one_keystroke_at_every_cursor_are_one_group() {
         let mut e = ed("|a\nb");
-        keys(&mut e, &["alt-shift-down"]);
+        run(&mut e, "<alt-shift-down>");
         e.take_pending_edits();
-        keys(&mut e, &["x", "y"]);
+        run(&mut e, "xy");
         let groups = e.take_pending_groups();
         assert_eq!(groups.iter().map(Vec::len).collect::<Vec<_>>(), vec![2, 2]);
     }
@@ -347,23 +330,23 @@ mod tests {
     #[test]
     fn next_match_selects_the_word_then_adds_its_occurrences() {
         let mut e = ed("fo|o bar foo baz foo");
-        keys(&mut e, &["ctrl-d"]);
-        assert_eq!(notation::render(&e.rope().to_string(), e.selection()), "^foo| bar foo baz foo");
-        keys(&mut e, &["ctrl-d", "ctrl-d", "ctrl-d"]);
+        run(&mut e, "<ctrl-d>");
+        assert_eq!(state(&e), "^foo| bar foo baz foo");
+        run(&mut e, "<ctrl-d><ctrl-d><ctrl-d>");
         assert_eq!(e.cursors().len(), 3);
-        keys(&mut e, &["Q"]);
+        run(&mut e, "Q");
         assert_eq!(e.rope().to_string(), "Q bar Q baz Q");
     }
 
     #[test]
     fn copy_and_paste_give_each_cursor_its_own_piece() {
         let mut e = ed("|one\ntwo\n");
-        keys(&mut e, &["alt-shift-down", "shift-end", "ctrl-c", "end", " ", "ctrl-v"]);
+        run(&mut e, "<alt-shift-down><shift-end><ctrl-c><end> <ctrl-v>");
         assert_eq!(e.rope().to_string(), "one one\ntwo two\n");
         let mut e = ed("|a b");
         e.toggle_cursor_at(2);
         e.set_clipboard("Z".into());
-        keys(&mut e, &["ctrl-v"]);
+        run(&mut e, "<ctrl-v>");
         assert_eq!(marked(&e), "Z|a Z|b");
     }
 
@@ -371,7 +354,7 @@ mod tests {
     fn cursors_that_meet_merge() {
         let mut e = ed("|ab");
         e.toggle_cursor_at(1);
-        keys(&mut e, &["backspace", "backspace"]);
+        run(&mut e, "<backspace><backspace>");
         assert_eq!(marked(&e), "|b");
         assert_eq!(e.cursors().len(), 1);
     }

@@ -238,47 +238,41 @@ impl Editor {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::{KeyEvent, Keys, notation};
+    use crate::editor::tests::{ed, run, state};
 
-    fn run(before: &str, keys: &[&str], comment: Option<&'static str>) -> (Editor, String) {
-        let (text, sel) = notation::parse(before);
-        let mut e = Editor::new(&text);
-        e.view.selection = sel;
-        e.set_comment_token(comment);
-        for k in keys {
-            Keys::default().press(&mut e, k.parse::<KeyEvent>().unwrap());
-        }
-        let shown = notation::render(&e.rope().to_string(), e.selection());
-        (e, shown)
+    /// `before` in the notation, `script` run, the result in the notation.
+    fn after(before: &str, script: &str) -> String {
+        let mut e = ed(before);
+        run(&mut e, script);
+        state(&e)
     }
 
     #[test]
     fn comments_toggle_at_the_common_indentation_and_undo_at_once() {
-        let (mut e, shown) = run("fn a() {\n    ^x;\n\n    y;|\n}", &["ctrl-/"], Some("//"));
-        assert_eq!(shown, "fn a() {\n    // ^x;\n\n    // y;|\n}");
-        Keys::default().press(&mut e, "ctrl-/".parse().unwrap());
+        let mut e = ed("fn a() {\n    ^x;\n\n    y;|\n}");
+        e.set_comment_token(Some("//"));
+        run(&mut e, "<ctrl-/>");
+        assert_eq!(state(&e), "fn a() {\n    // ^x;\n\n    // y;|\n}");
+        run(&mut e, "<ctrl-/>");
         assert_eq!(e.rope().to_string(), "fn a() {\n    x;\n\n    y;\n}");
-        Keys::default().press(&mut e, "ctrl-z".parse().unwrap());
+        run(&mut e, "<ctrl-z>");
         assert_eq!(e.rope().to_string(), "fn a() {\n    // x;\n\n    // y;\n}");
         assert_eq!(e.take_pending_groups().len(), 3, "one group per command");
-        let (e, _) = run("|x", &["ctrl-/"], None);
+        let mut e = ed("|x");
+        run(&mut e, "<ctrl-/>");
         assert!(e.message().unwrap().text.contains("no line comment"));
         assert_eq!(line_comment("Python"), Some("#"));
     }
 
     #[test]
     fn lines_are_duplicated_moved_and_joined() {
-        assert_eq!(run("a\nb|c\nd", &["alt-d"], None).1, "a\nbc\nb|c\nd");
-        assert_eq!(run("a\n^bc|\nd", &["alt-d"], None).1, "a\nbc^bc|\nd");
-        assert_eq!(run("a\nb|c\nd", &["alt-up"], None).1, "b|c\na\nd");
-        assert_eq!(run("a\nb|c\nd", &["alt-down"], None).1, "a\nd\nb|c");
-        assert_eq!(
-            run("a\nb|c\nd", &["alt-down", "alt-down"], None).1,
-            "a\nd\nb|c",
-            "the last line stays"
-        );
-        assert_eq!(run("^a\nb|\nc", &["alt-down"], None).1, "c\n^a\nb|");
-        assert_eq!(run("one|\n   two\nthree", &["alt-j"], None).1, "one| two\nthree");
-        assert_eq!(run("^one\ntwo\nthree|", &["alt-j"], None).1, "^one two three|");
+        assert_eq!(after("a\nb|c\nd", "<alt-d>"), "a\nbc\nb|c\nd");
+        assert_eq!(after("a\n^bc|\nd", "<alt-d>"), "a\nbc^bc|\nd");
+        assert_eq!(after("a\nb|c\nd", "<alt-up>"), "b|c\na\nd");
+        assert_eq!(after("a\nb|c\nd", "<alt-down>"), "a\nd\nb|c");
+        assert_eq!(after("a\nb|c\nd", "<alt-down><alt-down>"), "a\nd\nb|c", "the last line stays");
+        assert_eq!(after("^a\nb|\nc", "<alt-down>"), "c\n^a\nb|");
+        assert_eq!(after("one|\n   two\nthree", "<alt-j>"), "one| two\nthree");
+        assert_eq!(after("^one\ntwo\nthree|", "<alt-j>"), "^one two three|");
     }
 }

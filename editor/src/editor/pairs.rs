@@ -167,25 +167,7 @@ impl Editor {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::{KeyEvent, Keys, notation};
-
-    fn check(before: &str, typed: &str, after: &str) {
-        let (text, sel) = notation::parse(before);
-        let mut e = Editor::new(&text);
-        e.view.selection = sel;
-        let keys = Keys::default();
-        for spec in typed.split(' ').filter(|s| !s.is_empty()) {
-            match spec.strip_prefix('<').and_then(|s| s.strip_suffix('>')) {
-                Some(key) => keys.press(&mut e, key.parse().unwrap()),
-                None => KeyEvent::typed(spec).into_iter().for_each(|k| keys.press(&mut e, k)),
-            }
-        }
-        assert_eq!(
-            notation::render(&e.rope().to_string(), e.selection()),
-            after,
-            "{before:?} + {typed:?}"
-        );
-    }
+    use crate::editor::tests::check;
 
     #[test]
     fn pairs_close_as_typed_and_closers_are_stepped_over() {
