@@ -10,7 +10,18 @@ use crate::delta::Delta;
 use crate::document::{Document, DocumentConfig};
 use crate::error::Result;
 use crate::offline::{OfflineState, UnconfirmedUpdates};
-use crate::presence::{Peer, Presence, PresenceChange, PresenceState, StickySelection};
+use crate::presence::{
+    Peer, Presence, PresenceChange, PresenceState, StickySelection, ViewPresence,
+};
+
+/// Where this user looks, for [`Client::set_presence_with_view`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct LocalView {
+    /// Whether this document is the one in front of the user.
+    pub focused: bool,
+    /// Char offset of the first char they see.
+    pub top: Option<usize>,
+}
 use crate::session::{Extensions, PeerAccess, SessionConfig, SyncSession};
 
 /// What a frame from the server meant for the client.
@@ -214,6 +225,17 @@ impl Client {
         Ok(self.record_local_update(update))
     }
 
+    /// Applies several replacements in order as one transaction (one update): a keystroke at
+    /// several cursors. See [`Document::replace_each`]. Returns the frames to send now.
+    pub fn replace_each(
+        &mut self,
+        edits: &[(Range<usize>, &str)],
+        now_ms: u64,
+    ) -> Result<Vec<Vec<u8>>> {
+        let update = self.document.replace_each(edits, now_ms)?;
+        Ok(self.record_local_update(update))
+    }
+
     /// Undoes this user's last step. Returns the delta for the view and the frames to send.
     pub fn undo(&mut self, now_ms: u64) -> Result<Option<(Delta, Vec<Vec<u8>>)>> {
         let change = self.document.undo(now_ms)?;
@@ -233,15 +255,35 @@ impl Client {
         cursor: Option<(usize, usize)>,
         now_ms: u64,
     ) -> Result<Vec<Vec<u8>>> {
-        let cursor = match cursor {
-            Some((anchor, head)) => {
-                Some(StickySelection::from_chars(&mut self.document, anchor, head)?)
-            }
+        let state = PresenceState { user: Some(user), cursor: self.sticky_cursor(cursor)? };
+        let update = self.presence.set_local_state(&state, now_ms)?;
+        Ok(self.frames_if_connected(SyncSession::awareness_frame(&update)))
+    }
+
+    /// [`Client::set_presence`] with where this user looks (see [`ViewPresence`]): whether this
+    /// document is the one in front of them and the first char of their view.
+    pub fn set_presence_with_view(
+        &mut self,
+        user: crate::presence::UserInfo,
+        cursor: Option<(usize, usize)>,
+        view: LocalView,
+        now_ms: u64,
+    ) -> Result<Vec<Vec<u8>>> {
+        let top = match view.top {
+            Some(top) => Some(self.document.sticky_position(top, yrs::Assoc::After)?),
             None => None,
         };
-        let update =
-            self.presence.set_local_state(&PresenceState { user: Some(user), cursor }, now_ms)?;
+        let state = PresenceState { user: Some(user), cursor: self.sticky_cursor(cursor)? };
+        let view = ViewPresence { focused: view.focused, top };
+        let update = self.presence.set_local_state_with_view(&state, &view, now_ms)?;
         Ok(self.frames_if_connected(SyncSession::awareness_frame(&update)))
+    }
+
+    /// A cursor `(anchor, head)` in chars as sticky positions for presence.
+    fn sticky_cursor(&mut self, cursor: Option<(usize, usize)>) -> Result<Option<StickySelection>> {
+        cursor
+            .map(|(anchor, head)| StickySelection::from_chars(&mut self.document, anchor, head))
+            .transpose()
     }
 
     /// The frame that tells everyone this user left (send it before closing).

@@ -330,22 +330,38 @@ impl Document {
     /// Replaces the chars in `range` with `text` in one local transaction; returns the update
     /// to send (empty changes still return a valid, empty update).
     pub fn replace(&mut self, range: Range<usize>, text: &str, now_ms: u64) -> Result<Vec<u8>> {
-        let len = self.len_chars();
-        if range.start > range.end || range.end > len {
-            return Err(Error::OutOfRange { start: range.start, end: range.end, len });
+        self.replace_each(&[(range, text)], now_ms)
+    }
+
+    /// Applies several replacements in order, in one local transaction (one update, one undo
+    /// step): the edits a keystroke makes at several cursors. Each range is in chars of the text
+    /// as the edits before it left it. Nothing changes when one is out of range.
+    pub fn replace_each(&mut self, edits: &[(Range<usize>, &str)], now_ms: u64) -> Result<Vec<u8>> {
+        let mut len = self.len_chars();
+        for (range, text) in edits {
+            if range.start > range.end || range.end > len {
+                return Err(Error::OutOfRange { start: range.start, end: range.end, len });
+            }
+            len = len - range.len() + text.chars().count();
         }
         let index = self.astral_index();
-        let start16 = index.char_to_utf16(range.start);
-        let end16 = index.char_to_utf16(range.end);
-        index.remove(range.clone());
-        index.insert(range.start, text);
+        let mut spans = Vec::with_capacity(edits.len());
+        for (range, text) in edits {
+            let start16 = index.char_to_utf16(range.start);
+            let end16 = index.char_to_utf16(range.end);
+            index.remove(range.clone());
+            index.insert(range.start, text);
+            spans.push((start16, end16, *text));
+        }
         self.set_clock(now_ms);
         let mut txn = self.doc.transact_mut_with(self.local_origin.clone());
-        if end16 > start16 {
-            self.text.remove_range(&mut txn, to_u32(start16), to_u32(end16 - start16));
-        }
-        if !text.is_empty() {
-            self.text.insert(&mut txn, to_u32(start16), text);
+        for (start16, end16, text) in spans {
+            if end16 > start16 {
+                self.text.remove_range(&mut txn, to_u32(start16), to_u32(end16 - start16));
+            }
+            if !text.is_empty() {
+                self.text.insert(&mut txn, to_u32(start16), text);
+            }
         }
         let update = txn.encode_update_v1();
         drop(txn);
@@ -818,6 +834,23 @@ mod tests {
         ));
         assert!(matches!(d.apply_update(&[0xff, 0xff]), Err(Error::MalformedUpdate(_))));
         assert!(matches!(d.encode_diff(&[0xff]), Err(Error::MalformedStateVector(_))));
+    }
+
+    #[test]
+    fn several_replacements_are_one_update_and_one_undo_step() {
+        let mut d = doc(1);
+        d.insert(0, "a😀 b\nc", 0).unwrap();
+        d.end_undo_step();
+        // A keystroke at three cursors, the last first: "x" after each letter.
+        d.replace_each(&[(6..6, "x"), (4..4, "x"), (1..1, "x")], 1).unwrap();
+        assert_eq!(d.text(), "ax😀 bx\ncx");
+        let mut other = doc(2);
+        other.apply_update(&d.encode_state()).unwrap();
+        assert_eq!(other.text(), "ax😀 bx\ncx");
+        assert!(d.replace_each(&[(0..0, "y"), (99..99, "z")], 2).is_err());
+        assert_eq!(d.text(), "ax😀 bx\ncx", "nothing applied when one edit is out of range");
+        d.undo(3).unwrap();
+        assert_eq!(d.text(), "a😀 b\nc", "one undo step");
     }
 
     #[test]

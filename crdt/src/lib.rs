@@ -55,7 +55,7 @@ mod presence;
 mod protocol;
 mod session;
 
-pub use client::{Client, ClientEvent, JournalEntry};
+pub use client::{Client, ClientEvent, JournalEntry, LocalView};
 pub use delta::{Delta, DeltaOp, TextEdit};
 pub use doc_id::{DocIdError, MAX_DOC_ID_BYTES, doc_id_from_path, doc_id_to_path, validate_doc_id};
 pub use document::{
@@ -66,6 +66,7 @@ pub use error::{Error, Result};
 pub use offline::{OfflineState, UnconfirmedUpdates};
 pub use presence::{
     PRESENCE_TIMEOUT_MS, Peer, Presence, PresenceChange, PresenceState, StickySelection, UserInfo,
+    ViewPresence,
 };
 pub use protocol::{
     MSG_ACCESS, MSG_AUTH, MSG_AWARENESS, MSG_DURABLE, MSG_QUERY_AWARENESS, MSG_SYNC, Message,

@@ -68,6 +68,34 @@ pub struct PresenceState {
     pub cursor: Option<StickySelection>,
 }
 
+/// tandem's own presence field, beside the standard ones (stock Yjs clients ignore it): where the
+/// user is looking, so that others can follow them.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
+pub struct ViewPresence {
+    /// Whether this document is the one the user has in front of them (they may have several
+    /// open).
+    pub focused: bool,
+    /// The start of the first line they see.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub top: Option<StickyIndex>,
+}
+
+/// The [`ViewPresence`] of an awareness state, if it has one.
+#[derive(Deserialize)]
+struct ViewOnly {
+    #[serde(rename = "tandemView", default)]
+    view: Option<ViewPresence>,
+}
+
+/// A [`PresenceState`] with tandem's [`ViewPresence`] beside its fields.
+#[derive(Serialize)]
+struct StateWithView<'a> {
+    #[serde(flatten)]
+    state: &'a PresenceState,
+    #[serde(rename = "tandemView")]
+    view: &'a ViewPresence,
+}
+
 /// Another client's presence, as last heard.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Peer {
@@ -75,6 +103,8 @@ pub struct Peer {
     pub client_id: u64,
     /// Their state; `None` fields when they sent something tandem does not understand.
     pub state: PresenceState,
+    /// Where they look, when they are a tandem client that says so.
+    pub view: Option<ViewPresence>,
 }
 
 /// Which clients an awareness update added, changed or removed.
@@ -125,6 +155,20 @@ impl Presence {
         self.clock.set(now_ms);
         self.awareness
             .set_local_state(state)
+            .map_err(|e| Error::MalformedAwareness(e.to_string()))?;
+        self.encode_clients(&[self.client_id()])
+    }
+
+    /// Publishes the local state with where this user looks; returns the update to send.
+    pub fn set_local_state_with_view(
+        &mut self,
+        state: &PresenceState,
+        view: &ViewPresence,
+        now_ms: u64,
+    ) -> Result<Vec<u8>> {
+        self.clock.set(now_ms);
+        self.awareness
+            .set_local_state(StateWithView { state, view })
             .map_err(|e| Error::MalformedAwareness(e.to_string()))?;
         self.encode_clients(&[self.client_id()])
     }
@@ -231,7 +275,8 @@ impl Presence {
             .filter_map(|(id, state)| {
                 let json = state.data.as_ref()?;
                 let state = decode::json::<PresenceState>(json).unwrap_or_default();
-                Some((id.get(), Peer { client_id: id.get(), state }))
+                let view = decode::json::<ViewOnly>(json).and_then(|v| v.view);
+                Some((id.get(), Peer { client_id: id.get(), state, view }))
             })
             .collect()
     }
@@ -273,6 +318,27 @@ mod tests {
         assert!(json["cursor"]["head"]["assoc"].is_number());
         let back: PresenceState = serde_json::from_value(json).unwrap();
         assert_eq!(back.cursor.unwrap().to_chars(&mut document), Some((1, 7)));
+    }
+
+    #[test]
+    fn where_a_user_looks_travels_beside_the_standard_fields() {
+        let mut document = Document::new(DocumentConfig::new(7)).unwrap();
+        document.insert(0, "one\ntwo\n", 0).unwrap();
+        let top = document.sticky_position(4, Assoc::After).unwrap();
+        let mut ana = Presence::new(7);
+        let state = PresenceState { user: Some(user("ana")), cursor: None };
+        let view = ViewPresence { focused: true, top: Some(top) };
+        let update = ana.set_local_state_with_view(&state, &view, 0).unwrap();
+        let mut ben = Presence::new(8);
+        ben.apply_update(&update, 0).unwrap();
+        let peer = &ben.peers()[&7];
+        assert_eq!(peer.state, state, "stock clients read the standard fields as before");
+        let seen = peer.view.as_ref().unwrap();
+        assert!(seen.focused);
+        assert_eq!(document.resolve_position(seen.top.as_ref().unwrap()), Some(4));
+        let plain = ana.set_local_state(&state, 1).unwrap();
+        ben.apply_update(&plain, 1).unwrap();
+        assert_eq!(ben.peers()[&7].view, None);
     }
 
     #[test]

@@ -15,6 +15,15 @@ pub(crate) enum EditSource {
     Remote,
 }
 
+/// Whether local edits are grouped by command (see [`Buffer::take_pending_groups`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Grouping {
+    /// Every edit is its own group.
+    EachEdit,
+    /// The edits until the next change of grouping are one command's.
+    OneCommand,
+}
+
 /// Lines touched by one edit, for caches keyed by line number (the highlighter).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct LineDamage {
@@ -33,6 +42,11 @@ const MAX_DAMAGE: usize = 64;
 pub struct Buffer {
     rope: Rope,
     pending: Vec<Edit>,
+    /// Index in `pending` where each command's edits start: the edits of one command (one keystroke typed at
+    /// several cursors) form one group, which the collaborative layer sends as one transaction.
+    group_starts: Vec<usize>,
+    /// A command that edits at several places is running: its edits join one group.
+    grouping: bool,
     damage: Vec<LineDamage>,
     damage_overflow: Option<usize>,
     line_ending: LineEnding,
@@ -42,7 +56,15 @@ impl Buffer {
     /// Wraps a rope; the line ending is detected from its first line.
     pub fn new(rope: Rope) -> Self {
         let line_ending = LineEnding::detect(&rope);
-        Buffer { rope, pending: Vec::new(), damage: Vec::new(), damage_overflow: None, line_ending }
+        Buffer {
+            rope,
+            pending: Vec::new(),
+            group_starts: Vec::new(),
+            grouping: false,
+            damage: Vec::new(),
+            damage_overflow: None,
+            line_ending,
+        }
     }
 
     /// The text.
@@ -71,6 +93,9 @@ impl Buffer {
         let added = self.rope.char_to_line(edit.range.start + edit.inserted_len()) - line;
         self.note_damage(LineDamage { line, removed: removed_lines, added });
         if source == EditSource::Local {
+            if !self.grouping {
+                self.group_starts.push(self.pending.len());
+            }
             self.pending.push(edit.clone());
         }
         Some(removed)
@@ -90,7 +115,30 @@ impl Buffer {
 
     /// Local edits applied since the last call, in order, for the collaborative layer to mirror.
     pub fn take_pending_edits(&mut self) -> Vec<Edit> {
+        self.group_starts.clear();
         std::mem::take(&mut self.pending)
+    }
+
+    /// [`Buffer::take_pending_edits`] in groups, one per command: the edits one keystroke made at every cursor.
+    pub fn take_pending_groups(&mut self) -> Vec<Vec<Edit>> {
+        let starts = std::mem::take(&mut self.group_starts);
+        let mut edits = std::mem::take(&mut self.pending);
+        let mut groups = Vec::with_capacity(starts.len());
+        for &start in starts.iter().rev() {
+            groups.push(edits.split_off(start.min(edits.len())));
+        }
+        groups.retain(|g| !g.is_empty());
+        groups.reverse();
+        groups
+    }
+
+    /// Starts or ends a command whose local edits form one group.
+    pub(crate) fn set_grouping(&mut self, grouping: Grouping) {
+        self.grouping = grouping == Grouping::OneCommand;
+        if self.grouping {
+            // The command's first edit starts a new group even when the previous one is still open.
+            self.group_starts.push(self.pending.len());
+        }
     }
 
     /// Line damage since the last call. `Err(line)` means "too many edits: everything from `line` on changed".
@@ -119,5 +167,20 @@ mod tests {
         assert_eq!(b.splice(&Edit::insert(99, "x"), EditSource::Local), None);
         assert!(b.splice(&Edit::insert(0, "r"), EditSource::Remote).is_some());
         assert!(b.take_pending_edits().is_empty());
+    }
+
+    #[test]
+    fn edits_of_one_command_form_one_group() {
+        let mut b = Buffer::new(Rope::from_str("a b c"));
+        b.splice(&Edit::insert(0, "1"), EditSource::Local);
+        b.set_grouping(Grouping::OneCommand);
+        b.splice(&Edit::insert(6, "x"), EditSource::Local);
+        b.splice(&Edit::insert(4, "x"), EditSource::Local);
+        b.set_grouping(Grouping::EachEdit);
+        b.splice(&Edit::insert(0, "2"), EditSource::Local);
+        b.splice(&Edit::insert(0, "3"), EditSource::Local);
+        let sizes: Vec<usize> = b.take_pending_groups().iter().map(Vec::len).collect();
+        assert_eq!(sizes, vec![1, 2, 1, 1]);
+        assert!(b.take_pending_groups().is_empty());
     }
 }

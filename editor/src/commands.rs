@@ -5,7 +5,8 @@
 
 use std::any::Any;
 
-use crate::editor::{Editor, Motion, PromptEdit, SearchFlag};
+use crate::editor::{Editor, LineMove, Motion, PromptEdit, SearchFlag, VerticalAdd};
+use crate::request::{Direction, Request, Resize};
 use crate::selection::Movement;
 
 /// What a command works on: the editor, the shared document's session if there is one, and the time.
@@ -77,7 +78,14 @@ impl Commands {
         let motions = MOTIONS.iter().flat_map(|&(mv, select, run_move, run_select, help)| {
             [normal(mv, help.move_help, run_move), normal(select, help.select_help, run_select)]
         });
-        let list = EDITING.iter().copied().chain(motions).chain(PROMPT.iter().copied()).collect();
+        let list = EDITING
+            .iter()
+            .chain(CURSORS)
+            .chain(BUFFERS)
+            .copied()
+            .chain(motions)
+            .chain(PROMPT.iter().copied())
+            .collect();
         Commands { list }
     }
 
@@ -121,9 +129,9 @@ const EDITING: &[Command] = &[
     normal("replace", "Replace matches one by one or all", |cx| cx.editor.replace()),
     normal("goto_line", "Go to LINE or LINE:COLUMN", |cx| cx.editor.goto_line()),
     normal("help", "Show this help", |cx| cx.editor.help()),
-    normal("copy", "Copy the selection (or the line) to the clipboard", |cx| cx.editor.copy()),
-    normal("cut", "Cut the selection (or the line)", |cx| cx.editor.cut()),
-    normal("paste", "Paste the clipboard", |cx| cx.editor.paste_clipboard()),
+    normal("copy", "Copy the selection (or the line) to the clipboard", |cx| cx.editor.copy_each()),
+    normal("cut", "Cut the selection (or the line)", |cx| cx.editor.cut_each()),
+    normal("paste", "Paste the clipboard", |cx| cx.editor.paste_each()),
     normal("select_all", "Select the whole buffer", |cx| cx.editor.select_all()),
     normal("toggle_wrap", "Toggle soft wrap", |cx| cx.editor.toggle_wrap()),
     normal("toggle_line_numbers", "Toggle line numbers", |cx| cx.editor.toggle_line_numbers()),
@@ -134,18 +142,100 @@ const EDITING: &[Command] = &[
     normal("clear", "Clear selection, search highlight and message", |cx| cx.editor.clear()),
     normal("scroll_up", "Scroll up one line", |cx| cx.editor.scroll(-1)),
     normal("scroll_down", "Scroll down one line", |cx| cx.editor.scroll(1)),
-    normal("delete_backward", "Delete the selection or the grapheme before", |cx| {
-        cx.editor.backspace()
+    normal(
+        "delete_backward",
+        "Delete the selection or the grapheme before (an empty pair)",
+        |cx| cx.editor.each_cursor(Editor::backspace_pair),
+    ),
+    normal("delete_forward", "Delete the selection or the grapheme after", |cx| {
+        cx.editor.each_cursor(Editor::delete)
     }),
-    normal("delete_forward", "Delete the selection or the grapheme after", |cx| cx.editor.delete()),
     normal("delete_word_backward", "Delete the word before the cursor", |cx| {
-        cx.editor.delete_word_back()
+        cx.editor.each_cursor(Editor::delete_word_back)
     }),
     normal("delete_word_forward", "Delete the word after the cursor", |cx| {
-        cx.editor.delete_word_fwd()
+        cx.editor.each_cursor(Editor::delete_word_fwd)
     }),
-    normal("newline", "Insert a line break, keeping indentation", |cx| cx.editor.newline()),
-    normal("indent", "Insert a tab (or spaces)", |cx| cx.editor.indent()),
+    normal("newline", "Insert a line break, keeping indentation (deeper after a bracket)", |cx| {
+        cx.editor.each_cursor(Editor::newline_indent)
+    }),
+    normal("indent", "Insert a tab (or spaces)", |cx| cx.editor.each_cursor(Editor::indent)),
+];
+
+/// Multiple cursors and whole-line editing.
+const CURSORS: &[Command] = &[
+    normal("match_bracket", "Jump to the bracket matching the one at the cursor", |cx| {
+        cx.editor.jump_to_bracket()
+    }),
+    normal("toggle_comment", "Comment or uncomment the lines (the syntax's line comment)", |cx| {
+        cx.editor.toggle_comment()
+    }),
+    normal("duplicate", "Duplicate the line (or the selection)", |cx| {
+        cx.editor.each_cursor(Editor::duplicate)
+    }),
+    normal("move_lines_up", "Move the line (or the selected lines) up", |cx| {
+        cx.editor.move_lines(LineMove::Up)
+    }),
+    normal("move_lines_down", "Move the line (or the selected lines) down", |cx| {
+        cx.editor.move_lines(LineMove::Down)
+    }),
+    normal("join_lines", "Join the line with the next (or the selected lines)", |cx| {
+        cx.editor.join_lines()
+    }),
+    normal("cursor_add_next_match", "Select the word, then add a cursor at its next match", |cx| {
+        cx.editor.add_next_match()
+    }),
+    normal("cursor_add_below", "Add a cursor on the line below", |cx| {
+        cx.editor.add_cursor_vertically(VerticalAdd::Below)
+    }),
+    normal("cursor_add_above", "Add a cursor on the line above", |cx| {
+        cx.editor.add_cursor_vertically(VerticalAdd::Above)
+    }),
+];
+
+/// Buffers and splits: requests the front end acts on.
+const BUFFERS: &[Command] = &[
+    normal("open_file", "Open a file (fuzzy picker over the working directory)", |cx| {
+        cx.editor.request(Request::OpenFile)
+    }),
+    normal("buffer_list", "Switch to an open buffer by name (fuzzy)", |cx| {
+        cx.editor.request(Request::BufferList)
+    }),
+    normal("buffer_next", "Show the next buffer", |cx| cx.editor.request(Request::NextBuffer)),
+    normal("buffer_prev", "Show the previous buffer", |cx| {
+        cx.editor.request(Request::PreviousBuffer)
+    }),
+    normal("buffer_close", "Close the buffer (asks when unsaved)", |cx| {
+        cx.editor.request(Request::CloseBuffer)
+    }),
+    normal("split_right", "Split the view side by side", |cx| {
+        cx.editor.request(Request::SplitRight)
+    }),
+    normal("split_below", "Split the view one above the other", |cx| {
+        cx.editor.request(Request::SplitBelow)
+    }),
+    normal("split_close", "Close the split (the buffer stays open)", |cx| {
+        cx.editor.request(Request::CloseSplit)
+    }),
+    normal("focus_next", "Focus the next split", |cx| cx.editor.request(Request::FocusNext)),
+    normal("focus_left", "Focus the split on the left", |cx| {
+        cx.editor.request(Request::Focus(Direction::Left))
+    }),
+    normal("focus_right", "Focus the split on the right", |cx| {
+        cx.editor.request(Request::Focus(Direction::Right))
+    }),
+    normal("focus_up", "Focus the split above", |cx| {
+        cx.editor.request(Request::Focus(Direction::Up))
+    }),
+    normal("focus_down", "Focus the split below", |cx| {
+        cx.editor.request(Request::Focus(Direction::Down))
+    }),
+    normal("split_grow", "Make the split bigger", |cx| {
+        cx.editor.request(Request::Resize(Resize::Grow))
+    }),
+    normal("split_shrink", "Make the split smaller", |cx| {
+        cx.editor.request(Request::Resize(Resize::Shrink))
+    }),
 ];
 
 /// Help texts of a move/select pair.
@@ -162,8 +252,8 @@ macro_rules! motions {
         &[$((
             $move,
             $select,
-            |cx| cx.editor.motion($motion, Movement::Move),
-            |cx| cx.editor.motion($motion, Movement::Extend),
+            |cx| cx.editor.each_cursor(|ed| ed.motion($motion, Movement::Move)),
+            |cx| cx.editor.each_cursor(|ed| ed.motion($motion, Movement::Extend)),
             MotionHelp { move_help: concat!("Move ", $help), select_help: concat!("Select ", $help) },
         ),)*]
     };

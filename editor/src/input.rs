@@ -195,6 +195,10 @@ pub struct MouseEvent {
     pub row: u16,
     /// Shift held (extends the selection on click).
     pub shift: bool,
+    /// Alt held (a click adds or removes a cursor).
+    pub alt: bool,
+    /// Clicks in a row at this cell: 1, 2 for a double click (selects a word), 3 a triple (a line).
+    pub clicks: u8,
 }
 
 #[cfg(test)]

@@ -73,7 +73,7 @@ impl Keys {
         if let Some(command) = command {
             (command.run)(cx);
         } else if let Some(c) = typed_char(key) {
-            cx.editor.type_char(c);
+            cx.editor.each_cursor(|ed| ed.type_char_closing(c));
         } else {
             let text = format!("{key} is not bound (F1 shows the keys)");
             cx.editor.notify(text, MessageKind::Error);

@@ -48,6 +48,21 @@ enum Clusters<'a> {
 }
 
 impl<'a> Clusters<'a> {
+    /// Cells the word starting with the next cluster takes: the clusters up to the next space or tab.
+    fn next_word_width(&self) -> usize {
+        match self {
+            Clusters::Ascii { line, at } => {
+                line.as_bytes()[*at..].iter().take_while(|b| !matches!(b, b' ' | b'\t')).count()
+            }
+            Clusters::Unicode(graphemes) => graphemes
+                .as_str()
+                .graphemes(true)
+                .take_while(|g| !is_blank(g))
+                .map(grapheme_width)
+                .sum(),
+        }
+    }
+
     fn next(&mut self) -> Option<&'a str> {
         match self {
             Clusters::Ascii { line, at } => {
@@ -60,13 +75,20 @@ impl<'a> Clusters<'a> {
     }
 }
 
-/// Iterator over the glyphs of one line's content (without its terminator).
+/// Iterator over the glyphs of one line's content (without its terminator). Soft wrap breaks before a word that
+/// would not fit on the row (a word longer than a row breaks where the row ends).
 pub struct Glyphs<'a> {
     graphemes: Clusters<'a>,
     opts: LayoutOptions,
     offset: usize,
     row: usize,
     col: usize,
+    /// The previous grapheme was a space or tab (or there was none): the next one may start a word.
+    after_blank: bool,
+}
+
+fn is_blank(g: &str) -> bool {
+    g == " " || g == "\t"
 }
 
 impl<'a> Glyphs<'a> {
@@ -79,7 +101,7 @@ impl<'a> Glyphs<'a> {
         } else {
             Clusters::Unicode(line.grapheme_indices(true))
         };
-        Glyphs { graphemes, opts, offset: 0, row: 0, col: 0 }
+        Glyphs { graphemes, opts, offset: 0, row: 0, col: 0, after_blank: true }
     }
 }
 
@@ -87,7 +109,22 @@ impl<'a> Iterator for Glyphs<'a> {
     type Item = Glyph<'a>;
 
     fn next(&mut self) -> Option<Glyph<'a>> {
+        let word_width = match self.opts.wrap {
+            Some(_) if self.after_blank && self.col > 0 => Some(self.graphemes.next_word_width()),
+            _ => None,
+        };
         let text = self.graphemes.next()?;
+        let blank = is_blank(text);
+        if let (Some(wrap), Some(word)) = (self.opts.wrap, word_width)
+            && !blank
+            && self.col + word > wrap
+            && word <= wrap
+        {
+            // The word fits on a row of its own but not on what is left of this one.
+            self.row += 1;
+            self.col = 0;
+        }
+        self.after_blank = blank;
         let tab = |col: usize| self.opts.tab_width - col % self.opts.tab_width;
         let mut width = if text == "\t" { tab(self.col) } else { grapheme_width(text) };
         if let Some(wrap) = self.opts.wrap {
@@ -182,6 +219,27 @@ mod tests {
     }
 
     #[test]
+    fn soft_wrap_breaks_between_words() {
+        let opts = LayoutOptions { tab_width: 4, wrap: Some(10) };
+        let rows = |line: &str| -> Vec<String> {
+            let mut rows: Vec<String> = Vec::new();
+            for g in Glyphs::new(line, opts) {
+                if rows.len() <= g.row {
+                    rows.resize(g.row + 1, String::new());
+                }
+                rows[g.row].push_str(g.text);
+            }
+            rows
+        };
+        assert_eq!(rows("the quick brown fox"), ["the quick ", "brown fox"]);
+        assert_eq!(rows("a verylongwordindeed x"), ["a verylong", "wordindeed", " x"]);
+        assert_eq!(rows("día über straße"), ["día über ", "straße"]);
+        assert_eq!(row_count("the quick brown fox", opts), 2);
+        assert_eq!(offset_at("the quick brown fox", 1, 0, opts), 10);
+        assert_eq!(position_of("the quick brown fox", 11, opts), (1, 1));
+    }
+
+    #[test]
     fn ascii_lines_lay_out_as_unicode_segmentation_says() {
         let opts = LayoutOptions { tab_width: 4, wrap: Some(7) };
         for line in ["let x = 1;\t// note", "a\rb\x07c", "\r\n", "", "\t\tend \x1b[0m"] {
@@ -189,7 +247,7 @@ mod tests {
             let texts: Vec<_> = line.graphemes(true).collect();
             assert_eq!(fast.iter().map(|g| g.0).collect::<Vec<_>>(), texts, "{line:?}");
             // Mixed with one non-ASCII char, the same line takes the Unicode path: same places.
-            let mixed = format!("{line}é");
+            let mixed = format!("{line} é");
             let slow: Vec<_> = Glyphs::new(&mixed, opts)
                 .map(|g| (g.text, g.row, g.col))
                 .take(fast.len())

@@ -38,6 +38,7 @@ mod keys;
 mod layout;
 pub mod notation;
 mod records;
+mod request;
 mod search;
 mod selection;
 mod settings_file;
@@ -50,8 +51,8 @@ pub use buffer::LineDamage;
 pub use commands::{Command, Commands, Context, Scope};
 pub use config::{Config, DEFAULT_CONFIG};
 pub use editor::{
-    Confirm, Document, Editor, Effect, Message, MessageKind, Mode, Motion, Options, Prompt,
-    PromptEdit, PromptKind, SearchFlag, Status, View, Viewport,
+    Confirm, Document, Editor, Effect, LineMove, Message, MessageKind, Mode, Motion, Options,
+    Prompt, PromptEdit, PromptKind, SearchFlag, Status, VerticalAdd, View, ViewId, Viewport,
 };
 pub use file::{DiskStamp, FileError};
 pub use highlight::{Budget, Highlighter, Syntaxes};
@@ -60,6 +61,7 @@ pub use input::{Key, KeyEvent, KeyParseError, Modifiers, MouseEvent, MouseKind};
 pub use keymap::{HelpLine, Keymap};
 pub use keys::Keys;
 pub use layout::{Glyph, Glyphs, LayoutOptions};
+pub use request::{Direction, Request, Resize};
 pub use search::{Query, SearchOptions};
 pub use selection::{Movement, Selection};
 pub use settings_file::ConfigError;

@@ -1,6 +1,6 @@
-//! `tandem [FILE]`: the terminal editor; `tandem ws://HOST:PORT/DOC-ID` (or `tandem --server URL --doc DOC-ID`):
-//! the same editor on a shared document; `tandem share DIR URL` and `tandem sync URL DIR`: a directory kept in
-//! step with a workspace.
+//! `tandem [FILE]…`: the terminal editor, a buffer per file; `tandem ws://HOST:PORT/DOC-ID` (or `tandem --server
+//! URL --doc DOC-ID`): the same editor on a shared document — and both at once, side by side; `tandem share DIR
+//! URL` and `tandem sync URL DIR`: a directory kept in step with a workspace.
 //!
 //! `share` and `sync` as the first argument are these commands; to edit a file of that name, write
 //! `tandem ./share` (as with git's subcommands).
@@ -21,8 +21,8 @@ struct Args {
     /// file named share).
     #[command(subcommand)]
     workspace: Option<WorkspaceCommand>,
-    /// File to open or create, or a shared document: ws://HOST:PORT/DOC-ID (wss:// too).
-    file: Option<PathBuf>,
+    /// Files to open or create, and shared documents: ws://HOST:PORT/DOC-ID (wss:// too). Each gets a buffer.
+    files: Vec<PathBuf>,
     /// Server of a shared document, ws://HOST:PORT (with --doc; the same as ws://HOST:PORT/DOC-ID).
     #[arg(long, value_name = "URL", requires = "doc")]
     server: Option<String>,
@@ -38,7 +38,7 @@ struct Args {
     /// Cursor colour shown to collaborators, #RRGGBB (default: config `user_color`, else picked from the name).
     #[arg(long)]
     color: Option<String>,
-    /// Local file linked to the shared document: Ctrl-S writes it; an empty document is seeded from it.
+    /// Local file linked to the (one) shared document: Ctrl-S writes it; an empty document is seeded from it.
     #[arg(long = "file", value_name = "PATH")]
     linked_file: Option<PathBuf>,
     /// Open the locally stored copy of the shared document without connecting.
@@ -96,7 +96,7 @@ struct WorkspaceLimits {
     max_file_size: u64,
 }
 
-/// What the command line asks to open.
+/// One thing the command line asks to open.
 #[derive(Debug, PartialEq, Eq)]
 enum Launch {
     /// A local file (or an unnamed buffer).
@@ -113,9 +113,6 @@ enum UsageError {
         "give the document either as ws://HOST:PORT/DOC-ID or as --server URL --doc DOC-ID, not both"
     )]
     TwoDocuments,
-    /// A positional file beside --server/--doc: the linked file goes in --file.
-    #[error("{0} beside --server/--doc: link a local file with --file {0}")]
-    FileWithServer(String),
     /// --server with a path: the document id belongs in --doc.
     #[error(
         "--server {0} names a document; give the server only (ws://HOST:PORT) and the id in --doc"
@@ -127,6 +124,9 @@ enum UsageError {
     /// Collaboration flags without a shared document.
     #[error("--file, --offline and --token need a shared document: tandem ws://HOST:PORT/DOC-ID")]
     NotShared,
+    /// --file with several shared documents: which one it belongs to is unclear.
+    #[error("--file links one shared document; {0} are given")]
+    FileForMany(usize),
 }
 
 fn is_ws_url(s: &str) -> bool {
@@ -134,15 +134,14 @@ fn is_ws_url(s: &str) -> bool {
 }
 
 impl Args {
-    /// The file or shared document to open; both join forms give the same `ws://HOST:PORT/DOC-ID`.
-    fn launch(&self) -> Result<Launch, UsageError> {
-        let positional_url = self.file.as_ref().and_then(|f| f.to_str()).filter(|f| is_ws_url(f));
-        let url = match (&self.server, &self.doc, positional_url) {
-            (Some(_), _, Some(_)) => return Err(UsageError::TwoDocuments),
-            (Some(server), Some(doc), None) => {
-                if let Some(file) = &self.file {
-                    return Err(UsageError::FileWithServer(file.display().to_string()));
-                }
+    /// What to open, in order (a document given with --server/--doc first); both join forms give the same
+    /// `ws://HOST:PORT/DOC-ID`.
+    fn launch(&self) -> Result<Vec<Launch>, UsageError> {
+        let mut opened = Vec::new();
+        let positional_url = self.files.iter().filter_map(|f| f.to_str()).any(is_ws_url);
+        match (&self.server, &self.doc) {
+            (Some(_), _) if positional_url => return Err(UsageError::TwoDocuments),
+            (Some(server), Some(doc)) => {
                 let server = server.trim_end_matches('/');
                 // A path after HOST:PORT would silently become part of the document id.
                 let after_scheme = server.split_once("://").map_or(server, |(_, rest)| rest);
@@ -154,19 +153,29 @@ impl Args {
                     return Err(UsageError::BadDoc(doc.to_owned()));
                 }
                 // The scheme is checked with the rest of the URL when the document opens.
-                format!("{server}/{doc}")
+                opened.push(Launch::Shared(format!("{server}/{doc}")));
             }
             // clap's `requires` makes --server and --doc come together.
-            (Some(_), None, None) | (None, Some(_), _) => return Err(UsageError::TwoDocuments),
-            (None, None, Some(url)) => url.to_owned(),
-            (None, None, None) => {
-                if self.linked_file.is_some() || self.offline || self.token.is_some() {
-                    return Err(UsageError::NotShared);
-                }
-                return Ok(Launch::Local(self.file.clone()));
-            }
-        };
-        Ok(Launch::Shared(url))
+            (Some(_), None) | (None, Some(_)) => return Err(UsageError::TwoDocuments),
+            (None, None) => {}
+        }
+        for file in &self.files {
+            opened.push(match file.to_str().filter(|f| is_ws_url(f)) {
+                Some(url) => Launch::Shared(url.to_owned()),
+                None => Launch::Local(Some(file.clone())),
+            });
+        }
+        let shared = opened.iter().filter(|l| matches!(l, Launch::Shared(_))).count();
+        if shared == 0 && (self.linked_file.is_some() || self.offline || self.token.is_some()) {
+            return Err(UsageError::NotShared);
+        }
+        if shared > 1 && self.linked_file.is_some() {
+            return Err(UsageError::FileForMany(shared));
+        }
+        if opened.is_empty() {
+            opened.push(Launch::Local(None));
+        }
+        Ok(opened)
     }
 }
 
@@ -254,24 +263,42 @@ fn run(args: Args) -> anyhow::Result<()> {
     }
     let config =
         tandem::Config::load(args.config.as_deref()).context("loading the configuration")?;
-    let url = match args.launch()? {
-        Launch::Local(file) => return tandem::app::terminal::run(&config, Document::File(file)),
-        Launch::Shared(url) => url,
-    };
+    // Who this user is matters only for shared documents (and reading it may fail).
+    let mut identity = None;
+    let mut documents = Vec::new();
+    for launch in args.launch()? {
+        documents.push(match launch {
+            Launch::Local(file) => Document::File(file),
+            Launch::Shared(url) => {
+                let base = match &identity {
+                    Some(base) => base,
+                    None => identity.insert(collaboration(&args, &config)?),
+                };
+                let file = args.linked_file.clone();
+                Document::Shared(tandem::collab::AppOptions { url, file, ..base.clone() })
+            }
+        });
+    }
+    tandem::app::terminal::run(&config, documents)
+}
+
+/// Who this user is and where shared documents are kept: the options every shared document opens with.
+fn collaboration(
+    args: &Args,
+    config: &tandem::Config,
+) -> anyhow::Result<tandem::collab::AppOptions> {
     let name = tandem::collab::user_name(args.name.as_deref().or(config.user_name.as_deref()));
     let color =
         tandem::collab::user_color(args.color.as_deref().or(config.user_color.as_deref()), &name)?;
-    let data_dir = data_dir(args.data_dir)?;
-    let options = tandem::collab::AppOptions {
-        url,
-        token: args.token,
+    Ok(tandem::collab::AppOptions {
+        url: String::new(),
+        token: args.token.clone(),
         name,
         color,
-        file: args.linked_file,
+        file: None,
         offline: args.offline,
-        data_dir,
-    };
-    tandem::app::terminal::run(&config, Document::Shared(options))
+        data_dir: data_dir(args.data_dir.clone())?,
+    })
 }
 
 /// The local store's root: `--data-dir`, else the platform data dir.
@@ -310,7 +337,7 @@ fn run_workspace(
 mod tests {
     use super::*;
 
-    fn launch(args: &[&str]) -> Result<Launch, UsageError> {
+    fn launch(args: &[&str]) -> Result<Vec<Launch>, UsageError> {
         let parsed = Args::try_parse_from(std::iter::once("tandem").chain(args.iter().copied()));
         parsed.unwrap_or_else(|e| panic!("clap refused {args:?}: {e}")).launch()
     }
@@ -322,14 +349,26 @@ mod tests {
         }
     }
 
+    fn shared(url: &str) -> Launch {
+        Launch::Shared(url.into())
+    }
+
+    fn local(path: &str) -> Launch {
+        Launch::Local(Some(path.into()))
+    }
+
     #[test]
     fn both_join_forms_give_the_same_document() {
-        let url = Launch::Shared("ws://127.0.0.1:8080/notes".into());
-        assert_eq!(launch(&["ws://127.0.0.1:8080/notes"]), Ok(url));
-        let url = Launch::Shared("ws://127.0.0.1:8080/notes".into());
-        assert_eq!(launch(&["--server", "ws://127.0.0.1:8080", "--doc", "notes"]), Ok(url));
-        let url = Launch::Shared("wss://host:443/a".into());
-        assert_eq!(launch(&["--doc", "a", "--server", "wss://host:443/"]), Ok(url));
+        let url = "ws://127.0.0.1:8080/notes";
+        assert_eq!(launch(&[url]), Ok(vec![shared(url)]));
+        assert_eq!(
+            launch(&["--server", "ws://127.0.0.1:8080", "--doc", "notes"]),
+            Ok(vec![shared(url)])
+        );
+        assert_eq!(
+            launch(&["--doc", "a", "--server", "wss://host:443/"]),
+            Ok(vec![shared("wss://host:443/a")])
+        );
     }
 
     #[test]
@@ -349,7 +388,7 @@ mod tests {
             "Ada",
         ])
         .unwrap();
-        assert_eq!(args.launch(), Ok(Launch::Shared("ws://h:1/d".into())));
+        assert_eq!(args.launch(), Ok(vec![shared("ws://h:1/d")]));
         assert_eq!(args.linked_file.as_deref(), Some(std::path::Path::new("notes.md")));
         assert!(args.offline);
         assert_eq!(args.name.as_deref(), Some("Ada"));
@@ -357,20 +396,34 @@ mod tests {
 
     #[test]
     fn local_files_stay_local() {
-        assert_eq!(launch(&["notes.md"]), Ok(Launch::Local(Some("notes.md".into()))));
-        assert_eq!(launch(&[]), Ok(Launch::Local(None)));
+        assert_eq!(launch(&["notes.md"]), Ok(vec![local("notes.md")]));
+        assert_eq!(launch(&[]), Ok(vec![Launch::Local(None)]));
         assert_eq!(launch(&["--file", "a.md"]), Err(UsageError::NotShared));
         assert_eq!(launch(&["a.md", "--offline"]), Err(UsageError::NotShared));
+    }
+
+    #[test]
+    fn issue_15_several_files_and_shared_documents_open_side_by_side() {
+        assert_eq!(launch(&["a.txt", "b.txt"]), Ok(vec![local("a.txt"), local("b.txt")]));
+        assert_eq!(
+            launch(&["a.txt", "ws://h:1/notes", "b.txt"]),
+            Ok(vec![local("a.txt"), shared("ws://h:1/notes"), local("b.txt")])
+        );
+        assert_eq!(
+            launch(&["notes.md", "--server", "ws://h:1", "--doc", "d"]),
+            Ok(vec![shared("ws://h:1/d"), local("notes.md")])
+        );
+        assert_eq!(
+            launch(&["ws://h:1/a", "ws://h:1/b", "--file", "x"]),
+            Err(UsageError::FileForMany(2))
+        );
+        assert!(launch(&["ws://h:1/a", "local.txt", "--file", "x", "--offline"]).is_ok());
     }
 
     #[test]
     fn mixed_forms_are_refused_with_a_reason() {
         let both = ["ws://h:1/d", "--server", "ws://h:1", "--doc", "d"];
         assert_eq!(launch(&both), Err(UsageError::TwoDocuments));
-        assert_eq!(
-            launch(&["notes.md", "--server", "ws://h:1", "--doc", "d"]),
-            Err(UsageError::FileWithServer("notes.md".into()))
-        );
         assert_eq!(
             launch(&["--server", "ws://h:1/other", "--doc", "d"]),
             Err(UsageError::ServerWithPath("ws://h:1/other".into()))
@@ -398,14 +451,13 @@ mod tests {
         let args = parse(&["--data-dir", "d", "sync", "ws://h:1/team", "copy"]);
         assert!(matches!(args.workspace, Some(WorkspaceCommand::Sync { .. })));
         assert_eq!(args.data_dir.as_deref(), Some(std::path::Path::new("d")));
-        assert_eq!(parse(&["./share"]).launch(), Ok(Launch::Local(Some("./share".into()))));
+        assert_eq!(parse(&["./share"]).launch(), Ok(vec![Launch::Local(Some("./share".into()))]));
         assert!(clap_refuses(&["share", "proj"]).contains("URL"));
     }
 
     #[test]
     fn usage_errors_say_what_to_do() {
-        let msg = UsageError::FileWithServer("notes.md".into()).to_string();
-        assert!(msg.contains("--file notes.md"), "{msg}");
         assert!(UsageError::TwoDocuments.to_string().contains("not both"));
+        assert!(UsageError::FileForMany(2).to_string().contains("one shared document"));
     }
 }

@@ -182,3 +182,39 @@ fn kill_9_loses_at_most_the_last_second_of_typing() {
     assert_eq!(journal.unwrap().text, "unsaved wordsdraft\n");
     assert_eq!(std::fs::read(&file).unwrap(), b"draft\n");
 }
+
+/// The shell command running tandem on several files, as [`command_line`] does for one.
+fn command_line_files(dir: &Path, files: &[&Path]) -> String {
+    let names: Vec<String> = files.iter().map(|f| f.display().to_string()).collect();
+    command_line(dir, Path::new(&names.join(" ")))
+}
+
+#[test]
+fn issue_15_two_files_in_two_splits_are_edited_and_saved() {
+    if !tmux_available("issue_15_two_files_in_two_splits_are_edited_and_saved") {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let (a, b) = (dir.path().join("left.txt"), dir.path().join("right.txt"));
+    std::fs::write(&a, "left file\n").unwrap();
+    std::fs::write(&b, "right file\n").unwrap();
+    let tmux = Tmux::start("splits", &command_line_files(dir.path(), &[&a, &b])).unwrap();
+    tmux.wait_for("left file");
+    // Split side by side, show the next buffer in the new split: both files on screen.
+    tmux.keys(&["M-v"]);
+    tmux.keys(&["M-."]);
+    let screen = tmux.wait_for("right file");
+    assert!(screen.contains("left file") && screen.contains('│'), "{screen}");
+    tmux.text("R ");
+    tmux.keys(&["C-s"]);
+    tmux.wait_for("saved");
+    // Back to the left split with the keyboard.
+    tmux.keys(&["C-M-Left"]);
+    tmux.text("L ");
+    tmux.wait_for("L left file");
+    tmux.keys(&["C-s"]);
+    tmux.keys(&["C-q"]);
+    tmux.wait_for("TANDEM-EXIT=0");
+    assert_eq!(std::fs::read_to_string(&a).unwrap(), "L left file\n");
+    assert_eq!(std::fs::read_to_string(&b).unwrap(), "R right file\n");
+}

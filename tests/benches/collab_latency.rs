@@ -56,12 +56,12 @@ fn spawn_editor(name: &str, url: &str, home: &Path) -> anyhow::Result<Running> {
         let theme = config.load_theme()?;
         let mut app = App::open(options, &config, theme, sender)?;
         let mut term = Terminal::new(TestBackend::new(120, 40))?;
-        app.editor.resize(120, 40);
+        app.resize(120, 40);
         app.run_loop(&inbox, |app, now| {
             term.draw(|frame| {
                 app.render(frame.area(), frame.buffer_mut(), now);
             })?;
-            let chars = app.editor.rope().len_chars();
+            let chars = app.editor().rope().len_chars();
             // The bench may have stopped listening; the loop ends on its quit key anyway.
             let _ = report.send(Drawn { at: Instant::now(), chars, status: app.status(now) });
             Ok(())

@@ -1,40 +1,60 @@
-//! The front end: one [`App`] is the editor with everything around it — the [`Keys`] it dispatches,
-//! the theme and highlighter it draws with, and, for a shared document, the [`SharedDoc`] (session,
-//! network, store). Editing a file alone is the same app with no shared document, so there is one
-//! event loop ([`App::run_loop`]) for both, with one highlighter budget, one disk check and one
-//! clipboard path; [`terminal::run`] runs it in a real terminal.
+//! The front end: one [`App`] is the set of open buffers (local files and shared documents, see
+//! [`buffers`]) with a layout of splits showing views of them ([`splits`]), and everything around
+//! them — the [`Keys`] it dispatches, the theme and highlighters it draws with, the pickers
+//! ([`picker`]) and following another user ([`follow`]). Editing one file alone is the same app
+//! with one buffer and no shared document, so there is one event loop ([`App::run_loop`]) for
+//! everything, with one highlighter budget, one disk check and one clipboard path;
+//! [`terminal::run`] runs it in a real terminal.
 //!
-//! Everything reaches the app as an [`AppEvent`] on one channel (terminal input, network, loaded
-//! grammars), so the loop sleeps until something happens and reacts at once.
+//! Everything reaches the app as an [`AppEvent`] on one channel (terminal input, every shared
+//! document's network, loaded grammars, picker results), so the loop sleeps until something
+//! happens and reacts at once. Commands that act beyond one editor (switch buffer, split, open a
+//! file) leave a [`Request`] among the editor's effects, acted on here after the key.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::{Receiver, RecvTimeoutError, Sender};
 use std::time::{Duration, Instant};
 
 use anyhow::Context as _;
 use ratatui::buffer::Buffer;
 use ratatui::layout::Rect;
+use ratatui::style::Style;
 
 use crate::collab::{self, AppOptions, CollabError, NetEvent, SharedDoc, now_ms};
 use crate::commands::Context;
 use crate::config::Config;
-use crate::editor::{Editor, MessageKind};
+use crate::editor::{Editor, Effect, MessageKind, Mode};
 use crate::highlight::{Budget, Highlighter, Syntaxes};
-use crate::input::{KeyEvent, MouseEvent};
+use crate::input::{Key, KeyEvent, MouseEvent, MouseKind};
 use crate::journal::Live;
 use crate::keys::Keys;
+use crate::request::Request;
 use crate::theme::{Rgb, Theme};
-use crate::ui::{RenderInput, help_lines, render, render_peers};
+use crate::ui::{
+    RenderInput, WindowFocus, help_lines, render_message, render_peers, render_window,
+};
 
+pub mod buffers;
+mod follow;
+pub mod picker;
+pub mod splits;
 pub mod terminal;
 
+pub use buffers::{BufferId, Slot};
+use follow::Follow;
+use picker::{Picked, Picker, PickerItem, PickerKey};
+use splits::{Axis, Pane, PaneId, Splits};
+
+#[cfg(test)]
+mod buffer_tests;
 #[cfg(test)]
 mod tests;
 
 /// How long the loop waits for an event before doing periodic work (presence renewal).
 pub const TICK: Duration = Duration::from_secs(1);
-/// How often the file on disk is checked for changes by other programs.
+/// How often the files on disk are checked for changes by other programs.
 const DISK_CHECK_MS: u64 = 2_000;
 /// Most events handled before drawing again, so a flood of input still shows progress.
 const BATCH: usize = 1024;
@@ -50,90 +70,247 @@ pub enum AppEvent {
     Paste(String),
     /// The terminal's new size.
     Resize(u16, u16),
-    /// From the network thread (shared documents).
-    Net(NetEvent),
-    /// The grammars finished loading (on a background thread) and this syntax fits the document.
+    /// From the network thread of a shared document's buffer.
+    Net(BufferId, NetEvent),
+    /// The grammars finished loading (on a background thread).
     Syntax(SyntaxReady),
+    /// The open picker has new results to show.
+    Picker,
 }
 
-/// Loaded grammars and the name of the syntax to highlight with.
+/// Loaded grammars.
 pub struct SyntaxReady {
     syntaxes: Arc<Syntaxes>,
-    name: String,
 }
 
 impl std::fmt::Debug for SyntaxReady {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("SyntaxReady").field("name", &self.name).finish_non_exhaustive()
+        f.debug_struct("SyntaxReady").finish_non_exhaustive()
     }
 }
 
-/// The editor and what surrounds it.
+/// What keys go to besides the focused editor.
+enum Overlay {
+    /// A fuzzy picker (files, buffers).
+    Picker(Box<Picker>),
+    /// The presence list of the focused shared document, with the highlighted user.
+    Presence { selected: usize },
+}
+
+/// Buffers being closed, waiting for their answers to "save changes?".
+enum Closing {
+    /// One buffer.
+    Buffer(BufferId),
+    /// Every buffer, then the app; the buffers already asked.
+    All(Vec<BufferId>),
+}
+
+/// The buffers, the splits showing them and what surrounds them.
 pub struct App {
-    /// The editor model.
-    pub editor: Editor,
+    buffers: Vec<Slot>,
+    next_buffer: u64,
+    splits: Splits,
     keys: Keys,
     theme: Theme,
-    highlighter: Option<Highlighter>,
-    /// The shared document's session, network and store; `None` when editing alone.
-    shared: Option<SharedDoc>,
-    /// The recovery journal of a local file's unsaved edits; `None` for a shared document (its
-    /// store keeps every edit) and until [`App::start_journal`].
-    journal: Option<Live>,
+    config: Config,
+    /// Where new buffers' and pickers' events go (shared documents' network, picker results).
+    events: Option<Sender<AppEvent>>,
+    syntaxes: Option<Arc<Syntaxes>>,
+    /// Journal local files' unsaved edits (the terminal turns it on; tests leave it off).
+    journaling: bool,
+    overlay: Option<Overlay>,
+    closing: Option<Closing>,
+    follow: Option<Follow>,
+    /// Clipboard effects for the terminal.
+    effects: Vec<Effect>,
+    quit: bool,
+    /// The screen, as last resized.
+    area: Rect,
+    /// The pane a mouse drag started in.
+    drag: Option<PaneId>,
+    /// Buffers on screen in the last frame (only their highlighting needs catching up).
+    visible: Vec<BufferId>,
+    /// A picker notification is on its way (at most one at a time on the channel).
+    picker_pending: Arc<AtomicBool>,
+    /// A problem in the config's `[keys]`, for the first buffer's message line.
+    pending_message: Option<crate::editor::Message>,
 }
 
 impl App {
     /// An app editing `editor` alone.
-    pub fn solo(mut editor: Editor, config: &Config, theme: Theme) -> Self {
-        let keys = Keys::configured(config, &mut editor);
-        App { editor, keys, theme, highlighter: None, shared: None, journal: None }
+    pub fn solo(editor: Editor, config: &Config, theme: Theme) -> Self {
+        let mut app = App::empty(config, theme, None);
+        app.add_buffer(|id| Slot::local(id, editor));
+        app
     }
 
-    /// Starts journaling a local file's unsaved edits in the platform state dir (see
-    /// [`crate::journal`]); nothing for a shared document.
-    pub fn start_journal(&mut self) {
-        if self.shared.is_none() {
-            self.journal = Live::start(&mut self.editor);
+    /// An app with no buffer yet (add some with [`App::open_file`] and [`App::open_shared`]);
+    /// shared documents and pickers report to `events`.
+    pub fn new(config: &Config, theme: Theme, events: Sender<AppEvent>) -> Self {
+        App::empty(config, theme, Some(events))
+    }
+
+    fn empty(config: &Config, theme: Theme, events: Option<Sender<AppEvent>>) -> Self {
+        let mut scratch = Editor::with_rope(ropey::Rope::new(), config);
+        let mut keys = Keys::configured(config, &mut scratch);
+        // Undo in a shared document is the CRDT's per-user undo (local files keep their own).
+        for command in collab::commands() {
+            keys.register(command);
         }
+        let placeholder = Pane { buffer: BufferId(0), view: crate::editor::ViewId(0) };
+        App {
+            buffers: Vec::new(),
+            next_buffer: 0,
+            splits: Splits::new(placeholder),
+            keys,
+            theme,
+            config: config.clone(),
+            events,
+            syntaxes: None,
+            journaling: false,
+            overlay: None,
+            closing: None,
+            follow: None,
+            effects: Vec::new(),
+            quit: false,
+            area: Rect::new(0, 0, 80, 24),
+            drag: None,
+            visible: Vec::new(),
+            picker_pending: Arc::new(AtomicBool::new(false)),
+            pending_message: None,
+        }
+        .with_config_errors(scratch)
     }
 
-    /// Opens a shared document (see [`SharedDoc::open`]); network events are sent to `events`.
+    /// Keeps a problem in the config's `[keys]` for the first buffer's message line.
+    fn with_config_errors(mut self, scratch: Editor) -> Self {
+        if let Some(message) = scratch.message() {
+            self.pending_message = Some(message.clone());
+        }
+        self
+    }
+
+    /// Opens a shared document (see [`SharedDoc::open`]) as the only buffer; network events are
+    /// sent to `events`.
     pub fn open(
         options: AppOptions,
         config: &Config,
         theme: Theme,
         events: Sender<AppEvent>,
     ) -> Result<Self, CollabError> {
-        let (editor, shared) = SharedDoc::open(options, config, move |event| {
-            // The UI loop is gone when this fails: nothing left to tell.
-            let _ = events.send(AppEvent::Net(event));
-        })?;
-        let mut app = App::solo(editor, config, theme);
-        // Undo in a shared document is the CRDT's per-user undo.
-        for command in collab::commands() {
-            app.keys.register(command);
-        }
-        app.shared = Some(shared);
+        let mut app = App::new(config, theme, events);
+        app.open_shared(options)?;
         Ok(app)
     }
 
-    /// Starts loading the grammars in the background; an [`AppEvent::Syntax`] follows on `events`
-    /// when one fits the file's name or the first line.
+    /// Opens `path` (a new buffer when it does not exist) and shows it in the focused split.
+    pub fn open_file(&mut self, path: &Path) -> Result<BufferId, crate::FileError> {
+        if let Some(slot) = self.buffers.iter().find(|s| same_file(s.editor.path(), path)) {
+            let id = slot.id;
+            self.show_buffer(id);
+            return Ok(id);
+        }
+        let editor = Editor::open(path, &self.config)?;
+        tracing::info!(path = %path.display(), chars = editor.rope().len_chars(), "opened");
+        let id = self.add_buffer(|id| Slot::local(id, editor));
+        Ok(id)
+    }
+
+    /// Opens a new, unnamed buffer.
+    pub fn open_scratch(&mut self) -> BufferId {
+        let editor = Editor::with_rope(ropey::Rope::new(), &self.config);
+        self.add_buffer(|id| Slot::local(id, editor))
+    }
+
+    /// Opens a shared document and shows it in the focused split; it keeps syncing in the
+    /// background when another buffer is shown.
+    pub fn open_shared(&mut self, options: AppOptions) -> Result<BufferId, CollabError> {
+        let id = BufferId(self.next_buffer);
+        let events = self.events.clone();
+        let (editor, shared) = SharedDoc::open(options, &self.config, move |event| {
+            // The UI loop is gone when this fails: nothing left to tell.
+            if let Some(events) = &events {
+                let _ = events.send(AppEvent::Net(id, event));
+            }
+        })?;
+        let (base, store) = (&shared.target().base, shared.store_dir().display());
+        tracing::info!(url = %base, store = %store, "collaborating");
+        Ok(self.add_buffer(|id| Slot::shared(id, editor, shared)))
+    }
+
+    /// Adds the buffer `make` builds and shows it in the focused split.
+    fn add_buffer(&mut self, make: impl FnOnce(BufferId) -> Slot) -> BufferId {
+        let id = BufferId(self.next_buffer);
+        self.next_buffer += 1;
+        let mut slot = make(id);
+        let (w, h) = (self.area.width, self.area.height);
+        slot.editor.resize(w, h);
+        if self.journaling && slot.shared.is_none() {
+            slot.journal = Live::start(&mut slot.editor);
+        }
+        if let Some(syntaxes) = &self.syntaxes {
+            slot.highlighter = highlighter_for(syntaxes, &mut slot.editor, &self.theme);
+        }
+        if let Some(message) = self.pending_message.take()
+            && slot.editor.message().is_none()
+        {
+            slot.editor.notify(message.text, message.kind);
+        }
+        let first = self.buffers.is_empty();
+        self.buffers.push(slot);
+        if first {
+            let view = self.buffers[0].editor.view_id();
+            self.splits = Splits::new(Pane { buffer: id, view });
+        } else {
+            self.show_buffer(id);
+        }
+        id
+    }
+
+    /// Starts journaling local files' unsaved edits in the platform state dir (see
+    /// [`crate::journal`]), for the buffers open now and those opened later.
+    pub fn start_journal(&mut self) {
+        self.journaling = true;
+        for slot in self.buffers.iter_mut().filter(|s| s.shared.is_none() && s.journal.is_none()) {
+            slot.journal = Live::start(&mut slot.editor);
+        }
+    }
+
+    /// Starts loading the grammars in the background; an [`AppEvent::Syntax`] follows on
+    /// `events`.
     pub fn load_syntax(&self, events: Sender<AppEvent>) {
-        let rope = self.editor.rope();
+        let editor = self.editor();
+        let rope = editor.rope();
         let sample_end = rope.line_to_char(rope.len_lines().min(200));
         let sample = ropey::Rope::from(rope.slice(..sample_end));
-        let (path, theme) = (self.editor.path().map(PathBuf::from), self.theme.clone());
+        let (path, theme) = (editor.path().map(PathBuf::from), self.theme.clone());
         std::thread::spawn(move || {
             let syntaxes = Arc::new(Syntaxes::load());
             let first = crate::text::line_text(&sample, 0).into_owned();
             if let Some(name) = syntaxes.detect(path.as_deref(), &first) {
                 // syntect compiles each grammar's regexes on first use; do that here, not in the
                 // first frame.
-                Highlighter::new(syntaxes.clone(), name.clone(), &theme).highlight(&sample, 0..200);
-                let _ = events.send(AppEvent::Syntax(SyntaxReady { syntaxes, name }));
+                Highlighter::new(syntaxes.clone(), name, &theme).highlight(&sample, 0..200);
             }
+            let _ = events.send(AppEvent::Syntax(SyntaxReady { syntaxes }));
         });
+    }
+
+    /// Highlights every buffer with a grammar that fits it, now and when opened later.
+    pub fn set_syntaxes(&mut self, syntaxes: Arc<Syntaxes>) {
+        for slot in &mut self.buffers {
+            slot.highlighter = highlighter_for(&syntaxes, &mut slot.editor, &self.theme);
+        }
+        self.syntaxes = Some(syntaxes);
+    }
+
+    /// Sets how much highlighting the next frame may do (a frame answering input, or an idle one).
+    pub fn set_highlight_budget(&mut self, budget: Budget) {
+        for slot in &mut self.buffers {
+            if let Some(h) = slot.highlighter.as_mut() {
+                h.set_budget(budget);
+            }
+        }
     }
 
     /// The key bindings and commands.
@@ -141,122 +318,627 @@ impl App {
         &self.keys
     }
 
-    /// The shared document's session, if the document is shared.
+    /// The focused buffer's editor.
+    pub fn editor(&self) -> &Editor {
+        &self.buffers[self.focused_index()].editor
+    }
+
+    /// The focused buffer's editor, to change.
+    pub fn editor_mut(&mut self) -> &mut Editor {
+        let i = self.focused_index();
+        &mut self.buffers[i].editor
+    }
+
+    /// Every open buffer, in the order they were opened.
+    pub fn buffers(&self) -> &[Slot] {
+        &self.buffers
+    }
+
+    /// The layout of splits.
+    pub fn splits(&self) -> &Splits {
+        &self.splits
+    }
+
+    /// The focused buffer's shared document, if it is shared.
     pub fn shared(&mut self) -> Option<&mut SharedDoc> {
-        self.shared.as_mut()
+        let i = self.focused_index();
+        self.buffers[i].shared.as_mut()
     }
 
-    /// The status bar's connection text (empty when editing alone).
+    /// The focused buffer's connection text (empty for a local file).
     pub fn status(&mut self, now: u64) -> String {
-        match &mut self.shared {
-            Some(shared) => shared.status(&self.editor, now),
-            None => String::new(),
-        }
+        let i = self.focused_index();
+        self.buffers[i].connection(now).unwrap_or_default()
     }
 
-    /// Whether a connection is open (its epoch).
+    /// Whether the focused buffer's connection is open (its epoch).
     pub fn epoch(&self) -> Option<u64> {
-        self.shared.as_ref().and_then(SharedDoc::epoch)
+        self.buffers[self.focused_index()].shared.as_ref().and_then(SharedDoc::epoch)
+    }
+
+    /// The user asked to quit and every buffer agreed.
+    pub fn should_quit(&self) -> bool {
+        self.quit
+    }
+
+    /// Front-end effects (the clipboard) since the last call.
+    pub fn take_effects(&mut self) -> Vec<Effect> {
+        std::mem::take(&mut self.effects)
+    }
+
+    fn focused_index(&self) -> usize {
+        self.index_of(self.splits.focused_pane().buffer).unwrap_or(0)
+    }
+
+    fn index_of(&self, id: BufferId) -> Option<usize> {
+        self.buffers.iter().position(|s| s.id == id)
+    }
+
+    /// Sets the screen size.
+    pub fn resize(&mut self, width: u16, height: u16) {
+        self.area = Rect::new(0, 0, width, height);
+        self.size_views();
+    }
+
+    /// The area the splits share: the screen but its last row (the message line).
+    fn layout_area(&self) -> Rect {
+        Rect { height: self.area.height.saturating_sub(1).max(1), ..self.area }
+    }
+
+    /// Sizes the focused view to its pane (mouse mapping and paging need it before the next
+    /// frame).
+    fn size_views(&mut self) {
+        let layout = self.layout_area();
+        for (id, rect) in self.splits.rects(layout) {
+            let Some(pane) = self.splits.pane(id) else { continue };
+            let Some(i) = self.index_of(pane.buffer) else { continue };
+            self.buffers[i]
+                .editor
+                .with_view(pane.view, |ed| ed.resize(rect.width, rect.height + 1));
+        }
     }
 
     /// Handles one event. Errors are reported on the message line.
     pub fn handle(&mut self, event: AppEvent, now: u64) {
         if let Err(e) = self.try_handle(event, now) {
             tracing::error!(error = %e, "collaboration");
-            self.editor.notify(e.to_string(), MessageKind::Error);
+            self.editor_mut().notify(e.to_string(), MessageKind::Error);
         }
     }
 
     fn try_handle(&mut self, event: AppEvent, now: u64) -> Result<(), CollabError> {
-        let ed = &mut self.editor;
         match event {
-            AppEvent::Key(k) => {
-                let session = self.shared.as_mut().map(|s| s.collab() as &mut dyn std::any::Any);
-                self.keys.handle_key(&mut Context { editor: ed, session, now_ms: now }, k);
-            }
-            AppEvent::Mouse(m) => ed.handle_mouse(m),
-            AppEvent::Paste(text) => ed.paste(&text),
-            AppEvent::Resize(w, h) => ed.resize(w, h),
-            AppEvent::Net(net) => {
-                if let Some(shared) = &mut self.shared {
-                    shared.network(ed, net, now)?;
+            AppEvent::Key(k) => self.key(k, now),
+            AppEvent::Mouse(m) => self.mouse(m),
+            AppEvent::Paste(text) => match &mut self.overlay {
+                Some(Overlay::Picker(picker)) => picker.paste(&text),
+                _ => {
+                    let ed = self.editor_mut();
+                    if matches!(ed.mode(), Mode::Normal) {
+                        ed.each_cursor(|ed| ed.paste(&text));
+                    } else {
+                        ed.paste(&text);
+                    }
                 }
+            },
+            AppEvent::Resize(w, h) => self.resize(w, h),
+            AppEvent::Net(id, net) => {
+                let Some(i) = self.index_of(id) else { return Ok(()) };
+                let result = self.buffers[i].network(net, now);
+                if result.is_ok() {
+                    self.follow_peer();
+                }
+                return result;
             }
-            AppEvent::Syntax(ready) => {
-                tracing::info!(syntax = %ready.name, "highlighting");
-                self.highlighter = Some(Highlighter::new(ready.syntaxes, ready.name, &self.theme));
+            AppEvent::Syntax(ready) => self.set_syntaxes(ready.syntaxes),
+            AppEvent::Picker => {
+                self.picker_pending.store(false, Ordering::Relaxed);
+                if let Some(Overlay::Picker(picker)) = &mut self.overlay {
+                    picker.refresh();
+                }
             }
         }
         Ok(())
     }
 
+    fn key(&mut self, key: KeyEvent, now: u64) {
+        // Any key of yours stops following (and does what it does; Esc only stops).
+        if let Some(follow) = self.follow.take() {
+            if key.key != Key::Esc {
+                self.dispatch_key(key, now);
+            }
+            let text = format!("stopped following {}", follow.name());
+            self.editor_mut().notify(text, MessageKind::Info);
+            return;
+        }
+        self.dispatch_key(key, now);
+    }
+
+    fn dispatch_key(&mut self, key: KeyEvent, now: u64) {
+        match &mut self.overlay {
+            Some(Overlay::Picker(picker)) => {
+                match picker.key(key) {
+                    PickerKey::Stay => {}
+                    PickerKey::Close => self.overlay = None,
+                    PickerKey::Pick(picked) => {
+                        self.overlay = None;
+                        self.picked(picked);
+                    }
+                }
+                return;
+            }
+            Some(Overlay::Presence { .. }) | None => {}
+        }
+        if matches!(self.overlay, Some(Overlay::Presence { .. })) && self.presence_key(key) {
+            return;
+        }
+        let i = self.focused_index();
+        let slot = &mut self.buffers[i];
+        let session = slot.shared.as_mut().map(|s| s.collab() as &mut dyn std::any::Any);
+        self.keys.handle_key(&mut Context { editor: &mut slot.editor, session, now_ms: now }, key);
+        self.after_command();
+    }
+
+    /// Acts on what the focused editor asked for, and on its answers to "save changes?".
+    fn after_command(&mut self) {
+        let i = self.focused_index();
+        for effect in self.buffers[i].editor.take_effects() {
+            match effect {
+                Effect::Request(request) => self.request(request),
+                clipboard @ Effect::Clipboard(_) => self.effects.push(clipboard),
+            }
+        }
+        self.advance_closing();
+        let shown = self.editor().presence_list_shown();
+        match (&self.overlay, shown) {
+            (None, true) => self.overlay = Some(Overlay::Presence { selected: 0 }),
+            (Some(Overlay::Presence { .. }), false) => self.overlay = None,
+            _ => {}
+        }
+    }
+
+    fn request(&mut self, request: Request) {
+        let layout = self.layout_area();
+        match request {
+            Request::NextBuffer => self.cycle_buffer(1),
+            Request::PreviousBuffer => self.cycle_buffer(self.buffers.len() - 1),
+            Request::CloseBuffer => {
+                let i = self.focused_index();
+                let id = self.buffers[i].id;
+                self.buffers[i].editor.close();
+                self.closing = Some(Closing::Buffer(id));
+            }
+            Request::BufferList => {
+                let items = self
+                    .buffers
+                    .iter()
+                    .map(|s| PickerItem { label: s.name(), target: Picked::Buffer(s.id) })
+                    .collect();
+                let source = picker::ItemsSource(items);
+                self.overlay =
+                    Some(Overlay::Picker(Box::new(self.new_picker("Buffers", Box::new(source)))));
+            }
+            Request::OpenFile => {
+                let root = std::env::current_dir().unwrap_or_else(|_| PathBuf::from("."));
+                let source = picker::FilesSource { root };
+                self.overlay =
+                    Some(Overlay::Picker(Box::new(self.new_picker("Open", Box::new(source)))));
+            }
+            Request::SplitBelow => self.split(Axis::Rows),
+            Request::SplitRight => self.split(Axis::Columns),
+            Request::Focus(direction) => {
+                let before = self.splits.focused();
+                if self.splits.focus_direction(direction, layout) {
+                    self.focus_changed(before);
+                }
+            }
+            Request::FocusNext => {
+                let before = self.splits.focused();
+                self.splits.focus_next(layout);
+                self.focus_changed(before);
+            }
+            Request::CloseSplit => {
+                let before = self.splits.focused();
+                match self.splits.close(before, layout) {
+                    Some(pane) => {
+                        self.release_view(pane);
+                        self.focus_changed(before);
+                    }
+                    None => self.editor_mut().notify("the last split stays", MessageKind::Info),
+                }
+            }
+            Request::Resize(resize) => {
+                if !self.splits.resize(resize) {
+                    self.editor_mut().notify("no split to resize", MessageKind::Info);
+                }
+            }
+        }
+        self.size_views();
+    }
+
+    fn new_picker(&self, title: &'static str, source: Box<dyn picker::PickerSource>) -> Picker {
+        let events = self.events.clone();
+        let pending = self.picker_pending.clone();
+        let notify = Arc::new(move || {
+            if let Some(events) = &events
+                && !pending.swap(true, Ordering::Relaxed)
+            {
+                let _ = events.send(AppEvent::Picker);
+            }
+        });
+        Picker::new(title, source, notify)
+    }
+
+    fn picked(&mut self, picked: Picked) {
+        match picked {
+            Picked::Buffer(id) => self.show_buffer(id),
+            Picked::Path(path) => {
+                if let Err(e) = self.open_file(&path) {
+                    self.editor_mut().notify(e.to_string(), MessageKind::Error);
+                }
+            }
+            Picked::Document(url) => {
+                let options = self.shared_options(&url);
+                match options.map(|o| self.open_shared(o)) {
+                    Some(Ok(_)) => {}
+                    Some(Err(e)) => self.editor_mut().notify(e.to_string(), MessageKind::Error),
+                    None => self.editor_mut().notify(
+                        "open a shared document first: its identity and store are reused",
+                        MessageKind::Error,
+                    ),
+                }
+            }
+        }
+        self.size_views();
+    }
+
+    /// Options for another document, like those of a shared document already open (identity,
+    /// token, store).
+    fn shared_options(&self, url: &str) -> Option<AppOptions> {
+        let open = self.buffers.iter().find_map(|s| s.shared.as_ref())?;
+        Some(AppOptions { url: url.to_owned(), file: None, ..open.options().clone() })
+    }
+
+    fn cycle_buffer(&mut self, step: usize) {
+        let n = self.buffers.len();
+        let i = self.focused_index();
+        let id = self.buffers[(i + step) % n].id;
+        self.show_buffer(id);
+    }
+
+    /// Shows buffer `id` in the focused split.
+    pub fn show(&mut self, id: BufferId) {
+        self.show_buffer(id);
+    }
+
+    /// Shows buffer `id` in the focused split, in a view of its own when another split shows it.
+    fn show_buffer(&mut self, id: BufferId) {
+        let focused = self.splits.focused();
+        let old = self.splits.focused_pane();
+        if old.buffer == id {
+            return;
+        }
+        let Some(i) = self.index_of(id) else { return };
+        let shown: Vec<_> =
+            self.splits.panes().filter(|(_, p)| p.buffer == id).map(|(_, p)| p.view).collect();
+        let editor = &mut self.buffers[i].editor;
+        let view = match editor.view_ids().into_iter().find(|v| !shown.contains(v)) {
+            Some(free) => free,
+            None => editor.add_view(),
+        };
+        self.splits.set_pane(focused, Pane { buffer: id, view });
+        self.release_view(old);
+        self.focus_changed(focused);
+        self.size_views();
+    }
+
+    /// Forgets the view a pane showed when no pane shows it any more and its buffer has
+    /// another view in a split.
+    fn release_view(&mut self, pane: Pane) {
+        if self.splits.panes().any(|(_, p)| p == pane) {
+            return;
+        }
+        let others_shown = self.splits.panes().any(|(_, p)| p.buffer == pane.buffer);
+        if let Some(i) = self.index_of(pane.buffer)
+            && others_shown
+        {
+            self.buffers[i].editor.remove_view(pane.view);
+        }
+    }
+
+    fn split(&mut self, axis: Axis) {
+        let before = self.splits.focused();
+        let pane = self.splits.focused_pane();
+        let i = self.focused_index();
+        let view = self.buffers[i].editor.add_view();
+        self.splits.split(axis, Pane { buffer: pane.buffer, view });
+        self.focus_changed(before);
+    }
+
+    /// The focus moved from pane `before`: the newly focused view becomes its editor's active
+    /// one, the clipboard follows, and shared documents learn where this user looks.
+    fn focus_changed(&mut self, before: PaneId) {
+        let now = self.splits.focused_pane();
+        let old = self.splits.pane(before).map(|p| p.buffer);
+        if let Some(i) = self.index_of(now.buffer) {
+            self.buffers[i].editor.focus_view(now.view);
+        }
+        if let Some(old) = old.filter(|b| *b != now.buffer)
+            && let (Some(from), Some(to)) = (self.index_of(old), self.index_of(now.buffer))
+        {
+            let clipboard = self.buffers[from].editor.take_clipboard();
+            self.buffers[to].editor.set_clipboard(clipboard);
+        }
+        for slot in &mut self.buffers {
+            let focused = slot.id == now.buffer;
+            if let Some(shared) = &mut slot.shared {
+                shared.collab().set_focused(focused);
+            }
+        }
+        if let Some(Overlay::Presence { .. }) = self.overlay {
+            self.overlay = None;
+        }
+    }
+
+    /// Moves on with closing a buffer or quitting, as the answers to "save changes?" come.
+    fn advance_closing(&mut self) {
+        let i = self.focused_index();
+        if self.closing.is_none() && self.buffers[i].editor.should_quit() {
+            // The quit command, answered (or nothing unsaved) in the focused buffer.
+            self.closing = Some(Closing::All(vec![self.buffers[i].id]));
+        }
+        match self.closing.take() {
+            None => {}
+            Some(Closing::Buffer(id)) => {
+                let Some(i) = self.index_of(id) else { return };
+                if self.buffers[i].editor.take_quit() {
+                    self.close_buffer(id);
+                } else if waiting_for_answer(&self.buffers[i].editor) {
+                    self.closing = Some(Closing::Buffer(id));
+                }
+            }
+            Some(Closing::All(mut asked)) => {
+                for i in 0..self.buffers.len() {
+                    let id = self.buffers[i].id;
+                    if self.buffers[i].editor.should_quit() {
+                        continue;
+                    }
+                    if waiting_for_answer(&self.buffers[i].editor) {
+                        self.show_buffer(id);
+                        self.closing = Some(Closing::All(asked));
+                        return;
+                    }
+                    if asked.contains(&id) {
+                        // Cancelled: nobody quits.
+                        self.buffers.iter_mut().for_each(|s| {
+                            s.editor.take_quit();
+                        });
+                        return;
+                    }
+                    asked.push(id);
+                    self.buffers[i].editor.quit();
+                    if !self.buffers[i].editor.should_quit() {
+                        self.show_buffer(id);
+                        self.closing = Some(Closing::All(asked));
+                        return;
+                    }
+                }
+                self.quit = true;
+            }
+        }
+    }
+
+    /// Closes buffer `id` (it agreed); the splits showing it show another buffer. Closing the
+    /// last buffer quits.
+    fn close_buffer(&mut self, id: BufferId) {
+        let Some(i) = self.index_of(id) else { return };
+        if self.buffers.len() == 1 {
+            self.quit = true;
+            return;
+        }
+        let next = self.buffers[(i + 1) % self.buffers.len()].id;
+        let focused = self.splits.focused();
+        let showing: Vec<PaneId> =
+            self.splits.panes().filter(|(_, p)| p.buffer == id).map(|(p, _)| p).collect();
+        for pane in showing {
+            self.splits.focus(pane);
+            self.show_buffer(next);
+        }
+        self.splits.focus(focused);
+        let slot = self.buffers.remove(i);
+        if let Some(follow) = &self.follow
+            && follow.buffer == id
+        {
+            self.follow = None;
+        }
+        let name = slot.name();
+        if let Err(e) = slot.shutdown(now_ms()) {
+            tracing::error!(error = %e, "closing a buffer");
+        }
+        let focused_pane = self.splits.focused_pane();
+        if let Some(i) = self.index_of(focused_pane.buffer) {
+            self.buffers[i].editor.focus_view(focused_pane.view);
+        }
+        self.focus_changed(focused);
+        self.editor_mut().notify(format!("closed {name}"), MessageKind::Info);
+    }
+
+    fn mouse(&mut self, m: MouseEvent) {
+        if self.overlay.is_some() {
+            return;
+        }
+        let layout = self.layout_area();
+        let rects = self.splits.rects(layout);
+        let under = rects.iter().find(|(_, r)| {
+            m.column >= r.x && m.column < r.x + r.width && m.row >= r.y && m.row < r.y + r.height
+        });
+        let (id, rect) = match m.kind {
+            MouseKind::Drag | MouseKind::Up => {
+                let Some(drag) = self.drag else { return };
+                let Some(found) = rects.iter().find(|(id, _)| *id == drag) else { return };
+                *found
+            }
+            _ => match under {
+                Some(found) => *found,
+                None => return,
+            },
+        };
+        let Some(pane) = self.splits.pane(id) else { return };
+        let Some(i) = self.index_of(pane.buffer) else { return };
+        if m.kind == MouseKind::Down && id != self.splits.focused() {
+            let before = self.splits.focused();
+            self.splits.focus(id);
+            self.focus_changed(before);
+        }
+        match m.kind {
+            MouseKind::Down => self.drag = Some(id),
+            MouseKind::Up => self.drag = None,
+            _ => {}
+        }
+        // Relative to the pane; a drag past its edge stays on the edge row, which scrolls.
+        let text_rows = rect.height.saturating_sub(1).max(1);
+        let column = m.column.saturating_sub(rect.x).min(rect.width.saturating_sub(1));
+        let row = if m.row < rect.y { 0 } else { (m.row - rect.y).min(text_rows - 1) };
+        let local = MouseEvent { column, row, ..m };
+        let on_status_bar = m.row >= rect.y + text_rows;
+        let editor = &mut self.buffers[i].editor;
+        editor.with_view(pane.view, |ed| {
+            if m.kind != MouseKind::Down || !matches!(ed.mode(), Mode::Normal) {
+                return ed.handle_mouse(local);
+            }
+            if on_status_bar {
+                return;
+            }
+            let pos = ed.screen_to_pos(local.column, local.row);
+            match (m.alt, m.clicks) {
+                (true, _) => ed.toggle_cursor_at(pos),
+                (false, 2) => ed.select_word_at(pos),
+                (false, 3..) => ed.select_line_at(pos),
+                _ => {
+                    ed.clear_cursors();
+                    ed.handle_mouse(local);
+                }
+            }
+        });
+    }
+
     /// Periodic work (call about once a second): presence renewal, peer expiry, snapshots.
     pub fn tick(&mut self, now: u64) {
-        if let Some(shared) = &mut self.shared {
-            shared.tick(&mut self.editor, now);
+        for slot in &mut self.buffers {
+            slot.tick(now);
         }
     }
 
-    /// Sends the batch's local edits to the shared document; alone, they are simply consumed.
+    /// Sends every buffer's local edits to its shared document (or journals them).
     pub fn send(&mut self, now: u64) {
-        match &mut self.shared {
-            Some(shared) => shared.send(&mut self.editor, now),
-            None => Live::update(&mut self.journal, &mut self.editor, Instant::now()),
+        for slot in &mut self.buffers {
+            slot.send(now);
         }
     }
 
-    /// Writes what changed to the shared document's local store (nothing when alone).
+    /// Writes what changed to the shared documents' local stores.
     pub fn persist(&mut self, now: u64) -> Result<(), CollabError> {
-        match &mut self.shared {
-            Some(shared) => shared.persist(now),
-            None => Ok(()),
+        for slot in &mut self.buffers {
+            slot.persist(now)?;
         }
+        Ok(())
     }
 
-    /// Draws the editor with the other users' cursors, the connection state and (when toggled)
-    /// the presence list; returns where the terminal cursor goes.
+    /// Draws the splits with their buffers (other users' cursors, connection states), the
+    /// message line and any overlay; returns where the terminal cursor goes.
     pub fn render(&mut self, area: Rect, buf: &mut Buffer, now: u64) -> Option<(u16, u16)> {
-        let (decorations, status) = match &mut self.shared {
-            Some(shared) => {
-                let decorations = shared.collab().decorations(&self.editor);
-                (decorations, Some(shared.status(&self.editor, now)))
-            }
-            None => (Vec::new(), None),
-        };
-        let damage = self.editor.take_damage();
-        if let Some(h) = self.highlighter.as_mut() {
-            h.apply_damage(damage);
+        if area != self.area {
+            self.resize(area.width, area.height);
         }
-        let syntax = self.highlighter.as_ref().map(|h| h.syntax_name().to_owned());
-        let help = help_lines(&self.editor, &self.keys);
-        let input = RenderInput {
-            theme: &self.theme,
-            decorations: &decorations,
-            connection: status.as_deref(),
-            syntax: syntax.as_deref(),
-            help: &help,
-        };
-        let cursor = render(&self.editor, self.highlighter.as_mut(), &input, area, buf);
-        if let Some(shared) = &mut self.shared
-            && self.editor.presence_list_shown()
-        {
-            let collab = shared.collab();
-            let user = collab.user().clone();
-            let colour = Rgb::parse(&user.color).unwrap_or(self.theme.ui.foreground);
-            let peers = collab.peers(&self.editor);
-            render_peers((&user.name, colour), peers, &self.theme, area, buf);
+        self.follow_peer();
+        let ui = &self.theme.ui;
+        buf.set_style(area, Style::default().fg(rgb(ui.foreground)).bg(rgb(ui.background)));
+        if area.height < 3 || area.width < 8 {
+            return None;
+        }
+        for slot in &mut self.buffers {
+            let damage = slot.editor.take_damage();
+            if let Some(h) = slot.highlighter.as_mut() {
+                h.apply_damage(damage);
+            }
+        }
+        let layout = self.layout_area();
+        let focused = self.splits.focused();
+        let help = help_lines(self.editor(), &self.keys);
+        let mut cursor = None;
+        self.visible.clear();
+        for (id, rect) in self.splits.rects(layout) {
+            let Some(pane) = self.splits.pane(id) else { continue };
+            let Some(i) = self.index_of(pane.buffer) else { continue };
+            let slot = &mut self.buffers[i];
+            self.visible.push(slot.id);
+            let (decorations, connection) = (slot.decorations(), slot.connection(now));
+            let syntax = slot.highlighter.as_ref().map(|h| h.syntax_name().to_owned());
+            let input = RenderInput {
+                theme: &self.theme,
+                decorations: &decorations,
+                connection: connection.as_deref(),
+                syntax: syntax.as_deref(),
+                help: if id == focused { &help } else { &[] },
+            };
+            let focus = if id == focused { WindowFocus::Focused } else { WindowFocus::Unfocused };
+            let highlighter = &mut slot.highlighter;
+            let at = slot.editor.with_view(pane.view, |ed| {
+                fit(ed, rect);
+                render_window(ed, highlighter.as_mut(), &input, rect, buf, focus)
+            });
+            cursor = cursor.or(at);
+        }
+        let separator =
+            Style::default().fg(rgb(self.theme.ui.gutter)).bg(rgb(self.theme.ui.background));
+        for line in self.splits.separators(layout) {
+            for y in line.y..line.y + line.height {
+                buf[(line.x, y)].set_symbol("│").set_style(separator);
+            }
+        }
+        let message = Rect { y: area.y + area.height - 1, height: 1, ..area };
+        let i = self.focused_index();
+        if let Some(c) = render_message(&self.buffers[i].editor, &self.theme, message, buf) {
+            cursor = Some(c);
+        }
+        match &mut self.overlay {
+            Some(Overlay::Picker(picker)) => {
+                let preview = picker.preview_for(&self.buffers);
+                return crate::ui::render_picker(&picker.view(preview), &self.theme, layout, buf);
+            }
+            Some(Overlay::Presence { selected }) => {
+                let slot = &mut self.buffers[i];
+                if let Some(shared) = &mut slot.shared {
+                    let collab = shared.collab();
+                    let user = collab.user().clone();
+                    let colour = Rgb::parse(&user.color).unwrap_or(self.theme.ui.foreground);
+                    let peers = collab.peers(&slot.editor);
+                    let selected = (!peers.is_empty()).then(|| (*selected).min(peers.len() - 1));
+                    render_peers((&user.name, colour), peers, selected, &self.theme, layout, buf);
+                }
+            }
+            None => {}
         }
         cursor
     }
 
-    /// The loop, until the user quits or `inbox` closes: `draw` a frame, update the store, sleep
-    /// until an event arrives (at most [`TICK`]), handle it and everything queued behind it, then
-    /// send the batch's frames at once. The terminal and the latency benchmark share it, so the
-    /// benchmark measures what users get.
+    /// Whether a visible buffer's highlighting or the focused editor's search has work left (the loop then
+    /// draws idle frames back to back).
+    pub fn is_busy(&self) -> bool {
+        let highlighting = self.buffers.iter().any(|s| {
+            self.visible.contains(&s.id) && s.highlighter.as_ref().is_some_and(|h| !h.is_complete())
+        });
+        highlighting || self.editor().is_busy()
+    }
+
+    /// The loop, until the user quits or `inbox` closes: `draw` a frame, update the stores,
+    /// sleep until an event arrives (at most [`TICK`]), handle it and everything queued behind
+    /// it, then send the batch's frames at once. The terminal and the latency benchmark share it,
+    /// so the benchmark measures what users get.
     ///
     /// Signals (SIGTERM, SIGHUP, SIGQUIT; issue 11) hook in where events arrive: a signal thread
-    /// sends an event on this same channel, and its arm flushes the recovery journal and the
-    /// shared document's store ([`App::persist`]) and returns, so that the caller's terminal
+    /// sends an event on this same channel, and its arm flushes the recovery journals and the
+    /// shared documents' stores ([`App::persist`]) and returns, so that the caller's terminal
     /// guard restores the terminal.
     pub fn run_loop(
         &mut self,
@@ -267,20 +949,19 @@ impl App {
         let mut last_disk_check = last_tick;
         let mut idle = false;
         loop {
-            if let Some(h) = self.highlighter.as_mut() {
-                // A frame answering input stays short; idle frames catch up on highlighting.
-                h.set_budget(if idle { Budget::IDLE } else { Budget::KEYSTROKE });
-            }
+            // A frame answering input stays short; idle frames catch up on highlighting.
+            self.set_highlight_budget(if idle { Budget::IDLE } else { Budget::KEYSTROKE });
             draw(self, now_ms())?;
             self.persist(now_ms()).context("writing the local store")?;
-            if self.editor.should_quit() {
+            if self.quit {
                 return Ok(());
             }
             // Highlighting and searching catch up a step per frame while nothing else happens.
-            let catching_up = self.highlighter.as_ref().is_some_and(|h| !h.is_complete());
-            let wait = if catching_up || self.editor.is_busy() { Duration::ZERO } else { TICK };
+            let wait = if self.is_busy() { Duration::ZERO } else { TICK };
             // Journaled edits reach the disk on time even when no key follows them.
-            let wait = match self.journal.as_ref().and_then(Live::next_flush) {
+            let next_flush =
+                self.buffers.iter().filter_map(|s| s.journal.as_ref()?.next_flush()).min();
+            let wait = match next_flush {
                 Some(due) => wait.min(due.saturating_duration_since(Instant::now())),
                 None => wait,
             };
@@ -297,8 +978,9 @@ impl App {
                     }
                 }
                 Err(RecvTimeoutError::Timeout) => {
-                    if self.editor.is_busy() {
-                        self.editor.tick();
+                    let editor = self.editor_mut();
+                    if editor.is_busy() {
+                        editor.tick();
                     }
                 }
                 Err(RecvTimeoutError::Disconnected) => return Ok(()),
@@ -309,27 +991,73 @@ impl App {
                 last_tick = now;
             }
             if now.saturating_sub(last_disk_check) >= DISK_CHECK_MS {
-                self.editor.check_disk();
+                for slot in &mut self.buffers {
+                    slot.editor.check_disk();
+                }
                 last_disk_check = now;
             }
             self.send(now);
         }
     }
 
-    /// Leaves cleanly: a shared document tells the others, writes a final snapshot and closes the
-    /// connection.
+    /// Leaves cleanly: local files' journals are discarded (saved, or the user chose not to),
+    /// shared documents tell the others, write a final snapshot and close their connections.
     pub fn shutdown(mut self, now: u64) -> Result<(), CollabError> {
-        Live::finish(self.journal.take());
-        match self.shared.take() {
-            Some(shared) => shared.shutdown(&mut self.editor, now),
-            None => Ok(()),
+        let mut result = Ok(());
+        for slot in self.buffers.drain(..) {
+            if let Err(e) = slot.shutdown(now) {
+                tracing::error!(error = %e, "closing a buffer");
+                result = Err(e);
+            }
         }
+        result
     }
 
-    /// Stops the network without a goodbye, like a crash would (tests and benchmarks).
+    /// Stops every network without a goodbye, like a crash would (tests and benchmarks).
     pub fn disconnect_now(&mut self) {
-        if let Some(shared) = &mut self.shared {
-            shared.disconnect_now();
+        for slot in &mut self.buffers {
+            if let Some(shared) = &mut slot.shared {
+                shared.disconnect_now();
+            }
         }
     }
+}
+
+/// Sizes `ed`'s active view to a pane: the text and a status bar (the editor counts the shared message line in
+/// its height too). Only a change of size scrolls to the cursor, so a view following someone else stays put.
+fn fit(ed: &mut Editor, pane: Rect) {
+    let viewport = ed.view();
+    if (viewport.width, viewport.height) != (pane.width, pane.height + 1) {
+        ed.resize(pane.width, pane.height + 1);
+    }
+}
+
+/// Whether `ed` is asking "save changes?".
+fn waiting_for_answer(ed: &Editor) -> bool {
+    matches!(ed.mode(), Mode::Confirm(crate::editor::Confirm::Quit | crate::editor::Confirm::Close))
+}
+
+fn same_file(open: Option<&Path>, path: &Path) -> bool {
+    let Some(open) = open else { return false };
+    open == path
+        || std::fs::canonicalize(open)
+            .ok()
+            .is_some_and(|a| std::fs::canonicalize(path).ok() == Some(a))
+}
+
+/// The highlighter for `editor`'s syntax, if one fits; the editor learns the syntax's comment token.
+fn highlighter_for(
+    syntaxes: &Arc<Syntaxes>,
+    editor: &mut Editor,
+    theme: &Theme,
+) -> Option<Highlighter> {
+    let first = crate::text::line_text(editor.rope(), 0);
+    let name = syntaxes.detect(editor.path(), &first)?;
+    tracing::info!(syntax = %name, "highlighting");
+    editor.set_comment_token(crate::editor::line_comment(&name));
+    Some(Highlighter::new(syntaxes.clone(), name, theme))
+}
+
+fn rgb(c: Rgb) -> ratatui::style::Color {
+    ratatui::style::Color::Rgb(c.0, c.1, c.2)
 }

@@ -1,10 +1,12 @@
 //! Running the [`App`] in a real terminal: the terminal set up (and restored on every exit path),
-//! terminal input read on its own thread into the app's one channel, frames drawn with ratatui and
-//! the clipboard effects sent as OSC 52. The same for a file alone and for a shared document.
+//! terminal input read on its own thread into the app's one channel (double and triple clicks
+//! counted there), frames drawn with ratatui and the clipboard effects sent as OSC 52. The same
+//! for files alone, shared documents, or both side by side.
 
 use std::io;
 use std::path::PathBuf;
 use std::sync::mpsc;
+use std::time::Instant;
 
 use anyhow::Context as _;
 use crossterm::event::{self, Event};
@@ -14,8 +16,8 @@ use ratatui::layout::Position;
 
 use crate::collab::{AppOptions, now_ms};
 use crate::config::Config;
-use crate::editor::{Editor, Effect};
-use crate::ui::terminal::{Mouse, convert_key, convert_mouse, enter_terminal, osc52};
+use crate::editor::Effect;
+use crate::ui::terminal::{ClickCounter, Mouse, convert_key, convert_mouse, enter_terminal, osc52};
 
 use super::{App, AppEvent};
 
@@ -28,39 +30,39 @@ pub enum Document {
     Shared(AppOptions),
 }
 
-/// Opens the document and runs the editor until the user quits.
-pub fn run(config: &Config, document: Document) -> anyhow::Result<()> {
+/// Opens the documents, each in a buffer (the first one shown), and runs the editor until the user quits.
+pub fn run(config: &Config, documents: Vec<Document>) -> anyhow::Result<()> {
     let theme = config.load_theme().context("loading the theme")?;
     let (events, inbox) = mpsc::channel();
-    let mut app = match document {
-        Document::File(path) => {
-            let editor = match &path {
-                Some(p) => {
-                    Editor::open(p, config).with_context(|| format!("opening {}", p.display()))?
-                }
-                None => Editor::with_rope(ropey::Rope::new(), config),
-            };
-            tracing::info!(path = ?path, chars = editor.rope().len_chars(), "opened");
-            App::solo(editor, config, theme)
-        }
-        Document::Shared(options) => {
-            let url = options.url.clone();
-            let mut app = App::open(options, config, theme, events.clone())
-                .with_context(|| format!("opening {url}"))?;
-            if let Some(shared) = app.shared() {
-                let (base, store) = (&shared.target().base, shared.store_dir().display());
-                tracing::info!(url = %base, store = %store, "collaborating");
+    let mut app = App::new(config, theme, events.clone());
+    for document in documents {
+        match document {
+            Document::File(Some(path)) => {
+                app.open_file(&path).with_context(|| format!("opening {}", path.display()))?;
             }
-            app
+            Document::File(None) => {
+                app.open_scratch();
+            }
+            Document::Shared(options) => {
+                let url = options.url.clone();
+                app.open_shared(options).with_context(|| format!("opening {url}"))?;
+            }
         }
-    };
+    }
+    if app.buffers().is_empty() {
+        app.open_scratch();
+    }
+    // The first document on the command line is the one shown.
+    if let Some(first) = app.buffers().first().map(|s| s.id) {
+        app.show(first);
+    }
 
     let mouse = if config.mouse { Mouse::Captured } else { Mouse::Ignored };
     let _guard = enter_terminal(mouse).context("setting up the terminal")?;
     let mut term =
         Terminal::new(CrosstermBackend::new(io::stdout())).context("setting up the terminal")?;
     let size = term.size()?;
-    app.editor.resize(size.width, size.height);
+    app.resize(size.width, size.height);
     app.start_journal();
     if config.syntax {
         app.load_syntax(events.clone());
@@ -76,24 +78,28 @@ pub fn run(config: &Config, document: Document) -> anyhow::Result<()> {
                 frame.set_cursor_position(Position { x, y });
             }
         })?;
-        for effect in app.editor.take_effects() {
-            match effect {
-                Effect::Clipboard(text) => osc52(&text)?,
+        for effect in app.take_effects() {
+            if let Effect::Clipboard(text) = effect {
+                osc52(&text)?;
             }
         }
         Ok(())
     })?;
-    app.shutdown(now_ms()).context("closing the document")?;
+    app.shutdown(now_ms()).context("closing the documents")?;
     tracing::info!("quit");
     Ok(())
 }
 
 /// Forwards terminal events until the terminal or the UI loop goes away.
 fn read_terminal(events: &mpsc::Sender<AppEvent>) {
+    let mut clicks = ClickCounter::default();
     while let Ok(event) = event::read() {
         let event = match event {
             Event::Key(k) => convert_key(k).map(AppEvent::Key),
-            Event::Mouse(m) => convert_mouse(m).map(AppEvent::Mouse),
+            Event::Mouse(m) => convert_mouse(m).map(|mut m| {
+                clicks.count(&mut m, Instant::now());
+                AppEvent::Mouse(m)
+            }),
             Event::Paste(text) => Some(AppEvent::Paste(text)),
             Event::Resize(w, h) => Some(AppEvent::Resize(w, h)),
             _ => None,

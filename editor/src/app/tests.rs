@@ -38,14 +38,14 @@ fn quitting_offline_and_reopening_keeps_every_edit_and_its_unconfirmed_state() {
     // A crash: no shutdown, only what was appended after each batch.
     drop(app);
     let mut app = open_offline(offline_options(dir.path()));
-    assert_eq!(app.editor.rope().to_string(), "typed offline");
+    assert_eq!(app.editor().rope().to_string(), "typed offline");
     assert_eq!(app.shared().unwrap().collab().client().unconfirmed_count(), 13);
     assert_eq!(app.status(0), "offline · 13 unconfirmed");
     app.handle(AppEvent::Key(KeyEvent::ctrl(Key::End)), 0);
     app.handle(AppEvent::Key(KeyEvent::plain(Key::Char('!'))), 0);
     app.shutdown(0).unwrap();
     let app = open_offline(offline_options(dir.path()));
-    assert_eq!(app.editor.rope().to_string(), "typed offline!");
+    assert_eq!(app.editor().rope().to_string(), "typed offline!");
 }
 
 #[test]
@@ -55,7 +55,7 @@ fn a_linked_file_seeds_an_empty_offline_document_and_read_only_tokens_refuse_typ
     std::fs::write(&file, "# notes\n").unwrap();
     let mut app =
         open_offline(AppOptions { file: Some(file.clone()), ..offline_options(dir.path()) });
-    assert_eq!(app.editor.rope().to_string(), "# notes\n");
+    assert_eq!(app.editor().rope().to_string(), "# notes\n");
     assert_eq!(app.shared().unwrap().collab().client().document().text(), "# notes\n");
     app.handle(AppEvent::Key(KeyEvent::ctrl(Key::End)), 0);
     app.handle(AppEvent::Key(KeyEvent::plain(Key::Char('x'))), 0);
@@ -72,8 +72,8 @@ fn a_linked_file_seeds_an_empty_offline_document_and_read_only_tokens_refuse_typ
     );
     let mut app = open_offline(AppOptions { token: Some(token), ..offline_options(dir.path()) });
     app.handle(AppEvent::Key(KeyEvent::plain(Key::Char('y'))), 0);
-    assert_eq!(app.editor.rope().to_string(), "# notes\nx");
-    let message = app.editor.message().map(|m| m.text.clone()).unwrap_or_default();
+    assert_eq!(app.editor().rope().to_string(), "# notes\nx");
+    let message = app.editor().message().map(|m| m.text.clone()).unwrap_or_default();
     assert!(message.contains("read-only"), "{message}");
 }
 
@@ -95,7 +95,7 @@ fn the_presence_list_is_a_keymap_command_shown_in_help_and_remappable() {
     assert!(screen(&mut app).contains("ann (you)"), "{}", screen(&mut app));
     app.handle(AppEvent::Key(KeyEvent::plain(Key::F(2))), 0);
     assert!(!screen(&mut app).contains("ann (you)"));
-    assert_eq!(app.editor.rope().to_string(), "", "F2 must not reach the text");
+    assert_eq!(app.editor().rope().to_string(), "", "F2 must not reach the text");
     app.shutdown(0).unwrap();
 
     // Remapped in the config: Alt-P toggles, F2 is free.
@@ -105,9 +105,9 @@ fn the_presence_list_is_a_keymap_command_shown_in_help_and_remappable() {
     let (tx, _rx) = std::sync::mpsc::channel();
     let mut app = App::open(offline_options(dir.path()), &config, theme, tx).unwrap();
     app.handle(AppEvent::Key(KeyEvent::plain(Key::F(2))), 0);
-    assert!(!app.editor.presence_list_shown());
+    assert!(!app.editor().presence_list_shown());
     app.handle(AppEvent::Key("alt-p".parse().unwrap()), 0);
-    assert!(app.editor.presence_list_shown());
+    assert!(app.editor().presence_list_shown());
 }
 
 #[test]
@@ -124,25 +124,28 @@ fn the_presence_command_explains_itself_outside_a_shared_document() {
 fn a_malformed_frame_drops_the_connection_and_the_next_one_resyncs() {
     let dir = tempfile::tempdir().unwrap();
     let mut app = open_offline(offline_options(dir.path()));
-    app.handle(AppEvent::Net(NetEvent::Connected { epoch: 1 }), 0);
+    app.handle(AppEvent::Net(BufferId(0), NetEvent::Connected { epoch: 1 }), 0);
     assert_eq!(app.epoch(), Some(1));
     // A sync update whose length runs past the frame's end.
-    app.handle(AppEvent::Net(NetEvent::Frame { epoch: 1, bytes: vec![0, 2, 200, 1] }), 0);
+    app.handle(
+        AppEvent::Net(BufferId(0), NetEvent::Frame { epoch: 1, bytes: vec![0, 2, 200, 1] }),
+        0,
+    );
     assert_eq!(app.epoch(), None, "the bad connection must be dropped");
     assert!(app.status(0).starts_with("connecting"), "{}", app.status(0));
-    let message = app.editor.message().map(|m| m.text.clone()).unwrap_or_default();
+    let message = app.editor().message().map(|m| m.text.clone()).unwrap_or_default();
     assert!(!message.is_empty(), "the error is reported");
 
     let mut server = Document::new(DocumentConfig::new(1)).unwrap();
     let update = server.insert(0, "from the server", 0).unwrap();
     // Frames still in flight on the dropped connection are ignored.
     let frame = SyncSession::update_frame(&update);
-    app.handle(AppEvent::Net(NetEvent::Frame { epoch: 1, bytes: frame.clone() }), 0);
-    assert_eq!(app.editor.rope().to_string(), "");
+    app.handle(AppEvent::Net(BufferId(0), NetEvent::Frame { epoch: 1, bytes: frame.clone() }), 0);
+    assert_eq!(app.editor().rope().to_string(), "");
     // The network thread reconnects; the new connection works.
-    app.handle(AppEvent::Net(NetEvent::Connected { epoch: 2 }), 0);
-    app.handle(AppEvent::Net(NetEvent::Frame { epoch: 2, bytes: frame }), 0);
-    assert_eq!(app.editor.rope().to_string(), "from the server");
+    app.handle(AppEvent::Net(BufferId(0), NetEvent::Connected { epoch: 2 }), 0);
+    app.handle(AppEvent::Net(BufferId(0), NetEvent::Frame { epoch: 2, bytes: frame }), 0);
+    assert_eq!(app.editor().rope().to_string(), "from the server");
 }
 
 #[test]
@@ -162,10 +165,13 @@ fn a_file_alone_runs_the_same_loop_without_a_session() {
         Ok(())
     })
     .unwrap();
-    assert!(app.editor.should_quit());
-    assert_eq!(app.editor.rope().to_string(), "hi");
+    assert!(app.should_quit());
+    assert_eq!(app.editor().rope().to_string(), "hi");
     assert!(frames >= 2, "a first frame, then one per batch");
-    assert!(app.editor.take_pending_edits().is_empty(), "alone, the loop consumes local edits");
+    assert!(
+        app.editor_mut().take_pending_edits().is_empty(),
+        "alone, the loop consumes local edits"
+    );
     assert_eq!(app.status(0), "");
     assert_eq!(app.epoch(), None);
     app.shutdown(0).unwrap();

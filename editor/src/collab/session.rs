@@ -7,7 +7,7 @@
 //! and the CRDT's [`Delta`]s patch the rope. The one rule that keeps them identical: local edits
 //! are drained into the CRDT before any remote change touches the rope.
 
-use tandem_crdt::{Client, Delta, UserInfo};
+use tandem_crdt::{Client, Delta, LocalView, UserInfo};
 
 use crate::decoration::Decoration;
 use crate::editor::{Editor, MessageKind};
@@ -61,6 +61,10 @@ pub struct PeerView {
     pub colour: Rgb,
     /// Their selection `(anchor, head)` in chars, when it resolves in this replica.
     pub cursor: Option<(usize, usize)>,
+    /// Whether this document is the one in front of them (`None`: their client does not say).
+    pub focused: Option<bool>,
+    /// The first char they see, when their client says and it resolves here.
+    pub top: Option<usize>,
 }
 
 /// What a frame from the server did, beyond patching the editor.
@@ -89,8 +93,10 @@ enum Publish {
 pub struct Collab {
     client: Client,
     user: UserInfo,
-    /// The selection last published in presence (positions as the editor had them then).
-    published: Option<Selection>,
+    /// The selection and view last published in presence (positions as the editor had them then).
+    published: Option<(Selection, LocalView)>,
+    /// Whether this document is the one in front of the user (the app may show several).
+    focused: bool,
     last_publish_ms: u64,
     connection: Connection,
     /// Whether this connection's server sends durability confirmations (stock y-websocket
@@ -110,6 +116,7 @@ impl Collab {
             client,
             user,
             published: None,
+            focused: true,
             last_publish_ms: 0,
             connection: Connection::Connecting,
             durable_seen: false,
@@ -149,25 +156,39 @@ impl Collab {
     /// Returns the frames to send (none while disconnected: the edits wait in the client).
     pub fn flush(&mut self, ed: &mut Editor, now_ms: u64) -> Result<Frames, CollabError> {
         let mut frames = std::mem::take(&mut self.outbox);
-        for edit in ed.take_pending_edits() {
-            frames.extend(self.client.replace(edit.range, &edit.text, now_ms)?);
+        // One transaction per command: a keystroke typed at several cursors is one update.
+        for group in ed.take_pending_groups() {
+            let edits: Vec<_> = group.iter().map(|e| (e.range.clone(), e.text.as_str())).collect();
+            frames.extend(self.client.replace_each(&edits, now_ms)?);
             self.peers = None;
         }
         frames.extend(self.publish(ed, now_ms, Publish::IfMoved)?);
         Ok(frames)
     }
 
-    /// Publishes the cursor when it moved, or always (a new connection, a renewal).
+    /// Publishes the cursor and view when they moved, or always (a new connection, a renewal).
     fn publish(&mut self, ed: &Editor, now_ms: u64, when: Publish) -> Result<Frames, CollabError> {
         let force = when == Publish::Always;
-        let selection = ed.selection();
-        if !force && self.published == Some(selection) {
+        let published = (ed.selection(), self.local_view(ed));
+        if !force && self.published == Some(published) {
             return Ok(Vec::new());
         }
-        self.published = Some(selection);
+        self.published = Some(published);
         self.last_publish_ms = now_ms;
+        let (selection, view) = published;
         let cursor = Some((selection.anchor, selection.head));
-        Ok(self.client.set_presence(self.user.clone(), cursor, now_ms)?)
+        Ok(self.client.set_presence_with_view(self.user.clone(), cursor, view, now_ms)?)
+    }
+
+    fn local_view(&self, ed: &Editor) -> LocalView {
+        let top = ed.rope().line_to_char(ed.view().top_line.min(ed.rope().len_lines() - 1));
+        LocalView { focused: self.focused, top: Some(top) }
+    }
+
+    /// Says whether this document is the one in front of the user; others following them
+    /// switch documents with them. Published with the next flush.
+    pub fn set_focused(&mut self, focused: bool) {
+        self.focused = focused;
     }
 
     /// Periodic work: renews presence before peers time it out, forgets silent peers.
@@ -213,13 +234,13 @@ impl Collab {
         let event = self.client.receive(frame, now_ms)?;
         self.durable_seen |= event.durable;
         frames.extend(event.replies);
-        let cursor_published = self.published == Some(ed.selection());
+        let cursor_published = self.published == Some((ed.selection(), self.local_view(ed)));
         for delta in &event.deltas {
             self.apply_delta(ed, delta);
         }
         if cursor_published {
             // The sticky cursor already published follows the text; no need to send it again.
-            self.published = Some(ed.selection());
+            self.published = Some((ed.selection(), self.local_view(ed)));
         }
         if !event.deltas.is_empty() || !event.presence.is_empty() {
             self.peers = None;
@@ -324,13 +345,20 @@ impl Collab {
                 .peers()
                 .into_iter()
                 .map(|(peer, cursor)| {
+                    let focused = peer.view.as_ref().map(|v| v.focused);
+                    let top = peer
+                        .view
+                        .as_ref()
+                        .and_then(|v| v.top.as_ref())
+                        .and_then(|t| self.client.document_mut().resolve_position(t))
+                        .map(|t| t.min(len));
                     let user = peer.state.user.as_ref();
                     let name = user.map_or("anonymous", |u| u.name.as_str()).to_owned();
                     let colour = user
                         .and_then(|u| Rgb::parse(&u.color).ok())
                         .unwrap_or(Rgb(0x88, 0x88, 0x88));
                     let cursor = cursor.map(|(a, h)| (a.min(len), h.min(len)));
-                    PeerView { client_id: peer.client_id, name, colour, cursor }
+                    PeerView { client_id: peer.client_id, name, colour, cursor, focused, top }
                 })
                 .collect();
             peers.sort_by(|a, b| (&a.name, a.client_id).cmp(&(&b.name, b.client_id)));

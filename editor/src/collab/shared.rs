@@ -61,6 +61,8 @@ pub struct SharedDoc {
     file_text: Option<String>,
     snapshot_due: bool,
     last_snapshot_ms: u64,
+    /// How it was opened (another document of the same server reuses the identity and token).
+    options: AppOptions,
 }
 
 impl SharedDoc {
@@ -144,6 +146,7 @@ impl SharedDoc {
             file_text,
             snapshot_due: false,
             last_snapshot_ms: now,
+            options: options.clone(),
         };
         if options.offline {
             shared.collab.set_connection(Connection::Offline);
@@ -164,6 +167,11 @@ impl SharedDoc {
     /// The status bar's connection text.
     pub fn status(&mut self, ed: &Editor, now: u64) -> String {
         self.collab.status(ed, now)
+    }
+
+    /// How the document was opened.
+    pub fn options(&self) -> &AppOptions {
+        &self.options
     }
 
     /// The document's target.

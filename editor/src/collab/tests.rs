@@ -275,3 +275,43 @@ fn an_empty_document_is_seeded_from_the_file_and_a_full_one_wins() {
     assert!(p.collab.seed(&mut p.ed, "other file\n", 0).unwrap().is_none());
     assert_eq!(text(&peers[1]), "from file\n");
 }
+
+#[test]
+fn issue_15_a_keystroke_at_several_cursors_is_one_update_and_converges() {
+    let (mut hub, mut peers) = two_connected();
+    typed(&mut peers[0], "one\ntwo\nthree");
+    pump(&mut hub, &mut peers);
+    let before = peers[0].collab.client().unconfirmed_count();
+    assert_eq!(before, 0);
+    peers[0].ed.set_selection(Selection::point(0));
+    key(&mut peers[0], "alt-shift-down".parse().unwrap(), 0);
+    key(&mut peers[0], "alt-shift-down".parse().unwrap(), 0);
+    typed(&mut peers[0], "- ");
+    // Not pumped yet: two keystrokes at three cursors are two updates, not six.
+    let frames = peers[0].flush(0);
+    peers[0].outbox.extend(frames);
+    assert_eq!(peers[0].collab.client().unconfirmed_count(), 2);
+    pump(&mut hub, &mut peers);
+    assert_eq!(text(&peers[1]), "- one\n- two\n- three");
+    assert_eq!(hub.doc.text(), text(&peers[0]));
+    // Undo in the shared document takes back the keystroke at every cursor.
+    key(&mut peers[0], KeyEvent::ctrl(Key::Char('z')), 10_000);
+    pump(&mut hub, &mut peers);
+    assert!(!text(&peers[1]).contains("- "), "{:?}", text(&peers[1]));
+}
+
+#[test]
+fn issue_15_where_a_user_looks_reaches_the_others() {
+    let (mut hub, mut peers) = two_connected();
+    typed(&mut peers[0], &"line\n".repeat(100));
+    pump(&mut hub, &mut peers);
+    peers[0].ed.set_selection(Selection::point(0));
+    peers[0].ed.resize(40, 12);
+    peers[0].ed.scroll(50);
+    peers[0].collab.set_focused(false);
+    pump(&mut hub, &mut peers);
+    let bob = &mut peers[1];
+    let seen = bob.collab.peers(&bob.ed)[0].clone();
+    assert_eq!(seen.focused, Some(false));
+    assert_eq!(seen.top, Some(50 * 5), "the first char of ann's view");
+}

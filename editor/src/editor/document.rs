@@ -28,6 +28,8 @@ pub struct Document {
     /// The history's state when last saved.
     pub(super) saved_state: u64,
     pub(super) changed_on_disk: bool,
+    /// What to call a document without a file (a shared document's URL).
+    pub(super) label: Option<String>,
 }
 
 impl Document {
@@ -44,6 +46,7 @@ impl Document {
             access: crate::file::Access::Writable,
             saved_state: 0,
             changed_on_disk: false,
+            label: None,
         }
     }
 
@@ -67,8 +70,12 @@ impl Document {
         self.history.state_id() != self.saved_state
     }
 
-    /// The name the status bar shows: the file, or "[new]".
+    /// The name the status bar shows: the file, else the label (a shared document's URL), else "[new]".
     pub fn display_name(&self) -> String {
-        self.path.as_ref().map_or_else(|| "[new]".to_owned(), |p| p.display().to_string())
+        match (&self.path, &self.label) {
+            (Some(path), _) => path.display().to_string(),
+            (None, Some(label)) => label.clone(),
+            (None, None) => "[new]".to_owned(),
+        }
     }
 }

@@ -7,13 +7,13 @@ use std::ops::Range;
 
 use super::prompt::PromptEdit;
 use super::{Editor, Effect, Message, MessageKind, Mode};
-use crate::buffer::EditSource;
+use crate::buffer::{EditSource, Grouping};
 use crate::history::{Change, ChangeKind};
 use crate::selection::Selection;
 use crate::text::{self, Assoc, Edit, LineEnding};
 
 /// Largest text sent to the terminal's clipboard through OSC 52; terminals refuse much more.
-const OSC52_LIMIT: usize = 1 << 20;
+pub(super) const OSC52_LIMIT: usize = 1 << 20;
 
 impl Editor {
     // ----- the two ways text changes -----
@@ -28,8 +28,10 @@ impl Editor {
         }
         let before = self.view.selection;
         let Some(removed) = self.doc.buffer.splice(&edit, EditSource::Local) else { return false };
-        self.doc.marks.iter_mut().for_each(|m| *m = edit.map_pos(*m, Assoc::After));
+        self.map_positions(&edit);
         self.view.selection = after;
+        // The edits of one command at several cursors are one undo step.
+        let kind = if self.batching { ChangeKind::Batch } else { kind };
         self.doc.history.record(Change { edit, removed, before, after, kind });
         true
     }
@@ -42,7 +44,8 @@ impl Editor {
             return false;
         }
         self.view.selection = self.view.selection.map(&edit);
-        self.doc.marks.iter_mut().for_each(|m| *m = edit.map_pos(*m, Assoc::After));
+        self.map_positions(&edit);
+        self.normalize_cursors();
         let top = edit.map_pos(top_char, Assoc::Before);
         let top_line = self.rope().char_to_line(top);
         if top_line != self.view.viewport.top_line {
@@ -60,6 +63,13 @@ impl Editor {
         if self.apply_local(Edit { range, text: text.to_owned() }, Selection::point(end), kind) {
             self.after_change();
         }
+    }
+
+    /// Moves everything that points into the text through `edit`: marks, the other cursors, parked views.
+    pub(super) fn map_positions(&mut self, edit: &Edit) {
+        self.doc.marks.iter_mut().for_each(|m| *m = edit.map_pos(*m, Assoc::After));
+        self.view.others.iter_mut().for_each(|s| *s = s.map(edit));
+        self.views.map(edit);
     }
 
     pub(super) fn after_change(&mut self) {
@@ -172,15 +182,19 @@ impl Editor {
     }
 
     pub(super) fn apply_revert(&mut self, edits: Vec<Edit>, selection: Selection) {
+        // One step, one group of pending edits.
+        self.doc.buffer.set_grouping(Grouping::OneCommand);
         for edit in &edits {
             // Pending (for the collaborative layer) but not recorded: history already moved this step.
             if self.doc.buffer.splice(edit, EditSource::Local).is_some() {
-                self.doc.marks.iter_mut().for_each(|m| *m = edit.map_pos(*m, Assoc::After));
+                self.map_positions(edit);
             }
         }
+        self.doc.buffer.set_grouping(Grouping::EachEdit);
         let len = self.rope().len_chars();
         self.view.selection =
             Selection { anchor: selection.anchor.min(len), head: selection.head.min(len) };
+        self.normalize_cursors();
         self.after_change();
     }
 

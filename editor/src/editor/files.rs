@@ -64,6 +64,16 @@ impl Editor {
         }
     }
 
+    /// Asks to close the buffer; confirms first when there are unsaved changes ([`Editor::should_quit`] then
+    /// tells that it may close).
+    pub fn close(&mut self) {
+        if self.is_modified() {
+            self.mode = Mode::Confirm(Confirm::Close);
+        } else {
+            self.quit = true;
+        }
+    }
+
     /// Notices when another program changed the file. Call periodically.
     pub fn check_disk(&mut self) {
         let Some(path) = &self.doc.path else { return };

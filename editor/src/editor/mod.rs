@@ -32,19 +32,26 @@ use crate::search::{Query, SearchOptions};
 use crate::selection::Selection;
 use crate::text::{self, Edit, LineEnding};
 
+mod cursors;
 mod document;
 mod edit;
 mod files;
+mod lines;
 mod movement;
+mod pairs;
 mod prompt;
 mod search;
 mod view;
+mod views;
 
+pub use cursors::VerticalAdd;
 pub use document::Document;
+pub use lines::{LineMove, line_comment};
 pub use movement::Motion;
 pub use prompt::{Prompt, PromptEdit, PromptKind, SearchFlag};
 pub use search::ReplaceSession;
 pub use view::{Options, View, Viewport};
+pub use views::ViewId;
 
 use search::SearchState;
 
@@ -53,6 +60,8 @@ use search::SearchState;
 pub enum Effect {
     /// Put this text on the system clipboard (OSC 52).
     Clipboard(String),
+    /// Act on the set of buffers and views around this editor.
+    Request(crate::request::Request),
 }
 
 /// Severity of the message line.
@@ -78,6 +87,8 @@ pub struct Message {
 pub enum Confirm {
     /// Quit with unsaved changes?
     Quit,
+    /// Close the buffer with unsaved changes?
+    Close,
     /// Overwrite a file that changed on disk?
     Overwrite,
     /// Discard changes and reload?
@@ -93,6 +104,7 @@ impl Confirm {
     pub fn question(&self) -> &'static str {
         match self {
             Confirm::Quit => "Save changes before quitting? (y)es (n)o (Esc) cancel",
+            Confirm::Close => "Save changes before closing this buffer? (y)es (n)o (Esc) cancel",
             Confirm::Overwrite => {
                 "The file changed on disk since it was read. Overwrite it? (y)es (n)o"
             }
@@ -154,6 +166,14 @@ pub struct Editor {
     quit: bool,
     /// Whether the presence list is shown; `None` outside a shared document.
     presence_list: Option<bool>,
+    /// The document's views other than the active one.
+    views: views::Views,
+    /// A command runs at several cursors: its edits are one undo step.
+    batching: bool,
+    /// The pieces of a copy made at several cursors, for a paste at as many.
+    clipboard_pieces: Vec<String>,
+    /// The syntax's line comment token (`//`, `#`, …), for toggling comments.
+    comment_token: Option<&'static str>,
 }
 
 impl Editor {
@@ -174,6 +194,10 @@ impl Editor {
             search: SearchState::default(),
             quit: false,
             presence_list: None,
+            views: views::Views::default(),
+            batching: false,
+            clipboard_pieces: Vec::new(),
+            comment_token: None,
         }
     }
 
@@ -235,6 +259,7 @@ impl Editor {
         let len = self.rope().len_chars();
         self.view.selection =
             Selection { anchor: selection.anchor.min(len), head: selection.head.min(len) };
+        self.normalize_cursors();
         self.after_change();
     }
 
@@ -316,6 +341,26 @@ impl Editor {
     /// Front-end effects since the last call.
     pub fn take_effects(&mut self) -> Vec<Effect> {
         std::mem::take(&mut self.effects)
+    }
+
+    /// Asks the front end to act on the buffers and views around this editor.
+    pub fn request(&mut self, request: crate::request::Request) {
+        self.effects.push(Effect::Request(request));
+    }
+
+    /// Takes the internal clipboard (the front end moves it to the buffer that gets the focus).
+    pub fn take_clipboard(&mut self) -> String {
+        std::mem::take(&mut self.clipboard)
+    }
+
+    /// Local edits since the last call, one group per command (the edits one keystroke made at every cursor).
+    pub fn take_pending_groups(&mut self) -> Vec<Vec<Edit>> {
+        self.doc.buffer.take_pending_groups()
+    }
+
+    /// Whether this buffer agreed to close: [`Editor::quit`] or [`Editor::close`] was answered. Resets it.
+    pub fn take_quit(&mut self) -> bool {
+        std::mem::take(&mut self.quit)
     }
 
     /// Local edits since the last call, for the collaborative layer.
@@ -424,11 +469,11 @@ impl Editor {
         let no = key.key == Key::Char('n');
         match c {
             Confirm::Replace(s) => self.replace_key(s, key),
-            Confirm::Quit if yes => {
+            Confirm::Quit | Confirm::Close if yes => {
                 self.save();
                 self.quit = !self.is_modified() && matches!(self.mode, Mode::Normal);
             }
-            Confirm::Quit if no => self.quit = true,
+            Confirm::Quit | Confirm::Close if no => self.quit = true,
             Confirm::Overwrite if yes => self.write_file(files::Overwrite::Confirmed),
             Confirm::Reload if yes => self.do_reload(),
             Confirm::WriteProtected if yes => self.write_file(files::Overwrite::Ask),
@@ -439,12 +484,14 @@ impl Editor {
 
     /// Selects everything.
     pub fn select_all(&mut self) {
+        self.view.others.clear();
         self.view.selection = Selection { anchor: 0, head: self.rope().len_chars() };
         self.scroll_to_cursor();
     }
 
     /// Clears selection, search highlight and message.
     pub fn clear(&mut self) {
+        self.view.others.clear();
         self.view.selection = Selection::point(self.view.selection.head);
         self.search.highlight = None;
         self.search.pending = None;

@@ -1,4 +1,5 @@
-//! Model and keystroke tests in the buffer notation of [`crate::notation`].
+//! Model and keystroke tests in the buffer notation of [`crate::notation`]; the helpers serve the other files'
+//! tests too.
 
 use super::*;
 use crate::input::{Modifiers, MouseEvent, MouseKind};
@@ -12,14 +13,14 @@ fn press(e: &mut Editor, key: KeyEvent) {
     KEYS.press(e, key);
 }
 
-fn ed(s: &str) -> Editor {
+pub(super) fn ed(s: &str) -> Editor {
     let (text, sel) = notation::parse(s);
     let mut e = Editor::new(&text);
     e.view.selection = sel;
     e
 }
 
-fn state(e: &Editor) -> String {
+pub(super) fn state(e: &Editor) -> String {
     notation::render(&e.rope().to_string(), e.selection())
 }
 
@@ -28,7 +29,7 @@ fn key(spec: &str) -> KeyEvent {
 }
 
 /// Runs a small script: plain text is typed, `<spec>` presses a key ("<ctrl-z>", "<left>").
-fn run(e: &mut Editor, script: &str) {
+pub(super) fn run(e: &mut Editor, script: &str) {
     run_with(&KEYS, e, script);
 }
 
@@ -51,7 +52,7 @@ fn run_with(keys: &Keys, e: &mut Editor, script: &str) {
     }
 }
 
-fn check(before: &str, script: &str, after: &str) {
+pub(super) fn check(before: &str, script: &str, after: &str) {
     let mut e = ed(before);
     run(&mut e, script);
     assert_eq!(state(&e), after, "{before:?} + {script:?}");
@@ -316,11 +317,32 @@ fn view_follows_cursor_and_mouse_maps_cells() {
     run(&mut e, "<ctrl-home>");
     assert_eq!(e.view().top_line, 0);
     // Gutter is 4 cells ("  1 "): clicking column 6 of row 2 lands on line 3, char 2.
-    e.handle_mouse(MouseEvent { kind: MouseKind::Down, column: 6, row: 2, shift: false });
+    e.handle_mouse(MouseEvent {
+        kind: MouseKind::Down,
+        column: 6,
+        row: 2,
+        shift: false,
+        alt: false,
+        clicks: 1,
+    });
     assert_eq!(e.selection(), Selection::point(e.rope().line_to_char(2) + 2));
-    e.handle_mouse(MouseEvent { kind: MouseKind::Drag, column: 8, row: 3, shift: false });
+    e.handle_mouse(MouseEvent {
+        kind: MouseKind::Drag,
+        column: 8,
+        row: 3,
+        shift: false,
+        alt: false,
+        clicks: 1,
+    });
     assert_eq!(e.selection().range(), e.rope().line_to_char(2) + 2..e.rope().line_to_char(3) + 4);
-    e.handle_mouse(MouseEvent { kind: MouseKind::ScrollDown, column: 0, row: 0, shift: false });
+    e.handle_mouse(MouseEvent {
+        kind: MouseKind::ScrollDown,
+        column: 0,
+        row: 0,
+        shift: false,
+        alt: false,
+        clicks: 1,
+    });
     assert_eq!(e.view().top_line, 3);
 }
 

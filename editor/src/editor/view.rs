@@ -68,6 +68,8 @@ pub struct View {
     pub(super) options: Options,
     /// A mouse drag is selecting.
     pub(super) dragging: bool,
+    /// Cursors besides the primary one (multiple cursors; see cursors.rs), kept in step with edits.
+    pub(super) others: Vec<Selection>,
 }
 
 impl View {
@@ -79,6 +81,7 @@ impl View {
             viewport: Viewport { width: 80, height: 24, ..Viewport::default() },
             options,
             dragging: false,
+            others: Vec::new(),
         }
     }
 

@@ -19,10 +19,12 @@ use crate::text::line_text;
 use crate::theme::{Rgb, Theme};
 
 mod peers;
+mod picker;
 pub mod terminal;
 
 pub use crate::decoration::Decoration;
 pub use peers::render_peers;
+pub use picker::render_picker;
 
 /// Everything drawn besides the editor itself.
 pub struct RenderInput<'a> {
@@ -66,15 +68,9 @@ pub fn render(
     if area.height < 3 || area.width < 8 {
         return None;
     }
-    let text_area = Rect { height: area.height - 2, ..area };
-    let mut cursor = if let Mode::Help(scroll) = ed.mode() {
-        render_help(input.help, *scroll, input.theme, text_area, buf);
-        None
-    } else {
-        render_text(ed, highlighter, input, text_area, buf)
-    };
-    render_status(ed, input, Rect { y: area.y + area.height - 2, height: 1, ..area }, buf);
-    if let Some(c) = render_message_line(
+    let window = Rect { height: area.height - 1, ..area };
+    let mut cursor = render_window(ed, highlighter, input, window, buf, WindowFocus::Focused);
+    if let Some(c) = render_message(
         ed,
         input.theme,
         Rect { y: area.y + area.height - 1, height: 1, ..area },
@@ -83,6 +79,41 @@ pub fn render(
         cursor = Some(c);
     }
     cursor
+}
+
+/// Whether a window has the keyboard: its status bar says so.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum WindowFocus {
+    /// Keys go to this window.
+    Focused,
+    /// Another window has the keys.
+    Unfocused,
+}
+
+/// Draws one window onto `ed`: its text (or the help screen) and, on `area`'s last row, its status bar. Returns
+/// where the cursor is, for the focused window.
+pub fn render_window(
+    ed: &Editor,
+    highlighter: Option<&mut Highlighter>,
+    input: &RenderInput<'_>,
+    area: Rect,
+    buf: &mut Buffer,
+    focus: WindowFocus,
+) -> Option<(u16, u16)> {
+    let ui = &input.theme.ui;
+    buf.set_style(area, Style::default().fg(rgb(ui.foreground)).bg(rgb(ui.background)));
+    if area.height < 2 || area.width < 4 {
+        return None;
+    }
+    let text_area = Rect { height: area.height - 1, ..area };
+    let cursor = if let Mode::Help(scroll) = ed.mode() {
+        render_help(input.help, *scroll, input.theme, text_area, buf);
+        None
+    } else {
+        render_text(ed, highlighter, input, text_area, buf)
+    };
+    render_status(ed, input, Rect { y: area.y + area.height - 1, height: 1, ..area }, buf, focus);
+    cursor.filter(|_| focus == WindowFocus::Focused)
 }
 
 struct Row {
@@ -115,6 +146,15 @@ fn render_text(
     let sel = ed.selection();
     let sel_range = sel.range();
     let head_line = rope.char_to_line(sel.head);
+    let brackets = ed.bracket_pair();
+    // The other cursors' selections that can be on screen (the first visible line to the last).
+    let shown = rope.line_to_char(view.top_line)..rope.line_to_char(visible_lines.end);
+    let others: Vec<std::ops::Range<usize>> = ed
+        .other_cursors()
+        .iter()
+        .map(|s| s.range())
+        .filter(|r| !r.is_empty() && r.start <= shown.end && r.end >= shown.start)
+        .collect();
     let mut rows: Vec<Row> = Vec::new();
     let mut y = 0usize;
     let mut line = view.top_line;
@@ -176,8 +216,11 @@ fn render_text(
                     style = style.bg(rgb(blend(d.colour, ui.background)));
                 }
             }
-            if sel_range.contains(&pos) {
+            if sel_range.contains(&pos) || others.iter().any(|r| r.contains(&pos)) {
                 style = style.bg(rgb(ui.selection));
+            }
+            if brackets.is_some_and(|(a, b)| pos == a || pos == b) {
+                style = style.add_modifier(Modifier::BOLD | Modifier::UNDERLINED);
             }
             draw_glyph(
                 buf,
@@ -220,6 +263,13 @@ fn render_text(
                     .add_modifier(Modifier::BOLD);
                 buf.set_stringn(x, label_y, &d.label, room, style);
             }
+        }
+    }
+    for other in ed.other_cursors() {
+        if (shown.start..=shown.end).contains(&other.head)
+            && let Some((x, y)) = screen_pos(ed, &rows, other.head, area, gutter)
+        {
+            buf[(x, y)].set_bg(rgb(ui.foreground)).set_fg(rgb(ui.background));
         }
     }
     screen_pos(ed, &rows, sel.head, area, gutter)
@@ -287,9 +337,20 @@ fn screen_pos(
     (y < area.y + area.height && x < area.x + area.width).then_some((x, y))
 }
 
-fn render_status(ed: &Editor, input: &RenderInput<'_>, area: Rect, buf: &mut Buffer) {
+fn render_status(
+    ed: &Editor,
+    input: &RenderInput<'_>,
+    area: Rect,
+    buf: &mut Buffer,
+    focus: WindowFocus,
+) {
     let ui = &input.theme.ui;
-    let style = Style::default().fg(rgb(ui.status_foreground)).bg(rgb(ui.status_background));
+    let style = match focus {
+        WindowFocus::Focused => {
+            Style::default().fg(rgb(ui.status_foreground)).bg(rgb(ui.status_background))
+        }
+        WindowFocus::Unfocused => Style::default().fg(rgb(ui.gutter)).bg(rgb(ui.status_background)),
+    };
     buf.set_style(area, style);
     let s = ed.status();
     let left = format!(
@@ -327,7 +388,8 @@ fn render_status(ed: &Editor, input: &RenderInput<'_>, area: Rect, buf: &mut Buf
     buf.set_stringn(area.x + (width - right_w) as u16, area.y, &right, right_w, style);
 }
 
-fn render_message_line(
+/// Draws the message line: `ed`'s prompt, question or message. Returns where the cursor is while a prompt is open.
+pub fn render_message(
     ed: &Editor,
     theme: &Theme,
     area: Rect,

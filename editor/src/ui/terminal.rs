@@ -2,6 +2,7 @@
 //! the editor's own, and the OSC 52 clipboard. The loop that uses them is [`crate::app::terminal`].
 
 use std::io::{self, Write};
+use std::time::{Duration, Instant};
 
 use base64::Engine;
 use crossterm::event::{self, KeyCode, KeyEventKind, KeyModifiers, MouseButton, MouseEventKind};
@@ -62,7 +63,35 @@ pub fn convert_mouse(ev: event::MouseEvent) -> Option<MouseEvent> {
         column: ev.column,
         row: ev.row,
         shift: ev.modifiers.contains(KeyModifiers::SHIFT),
+        alt: ev.modifiers.contains(KeyModifiers::ALT),
+        clicks: 1,
     })
+}
+
+/// Longest pause between the clicks of a double or triple click.
+const MULTI_CLICK: Duration = Duration::from_millis(400);
+
+/// Counts presses in a row on one cell, since terminals report every press as a single click.
+#[derive(Debug, Default)]
+pub(crate) struct ClickCounter {
+    last: Option<(Instant, u16, u16)>,
+    clicks: u8,
+}
+
+impl ClickCounter {
+    /// Sets `ev.clicks` for a press at `now`: 2 after a press on the same cell just before, 3 after that, then 1
+    /// again.
+    pub(crate) fn count(&mut self, ev: &mut MouseEvent, now: Instant) {
+        if ev.kind != MouseKind::Down {
+            return;
+        }
+        let again = self.last.is_some_and(|(at, column, row)| {
+            now.duration_since(at) <= MULTI_CLICK && (column, row) == (ev.column, ev.row)
+        });
+        self.clicks = if again && self.clicks < 3 { self.clicks + 1 } else { 1 };
+        self.last = Some((now, ev.column, ev.row));
+        ev.clicks = self.clicks;
+    }
 }
 
 fn restore_terminal() {
@@ -117,4 +146,33 @@ pub(crate) fn osc52(text: &str) -> io::Result<()> {
     let mut out = io::stdout();
     write!(out, "\x1b]52;c;{encoded}\x07")?;
     out.flush()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn presses_in_a_row_on_one_cell_count_up_to_three() {
+        let mut counter = ClickCounter::default();
+        let t0 = Instant::now();
+        let press = |counter: &mut ClickCounter, column, at: Duration| {
+            let mut ev = MouseEvent {
+                kind: MouseKind::Down,
+                column,
+                row: 1,
+                shift: false,
+                alt: false,
+                clicks: 1,
+            };
+            counter.count(&mut ev, t0 + at);
+            ev.clicks
+        };
+        assert_eq!(press(&mut counter, 3, Duration::ZERO), 1);
+        assert_eq!(press(&mut counter, 3, Duration::from_millis(200)), 2);
+        assert_eq!(press(&mut counter, 3, Duration::from_millis(400)), 3);
+        assert_eq!(press(&mut counter, 3, Duration::from_millis(500)), 1);
+        assert_eq!(press(&mut counter, 4, Duration::from_millis(600)), 1, "another cell");
+        assert_eq!(press(&mut counter, 4, Duration::from_millis(2000)), 1, "too late");
+    }
 }
