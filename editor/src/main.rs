@@ -36,6 +36,10 @@ struct Args {
     /// Open the locally stored copy of the shared document without connecting.
     #[arg(long)]
     offline: bool,
+    /// Trust this certificate authority (PEM) for wss:// besides the system's (SSL_CERT_FILE and
+    /// SSL_CERT_DIR are honoured too).
+    #[arg(long, env = "TANDEM_CA_CERT", value_name = "PATH")]
+    ca_cert: Option<PathBuf>,
     /// Where shared documents are stored locally (default: the platform data dir).
     #[arg(long, env = "TANDEM_DATA_DIR")]
     data_dir: Option<PathBuf>,
@@ -230,6 +234,7 @@ fn run(args: Args) -> anyhow::Result<()> {
         color,
         file: args.linked_file,
         offline: args.offline,
+        ca_cert: args.ca_cert,
         data_dir,
     };
     tandem::app::terminal::run(&config, Document::Shared(options))

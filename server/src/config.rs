@@ -7,6 +7,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use crate::auth::AuthKey;
+use crate::tls::TlsFiles;
 
 /// Default largest websocket message accepted from a client (8 MiB).
 pub const DEFAULT_MAX_MESSAGE_BYTES: usize = 8 << 20;
@@ -22,6 +23,8 @@ pub const DEFAULT_MAX_QUEUED_MESSAGES: usize = 4_096;
 pub const DEFAULT_MAX_QUEUED_BYTES: usize = 32 << 20;
 /// Default quiet period after which a document without connections is unloaded.
 pub const DEFAULT_IDLE_UNLOAD: Duration = Duration::from_secs(60);
+/// Default interval at which the TLS certificate's files are checked for a renewal.
+pub const DEFAULT_TLS_RELOAD_INTERVAL: Duration = Duration::from_secs(10);
 /// Default number of logged updates after which a document's log is compacted into a snapshot.
 pub const DEFAULT_COMPACT_AFTER_UPDATES: usize = 1_000;
 
@@ -106,6 +109,10 @@ pub struct Config {
     pub compact_after_updates: usize,
     /// How often rooms are checked for silent peers, compaction and idleness.
     pub maintenance_interval: Duration,
+    /// Serve https and wss with this certificate; `None` serves plain http and ws.
+    pub tls: Option<TlsFiles>,
+    /// How often the certificate's files are checked for a renewal (SIGHUP reloads at once).
+    pub tls_reload_interval: Duration,
 }
 
 impl Config {
@@ -120,6 +127,8 @@ impl Config {
             idle_unload: DEFAULT_IDLE_UNLOAD,
             compact_after_updates: DEFAULT_COMPACT_AFTER_UPDATES,
             maintenance_interval: Duration::from_secs(1),
+            tls: None,
+            tls_reload_interval: DEFAULT_TLS_RELOAD_INTERVAL,
         }
     }
 }

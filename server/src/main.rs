@@ -81,6 +81,16 @@ struct ServeArgs {
     /// Log format.
     #[arg(long, env = "TANDEM_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text)]
     log_format: LogFormat,
+    /// Serve https and wss with this certificate chain (PEM, the server's certificate first).
+    /// Reloaded when the file changes or on SIGHUP.
+    #[arg(long, env = "TANDEM_TLS_CERT", requires = "tls_key", value_name = "PATH")]
+    tls_cert: Option<PathBuf>,
+    /// The private key of --tls-cert (PEM).
+    #[arg(long, env = "TANDEM_TLS_KEY", requires = "tls_cert", value_name = "PATH")]
+    tls_key: Option<PathBuf>,
+    /// Seconds between checks of the TLS files for a renewal.
+    #[arg(long, env = "TANDEM_TLS_RELOAD_SECS", default_value_t = config::DEFAULT_TLS_RELOAD_INTERVAL.as_secs())]
+    tls_reload_secs: u64,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -197,6 +207,12 @@ fn config_from(args: &ServeArgs) -> anyhow::Result<Config> {
     };
     config.idle_unload = Duration::from_secs(args.idle_unload_secs);
     config.compact_after_updates = args.compact_after;
+    config.tls = args
+        .tls_cert
+        .clone()
+        .zip(args.tls_key.clone())
+        .map(|(cert, key)| tandem_server::tls::TlsFiles { cert, key });
+    config.tls_reload_interval = Duration::from_secs(args.tls_reload_secs.max(1));
     Ok(config)
 }
 
