@@ -333,9 +333,10 @@ fn from_rustls(host: String, error: &rustls::Error) -> Problem {
                 Problem::UntrustedCertificate { host }
             }
             CertificateError::NotValidForName => Problem::WrongHost { host, presented: Vec::new() },
-            CertificateError::NotValidForNameContext { presented, .. } => {
-                Problem::WrongHost { host, presented: presented.clone() }
-            }
+            CertificateError::NotValidForNameContext { presented, .. } => Problem::WrongHost {
+                host,
+                presented: presented.iter().map(|name| bare_name(name)).collect(),
+            },
             CertificateError::Expired | CertificateError::ExpiredContext { .. } => {
                 Problem::ExpiredCertificate { host }
             }
@@ -351,6 +352,17 @@ fn from_rustls(host: String, error: &rustls::Error) -> Problem {
         rustls::Error::InvalidMessage(_) => Problem::NotTls { host },
         other => Problem::Tls { host, detail: other.to_string() },
     }
+}
+
+/// `other.example` out of rustls's `DnsName("other.example")` (and `10.0.0.1` out of
+/// `IpAddress(10.0.0.1)`): the name as the user would type it.
+fn bare_name(presented: &str) -> String {
+    presented
+        .split_once('(')
+        .and_then(|(_, rest)| rest.strip_suffix(')'))
+        .map(|inner| inner.trim_matches('"'))
+        .unwrap_or(presented)
+        .to_owned()
 }
 
 #[cfg(test)]
@@ -398,9 +410,10 @@ mod tests {
                 presented: vec!["DnsName(\"other.example\")".into()],
             }));
         let (problem, retry, text) = classify(wrong);
-        assert!(matches!(problem, Problem::WrongHost { .. }), "{problem:?}");
+        let presented = vec!["other.example".to_owned()];
+        assert_eq!(problem, Problem::WrongHost { host: "docs.example".into(), presented });
         assert_eq!(retry, Retry::Slowly);
-        assert!(text.contains("other.example") && text.contains("not docs.example"), "{text}");
+        assert!(text.contains("is for other.example, not docs.example"), "{text}");
 
         let expired = tls(rustls::Error::InvalidCertificate(CertificateError::Expired));
         let (problem, retry, text) = classify(expired);

@@ -247,10 +247,14 @@ impl SharedDoc {
             NetEvent::Disconnected { problem, retry_in } => {
                 tracing::info!(%problem, ?retry_in, "disconnected");
                 self.epoch = None;
-                // A problem only the server's operator or the user can fix is said in full, once.
+                // A problem only the server's operator or the user can fix is said in full, once;
+                // so is a server going away (the status bar soon says "connection refused" while
+                // it restarts).
                 let repeated = matches!(self.collab.connection(), Connection::Retrying { problem: before, .. } if *before == problem);
                 if problem.retry() == Retry::Slowly && !repeated {
                     ed.notify(problem.to_string(), MessageKind::Error);
+                } else if problem == Problem::GoingAway {
+                    ed.notify(problem.to_string(), MessageKind::Info);
                 }
                 let retry_at_ms = now + retry_in.as_millis() as u64;
                 self.collab.disconnected(Connection::Retrying { problem, retry_at_ms });
