@@ -151,10 +151,10 @@ fn hangup_signals() -> Hangups {}
 /// Resolves on the next SIGHUP; never where there is none.
 async fn next_hangup(hangups: &mut Hangups) {
     #[cfg(unix)]
-    if let Some(signal) = hangups {
-        if signal.recv().await.is_some() {
-            return;
-        }
+    if let Some(signal) = hangups
+        && signal.recv().await.is_some()
+    {
+        return;
     }
     let _ = hangups;
     std::future::pending::<()>().await;

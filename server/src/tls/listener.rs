@@ -37,8 +37,11 @@ pub struct TlsListener<L: Listener> {
     inner: L,
     acceptor: TlsAcceptor,
     limits: HandshakeLimits,
-    handshakes: JoinSet<Option<(TlsStream<L::Io>, L::Addr)>>,
+    handshakes: JoinSet<Option<Accepted<L>>>,
 }
+
+/// A connection whose handshake succeeded, with its peer's address.
+type Accepted<L> = (TlsStream<<L as Listener>::Io>, <L as Listener>::Addr);
 
 impl<L: Listener> TlsListener<L> {
     /// Wraps `inner`; every connection it accepts goes through `acceptor`'s handshake.
