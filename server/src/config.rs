@@ -113,6 +113,8 @@ pub struct Config {
     pub tls: Option<TlsFiles>,
     /// How often the certificate's files are checked for a renewal (SIGHUP reloads at once).
     pub tls_reload_interval: Duration,
+    /// Behind one reverse proxy: log the client address it puts last in `X-Forwarded-For`.
+    pub trust_proxy: bool,
 }
 
 impl Config {
@@ -129,6 +131,7 @@ impl Config {
             maintenance_interval: Duration::from_secs(1),
             tls: None,
             tls_reload_interval: DEFAULT_TLS_RELOAD_INTERVAL,
+            trust_proxy: false,
         }
     }
 }

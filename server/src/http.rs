@@ -36,6 +36,7 @@ use crate::app::App;
 use crate::auth::AuthError;
 use crate::connection::{self, ConnectRequest};
 use crate::metrics::Rejection;
+use crate::peer::{Peer, ProxyTrust};
 
 /// Bytes read from a websocket's socket at a time. tungstenite's default (128 KiB) is zero-filled
 /// before every read and stays resident: 14 % of CPU in memset and ~130 KB per idle connection.
@@ -258,7 +259,11 @@ fn websocket(
         app.metrics.reject(Rejection::ConnectionLimit);
         return (StatusCode::SERVICE_UNAVAILABLE, "too many connections\n").into_response();
     };
-    let peer = parts.extensions.get::<ConnectInfo<SocketAddr>>().map(|info| info.0);
+    let trust = if app.config.trust_proxy { ProxyTrust::LastHop } else { ProxyTrust::None };
+    let peer = parts
+        .extensions
+        .get::<ConnectInfo<SocketAddr>>()
+        .map(|info| Peer::identify(info.0, &parts.headers, trust));
     let request = ConnectRequest { doc: id, token: query.token, extensions, peer };
     let max = app.config.limits.max_message_bytes;
     let tracker = app.tracker.clone();

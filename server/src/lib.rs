@@ -40,9 +40,11 @@ mod connection;
 mod http;
 pub mod metrics;
 mod outbox;
+mod peer;
 mod room;
 pub mod storage;
 pub mod tls;
+pub mod transfer;
 
 use std::future::Future;
 use std::net::SocketAddr;

@@ -1,8 +1,10 @@
-//! `tandem-server`: serve documents, or mint an access token.
+//! `tandem-server`: serve documents, mint an access token, or the operator's tools (backup,
+//! export, import).
 //!
 //! Thin on purpose: flags and environment variables become a [`tandem_server::Config`],
 //! SIGINT/SIGTERM become the shutdown future, and [`tandem_server::run`] does the rest.
 
+use std::io::IsTerminal;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -30,6 +32,57 @@ enum Command {
     Serve(Box<ServeArgs>),
     /// Print a signed access token.
     Token(TokenArgs),
+    /// Write a consistent copy of the SQLite database, while the server runs.
+    Backup(BackupArgs),
+    /// Write every document's text as a file under DIR (ids as paths).
+    Export(TransferArgs),
+    /// Create a document from every file under DIR (paths as ids); existing ones are left alone.
+    Import(TransferArgs),
+}
+
+/// Where documents are stored: the same flags for serving and for the operator's tools.
+#[derive(Debug, clap::Args)]
+struct DatabaseArgs {
+    /// Directory for the SQLite database (tandem.db). Default: the platform's data directory.
+    #[arg(long, env = "TANDEM_DATA_DIR")]
+    data_dir: Option<PathBuf>,
+    /// Database instead of DATA_DIR/tandem.db: postgres://USER@HOST/DB or sqlite://PATH.
+    #[arg(long, env = "TANDEM_DATABASE_URL")]
+    database_url: Option<String>,
+}
+
+/// The auth key, given inline or in a file (so it is in neither argv nor the environment).
+#[derive(Debug, clap::Args)]
+struct AuthKeyArgs {
+    /// Key that signs access tokens; with it every connection needs ?token=. Without it access
+    /// is open.
+    #[arg(long, env = "TANDEM_AUTH_KEY", hide_env_values = true, conflicts_with = "auth_key_file")]
+    auth_key: Option<String>,
+    /// File holding the auth key (its first line; surrounding whitespace is ignored).
+    #[arg(long, env = "TANDEM_AUTH_KEY_FILE", value_name = "PATH")]
+    auth_key_file: Option<PathBuf>,
+}
+
+#[derive(Debug, clap::Args)]
+struct BackupArgs {
+    /// Where to write the copy (must not exist yet).
+    path: PathBuf,
+    #[command(flatten)]
+    database: DatabaseArgs,
+}
+
+#[derive(Debug, clap::Args)]
+struct TransferArgs {
+    /// The directory: read by import, written by export.
+    dir: PathBuf,
+    /// Only ids starting with this (export); put before every id (import). `team/` is a folder.
+    #[arg(long, default_value = "")]
+    prefix: String,
+    #[command(flatten)]
+    database: DatabaseArgs,
+    /// Name of the shared Y.Text.
+    #[arg(long, env = "TANDEM_TEXT_NAME", default_value = tandem_crdt::DEFAULT_TEXT_NAME)]
+    text_name: String,
 }
 
 #[derive(Debug, clap::Args)]
@@ -37,16 +90,10 @@ struct ServeArgs {
     /// Address to listen on.
     #[arg(long, env = "TANDEM_LISTEN", default_value = "127.0.0.1:8080")]
     listen: SocketAddr,
-    /// Directory for the SQLite database (tandem.db). Default: the platform's data directory.
-    #[arg(long, env = "TANDEM_DATA_DIR")]
-    data_dir: Option<PathBuf>,
-    /// Database instead of DATA_DIR/tandem.db: postgres://USER@HOST/DB or sqlite://PATH.
-    #[arg(long, env = "TANDEM_DATABASE_URL")]
-    database_url: Option<String>,
-    /// Key that signs access tokens; with it every connection needs ?token=. Without it access
-    /// is open.
-    #[arg(long, env = "TANDEM_AUTH_KEY", hide_env_values = true)]
-    auth_key: Option<String>,
+    #[command(flatten)]
+    database: DatabaseArgs,
+    #[command(flatten)]
+    auth: AuthKeyArgs,
     /// Directory of the browser client's files (index.html ...). Default: web/dist of the
     /// source tree or next to the binary, if present.
     #[arg(long, env = "TANDEM_WEB_DIR")]
@@ -91,6 +138,10 @@ struct ServeArgs {
     /// Seconds between checks of the TLS files for a renewal.
     #[arg(long, env = "TANDEM_TLS_RELOAD_SECS", default_value_t = config::DEFAULT_TLS_RELOAD_INTERVAL.as_secs())]
     tls_reload_secs: u64,
+    /// Behind a reverse proxy: take the client's address from the last X-Forwarded-For entry
+    /// (the one the proxy added) for the logs. Without it the header is ignored.
+    #[arg(long, env = "TANDEM_TRUST_PROXY")]
+    trust_proxy: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -115,9 +166,9 @@ struct TokenArgs {
     /// Lifetime in seconds; 0 never expires.
     #[arg(long, default_value_t = 3600)]
     ttl: u64,
-    /// The server's key.
-    #[arg(long, env = "TANDEM_AUTH_KEY", hide_env_values = true)]
-    auth_key: String,
+    /// The server's key (--auth-key or --auth-key-file).
+    #[command(flatten)]
+    auth: AuthKeyArgs,
 }
 
 fn main() -> ExitCode {
@@ -125,6 +176,9 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Some(Command::Token(args)) => token(args),
         Some(Command::Serve(args)) => serve(*args),
+        Some(Command::Backup(args)) => backup(args),
+        Some(Command::Export(args)) => transfer(args, Transfer::Export),
+        Some(Command::Import(args)) => transfer(args, Transfer::Import),
         None => serve(cli.serve),
     };
     match result {
@@ -153,14 +207,109 @@ fn token(args: TokenArgs) -> anyhow::Result<()> {
         access: if args.read_only { Access::ReadOnly } else { Access::ReadWrite },
         expires_at: (args.ttl > 0).then(|| now.saturating_add(args.ttl)),
     };
-    println!("{}", AuthKey::new(args.auth_key.as_bytes()).mint(&grant));
+    let key = args.auth.key()?.context("give the server's key: --auth-key or --auth-key-file")?;
+    println!("{}", key.mint(&grant));
+    Ok(())
+}
+
+impl AuthKeyArgs {
+    /// The key, if one is given; an empty one counts as none.
+    fn key(&self) -> anyhow::Result<Option<AuthKey>> {
+        let text = match (&self.auth_key, &self.auth_key_file) {
+            (Some(key), _) => key.clone(),
+            (None, Some(path)) => std::fs::read_to_string(path)
+                .with_context(|| format!("--auth-key-file {}", path.display()))?
+                .lines()
+                .next()
+                .unwrap_or("")
+                .trim()
+                .to_owned(),
+            (None, None) => return Ok(None),
+        };
+        if text.is_empty() && self.auth_key_file.is_some() {
+            bail!("--auth-key-file holds no key");
+        }
+        Ok((!text.is_empty()).then(|| AuthKey::new(text.as_bytes())))
+    }
+}
+
+impl DatabaseArgs {
+    fn database(&self) -> anyhow::Result<Database> {
+        let data_dir = match &self.data_dir {
+            Some(dir) => dir.clone(),
+            None => directories::ProjectDirs::from("", "", "tandem")
+                .map(|dirs| dirs.data_dir().to_owned())
+                .context("no home directory to put data in; pass --data-dir")?,
+        };
+        Database::from_url(self.database_url.as_deref(), &data_dir)
+            .map_err(anyhow::Error::msg)
+            .context("--database-url")
+    }
+}
+
+fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
+    tokio::runtime::Runtime::new().context("starting the async runtime")
+}
+
+fn backup(args: BackupArgs) -> anyhow::Result<()> {
+    let database = args.database.database()?;
+    let Database::Sqlite(from) = database else {
+        bail!(
+            "backup copies SQLite databases; for PostgreSQL use pg_dump \
+             (pg_dump --format=custom --file tandem.dump \"$TANDEM_DATABASE_URL\")"
+        );
+    };
+    runtime()?.block_on(tandem_server::storage::backup_sqlite(&from, &args.path))?;
+    eprintln!("tandem-server: {} copied to {}", from.display(), args.path.display());
+    Ok(())
+}
+
+/// Which way documents move.
+#[derive(Debug, Clone, Copy)]
+enum Transfer {
+    Export,
+    Import,
+}
+
+fn transfer(args: TransferArgs, direction: Transfer) -> anyhow::Result<()> {
+    let database = args.database.database()?;
+    let report = runtime()?.block_on(async {
+        let opened = tandem_server::storage::open(&database).await?;
+        let storage = &*opened.storage;
+        let files = tandem_server::transfer::Files { dir: &args.dir, prefix: &args.prefix };
+        let report = match direction {
+            Transfer::Export => {
+                tandem_server::transfer::export(storage, &args.text_name, files).await
+            }
+            Transfer::Import => {
+                tandem_server::transfer::import(storage, &args.text_name, files).await
+            }
+        };
+        storage.close().await;
+        anyhow::Ok(report?)
+    })?;
+    for (what, why) in &report.skipped {
+        eprintln!("tandem-server: skipped {what}: {why}");
+    }
+    let verb = match direction {
+        Transfer::Export => "exported",
+        Transfer::Import => "imported",
+    };
+    eprintln!("tandem-server: {verb} {} documents, skipped {}", report.done, report.skipped.len());
+    if !report.skipped.is_empty() {
+        bail!("{} skipped (see above)", report.skipped.len());
+    }
     Ok(())
 }
 
 fn init_logging(format: LogFormat) {
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
-    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    // Colour codes only for a person at a terminal, never into a log file or journald.
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_ansi(std::io::stderr().is_terminal())
+        .with_writer(std::io::stderr);
     match format {
         LogFormat::Text => builder.init(),
         LogFormat::Json => builder.json().init(),
@@ -170,8 +319,7 @@ fn init_logging(format: LogFormat) {
 fn serve(args: ServeArgs) -> anyhow::Result<()> {
     init_logging(args.log_format);
     let config = config_from(&args)?;
-    let runtime = tokio::runtime::Runtime::new().context("starting the async runtime")?;
-    runtime.block_on(async {
+    runtime()?.block_on(async {
         let listener = tokio::net::TcpListener::bind(args.listen)
             .await
             .with_context(|| format!("cannot listen on {}", args.listen))?;
@@ -180,21 +328,13 @@ fn serve(args: ServeArgs) -> anyhow::Result<()> {
 }
 
 fn config_from(args: &ServeArgs) -> anyhow::Result<Config> {
-    let data_dir = match &args.data_dir {
-        Some(dir) => dir.clone(),
-        None => directories::ProjectDirs::from("", "", "tandem")
-            .map(|dirs| dirs.data_dir().to_owned())
-            .context("no home directory to put data in; pass --data-dir")?,
-    };
-    let database = Database::from_url(args.database_url.as_deref(), &data_dir)
-        .map_err(anyhow::Error::msg)
-        .context("--database-url")?;
+    let database = args.database.database()?;
     if args.max_message_size == 0 || args.max_connections == 0 {
         bail!("--max-message-size and --max-connections must be positive");
     }
     let mut config = Config::new(database);
-    config.auth_key =
-        args.auth_key.as_deref().filter(|k| !k.is_empty()).map(|k| AuthKey::new(k.as_bytes()));
+    config.auth_key = args.auth.key()?;
+    config.trust_proxy = args.trust_proxy;
     config.web_dir = args.web_dir.clone().or_else(default_web_dir);
     config.text_name = args.text_name.clone();
     config.limits = Limits {
