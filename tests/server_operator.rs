@@ -225,3 +225,21 @@ async fn a_log_written_to_a_file_has_no_colour_codes() -> anyhow::Result<()> {
     assert!(log.contains(" INFO ") && !log.contains('\u{1b}'), "{log:?}");
     Ok(())
 }
+
+#[tokio::test]
+async fn the_browser_client_is_built_into_the_binary() {
+    let dist = tandem_e2e::repo_root().join("web/dist");
+    let Ok(index) = std::fs::read_to_string(dist.join("index.html")) else {
+        tandem_e2e::require_or_skip(
+            "the_browser_client_is_built_into_the_binary",
+            "web/dist is not built (scripts/build-web.sh), so the binary holds no client",
+        );
+        return;
+    };
+    // No --web-dir: what the binary holds.
+    let server = TestServer::start(ServerOptions::default()).await.unwrap();
+    assert_eq!(server.get("/").await.unwrap(), (200, index.clone()));
+    assert_eq!(server.get("/d/team%2Fnotes").await.unwrap(), (200, index));
+    let worker = std::fs::read_to_string(dist.join("sw.js")).unwrap();
+    assert_eq!(server.get("/sw.js").await.unwrap(), (200, worker));
+}

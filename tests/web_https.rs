@@ -1,6 +1,7 @@
 //! The browser client over https: tandem-server with `--tls-cert/--tls-key` (a certificate
 //! authority made for the test, which Chromium trusts), the page, its service worker, IndexedDB
-//! and the websocket all on the https origin.
+//! and the websocket all on the https origin. The page is the one built into the binary (no
+//! `--web-dir`): one binary serves everything.
 //!
 //! Needs Chromium, node and the built page, like `web_browser`.
 
@@ -8,7 +9,7 @@
 mod browser;
 
 use browser::BrowserTools;
-use tandem_e2e::{ClientOptions, ServerOptions, TestCa, TestClient, Validity};
+use tandem_e2e::{ClientOptions, ServerOptions, TestCa, TestClient, TestServer, Validity};
 
 /// The offline scenario of `web_browser`, over https: a page goes offline, types, reloads from
 /// its service worker and IndexedDB, and merges with another page when it is back.
@@ -22,7 +23,7 @@ async fn the_page_works_offline_and_merges_over_https() -> anyhow::Result<()> {
     let cert = ca.issue(&["localhost"], Validity::Current)?;
     let files = cert.write(dir.path(), &ca)?;
     let options = ServerOptions { tls: Some(files.clone()), ..ServerOptions::default() };
-    let server = tools.server_with(options).await?;
+    let server = TestServer::start(options).await?;
     let doc = "web-https";
     let texts = ["Online over TLS. ", "Offline 🔒 ", "reloaded offline.", "B typed meanwhile. "];
     let args: Vec<String> =
@@ -58,7 +59,7 @@ async fn the_status_bar_says_why_the_page_is_not_connected() -> anyhow::Result<(
         args: vec!["--max-connections".into(), "1".into()],
         ..ServerOptions::default()
     };
-    let mut server = tools.server_with(options).await?;
+    let mut server = TestServer::start(options).await?;
     let base = format!("https://localhost:{}", server.addr().port());
     let mut scenario = tools.trusting(&cert).run("banner", &base, "web-banner", &[])?;
     let full = scenario.expect("full").await?;

@@ -96,8 +96,8 @@ pub struct Config {
     pub database: Database,
     /// With a key, every connection needs a valid token; without one, access is open.
     pub auth_key: Option<AuthKey>,
-    /// Directory of the browser client's static files; `None` or a directory without
-    /// `index.html` serves a placeholder page at `/`.
+    /// Directory of the browser client's static files; `None` serves the client built into the
+    /// binary (or, without one, a page saying how to get it).
     pub web_dir: Option<PathBuf>,
     /// Name of the root `Y.Text` (for `/api/docs/ID/text`).
     pub text_name: String,

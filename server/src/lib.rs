@@ -45,6 +45,7 @@ mod room;
 pub mod storage;
 pub mod tls;
 pub mod transfer;
+mod web_bundle;
 
 use std::future::Future;
 use std::net::SocketAddr;
@@ -155,6 +156,11 @@ pub async fn run(
         addr = %listener.local_addr()?,
         tls = tls.is_some(),
         database = ?app.config.database,
+        web = %match &app.config.web_dir {
+            Some(dir) => dir.display().to_string(),
+            None if web_bundle::is_embedded() => "built in".to_owned(),
+            None => "none (built without web/dist)".to_owned(),
+        },
         "listening"
     );
 

@@ -94,8 +94,8 @@ struct ServeArgs {
     database: DatabaseArgs,
     #[command(flatten)]
     auth: AuthKeyArgs,
-    /// Directory of the browser client's files (index.html ...). Default: web/dist of the
-    /// source tree or next to the binary, if present.
+    /// Directory of the browser client's files (index.html ...) to serve instead of the client
+    /// built into the binary.
     #[arg(long, env = "TANDEM_WEB_DIR")]
     web_dir: Option<PathBuf>,
     /// Name of the shared Y.Text.
@@ -335,7 +335,7 @@ fn config_from(args: &ServeArgs) -> anyhow::Result<Config> {
     let mut config = Config::new(database);
     config.auth_key = args.auth.key()?;
     config.trust_proxy = args.trust_proxy;
-    config.web_dir = args.web_dir.clone().or_else(default_web_dir);
+    config.web_dir = args.web_dir.clone();
     config.text_name = args.text_name.clone();
     config.limits = Limits {
         max_message_bytes: args.max_message_size,
@@ -354,15 +354,6 @@ fn config_from(args: &ServeArgs) -> anyhow::Result<Config> {
         .map(|(cert, key)| tandem_server::tls::TlsFiles { cert, key });
     config.tls_reload_interval = Duration::from_secs(args.tls_reload_secs.max(1));
     Ok(config)
-}
-
-/// `web/dist` next to the binary (an install), else in the source tree this binary was built
-/// from (development), if it exists.
-fn default_web_dir() -> Option<PathBuf> {
-    let beside_binary =
-        std::env::current_exe().ok().and_then(|exe| exe.parent().map(|dir| dir.join("web/dist")));
-    let source_tree = PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../web/dist"));
-    beside_binary.into_iter().chain([source_tree]).find(|dir| dir.is_dir())
 }
 
 async fn shutdown_signal() {
