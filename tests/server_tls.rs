@@ -82,12 +82,8 @@ async fn a_stock_yjs_client_trusting_the_ca_edits_with_a_tandem_client_over_wss(
     let options = ClientOptions { ca_cert: Some(files.ca.clone()), ..Default::default() };
     let mut ada = TestClient::connect_synced(&server.ws_url("interop"), options).await.unwrap();
     ada.set_presence("ada", None).await.unwrap();
-    let node = yjs.trusting(&files.ca).spawn(&base, "interop", "yan", "<ada-done>", "ada").unwrap();
-    ada.wait_until("the node client's marker", |c| c.text().contains("<yan-done>")).await.unwrap();
-    ada.append("<ada-done>").await.unwrap();
-    let (result, stderr) = StockYjsClient::result(node).await;
-    assert_eq!(result["ok"], true, "{result}\n{stderr}");
-    ada.wait_text(result["text"].as_str().unwrap()).await.unwrap();
+    let text = yjs.trusting(&files.ca).edit_beside(&mut ada, &base, "interop").await.unwrap();
+    assert!(text.contains("[yan 0]") && text.contains("<ada-done>"), "{text}");
 }
 
 #[tokio::test]

@@ -70,3 +70,34 @@ async fn the_status_bar_says_why_the_page_is_not_connected() -> anyhow::Result<(
     scenario.finish().await?;
     Ok(())
 }
+
+/// Behind nginx terminating TLS (the documented configuration): the home page lists the
+/// documents, opens one by name and its edits become durable on the plain server behind.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_page_works_through_nginx() -> anyhow::Result<()> {
+    const TEST: &str = "the_page_works_through_nginx";
+    let Some(tools) = BrowserTools::detect(TEST) else { return Ok(()) };
+    let Some(nginx) = tandem_e2e::nginx_binary(TEST) else { return Ok(()) };
+    let dir = tempfile::tempdir()?;
+    let ca = TestCa::new("tandem test CA")?;
+    let cert = ca.issue(&["localhost"], Validity::Current)?;
+    let files = cert.write(dir.path(), &ca)?;
+    let server = TestServer::start(ServerOptions::default()).await?;
+    let proxy = tandem_e2e::Nginx::start(&nginx, server.addr(), &files).await?;
+    let base = format!("https://localhost:{}", proxy.addr.port());
+    let options = ClientOptions { ca_cert: Some(files.ca), durable: true, ..Default::default() };
+    let mut existing = TestClient::connect_synced(
+        &format!("wss://localhost:{}/listed", proxy.addr.port()),
+        options,
+    )
+    .await?;
+    existing.insert(0, "already here").await?;
+    existing.wait_durable().await?;
+    let args = ["--text".to_owned(), "listed".to_owned()];
+    let mut scenario = tools.trusting(&cert).run("home", &base, "made-through-nginx", &args)?;
+    scenario.expect("opened").await?;
+    scenario.finish().await?;
+    let (_, text) = server.get("/api/docs/made-through-nginx/text").await?;
+    assert_eq!(text, "made from the home page");
+    Ok(())
+}

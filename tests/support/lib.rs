@@ -16,11 +16,13 @@
 #![deny(missing_docs)]
 
 mod client;
+mod nginx;
 mod pki;
 mod server;
 mod tmpfs;
 
 pub use client::{ClientOptions, Closed, TestClient};
+pub use nginx::{Nginx, nginx_binary};
 pub use pki::{ServerCert, TestCa, TlsFiles, Validity};
 pub use server::{
     ServerOptions, TestServer, http_get, https_get, presented_certificate, server_binary,
@@ -104,6 +106,25 @@ impl StockYjsClient {
             .stderr(std::process::Stdio::piped())
             .kill_on_drop(true)
             .spawn()
+    }
+
+    /// Runs this client as "yan" on `base`/`room` beside `ada`, a client already synced there
+    /// and present as "ada": each waits for the other's marker and presence. Returns the final
+    /// text, which `ada` holds too.
+    pub async fn edit_beside(
+        &self,
+        ada: &mut TestClient,
+        base: &str,
+        room: &str,
+    ) -> anyhow::Result<String> {
+        let node = self.spawn(base, room, "yan", "<ada-done>", "ada")?;
+        ada.wait_until("the node client's marker", |c| c.text().contains("<yan-done>")).await?;
+        ada.append("<ada-done>").await?;
+        let (result, stderr) = Self::result(node).await;
+        anyhow::ensure!(result["ok"] == true, "the stock Yjs client failed: {result}\n{stderr}");
+        let text = result["text"].as_str().unwrap_or_default().to_owned();
+        ada.wait_text(&text).await?;
+        Ok(text)
     }
 
     /// Waits for a started client to finish and returns its JSON result, with its stderr for
