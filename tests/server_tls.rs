@@ -54,22 +54,36 @@ async fn tandem_clients_and_tandem_load_edit_over_wss_and_the_page_comes_over_ht
     bob.wait_text("over TLS 🔒").await.unwrap();
     assert_eq!(server.get("/api/docs/secure/text").await.unwrap().1, "over TLS 🔒");
 
-    let load = workspace_binary("tandem-load", "TANDEM_LOAD_BIN").unwrap();
     let base = format!("wss://localhost:{}", server.addr().port());
-    let out = tokio::process::Command::new(load)
-        .args(["--url", &base, "--docs", "2", "--clients-per-doc", "2", "--rate", "20"])
-        .args(["--duration", "1", "--drain", "1", "--ext-durable", "--verify-durable", "--json"])
-        .arg("--ca-cert")
-        .arg(&files.ca)
+    let ca_arg = files.ca.to_str().unwrap();
+    let report =
+        load(&base, &["--docs", "2", "--clients-per-doc", "2", "--ca-cert", ca_arg], &[]).await;
+    assert_eq!(report["connections"]["synced"], 4, "{report}");
+    assert_eq!(report["verify"]["missing"], 0, "{report}");
+    assert!(report["durable"]["confirmed_total"].as_u64().unwrap() > 0, "{report}");
+    // The system's trust store, moved by the variables OpenSSL reads too.
+    let by_file = load(&base, &[], &[("SSL_CERT_FILE", &files.ca)]).await;
+    assert_eq!(by_file["connections"]["synced"], 1, "{by_file}");
+    let by_dir = load(&base, &[], &[("SSL_CERT_DIR", files.ca.parent().unwrap())]).await;
+    assert_eq!(by_dir["connections"]["synced"], 1, "{by_dir}");
+}
+
+/// A short `tandem-load` run against `base` with `args` and `env`; its JSON report.
+async fn load(base: &str, args: &[&str], env: &[(&str, &Path)]) -> serde_json::Value {
+    let binary = workspace_binary("tandem-load", "TANDEM_LOAD_BIN").unwrap();
+    let out = tokio::process::Command::new(binary)
+        .args(["--url", base, "--rate", "20", "--duration", "1", "--drain", "1"])
+        .args(["--ext-durable", "--verify-durable", "--json"])
+        .args(args)
+        .env_remove("SSL_CERT_FILE")
+        .env_remove("SSL_CERT_DIR")
+        .envs(env.iter().copied())
         .output()
         .await
         .unwrap();
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(out.status.success(), "{stdout}\n{}", String::from_utf8_lossy(&out.stderr));
-    let report: serde_json::Value = serde_json::from_str(&stdout).unwrap();
-    assert_eq!(report["connections"]["synced"], 4, "{report}");
-    assert_eq!(report["verify"]["missing"], 0, "{report}");
-    assert!(report["durable"]["confirmed_total"].as_u64().unwrap() > 0, "{report}");
+    serde_json::from_str(&stdout).unwrap()
 }
 
 #[tokio::test]
