@@ -4,7 +4,6 @@
 
 mod collab;
 
-use std::path::Path;
 use std::time::Duration;
 
 use collab::{Pane, free_port, tmux_available};
@@ -17,11 +16,6 @@ fn args(url: &str, name: &str, extra: &[&str]) -> Vec<String> {
     args
 }
 
-async fn tls_server(dir: &Path, ca: &TestCa, names: &[&str], validity: Validity) -> TestServer {
-    let files = ca.issue(names, validity).unwrap().write(dir, ca).unwrap();
-    TestServer::start(ServerOptions { tls: Some(files), ..ServerOptions::default() }).await.unwrap()
-}
-
 #[tokio::test]
 async fn the_editor_edits_over_wss_and_says_what_is_wrong_with_a_connection() {
     if !tmux_available("the_editor_edits_over_wss_and_says_what_is_wrong_with_a_connection") {
@@ -32,10 +26,24 @@ async fn the_editor_edits_over_wss_and_says_what_is_wrong_with_a_connection() {
     let ca_file = ca.write(dir.path()).unwrap();
     let ca_arg = ca_file.to_str().unwrap();
     let mut good =
-        tls_server(&dir.path().join("good"), &ca, &["localhost"], Validity::Current).await;
-    let expired = tls_server(&dir.path().join("old"), &ca, &["localhost"], Validity::Expired).await;
-    let misnamed =
-        tls_server(&dir.path().join("other"), &ca, &["other.example"], Validity::Current).await;
+        TestServer::start_tls(&dir.path().join("good"), &ca, &["localhost"], Validity::Current)
+            .await
+            .unwrap()
+            .0;
+    let expired =
+        TestServer::start_tls(&dir.path().join("old"), &ca, &["localhost"], Validity::Expired)
+            .await
+            .unwrap()
+            .0;
+    let misnamed = TestServer::start_tls(
+        &dir.path().join("other"),
+        &ca,
+        &["other.example"],
+        Validity::Current,
+    )
+    .await
+    .unwrap()
+    .0;
     let plain = TestServer::start(ServerOptions {
         args: vec!["--max-connections".into(), "1".into()],
         ..ServerOptions::default()

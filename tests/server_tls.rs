@@ -10,20 +10,8 @@ use std::time::Duration;
 use tandem_connect::{Connector, Problem};
 use tandem_e2e::{
     ClientOptions, Closed, ServerOptions, StockYjsClient, TIMEOUT, TestCa, TestClient, TestServer,
-    TlsFiles, Validity, presented_certificate, workspace_binary,
+    Validity, presented_certificate, workspace_binary,
 };
-
-/// A TLS server for `names`, its certificate signed by `ca` and valid as `validity` says.
-async fn tls_server(
-    dir: &Path,
-    ca: &TestCa,
-    names: &[&str],
-    validity: Validity,
-) -> (TestServer, TlsFiles) {
-    let files = ca.issue(names, validity).unwrap().write(dir, ca).unwrap();
-    let options = ServerOptions { tls: Some(files.clone()), ..ServerOptions::default() };
-    (TestServer::start(options).await.unwrap(), files)
-}
 
 /// What connecting to `url`, trusting `ca`, runs into.
 async fn problem(url: &str, ca: Option<&Path>) -> Problem {
@@ -37,7 +25,8 @@ async fn problem(url: &str, ca: Option<&Path>) -> Problem {
 async fn tandem_clients_and_tandem_load_edit_over_wss_and_the_page_comes_over_https() {
     let dir = tempfile::tempdir().unwrap();
     let ca = TestCa::new("tandem test CA").unwrap();
-    let (server, files) = tls_server(dir.path(), &ca, &["localhost"], Validity::Current).await;
+    let (server, files) =
+        TestServer::start_tls(dir.path(), &ca, &["localhost"], Validity::Current).await.unwrap();
     assert_eq!(server.get("/healthz").await.unwrap(), (200, "ok\n".into()));
     let (status, page) = server.get("/").await.unwrap();
     assert_eq!(status, 200);
@@ -91,7 +80,8 @@ async fn a_stock_yjs_client_trusting_the_ca_edits_with_a_tandem_client_over_wss(
     let Some(yjs) = StockYjsClient::detect("stock_yjs_over_wss") else { return };
     let dir = tempfile::tempdir().unwrap();
     let ca = TestCa::new("tandem test CA").unwrap();
-    let (server, files) = tls_server(dir.path(), &ca, &["localhost"], Validity::Current).await;
+    let (server, files) =
+        TestServer::start_tls(dir.path(), &ca, &["localhost"], Validity::Current).await.unwrap();
     let base = format!("wss://localhost:{}", server.addr().port());
     let options = ClientOptions { ca_cert: Some(files.ca.clone()), ..Default::default() };
     let mut ada = TestClient::connect_synced(&server.ws_url("interop"), options).await.unwrap();
@@ -109,14 +99,18 @@ async fn every_connection_problem_is_named_against_real_servers() {
     let localhost = || "localhost".to_owned();
 
     let (untrusted, _) =
-        tls_server(&dir.path().join("u"), &stranger, &["localhost"], Validity::Current).await;
+        TestServer::start_tls(&dir.path().join("u"), &stranger, &["localhost"], Validity::Current)
+            .await
+            .unwrap();
     let url = untrusted.ws_url("doc");
     let expected = Problem::UntrustedCertificate { host: localhost() };
     assert_eq!(problem(&url, Some(&trusted)).await, expected);
     assert_eq!(problem(&url, None).await, expected, "the platform's roots alone");
 
     let (misnamed, _) =
-        tls_server(&dir.path().join("m"), &ca, &["other.example"], Validity::Current).await;
+        TestServer::start_tls(&dir.path().join("m"), &ca, &["other.example"], Validity::Current)
+            .await
+            .unwrap();
     match problem(&misnamed.ws_url("doc"), Some(&trusted)).await {
         Problem::WrongHost { host, presented } => {
             assert_eq!(host, "localhost");
@@ -126,7 +120,9 @@ async fn every_connection_problem_is_named_against_real_servers() {
     }
 
     let (expired, _) =
-        tls_server(&dir.path().join("e"), &ca, &["localhost"], Validity::Expired).await;
+        TestServer::start_tls(&dir.path().join("e"), &ca, &["localhost"], Validity::Expired)
+            .await
+            .unwrap();
     let got = problem(&expired.ws_url("doc"), Some(&trusted)).await;
     assert_eq!(got, Problem::ExpiredCertificate { host: localhost() });
 

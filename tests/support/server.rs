@@ -250,6 +250,19 @@ impl TestServer {
         }
     }
 
+    /// Starts a TLS server: a certificate for `names` issued by `ca`, valid as `validity` says,
+    /// written into `dir`; returns the files too (`ca` among them, for clients).
+    pub async fn start_tls(
+        dir: &Path,
+        ca: &crate::TestCa,
+        names: &[&str],
+        validity: crate::Validity,
+    ) -> anyhow::Result<(Self, crate::TlsFiles)> {
+        let files = ca.issue(names, validity)?.write(dir, ca)?;
+        let options = ServerOptions { tls: Some(files.clone()), ..ServerOptions::default() };
+        Ok((Self::start(options).await?, files))
+    }
+
     /// Starts a new process with the same options and data directory (after [`Self::stop`] or
     /// [`Self::kill`]). It listens on a new free port.
     pub async fn restart(&self) -> anyhow::Result<Self> {
