@@ -159,3 +159,32 @@ async fn next_hangup(hangups: &mut Hangups) {
     let _ = hangups;
     std::future::pending::<()>().await;
 }
+
+#[cfg(test)]
+mod tests {
+    use tandem_e2e::{TestCa, Validity};
+
+    use super::*;
+
+    #[test]
+    fn files_that_cannot_serve_are_refused_with_their_names() {
+        let dir = tempfile::tempdir().unwrap();
+        let ca = TestCa::new("unit test CA").unwrap();
+        let files =
+            ca.issue(&["localhost"], Validity::Current).unwrap().write(dir.path(), &ca).unwrap();
+        let files = TlsFiles { cert: files.cert, key: files.key };
+        assert!(load(&files).is_ok());
+
+        let other_key = ca.issue(&["localhost"], Validity::Current).unwrap().key_pem;
+        std::fs::write(&files.key, other_key).unwrap();
+        let mismatch = load(&files).unwrap_err().to_string();
+        assert!(mismatch.contains("cert.pem") && mismatch.contains("key.pem"), "{mismatch}");
+
+        std::fs::write(&files.cert, "no certificate here").unwrap();
+        let empty = load(&files).unwrap_err().to_string();
+        assert!(empty.contains("cert.pem") && empty.contains("no PEM certificate"), "{empty}");
+
+        let missing = TlsFiles { cert: dir.path().join("absent.pem"), key: files.key.clone() };
+        assert!(load(&missing).unwrap_err().to_string().contains("absent.pem"));
+    }
+}
