@@ -34,9 +34,12 @@ fi
 
 step "build binaries (end-to-end tests spawn them)"
 cargo build --workspace --bins
-# The load tool's test against a real server, and the e2e helpers, use this binary.
+# The load tool's test against a real server, and the e2e helpers, use these binaries (built
+# here once, rather than again by each test process with its own feature set).
 TANDEM_SERVER_BIN="$(target_dir)/debug/tandem-server"
-export TANDEM_SERVER_BIN
+TANDEM_LOAD_BIN="$(target_dir)/debug/tandem-load"
+TANDEM_BIN="$(target_dir)/debug/tandem"
+export TANDEM_SERVER_BIN TANDEM_LOAD_BIN TANDEM_BIN
 
 step "tests"
 # Every test binary runs even after one fails, so the summary counts the whole suite.

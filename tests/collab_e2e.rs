@@ -62,8 +62,8 @@ async fn offline_edits_on_both_sides_and_an_editor_restart_merge_when_the_server
     a.wait_for(&["0 unconfirmed"]);
 
     server.kill();
-    a.wait_for(&["connecting (retry in"]);
-    b.wait_for(&["connecting (retry in"]);
+    a.wait_for(&["· retry in"]);
+    b.wait_for(&["· retry in"]);
     a.keys(&["C-End"]);
     a.type_text("A-offline-1.");
     b.keys(&["C-End"]);
@@ -76,7 +76,7 @@ async fn offline_edits_on_both_sides_and_an_editor_restart_merge_when_the_server
     a.wait_exit();
     drop(a);
     let a = Pane::start("a2", &dir.path().join("a"), &args_a).unwrap();
-    a.wait_for(&["base.A-offline-1.", "connecting", "12 unconfirmed"]);
+    a.wait_for(&["base.A-offline-1.", "retry in", "12 unconfirmed"]);
     a.keys(&["C-End"]);
     a.type_text("A-offline-2.");
     b.type_text("B-offline-2.");

@@ -44,6 +44,10 @@ struct Args {
     /// Open the locally stored copy of the shared document without connecting.
     #[arg(long)]
     offline: bool,
+    /// Trust this certificate authority (PEM) for wss:// besides the system's (SSL_CERT_FILE and
+    /// SSL_CERT_DIR are honoured too).
+    #[arg(long, env = "TANDEM_CA_CERT", value_name = "PATH", global = true)]
+    ca_cert: Option<PathBuf>,
     /// Where shared documents are stored locally (default: the platform data dir).
     #[arg(long, env = "TANDEM_DATA_DIR", global = true)]
     data_dir: Option<PathBuf>,
@@ -259,7 +263,7 @@ fn run(args: Args) -> anyhow::Result<()> {
         eprintln!("tandem: logging disabled: {e:#}");
     }
     if let Some(command) = args.workspace {
-        return run_workspace(command, args.token, data_dir(args.data_dir)?);
+        return run_workspace(command, args.token, args.ca_cert, data_dir(args.data_dir)?);
     }
     let config =
         tandem::Config::load(args.config.as_deref()).context("loading the configuration")?;
@@ -297,6 +301,7 @@ fn collaboration(
         color,
         file: None,
         offline: args.offline,
+        ca_cert: args.ca_cert.clone(),
         data_dir: data_dir(args.data_dir.clone())?,
     })
 }
@@ -315,6 +320,7 @@ fn data_dir(explicit: Option<PathBuf>) -> anyhow::Result<PathBuf> {
 fn run_workspace(
     command: WorkspaceCommand,
     token: Option<String>,
+    ca_cert: Option<PathBuf>,
     data_dir: PathBuf,
 ) -> anyhow::Result<()> {
     use tandem::workspace::{Source, WorkspaceOptions};
@@ -329,6 +335,7 @@ fn run_workspace(
         data_dir,
         source,
         max_file_bytes: limits.max_file_size,
+        ca_cert,
     };
     tandem::workspace::run(options)
 }

@@ -15,13 +15,12 @@ use std::time::Duration;
 use futures_util::{SinkExt, StreamExt};
 use rand::rngs::SmallRng;
 use rand::{Rng, SeedableRng};
+use tandem_connect::{Connector, Problem, WsStream};
 use tandem_crdt::{Client, Document, DocumentConfig, Extensions, Message};
-use tokio::net::TcpStream;
 use tokio::sync::{Semaphore, watch};
-use tokio::time::{Instant, sleep_until, timeout};
+use tokio::time::{Instant, sleep_until};
 use tokio_tungstenite::tungstenite::Message as WsMessage;
 use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
-use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
 use yrs::updates::decoder::Decode;
 
 use crate::config::LoadConfig;
@@ -32,7 +31,7 @@ use crate::stats::{SendLog, Stats};
 /// not the server, the bottleneck of a hot document.
 pub(crate) const MEASURING_CLIENTS_PER_DOC: usize = 32;
 /// How long one websocket handshake may take.
-const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+pub(crate) const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 /// Probability that a keystroke lands somewhere else than after the previous one.
 const CURSOR_JUMP: f64 = 0.05;
 /// The keystroke interval of clients that do not type.
@@ -41,7 +40,7 @@ const IDLE_INTERVAL: Duration = Duration::from_secs(86_400);
 const ALPHABET: &[u8] = b"etaoinshrdlucmfwypvbgkqjxz      \n";
 
 /// A websocket connection as the client tasks use it.
-pub(crate) type Ws = WebSocketStream<MaybeTlsStream<TcpStream>>;
+pub(crate) type Ws = WsStream;
 
 /// Where the run is; the client tasks watch it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -62,6 +61,8 @@ pub(crate) struct Shared {
     pub stats: Stats,
     pub log: SendLog,
     pub connect_permits: Semaphore,
+    /// Opens every connection (`wss://` with `--ca-cert`).
+    pub connector: Connector,
     /// SyncStep1 of an empty replica: a reader's opening frame.
     pub empty_step1: Vec<u8>,
     /// SyncStep2 of an empty replica: a reader's answer to the server's SyncStep1.
@@ -70,13 +71,18 @@ pub(crate) struct Shared {
 
 impl Shared {
     /// The shared state for a run; `client_id_base` numbers the writers' Yjs client ids.
-    pub fn new(config: LoadConfig, client_id_base: u64) -> anyhow::Result<Self> {
+    pub fn new(
+        config: LoadConfig,
+        connector: Connector,
+        client_id_base: u64,
+    ) -> anyhow::Result<Self> {
         let empty = Document::new(DocumentConfig::new(1))?;
         let empty_step1 = Message::SyncStep1 { state_vector: empty.state_vector() }.encode();
         let empty_step2 = Message::SyncStep2 { update: empty.encode_state() }.encode();
         Ok(Self {
             log: SendLog::new(client_id_base, config.total_writers()),
             connect_permits: Semaphore::new(config.connect_concurrency),
+            connector,
             stats: Stats::default(),
             config,
             empty_step1,
@@ -107,16 +113,14 @@ pub(crate) struct ClientOutcome {
     pub confirmed: Vec<Vec<u8>>,
 }
 
-/// Opens a websocket with small buffers (thousands of them must fit) and no Nagle delay.
-pub(crate) async fn connect(url: &str) -> anyhow::Result<Ws> {
+/// Opens a websocket with small buffers (thousands of them must fit) and no Nagle delay; a
+/// failure says what went wrong in words.
+pub(crate) async fn connect(connector: &Connector, url: &str) -> anyhow::Result<Ws> {
     let config = WebSocketConfig::default().read_buffer_size(16 * 1024);
-    let (ws, _) = timeout(
-        CONNECT_TIMEOUT,
-        tokio_tungstenite::connect_async_with_config(url, Some(config), true),
-    )
-    .await
-    .map_err(|_| anyhow::anyhow!("handshake timed out"))??;
-    Ok(ws)
+    match connector.connect(url, Some(config)).await {
+        Ok((ws, _)) => Ok(ws),
+        Err(error) => Err(anyhow::anyhow!(Problem::from_connect(&error).to_string())),
+    }
 }
 
 /// A typing client's replica and bookkeeping.
@@ -241,12 +245,17 @@ pub(crate) async fn run_client(
         let started_us = shared.stats.now_us();
         let attempt = {
             let _permit = shared.connect_permits.acquire().await;
-            connect(&url).await
+            connect(&shared.connector, &url).await
         };
         let ws = match attempt {
             Ok(ws) => ws,
             Err(e) => {
-                tracing::debug!(error = %format!("{e:#}"), url, "connect failed");
+                // One client says why, so a run that cannot connect is not silent.
+                if spec.index == 0 && failures_in_row == 0 {
+                    tracing::warn!(error = %format!("{e:#}"), url, "connect failed");
+                } else {
+                    tracing::debug!(error = %format!("{e:#}"), url, "connect failed");
+                }
                 Stats::bump(&shared.stats.connect_failures);
                 failures_in_row += 1;
                 if backoff(failures_in_row, &mut rng, &mut phase).await {

@@ -63,13 +63,17 @@ pub struct Args {
     /// Seconds to keep receiving after typing stops, so in-flight updates are measured.
     #[arg(long, default_value_t = 2.0)]
     pub drain: f64,
+    /// Trust this certificate authority (PEM) for wss:// besides the system's (SSL_CERT_FILE
+    /// and SSL_CERT_DIR are honoured too).
+    #[arg(long, value_name = "PATH")]
+    pub ca_cert: Option<std::path::PathBuf>,
 }
 
 /// A flag combination that cannot run.
 #[derive(Debug, thiserror::Error, PartialEq)]
 pub enum ConfigError {
-    /// The URL is not `ws://...`.
-    #[error("--url must start with ws:// (got {0:?})")]
+    /// The URL is not `ws://...` or `wss://...`.
+    #[error("--url must start with ws:// or wss:// (got {0:?})")]
     BadUrl(String),
     /// A count that must be positive is zero.
     #[error("--{0} must be at least 1")]
@@ -122,6 +126,8 @@ pub struct LoadConfig {
     pub connect_concurrency: usize,
     /// Receive-only tail after typing.
     pub drain: Duration,
+    /// A private certificate authority to trust.
+    pub ca_cert: Option<std::path::PathBuf>,
 }
 
 impl LoadConfig {
@@ -158,7 +164,7 @@ fn check(name: &'static str, range: &'static str, value: f64, ok: bool) -> Resul
 impl Args {
     /// Checks the flags and turns them into a plan.
     pub fn validate(&self) -> Result<LoadConfig, ConfigError> {
-        if !self.url.starts_with("ws://") {
+        if !(self.url.starts_with("ws://") || self.url.starts_with("wss://")) {
             return Err(ConfigError::BadUrl(self.url.clone()));
         }
         for (name, value) in [
@@ -214,6 +220,7 @@ impl Args {
             connect_timeout: Duration::from_secs_f64(self.connect_timeout),
             connect_concurrency: self.connect_concurrency,
             drain: Duration::from_secs_f64(self.drain),
+            ca_cert: self.ca_cert.clone(),
         })
     }
 }

@@ -10,7 +10,9 @@ use tandem_crdt::MAX_CLIENT_ID;
 use tokio::sync::watch;
 use tokio::time::sleep;
 
-use crate::client::{ClientSpec, Phase, Shared, run_client};
+use tandem_connect::Connector;
+
+use crate::client::{CONNECT_TIMEOUT, ClientSpec, Phase, Shared, run_client};
 use crate::config::LoadConfig;
 use crate::seed::seed_document;
 use crate::stats::{ConnectionReport, DurableReport, Report, SeedReport};
@@ -23,8 +25,9 @@ pub async fn run(config: LoadConfig) -> anyhow::Result<Report> {
     let writers = config.total_writers() as u64;
     let span = writers + config.docs as u64 + 1;
     let base = rand::rng().random_range(1..MAX_CLIENT_ID - span);
-    let seed = seed_all(&config, base + writers).await?;
-    let shared = Arc::new(Shared::new(config.clone(), base)?);
+    let connector = Connector::new(config.ca_cert.as_deref())?.with_timeout(CONNECT_TIMEOUT);
+    let seed = seed_all(&config, &connector, base + writers).await?;
+    let shared = Arc::new(Shared::new(config.clone(), connector, base)?);
     let stats = &shared.stats;
     let (phase_tx, phase_rx) = watch::channel(Phase::Connecting);
 
@@ -79,7 +82,7 @@ pub async fn run(config: LoadConfig) -> anyhow::Result<Report> {
             .enumerate()
             .map(|(doc, writers)| (config.doc_url(doc, false), writers))
             .collect();
-        Some(verify(docs).await)
+        Some(verify(&shared.connector, docs).await)
     } else {
         None
     };
@@ -120,7 +123,11 @@ pub async fn run(config: LoadConfig) -> anyhow::Result<Report> {
 }
 
 /// Seeds every document, a few at a time.
-async fn seed_all(config: &LoadConfig, first_id: u64) -> anyhow::Result<Option<SeedReport>> {
+async fn seed_all(
+    config: &LoadConfig,
+    connector: &Connector,
+    first_id: u64,
+) -> anyhow::Result<Option<SeedReport>> {
     if config.seed_updates == 0 {
         return Ok(None);
     }
@@ -134,7 +141,10 @@ async fn seed_all(config: &LoadConfig, first_id: u64) -> anyhow::Result<Option<S
         }
         let url = config.doc_url(doc, config.ext_durable);
         let (n, durable) = (config.seed_updates, config.ext_durable);
-        running.spawn(async move { seed_document(&url, n, first_id + doc as u64, durable).await });
+        let connector = connector.clone();
+        running.spawn(async move {
+            seed_document(&connector, &url, n, first_id + doc as u64, durable).await
+        });
     }
     while let Some(done) = running.join_next().await {
         done.context("a seeding task panicked")??;

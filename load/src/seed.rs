@@ -7,6 +7,7 @@ use anyhow::Context;
 use futures_util::{SinkExt, StreamExt};
 use rand::rngs::SmallRng;
 use rand::{Rng, SeedableRng};
+use tandem_connect::Connector;
 use tandem_crdt::{Client, DocumentConfig, Extensions, Message};
 use tokio::time::timeout;
 use tokio_tungstenite::tungstenite::Message as WsMessage;
@@ -23,6 +24,7 @@ const SETTLE_TIMEOUT: Duration = Duration::from_secs(300);
 /// confirmations), otherwise until it answered a SyncStep1 sent after the last update (servers
 /// handle one connection's messages in order). `client_id` must be fresh.
 pub async fn seed_document(
+    connector: &Connector,
     url: &str,
     n: usize,
     client_id: u64,
@@ -32,7 +34,7 @@ pub async fn seed_document(
         DocumentConfig::new(client_id),
         if durable { Extensions::Tandem } else { Extensions::Stock },
     )?;
-    let ws = connect(url).await.with_context(|| format!("connecting to {url}"))?;
+    let ws = connect(connector, url).await.with_context(|| format!("connecting to {url}"))?;
     let (mut tx, mut rx) = ws.split();
     for frame in client.connect()? {
         tx.feed(WsMessage::Binary(frame.into())).await?;

@@ -5,6 +5,7 @@ use std::time::Duration;
 
 use anyhow::Context;
 use futures_util::{SinkExt, StreamExt};
+use tandem_connect::Connector;
 use tandem_crdt::{Document, DocumentConfig, Message};
 use tokio::time::{Instant, sleep, timeout};
 use tokio_tungstenite::tungstenite::Message as WsMessage;
@@ -17,9 +18,9 @@ const FETCH_PATIENCE: Duration = Duration::from_secs(30);
 
 /// Fetches a document's full state with a fresh sync: SyncStep1 with an empty state vector,
 /// then the server's SyncStep2 is the whole document.
-pub async fn fetch_state(url: &str) -> anyhow::Result<Vec<u8>> {
+pub async fn fetch_state(connector: &Connector, url: &str) -> anyhow::Result<Vec<u8>> {
     let empty = Document::new(DocumentConfig::new(1))?;
-    let mut ws = connect(url).await?;
+    let mut ws = connect(connector, url).await?;
     ws.send(WsMessage::Binary(
         Message::SyncStep1 { state_vector: empty.state_vector() }.encode().into(),
     ))
@@ -43,10 +44,10 @@ pub async fn fetch_state(url: &str) -> anyhow::Result<Vec<u8>> {
 }
 
 /// Like [`fetch_state`], retrying while the server comes back.
-pub async fn fetch_state_patiently(url: &str) -> anyhow::Result<Vec<u8>> {
+pub async fn fetch_state_patiently(connector: &Connector, url: &str) -> anyhow::Result<Vec<u8>> {
     let deadline = Instant::now() + FETCH_PATIENCE;
     loop {
-        match fetch_state(url).await {
+        match fetch_state(connector, url).await {
             Ok(state) => return Ok(state),
             Err(e) if Instant::now() < deadline => {
                 tracing::debug!(error = %format!("{e:#}"), url, "fetch failed, retrying");
@@ -90,12 +91,12 @@ fn verifier_config() -> DocumentConfig {
 }
 
 /// Checks each document's confirmed updates against its fetched final state.
-pub async fn verify(docs: Vec<(String, Vec<Vec<Vec<u8>>>)>) -> VerifyReport {
+pub async fn verify(connector: &Connector, docs: Vec<(String, Vec<Vec<Vec<u8>>>)>) -> VerifyReport {
     let mut report = VerifyReport { ok: true, ..VerifyReport::default() };
     for (url, writers) in docs {
         let checked: u64 = writers.iter().map(|w| w.len() as u64).sum();
         report.confirmed_checked += checked;
-        let state = match fetch_state_patiently(&url).await {
+        let state = match fetch_state_patiently(connector, &url).await {
             Ok(state) => state,
             Err(e) => {
                 tracing::error!(error = %format!("{e:#}"), url, "cannot fetch the final state");

@@ -7,6 +7,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use crate::auth::AuthKey;
+use crate::tls::TlsFiles;
 
 /// Default largest websocket message accepted from a client (8 MiB).
 pub const DEFAULT_MAX_MESSAGE_BYTES: usize = 8 << 20;
@@ -22,6 +23,8 @@ pub const DEFAULT_MAX_QUEUED_MESSAGES: usize = 4_096;
 pub const DEFAULT_MAX_QUEUED_BYTES: usize = 32 << 20;
 /// Default quiet period after which a document without connections is unloaded.
 pub const DEFAULT_IDLE_UNLOAD: Duration = Duration::from_secs(60);
+/// Default interval at which the TLS certificate's files are checked for a renewal.
+pub const DEFAULT_TLS_RELOAD_INTERVAL: Duration = Duration::from_secs(10);
 /// Default number of logged updates after which a document's log is compacted into a snapshot.
 pub const DEFAULT_COMPACT_AFTER_UPDATES: usize = 1_000;
 
@@ -93,8 +96,8 @@ pub struct Config {
     pub database: Database,
     /// With a key, every connection needs a valid token; without one, access is open.
     pub auth_key: Option<AuthKey>,
-    /// Directory of the browser client's static files; `None` or a directory without
-    /// `index.html` serves a placeholder page at `/`.
+    /// Directory of the browser client's static files; `None` serves the client built into the
+    /// binary (or, without one, a page saying how to get it).
     pub web_dir: Option<PathBuf>,
     /// Name of the root `Y.Text` (for `/api/docs/ID/text`).
     pub text_name: String,
@@ -106,6 +109,12 @@ pub struct Config {
     pub compact_after_updates: usize,
     /// How often rooms are checked for silent peers, compaction and idleness.
     pub maintenance_interval: Duration,
+    /// Serve https and wss with this certificate; `None` serves plain http and ws.
+    pub tls: Option<TlsFiles>,
+    /// How often the certificate's files are checked for a renewal (SIGHUP reloads at once).
+    pub tls_reload_interval: Duration,
+    /// Behind one reverse proxy: log the client address it puts last in `X-Forwarded-For`.
+    pub trust_proxy: bool,
 }
 
 impl Config {
@@ -120,6 +129,9 @@ impl Config {
             idle_unload: DEFAULT_IDLE_UNLOAD,
             compact_after_updates: DEFAULT_COMPACT_AFTER_UPDATES,
             maintenance_interval: Duration::from_secs(1),
+            tls: None,
+            tls_reload_interval: DEFAULT_TLS_RELOAD_INTERVAL,
+            trust_proxy: false,
         }
     }
 }

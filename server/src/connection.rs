@@ -3,7 +3,6 @@
 //!
 //! The protocol work (decoding, applying, relaying, storing) happens in [`crate::room`].
 
-use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -20,6 +19,7 @@ use crate::app::App;
 use crate::auth::Access;
 use crate::metrics::Rejection;
 use crate::outbox::{CloseReason, Outbox, OutboxReceiver, code};
+use crate::peer::Peer;
 use crate::storage::unix_ms;
 
 /// How long closing may take before the socket is simply dropped.
@@ -40,7 +40,7 @@ pub(crate) struct ConnectRequest {
     /// messages.
     pub extensions: Extensions,
     /// The client's address, for the logs.
-    pub peer: Option<SocketAddr>,
+    pub peer: Option<Peer>,
 }
 
 /// Serves one upgraded websocket until it closes. The permit counts it against the connection

@@ -8,7 +8,7 @@
 //! | `GET /api/docs` | JSON list of stored documents: `id`, `stored_bytes`, `updated_at_ms`, `connections` |
 //! | `GET /api/docs/ID/text` | the document's current plain text (404 if it does not exist) |
 //! | `GET /ws/ID`, or any `GET /ID` with `Upgrade: websocket` | the document's websocket |
-//! | anything else | static files from the web directory; unknown paths get its `index.html`, so `/d/ID` and `/ID` open the browser client |
+//! | anything else | the browser client: built into the binary, or the files of `--web-dir`; unknown paths get its `index.html`, so `/d/ID` and `/ID` open it |
 //!
 //! An ID is path-like (`team/src/main.rs`, see [`tandem_crdt::validate_doc_id`]) and may span
 //! several path segments; each endpoint percent-decodes it exactly once, `%2F` included, so
@@ -25,7 +25,7 @@ use axum::Router;
 use axum::extract::ws::WebSocketUpgrade;
 use axum::extract::{ConnectInfo, FromRequestParts, OriginalUri, Query, Request, State};
 use axum::http::{HeaderMap, StatusCode, header};
-use axum::response::{Html, IntoResponse, Response};
+use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use serde::Deserialize;
 use tandem_crdt::{DocIdError, Extensions, doc_id_from_path};
@@ -36,6 +36,8 @@ use crate::app::App;
 use crate::auth::AuthError;
 use crate::connection::{self, ConnectRequest};
 use crate::metrics::Rejection;
+use crate::peer::{Peer, ProxyTrust};
+use crate::web_bundle;
 
 /// Bytes read from a websocket's socket at a time. tungstenite's default (128 KiB) is zero-filled
 /// before every read and stays resident: 14 % of CPU in memset and ~130 KB per idle connection.
@@ -258,7 +260,11 @@ fn websocket(
         app.metrics.reject(Rejection::ConnectionLimit);
         return (StatusCode::SERVICE_UNAVAILABLE, "too many connections\n").into_response();
     };
-    let peer = parts.extensions.get::<ConnectInfo<SocketAddr>>().map(|info| info.0);
+    let trust = if app.config.trust_proxy { ProxyTrust::LastHop } else { ProxyTrust::None };
+    let peer = parts
+        .extensions
+        .get::<ConnectInfo<SocketAddr>>()
+        .map(|info| Peer::identify(info.0, &parts.headers, trust));
     let request = ConnectRequest { doc: id, token: query.token, extensions, peer };
     let max = app.config.limits.max_message_bytes;
     let tracker = app.tracker.clone();
@@ -280,22 +286,17 @@ fn parse_websocket_query(query: &str) -> WebsocketQuery {
     WebsocketQuery { token: pairs.get("token").cloned(), ext: pairs.get("ext").cloned() }
 }
 
-const PLACEHOLDER: &str = r#"<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><title>tandem</title></head>
-<body style="font-family: sans-serif; max-width: 40em; margin: 3em auto">
-<h1>tandem-server is running</h1>
-<p>The browser client is not installed here: build it into <code>web/dist</code> or point
-<code>--web-dir</code> (<code>TANDEM_WEB_DIR</code>) at its files.</p>
-<p>Documents are at <code>ws://HOST:PORT/DOC-ID</code>; open one with
-<code>tandem ws://HOST:PORT/DOC-ID</code>.</p>
-<p><a href="/healthz">/healthz</a> · <a href="/metrics">/metrics</a> · <a href="/api/docs">/api/docs</a></p>
-</body></html>
-"#;
-
+/// `--web-dir` if given, else the client built into the binary.
 async fn static_files(app: &App, request: Request) -> Response {
-    let Some(dir) = app.config.web_dir.as_ref().filter(|d| d.join("index.html").is_file()) else {
-        return Html(PLACEHOLDER).into_response();
+    let Some(dir) = &app.config.web_dir else {
+        return web_bundle::serve(request.method(), request.uri().path());
     };
+    if !dir.join("index.html").is_file() {
+        return web_bundle::missing_client(
+            "The browser client is not installed here: <code>--web-dir</code> has no \
+             <code>index.html</code>; build it with <code>scripts/build-web.sh</code>.",
+        );
+    }
     let service = ServeDir::new(dir).fallback(ServeFile::new(dir.join("index.html")));
     match service.oneshot(request).await {
         Ok(response) => response.map(axum::body::Body::new),

@@ -40,8 +40,12 @@ mod connection;
 mod http;
 pub mod metrics;
 mod outbox;
+mod peer;
 mod room;
 pub mod storage;
+pub mod tls;
+pub mod transfer;
+mod web_bundle;
 
 use std::future::Future;
 use std::net::SocketAddr;
@@ -49,7 +53,9 @@ use std::sync::Arc;
 use std::sync::atomic::AtomicU64;
 use std::time::Duration;
 
-use axum::serve::ListenerExt;
+use axum::Router;
+use axum::extract::connect_info::IntoMakeServiceWithConnectInfo;
+use axum::serve::{Listener, ListenerExt, TapIo};
 use tokio::net::TcpListener;
 use tokio::sync::Semaphore;
 use tokio_util::sync::CancellationToken;
@@ -63,6 +69,7 @@ use app::App;
 use metrics::Metrics;
 use room::{RoomSettings, Rooms};
 use storage::{StorageError, Writer};
+use tls::{HandshakeLimits, ServerTls, TlsListener};
 
 /// Unwritten bytes above which connections stop reading until storage catches up.
 const MAX_PENDING_WRITE_BYTES: usize = 64 << 20;
@@ -84,15 +91,20 @@ pub enum ServerError {
     /// Socket errors.
     #[error("io error: {0}")]
     Io(#[from] std::io::Error),
+    /// The TLS certificate or key cannot serve.
+    #[error("TLS: {0}")]
+    Tls(#[from] tls::TlsError),
 }
 
 /// Serves on `listener` until `shutdown` resolves; then stops accepting, closes every
-/// connection with "going away", saves every loaded document and returns.
+/// connection with "going away", saves every loaded document and returns. With
+/// [`Config::tls`], every connection is TLS.
 pub async fn run(
     config: Config,
     listener: TcpListener,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Result<(), ServerError> {
+    let tls = config.tls.clone().map(ServerTls::load).transpose()?;
     let storage::Opened { storage, cluster } = storage::open(&config.database).await?;
     let metrics = Arc::new(Metrics::default());
     let writer = Writer::spawn(storage.clone(), metrics.clone(), MAX_PENDING_WRITE_BYTES);
@@ -140,26 +152,38 @@ pub async fn run(
     let publisher = cluster
         .zip(presence_in)
         .map(|(cluster, presence)| tokio::spawn(cluster::publish_presence(cluster, presence)));
-    tracing::info!(addr = %listener.local_addr()?, database = ?app.config.database, "listening");
+    tracing::info!(
+        addr = %listener.local_addr()?,
+        tls = tls.is_some(),
+        database = ?app.config.database,
+        web = %match &app.config.web_dir {
+            Some(dir) => dir.display().to_string(),
+            None if web_bundle::is_embedded() => "built in".to_owned(),
+            None => "none (built without web/dist)".to_owned(),
+        },
+        "listening"
+    );
 
     let token = app.shutdown.clone();
     let service = http::router(app.clone()).into_make_service_with_connect_info::<SocketAddr>();
+    let stop = async move {
+        shutdown.await;
+        // Websockets are no longer hyper's: they watch this token themselves.
+        token.cancel();
+    };
     // Without TCP_NODELAY, Nagle's algorithm holds a small frame back until the peer's delayed
     // ACK (40 ms on Linux): a floor under every relayed keystroke's latency. The send loop
     // batches frames itself (connection.rs), so small segments are not the cost Nagle guards
     // against.
-    let listener = listener.tap_io(|tcp| {
-        if let Err(error) = tcp.set_nodelay(true) {
-            tracing::debug!(%error, "cannot set TCP_NODELAY");
+    match tls {
+        None => serve_on(listener.tap_io(set_nodelay), service, stop).await?,
+        Some(tls) => {
+            tokio::spawn(tls.watch(app.config.tls_reload_interval, app.shutdown.clone()));
+            let listener = TlsListener::new(listener, tls.acceptor(), HandshakeLimits::default())
+                .tap_io(|stream| set_nodelay(stream.get_mut().0));
+            serve_on(listener, service, stop).await?
         }
-    });
-    axum::serve(listener, service)
-        .with_graceful_shutdown(async move {
-            shutdown.await;
-            // Websockets are no longer hyper's: they watch this token themselves.
-            token.cancel();
-        })
-        .await?;
+    }
 
     app.shutdown.cancel();
     app.tracker.close();
@@ -175,6 +199,26 @@ pub async fn run(
     saved?;
     tracing::info!("stopped");
     Ok(())
+}
+
+/// Serves HTTP on `listener` until `stop` resolves. The listener comes wrapped in
+/// [`ListenerExt::tap_io`], which is also what gives handlers the peer's address.
+async fn serve_on<L, F>(
+    listener: TapIo<L, F>,
+    service: IntoMakeServiceWithConnectInfo<Router, SocketAddr>,
+    stop: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()>
+where
+    L: Listener<Addr = SocketAddr>,
+    F: FnMut(&mut L::Io) + Send + 'static,
+{
+    axum::serve(listener, service).with_graceful_shutdown(stop).await
+}
+
+fn set_nodelay(tcp: &mut tokio::net::TcpStream) {
+    if let Err(error) = tcp.set_nodelay(true) {
+        tracing::debug!(%error, "cannot set TCP_NODELAY");
+    }
 }
 
 async fn maintain(app: Arc<App>) {

@@ -1,8 +1,10 @@
-//! `tandem-server`: serve documents, or mint an access token.
+//! `tandem-server`: serve documents, mint an access token, or the operator's tools (backup,
+//! export, import).
 //!
 //! Thin on purpose: flags and environment variables become a [`tandem_server::Config`],
 //! SIGINT/SIGTERM become the shutdown future, and [`tandem_server::run`] does the rest.
 
+use std::io::IsTerminal;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -27,9 +29,60 @@ struct Cli {
 #[derive(Debug, Subcommand)]
 enum Command {
     /// Serve documents (the default).
-    Serve(ServeArgs),
+    Serve(Box<ServeArgs>),
     /// Print a signed access token.
     Token(TokenArgs),
+    /// Write a consistent copy of the SQLite database, while the server runs.
+    Backup(BackupArgs),
+    /// Write every document's text as a file under DIR (ids as paths).
+    Export(TransferArgs),
+    /// Create a document from every file under DIR (paths as ids); existing ones are left alone.
+    Import(TransferArgs),
+}
+
+/// Where documents are stored: the same flags for serving and for the operator's tools.
+#[derive(Debug, clap::Args)]
+struct DatabaseArgs {
+    /// Directory for the SQLite database (tandem.db). Default: the platform's data directory.
+    #[arg(long, env = "TANDEM_DATA_DIR")]
+    data_dir: Option<PathBuf>,
+    /// Database instead of DATA_DIR/tandem.db: postgres://USER@HOST/DB or sqlite://PATH.
+    #[arg(long, env = "TANDEM_DATABASE_URL")]
+    database_url: Option<String>,
+}
+
+/// The auth key, given inline or in a file (so it is in neither argv nor the environment).
+#[derive(Debug, clap::Args)]
+struct AuthKeyArgs {
+    /// Key that signs access tokens; with it every connection needs ?token=. Without it access
+    /// is open.
+    #[arg(long, env = "TANDEM_AUTH_KEY", hide_env_values = true, conflicts_with = "auth_key_file")]
+    auth_key: Option<String>,
+    /// File holding the auth key (its first line; surrounding whitespace is ignored).
+    #[arg(long, env = "TANDEM_AUTH_KEY_FILE", value_name = "PATH")]
+    auth_key_file: Option<PathBuf>,
+}
+
+#[derive(Debug, clap::Args)]
+struct BackupArgs {
+    /// Where to write the copy (must not exist yet).
+    path: PathBuf,
+    #[command(flatten)]
+    database: DatabaseArgs,
+}
+
+#[derive(Debug, clap::Args)]
+struct TransferArgs {
+    /// The directory: read by import, written by export.
+    dir: PathBuf,
+    /// Only ids starting with this (export); put before every id (import). `team/` is a folder.
+    #[arg(long, default_value = "")]
+    prefix: String,
+    #[command(flatten)]
+    database: DatabaseArgs,
+    /// Name of the shared Y.Text.
+    #[arg(long, env = "TANDEM_TEXT_NAME", default_value = tandem_crdt::DEFAULT_TEXT_NAME)]
+    text_name: String,
 }
 
 #[derive(Debug, clap::Args)]
@@ -37,18 +90,12 @@ struct ServeArgs {
     /// Address to listen on.
     #[arg(long, env = "TANDEM_LISTEN", default_value = "127.0.0.1:8080")]
     listen: SocketAddr,
-    /// Directory for the SQLite database (tandem.db). Default: the platform's data directory.
-    #[arg(long, env = "TANDEM_DATA_DIR")]
-    data_dir: Option<PathBuf>,
-    /// Database instead of DATA_DIR/tandem.db: postgres://USER@HOST/DB or sqlite://PATH.
-    #[arg(long, env = "TANDEM_DATABASE_URL")]
-    database_url: Option<String>,
-    /// Key that signs access tokens; with it every connection needs ?token=. Without it access
-    /// is open.
-    #[arg(long, env = "TANDEM_AUTH_KEY", hide_env_values = true)]
-    auth_key: Option<String>,
-    /// Directory of the browser client's files (index.html ...). Default: web/dist of the
-    /// source tree or next to the binary, if present.
+    #[command(flatten)]
+    database: DatabaseArgs,
+    #[command(flatten)]
+    auth: AuthKeyArgs,
+    /// Directory of the browser client's files (index.html ...) to serve instead of the client
+    /// built into the binary.
     #[arg(long, env = "TANDEM_WEB_DIR")]
     web_dir: Option<PathBuf>,
     /// Name of the shared Y.Text.
@@ -81,6 +128,20 @@ struct ServeArgs {
     /// Log format.
     #[arg(long, env = "TANDEM_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text)]
     log_format: LogFormat,
+    /// Serve https and wss with this certificate chain (PEM, the server's certificate first).
+    /// Reloaded when the file changes or on SIGHUP.
+    #[arg(long, env = "TANDEM_TLS_CERT", requires = "tls_key", value_name = "PATH")]
+    tls_cert: Option<PathBuf>,
+    /// The private key of --tls-cert (PEM).
+    #[arg(long, env = "TANDEM_TLS_KEY", requires = "tls_cert", value_name = "PATH")]
+    tls_key: Option<PathBuf>,
+    /// Seconds between checks of the TLS files for a renewal.
+    #[arg(long, env = "TANDEM_TLS_RELOAD_SECS", default_value_t = config::DEFAULT_TLS_RELOAD_INTERVAL.as_secs())]
+    tls_reload_secs: u64,
+    /// Behind a reverse proxy: take the client's address from the last X-Forwarded-For entry
+    /// (the one the proxy added) for the logs. Without it the header is ignored.
+    #[arg(long, env = "TANDEM_TRUST_PROXY")]
+    trust_proxy: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -105,16 +166,19 @@ struct TokenArgs {
     /// Lifetime in seconds; 0 never expires.
     #[arg(long, default_value_t = 3600)]
     ttl: u64,
-    /// The server's key.
-    #[arg(long, env = "TANDEM_AUTH_KEY", hide_env_values = true)]
-    auth_key: String,
+    /// The server's key (--auth-key or --auth-key-file).
+    #[command(flatten)]
+    auth: AuthKeyArgs,
 }
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Some(Command::Token(args)) => token(args),
-        Some(Command::Serve(args)) => serve(args),
+        Some(Command::Serve(args)) => serve(*args),
+        Some(Command::Backup(args)) => backup(args),
+        Some(Command::Export(args)) => transfer(args, Transfer::Export),
+        Some(Command::Import(args)) => transfer(args, Transfer::Import),
         None => serve(cli.serve),
     };
     match result {
@@ -143,14 +207,109 @@ fn token(args: TokenArgs) -> anyhow::Result<()> {
         access: if args.read_only { Access::ReadOnly } else { Access::ReadWrite },
         expires_at: (args.ttl > 0).then(|| now.saturating_add(args.ttl)),
     };
-    println!("{}", AuthKey::new(args.auth_key.as_bytes()).mint(&grant));
+    let key = args.auth.key()?.context("give the server's key: --auth-key or --auth-key-file")?;
+    println!("{}", key.mint(&grant));
+    Ok(())
+}
+
+impl AuthKeyArgs {
+    /// The key, if one is given; an empty one counts as none.
+    fn key(&self) -> anyhow::Result<Option<AuthKey>> {
+        let text = match (&self.auth_key, &self.auth_key_file) {
+            (Some(key), _) => key.clone(),
+            (None, Some(path)) => std::fs::read_to_string(path)
+                .with_context(|| format!("--auth-key-file {}", path.display()))?
+                .lines()
+                .next()
+                .unwrap_or("")
+                .trim()
+                .to_owned(),
+            (None, None) => return Ok(None),
+        };
+        if text.is_empty() && self.auth_key_file.is_some() {
+            bail!("--auth-key-file holds no key");
+        }
+        Ok((!text.is_empty()).then(|| AuthKey::new(text.as_bytes())))
+    }
+}
+
+impl DatabaseArgs {
+    fn database(&self) -> anyhow::Result<Database> {
+        let data_dir = match &self.data_dir {
+            Some(dir) => dir.clone(),
+            None => directories::ProjectDirs::from("", "", "tandem")
+                .map(|dirs| dirs.data_dir().to_owned())
+                .context("no home directory to put data in; pass --data-dir")?,
+        };
+        Database::from_url(self.database_url.as_deref(), &data_dir)
+            .map_err(anyhow::Error::msg)
+            .context("--database-url")
+    }
+}
+
+fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
+    tokio::runtime::Runtime::new().context("starting the async runtime")
+}
+
+fn backup(args: BackupArgs) -> anyhow::Result<()> {
+    let database = args.database.database()?;
+    let Database::Sqlite(from) = database else {
+        bail!(
+            "backup copies SQLite databases; for PostgreSQL use pg_dump \
+             (pg_dump --format=custom --file tandem.dump \"$TANDEM_DATABASE_URL\")"
+        );
+    };
+    runtime()?.block_on(tandem_server::storage::backup_sqlite(&from, &args.path))?;
+    eprintln!("tandem-server: {} copied to {}", from.display(), args.path.display());
+    Ok(())
+}
+
+/// Which way documents move.
+#[derive(Debug, Clone, Copy)]
+enum Transfer {
+    Export,
+    Import,
+}
+
+fn transfer(args: TransferArgs, direction: Transfer) -> anyhow::Result<()> {
+    let database = args.database.database()?;
+    let report = runtime()?.block_on(async {
+        let opened = tandem_server::storage::open(&database).await?;
+        let storage = &*opened.storage;
+        let files = tandem_server::transfer::Files { dir: &args.dir, prefix: &args.prefix };
+        let report = match direction {
+            Transfer::Export => {
+                tandem_server::transfer::export(storage, &args.text_name, files).await
+            }
+            Transfer::Import => {
+                tandem_server::transfer::import(storage, &args.text_name, files).await
+            }
+        };
+        storage.close().await;
+        anyhow::Ok(report?)
+    })?;
+    for (what, why) in &report.skipped {
+        eprintln!("tandem-server: skipped {what}: {why}");
+    }
+    let verb = match direction {
+        Transfer::Export => "exported",
+        Transfer::Import => "imported",
+    };
+    eprintln!("tandem-server: {verb} {} documents, skipped {}", report.done, report.skipped.len());
+    if !report.skipped.is_empty() {
+        bail!("{} skipped (see above)", report.skipped.len());
+    }
     Ok(())
 }
 
 fn init_logging(format: LogFormat) {
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
-    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    // Colour codes only for a person at a terminal, never into a log file or journald.
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_ansi(std::io::stderr().is_terminal())
+        .with_writer(std::io::stderr);
     match format {
         LogFormat::Text => builder.init(),
         LogFormat::Json => builder.json().init(),
@@ -160,8 +319,7 @@ fn init_logging(format: LogFormat) {
 fn serve(args: ServeArgs) -> anyhow::Result<()> {
     init_logging(args.log_format);
     let config = config_from(&args)?;
-    let runtime = tokio::runtime::Runtime::new().context("starting the async runtime")?;
-    runtime.block_on(async {
+    runtime()?.block_on(async {
         let listener = tokio::net::TcpListener::bind(args.listen)
             .await
             .with_context(|| format!("cannot listen on {}", args.listen))?;
@@ -170,22 +328,14 @@ fn serve(args: ServeArgs) -> anyhow::Result<()> {
 }
 
 fn config_from(args: &ServeArgs) -> anyhow::Result<Config> {
-    let data_dir = match &args.data_dir {
-        Some(dir) => dir.clone(),
-        None => directories::ProjectDirs::from("", "", "tandem")
-            .map(|dirs| dirs.data_dir().to_owned())
-            .context("no home directory to put data in; pass --data-dir")?,
-    };
-    let database = Database::from_url(args.database_url.as_deref(), &data_dir)
-        .map_err(anyhow::Error::msg)
-        .context("--database-url")?;
+    let database = args.database.database()?;
     if args.max_message_size == 0 || args.max_connections == 0 {
         bail!("--max-message-size and --max-connections must be positive");
     }
     let mut config = Config::new(database);
-    config.auth_key =
-        args.auth_key.as_deref().filter(|k| !k.is_empty()).map(|k| AuthKey::new(k.as_bytes()));
-    config.web_dir = args.web_dir.clone().or_else(default_web_dir);
+    config.auth_key = args.auth.key()?;
+    config.trust_proxy = args.trust_proxy;
+    config.web_dir = args.web_dir.clone();
     config.text_name = args.text_name.clone();
     config.limits = Limits {
         max_message_bytes: args.max_message_size,
@@ -197,16 +347,13 @@ fn config_from(args: &ServeArgs) -> anyhow::Result<Config> {
     };
     config.idle_unload = Duration::from_secs(args.idle_unload_secs);
     config.compact_after_updates = args.compact_after;
+    config.tls = args
+        .tls_cert
+        .clone()
+        .zip(args.tls_key.clone())
+        .map(|(cert, key)| tandem_server::tls::TlsFiles { cert, key });
+    config.tls_reload_interval = Duration::from_secs(args.tls_reload_secs.max(1));
     Ok(config)
-}
-
-/// `web/dist` next to the binary (an install), else in the source tree this binary was built
-/// from (development), if it exists.
-fn default_web_dir() -> Option<PathBuf> {
-    let beside_binary =
-        std::env::current_exe().ok().and_then(|exe| exe.parent().map(|dir| dir.join("web/dist")));
-    let source_tree = PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../web/dist"));
-    beside_binary.into_iter().chain([source_tree]).find(|dir| dir.is_dir())
 }
 
 async fn shutdown_signal() {

@@ -48,6 +48,7 @@ fn spawn_editor(name: &str, url: &str, home: &Path) -> anyhow::Result<Running> {
         color: "#30bced".into(),
         file: None,
         offline: false,
+        ca_cert: None,
         data_dir: home.to_owned(),
     };
     let sender = events.clone();

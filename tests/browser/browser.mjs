@@ -20,6 +20,10 @@ const ARGS = [
   "--disable-sync",
 ];
 
+// A test server's certificate, signed by an authority made for the test, is trusted by the hash
+// of its key (base64 SHA-256 of the SubjectPublicKeyInfo), as if that authority were installed.
+const TRUSTED_SPKI = process.env.TANDEM_TRUST_SPKI;
+
 /**
  * A fresh browser with its own empty profile; `close()` removes the profile. `options` are
  * playwright's context options (viewport, colorScheme, isMobile, hasTouch, ...).
@@ -30,7 +34,7 @@ export async function launch(options = {}) {
   const context = await chromium.launchPersistentContext(profile, {
     executablePath: CHROMIUM,
     headless: true,
-    args: ARGS,
+    args: TRUSTED_SPKI ? [...ARGS, `--ignore-certificate-errors-spki-list=${TRUSTED_SPKI}`] : ARGS,
     viewport: { width: 900, height: 520 },
     ...options,
   });

@@ -175,11 +175,39 @@ async function home() {
   }
 }
 
+/**
+ * The status bar says why the page is not connected: a second page on a full server (the Rust test
+ * starts it with one connection allowed), then the first page when the server stops (going away)
+ * and stays down (unreachable).
+ */
+async function banner() {
+  const browser = await launch();
+  const status = (page) => page.$eval("#conn", (el) => el.textContent);
+  const waitStatus = (page, what, words) =>
+    waitInPage(page, what, (words) => document.getElementById("conn").textContent.includes(words), words, 60_000);
+  try {
+    const first = await browser.context.newPage();
+    await openSynced(first, docUrl);
+    const second = await browser.context.newPage();
+    await second.goto(docUrl);
+    await waitStatus(second, "the full server explained", "refuses the connection");
+    report("full", { status: await status(second) });
+    await second.close();
+    await waitStatus(first, "the server going away", "the server is restarting, retry in");
+    report("going-away", { status: await status(first) });
+    await waitStatus(first, "the server unreachable", "cannot reach the server, retry in");
+    report("unreachable", { status: await status(first) });
+  } finally {
+    await browser.close();
+  }
+}
+
 const uiArgs = { base, doc, texts: options("--text"), out: option("--out") };
 const scenarios = {
   converge,
   offline,
   home,
+  banner,
   ...Object.fromEntries(Object.entries(ui).map(([name, run]) => [name, () => run(uiArgs)])),
 };
 if (!scenarios[scenario]) {

@@ -3,6 +3,8 @@
 //!
 //! Included by the `web_*` tests with `#[path]`; it builds on the shared helpers of `tandem_e2e`.
 
+#![allow(dead_code)] // Each test file uses a different subset.
+
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
 use std::time::Duration;
@@ -22,6 +24,8 @@ pub const SCENARIO_TIMEOUT: Duration = Duration::from_secs(120);
 pub struct BrowserTools {
     runner_dir: PathBuf,
     dist: PathBuf,
+    /// Chromium trusts the server certificate with this key (`--ignore-certificate-errors-spki-list`).
+    trusted_spki: Option<String>,
 }
 
 impl BrowserTools {
@@ -53,7 +57,13 @@ impl BrowserTools {
             require_or_skip(test, "the browser client is not built (run scripts/build-web.sh)");
             return None;
         }
-        Some(Self { runner_dir, dist })
+        Some(Self { runner_dir, dist, trusted_spki: None })
+    }
+
+    /// The same tools with a browser that trusts `cert` (a test certificate authority's server
+    /// certificate), as if its authority were installed.
+    pub fn trusting(&self, cert: &tandem_e2e::ServerCert) -> Self {
+        Self { trusted_spki: Some(cert.spki_sha256()), ..self.clone() }
     }
 
     /// A `tandem-server` serving the built page.
@@ -76,7 +86,11 @@ impl BrowserTools {
         doc: &str,
         args: &[String],
     ) -> anyhow::Result<Scenario> {
-        let mut child = Command::new("node")
+        let mut command = Command::new("node");
+        if let Some(spki) = &self.trusted_spki {
+            command.env("TANDEM_TRUST_SPKI", spki);
+        }
+        let mut child = command
             .arg("run.mjs")
             .arg(scenario)
             .args(["--base", base, "--doc", doc])

@@ -25,8 +25,10 @@ pub struct ClientOptions {
     /// Yjs client id; random when `None`.
     pub client_id: Option<u64>,
     /// Socket receive buffer size: a small one makes a client that does not read fall behind
-    /// quickly (slow-reader tests).
+    /// quickly (slow-reader tests). Not for `wss://`.
     pub recv_buffer: Option<u32>,
+    /// For `wss://`: a private authority to trust (PEM), as the editor's `--ca-cert`.
+    pub ca_cert: Option<std::path::PathBuf>,
 }
 
 /// How the server ended the connection.
@@ -81,7 +83,32 @@ impl TestClient {
     /// Connects and sends the opening frames; does not wait for the sync.
     pub async fn connect(url: &str, options: ClientOptions) -> anyhow::Result<Self> {
         let url = connect_url(url, &options)?;
-        let parsed = url::Url::parse(&url)?;
+        let socket = if url.starts_with("wss://") {
+            let connector = tandem_connect::Connector::new(options.ca_cert.as_deref())?;
+            let config = WebSocketConfig::default().max_message_size(None).max_frame_size(None);
+            let (socket, _) = connector.connect(&url, Some(config)).await.map_err(|e| {
+                anyhow::anyhow!(tandem_connect::Problem::from_connect(&e).to_string())
+            })?;
+            socket
+        } else {
+            Self::connect_plain(&url, &options).await?
+        };
+        let client_id = options.client_id.unwrap_or_else(|| client_id_from_random(rand::random()));
+        let client = Client::new(
+            DocumentConfig::new(client_id),
+            if options.durable { Extensions::Tandem } else { Extensions::Stock },
+        )?;
+        let mut this = Self { socket, client, closed: None, auth_denied: None, frames_received: 0 };
+        let frames = this.client.connect()?;
+        this.send_frames(frames).await?;
+        Ok(this)
+    }
+
+    async fn connect_plain(
+        url: &str,
+        options: &ClientOptions,
+    ) -> anyhow::Result<WebSocketStream<MaybeTlsStream<TcpStream>>> {
+        let parsed = url::Url::parse(url)?;
         let addr = parsed.socket_addrs(|| None)?.into_iter().next().context("no address")?;
         let socket = tokio::net::TcpSocket::new_v4()?;
         if let Some(size) = options.recv_buffer {
@@ -93,22 +120,14 @@ impl TestClient {
         let (socket, _) = tokio::time::timeout(
             TIMEOUT,
             tokio_tungstenite::client_async_with_config(
-                url.as_str(),
+                url,
                 MaybeTlsStream::Plain(stream),
                 Some(config),
             ),
         )
         .await
         .context("websocket handshake timed out")??;
-        let client_id = options.client_id.unwrap_or_else(|| client_id_from_random(rand::random()));
-        let client = Client::new(
-            DocumentConfig::new(client_id),
-            if options.durable { Extensions::Tandem } else { Extensions::Stock },
-        )?;
-        let mut this = Self { socket, client, closed: None, auth_denied: None, frames_received: 0 };
-        let frames = this.client.connect()?;
-        this.send_frames(frames).await?;
-        Ok(this)
+        Ok(socket)
     }
 
     /// Connects and waits until the initial sync is done.

@@ -16,11 +16,18 @@
 #![deny(missing_docs)]
 
 mod client;
+mod nginx;
+mod pki;
 mod server;
 mod tmpfs;
 
 pub use client::{ClientOptions, Closed, TestClient};
-pub use server::{ServerOptions, TestServer, http_get, server_binary, workspace_binary};
+pub use nginx::{Nginx, nginx_binary};
+pub use pki::{ServerCert, TestCa, TlsFiles, Validity};
+pub use server::{
+    ServerOptions, TestServer, http_get, https_get, presented_certificate, server_binary,
+    workspace_binary,
+};
 pub use tandem_require::require_or_skip;
 pub use tmpfs::Tmpfs;
 
@@ -54,6 +61,7 @@ pub fn node_available(test: &str) -> bool {
 #[derive(Debug)]
 pub struct StockYjsClient {
     script: PathBuf,
+    extra_ca: Option<PathBuf>,
 }
 
 impl StockYjsClient {
@@ -67,7 +75,13 @@ impl StockYjsClient {
             require_or_skip(test, "tests/js/node_modules is missing: run scripts/setup-node.sh");
             return None;
         }
-        Some(Self { script: js.join("yjs-client.mjs") })
+        Some(Self { script: js.join("yjs-client.mjs"), extra_ca: None })
+    }
+
+    /// The same client trusting the authority of the PEM file `ca` for `wss://` (node's
+    /// `NODE_EXTRA_CA_CERTS`).
+    pub fn trusting(&self, ca: &std::path::Path) -> Self {
+        Self { script: self.script.clone(), extra_ca: Some(ca.to_owned()) }
     }
 
     /// Starts it on `server_url`/`room` as user `name`: it edits, ends with the marker
@@ -81,13 +95,36 @@ impl StockYjsClient {
         expect_marker: &str,
         expect_peer: &str,
     ) -> std::io::Result<tokio::process::Child> {
-        tokio::process::Command::new("node")
+        let mut command = tokio::process::Command::new("node");
+        if let Some(ca) = &self.extra_ca {
+            command.env("NODE_EXTRA_CA_CERTS", ca);
+        }
+        command
             .arg(&self.script)
             .args([server_url, room, name, expect_marker, expect_peer])
             .stdout(std::process::Stdio::piped())
             .stderr(std::process::Stdio::piped())
             .kill_on_drop(true)
             .spawn()
+    }
+
+    /// Runs this client as "yan" on `base`/`room` beside `ada`, a client already synced there
+    /// and present as "ada": each waits for the other's marker and presence. Returns the final
+    /// text, which `ada` holds too.
+    pub async fn edit_beside(
+        &self,
+        ada: &mut TestClient,
+        base: &str,
+        room: &str,
+    ) -> anyhow::Result<String> {
+        let node = self.spawn(base, room, "yan", "<ada-done>", "ada")?;
+        ada.wait_until("the node client's marker", |c| c.text().contains("<yan-done>")).await?;
+        ada.append("<ada-done>").await?;
+        let (result, stderr) = Self::result(node).await;
+        anyhow::ensure!(result["ok"] == true, "the stock Yjs client failed: {result}\n{stderr}");
+        let text = result["text"].as_str().unwrap_or_default().to_owned();
+        ada.wait_text(&text).await?;
+        Ok(text)
     }
 
     /// Waits for a started client to finish and returns its JSON result, with its stderr for

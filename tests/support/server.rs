@@ -23,6 +23,9 @@ pub struct ServerOptions {
     pub auth_key: Option<String>,
     /// Extra command-line arguments, e.g. `["--max-queued-messages", "100"]`.
     pub args: Vec<String>,
+    /// `--tls-cert` and `--tls-key`: the server speaks https and wss, and is addressed as
+    /// `localhost` (the name test certificates hold).
+    pub tls: Option<crate::TlsFiles>,
 }
 
 /// A running `tandem-server` process. Dropping it kills the process.
@@ -119,6 +122,9 @@ impl TestServer {
         if let Some(key) = &options.auth_key {
             command.args(["--auth-key", key]);
         }
+        if let Some(tls) = &options.tls {
+            command.arg("--tls-cert").arg(&tls.cert).arg("--tls-key").arg(&tls.key);
+        }
         let child = command.spawn().context("spawning tandem-server")?;
         let mut server = Self {
             child,
@@ -157,10 +163,16 @@ impl TestServer {
         }
     }
 
+    /// Waits for `/healthz` to answer 200. Not with TLS: tests start TLS servers with expired
+    /// or misnamed certificates too; the bound listener takes connections once `listening` is
+    /// logged.
     async fn wait_healthy(&mut self) -> anyhow::Result<()> {
+        if self.options.tls.is_some() {
+            return Ok(());
+        }
         let deadline = Instant::now() + TIMEOUT;
         loop {
-            if let Ok((200, _)) = http_get(self.addr, "/healthz").await {
+            if let Ok((200, _)) = self.get("/healthz").await {
                 return Ok(());
             }
             if Instant::now() > deadline {
@@ -185,14 +197,21 @@ impl TestServer {
         &self.data_dir
     }
 
-    /// `ws://ADDR/DOC`.
+    /// `ws://ADDR/DOC`, or `wss://localhost:PORT/DOC` with TLS.
     pub fn ws_url(&self, doc: &str) -> String {
-        format!("ws://{}/{doc}", self.addr)
+        match &self.options.tls {
+            None => format!("ws://{}/{doc}", self.addr),
+            Some(_) => format!("wss://localhost:{}/{doc}", self.addr.port()),
+        }
     }
 
-    /// `GET path`: the status and body.
+    /// `GET path` (over TLS, trusting the server's authority, when the server has TLS): the
+    /// status and body.
     pub async fn get(&self, path: &str) -> anyhow::Result<(u16, String)> {
-        http_get(self.addr, path).await
+        match &self.options.tls {
+            None => http_get(self.addr, path).await,
+            Some(tls) => https_get(self.addr, "localhost", &tls.ca, path).await,
+        }
     }
 
     /// Everything the server logged so far.
@@ -231,6 +250,19 @@ impl TestServer {
         }
     }
 
+    /// Starts a TLS server: a certificate for `names` issued by `ca`, valid as `validity` says,
+    /// written into `dir`; returns the files too (`ca` among them, for clients).
+    pub async fn start_tls(
+        dir: &Path,
+        ca: &crate::TestCa,
+        names: &[&str],
+        validity: crate::Validity,
+    ) -> anyhow::Result<(Self, crate::TlsFiles)> {
+        let files = ca.issue(names, validity)?.write(dir, ca)?;
+        let options = ServerOptions { tls: Some(files.clone()), ..ServerOptions::default() };
+        Ok((Self::start(options).await?, files))
+    }
+
     /// Starts a new process with the same options and data directory (after [`Self::stop`] or
     /// [`Self::kill`]). It listens on a new free port.
     pub async fn restart(&self) -> anyhow::Result<Self> {
@@ -259,8 +291,50 @@ impl Drop for TestServer {
 
 /// A minimal HTTP/1.1 GET (the tests need no HTTP client crate): status and body.
 pub async fn http_get(addr: SocketAddr, path: &str) -> anyhow::Result<(u16, String)> {
-    let mut stream = tokio::net::TcpStream::connect(addr).await?;
-    let request = format!("GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n");
+    let stream = tokio::net::TcpStream::connect(addr).await?;
+    get_on(stream, &addr.to_string(), path).await
+}
+
+/// [`http_get`] over TLS to `host` at `addr`, trusting the authority of the PEM file `ca`.
+pub async fn https_get(
+    addr: SocketAddr,
+    host: &str,
+    ca: &Path,
+    path: &str,
+) -> anyhow::Result<(u16, String)> {
+    let stream = tls_connect(addr, host, ca).await?;
+    get_on(stream, host, path).await
+}
+
+/// The certificate the TLS server at `addr` presents now to `host` (verified against `ca`).
+pub async fn presented_certificate(
+    addr: SocketAddr,
+    host: &str,
+    ca: &Path,
+) -> anyhow::Result<rustls_pki_types::CertificateDer<'static>> {
+    let stream = tls_connect(addr, host, ca).await?;
+    let certs = stream.get_ref().1.peer_certificates().context("no certificate presented")?;
+    Ok(certs.first().context("empty certificate chain")?.clone().into_owned())
+}
+
+async fn tls_connect(
+    addr: SocketAddr,
+    host: &str,
+    ca: &Path,
+) -> anyhow::Result<tokio_rustls::client::TlsStream<tokio::net::TcpStream>> {
+    let config = tandem_connect::client_config(Some(ca))?;
+    let name = rustls_pki_types::ServerName::try_from(host.to_owned())?;
+    let tcp = tokio::net::TcpStream::connect(addr).await?;
+    let connector = tokio_rustls::TlsConnector::from(config);
+    Ok(tokio::time::timeout(TIMEOUT, connector.connect(name, tcp)).await??)
+}
+
+async fn get_on(
+    mut stream: impl tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin,
+    host: &str,
+    path: &str,
+) -> anyhow::Result<(u16, String)> {
+    let request = format!("GET {path} HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n");
     stream.write_all(request.as_bytes()).await?;
     let mut response = Vec::new();
     tokio::time::timeout(TIMEOUT, stream.read_to_end(&mut response)).await??;

@@ -2,12 +2,14 @@
 // of the protocol: frames in and out, and a state the page shows.
 
 import { retryDelay } from "./backoff.js";
+import { closeProblem } from "./problem.js";
 
 /**
- * "connecting" (with retryAt while waiting), "connected", "offline" (the browser says there is
- * no network; we wait for it to come back), "denied" (the server refused us, for good).
- * @typedef {{ kind: "connecting", retryAt?: number } | { kind: "connected" } | { kind: "offline" }
- *   | { kind: "denied", reason: string }} ConnectionState
+ * "connecting" (with retryAt while waiting, and why the last attempt failed when that is known),
+ * "connected", "offline" (the browser says there is no network; we wait for it to come back),
+ * "denied" (the server refused us, for good).
+ * @typedef {{ kind: "connecting", retryAt?: number, problem?: string } | { kind: "connected" }
+ *   | { kind: "offline" } | { kind: "denied", reason: string }} ConnectionState
  */
 
 /**
@@ -102,11 +104,11 @@ export class Connection {
     socket.onmessage = (event) => {
       if (event.data instanceof ArrayBuffer) this.handlers.onFrame(new Uint8Array(event.data));
     };
-    socket.onclose = () => {
+    socket.onclose = (event) => {
       if (this.socket !== socket) return;
       this.socket = null;
       this.handlers.onClose();
-      this.scheduleRetry();
+      this.scheduleRetry(opened ? closeProblem(event.code, event.reason) : undefined);
       if (!opened) this.handlers.onFailedOpen?.();
     };
   }
@@ -120,7 +122,8 @@ export class Connection {
     this.handlers.onClose();
   }
 
-  scheduleRetry() {
+  /** @param {string} [problem] why the connection is down, when known */
+  scheduleRetry(problem) {
     if (this.stopped) return;
     if (navigator.onLine === false) {
       this.setState({ kind: "offline" });
@@ -128,8 +131,16 @@ export class Connection {
     }
     const delay = retryDelay(this.attempt, Math.random());
     this.attempt += 1;
-    this.setState({ kind: "connecting", retryAt: Date.now() + delay });
+    this.setState({ kind: "connecting", retryAt: Date.now() + delay, problem });
     this.timer = setTimeout(() => this.open(), delay);
+  }
+
+  /**
+   * Says why the connection is down, learned after the fact (a probe); kept until the next try.
+   * @param {string} problem
+   */
+  explain(problem) {
+    if (this.state.kind === "connecting" && this.state.retryAt) this.setState({ ...this.state, problem });
   }
 
   /** @param {ConnectionState} state */

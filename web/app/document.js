@@ -20,6 +20,7 @@ import { applyRemoteChanges, refreshPeers, tandemBinding } from "./binding.js";
 import { distinctColor, safeColor } from "./color.js";
 import { Connection } from "./connection.js";
 import { docIdPath } from "./docid.js";
+import { failedOpenProblem } from "./problem.js";
 import { $, tokenFromUrl } from "./dom.js";
 import { TAB_WIDTH, tabKeymap } from "./indent.js";
 import { countText, formatCounts } from "./counts.js";
@@ -82,6 +83,19 @@ async function refusalReason(docId, token) {
     return text || `HTTP ${response.status}`;
   }
   return null;
+}
+
+/**
+ * What `/healthz` answers, or null when it cannot be reached: why a websocket did not open.
+ * @returns {Promise<{ status: number, body: string } | null>}
+ */
+async function probeHealth() {
+  try {
+    const response = await fetch("/healthz", { cache: "no-store" });
+    return { status: response.status, body: await response.text().catch(() => "") };
+  } catch {
+    return null;
+  }
 }
 
 /**
@@ -269,8 +283,9 @@ export async function openDocument(docId) {
     },
     onState,
     onFailedOpen: () => {
-      refusalReason(docId, token).then((reason) => {
+      refusalReason(docId, token).then(async (reason) => {
         if (reason) refuse(reason);
+        else socket.explain(failedOpenProblem(await probeHealth()));
       });
     },
     onFrame: (frame) => {

@@ -55,7 +55,7 @@ export function statusView({ connection, synced, unconfirmed, access, now }) {
       return view(`access denied: ${connection.reason}`, pending ? `${edits(unconfirmed)} kept only in this browser` : "");
     default: {
       const text = connection.retryAt
-        ? `connecting, retry in ${Math.max(0, Math.ceil((connection.retryAt - now) / 1000))}s`
+        ? `${connection.problem ?? "connecting"}, retry in ${Math.max(0, Math.ceil((connection.retryAt - now) / 1000))}s`
         : "connecting…";
       return view(text, pending ? `${edits(unconfirmed)} not yet saved on the server` : "");
     }

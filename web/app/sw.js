@@ -21,7 +21,10 @@ worker.addEventListener("activate", (event) => event.waitUntil(worker.clients.cl
 worker.addEventListener("fetch", (event) => {
   const request = event.request;
   const url = new URL(request.url);
-  if (request.method !== "GET" || url.origin !== worker.location.origin || url.pathname.startsWith("/api/")) return;
+  // The API and the health probe are never answered from the cache: a cached "ok" would hide that
+  // the server is down.
+  const live = url.pathname.startsWith("/api/") || url.pathname === "/healthz";
+  if (request.method !== "GET" || url.origin !== worker.location.origin || live) return;
   const key = request.mode === "navigate" ? "/" : url.pathname;
   event.respondWith(
     fetch(request)

@@ -52,6 +52,11 @@ test("the retry countdown rounds up and never goes negative", () => {
   assert.equal(view({ connection: { kind: "connecting" } }).connection, "connecting…");
 });
 
+test("a known problem replaces 'connecting' in the countdown", () => {
+  const connection = /** @type {const} */ ({ kind: "connecting", retryAt: 1_000, problem: "the server is restarting" });
+  assert.equal(view({ connection, now: 0 }).connection, "the server is restarting, retry in 1s");
+});
+
 test("read-only access shows the badge", () => {
   assert.equal(view({ access: "read-only" }).readOnly, true);
   assert.equal(view({ access: "read-write" }).readOnly, false);

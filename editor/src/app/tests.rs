@@ -15,6 +15,7 @@ fn offline_options(dir: &std::path::Path) -> AppOptions {
         color: "#ee6352".into(),
         file: None,
         offline: true,
+        ca_cert: None,
         data_dir: dir.to_owned(),
     }
 }

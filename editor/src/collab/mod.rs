@@ -81,4 +81,7 @@ pub enum CollabError {
     /// The network thread could not start.
     #[error("starting the network thread: {0}")]
     Net(std::io::Error),
+    /// The TLS configuration (`--ca-cert`) could not be built.
+    #[error(transparent)]
+    Tls(#[from] tandem_connect::TlsConfigError),
 }

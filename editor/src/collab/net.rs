@@ -7,10 +7,15 @@
 //! has an epoch; a frame is sent only on the connection it was made for, because the sync
 //! session numbers the updates it sends per connection and a frame meant for a closed
 //! connection must not be counted on the next one.
+//!
+//! What goes wrong is a [`Problem`]: transient ones back off, problems with the server's setup
+//! (a certificate, say) are retried only every [`SLOW_RETRY`], and a refused request is not
+//! retried at all.
 
 use std::time::Duration;
 
 use futures_util::{SinkExt, StreamExt};
+use tandem_connect::{Connector, Problem, Retry, SLOW_RETRY, WsStream};
 use tokio::sync::mpsc;
 use tokio_tungstenite::tungstenite::Message as WsMessage;
 use tokio_tungstenite::tungstenite::protocol::CloseFrame;
@@ -43,16 +48,16 @@ pub enum NetEvent {
     },
     /// The connection failed or closed; the next attempt comes after `retry_in`.
     Disconnected {
-        /// Why, for the status bar.
-        reason: String,
+        /// Why.
+        problem: Problem,
         /// When the next attempt starts.
         retry_in: Duration,
     },
-    /// The server refused the connection for good (bad token, no such document, read-only
-    /// misuse); no retry follows.
+    /// The server refused this client's request for good (bad token, bad document id); no
+    /// retry follows.
     Refused {
-        /// The server's reason.
-        reason: String,
+        /// Why.
+        problem: Problem,
     },
 }
 
@@ -80,29 +85,31 @@ pub struct NetHandle {
 }
 
 impl NetHandle {
-    /// Starts connecting to `url` (a `ws://` or `wss://` URL) in the background; every event
-    /// goes to `on_event`, on the network thread.
+    /// Starts connecting to `url` (a `ws://` or `wss://` URL) with `connector` in the
+    /// background; every event goes to `on_event`, on the network thread.
     pub fn spawn(
         url: String,
+        connector: Connector,
         on_event: impl Fn(NetEvent) + Send + 'static,
     ) -> std::io::Result<Self> {
         let (commands, receiver) = mpsc::unbounded_channel();
         let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
         let thread = std::thread::Builder::new()
             .name("tandem-net".into())
-            .spawn(move || runtime.block_on(run(url, receiver, on_event)))?;
+            .spawn(move || runtime.block_on(run(url, connector, receiver, on_event)))?;
         Ok(Self { commands, thread: Some(thread) })
     }
 
-    /// Starts connecting to `url` as a task on `runtime` (many connections share one thread, as a
+    /// Starts connecting to `url` with `connector` as a task on `runtime` (many connections share one thread, as a
     /// workspace's files do); every event goes to `on_event`, on the runtime's thread.
     pub fn spawn_in(
         runtime: &tokio::runtime::Handle,
         url: String,
+        connector: Connector,
         on_event: impl Fn(NetEvent) + Send + Sync + 'static,
     ) -> Self {
         let (commands, receiver) = mpsc::unbounded_channel();
-        runtime.spawn(run(url, receiver, on_event));
+        runtime.spawn(run(url, connector, receiver, on_event));
         Self { commands, thread: None }
     }
 
@@ -133,16 +140,15 @@ impl Drop for NetHandle {
 enum Ended {
     /// The editor is closing.
     Closing,
-    /// Lost: retry.
-    Lost(String),
+    /// Failed or lost: what [`Problem::retry`] says comes next.
+    Failed(Problem),
     /// Dropped by the editor after a bad frame: retry, backing off further each time in a row.
-    Reset(String),
-    /// Refused by the server: do not retry.
-    Refused(String),
+    Reset(Problem),
 }
 
 async fn run(
     url: String,
+    connector: Connector,
     mut commands: mpsc::UnboundedReceiver<Command>,
     on_event: impl Fn(NetEvent),
 ) {
@@ -154,49 +160,43 @@ async fn run(
     loop {
         attempt += 1;
         on_event(NetEvent::Connecting { attempt });
-        let ended = // No Nagle: a keystroke is one small frame and must leave at once, not wait for an ACK.
-        match tokio_tungstenite::connect_async_with_config(url.as_str(), Some(socket_config()), true).await {
+        let ended = match connector.connect(&url, Some(socket_config())).await {
             Ok((socket, _)) => {
                 epoch += 1;
                 attempt = 0;
                 on_event(NetEvent::Connected { epoch });
                 pump(socket, epoch, &mut commands, &on_event).await
             }
-            Err(tokio_tungstenite::tungstenite::Error::Http(response)) => {
-                let status = response.status();
-                let body = response
-                    .body()
-                    .as_ref()
-                    .map(|b| String::from_utf8_lossy(b).trim().to_owned())
-                    .unwrap_or_default();
-                let reason = format!(
-                    "server answered {status}{}{body}",
-                    if body.is_empty() { "" } else { ": " }
-                );
-                if status.is_client_error() && status.as_u16() != 429 && status.as_u16() != 408 {
-                    Ended::Refused(reason)
-                } else {
-                    Ended::Lost(reason)
-                }
+            Err(error) => {
+                tracing::debug!(%error, "connection attempt failed");
+                Ended::Failed(Problem::from_connect(&error))
             }
-            Err(e) => Ended::Lost(e.to_string()),
         };
-        let is_reset = matches!(ended, Ended::Reset(_));
-        match ended {
+        let (problem, retry_in) = match ended {
             Ended::Closing => return,
-            Ended::Refused(reason) => {
-                on_event(NetEvent::Refused { reason });
-                wait_for_close(&mut commands).await;
-                return;
+            Ended::Reset(problem) => {
+                resets += 1;
+                (problem, backoff(attempt + resets))
             }
-            Ended::Lost(reason) | Ended::Reset(reason) => {
-                resets = if is_reset { resets + 1 } else { 0 };
-                let retry_in = backoff(attempt + resets);
-                on_event(NetEvent::Disconnected { reason, retry_in });
-                if sleep_or_close(retry_in, &mut commands).await {
-                    return;
+            Ended::Failed(problem) => {
+                resets = 0;
+                match problem.retry() {
+                    Retry::Backoff => {
+                        let delay = backoff(attempt);
+                        (problem, delay)
+                    }
+                    Retry::Slowly => (problem, SLOW_RETRY.mul_f64(rand::random_range(0.75..1.25))),
+                    Retry::Never => {
+                        on_event(NetEvent::Refused { problem });
+                        wait_for_close(&mut commands).await;
+                        return;
+                    }
                 }
             }
+        };
+        on_event(NetEvent::Disconnected { problem, retry_in });
+        if sleep_or_close(retry_in, &mut commands).await {
+            return;
         }
     }
 }
@@ -207,15 +207,13 @@ fn socket_config() -> tokio_tungstenite::tungstenite::protocol::WebSocketConfig 
         .write_buffer_size(SOCKET_BUFFER_BYTES)
 }
 
-type Socket =
-    tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
-
 async fn pump(
-    mut socket: Socket,
+    mut socket: WsStream,
     epoch: u64,
     commands: &mut mpsc::UnboundedReceiver<Command>,
     on_event: &impl Fn(NetEvent),
 ) -> Ended {
+    let lost = |detail: String| Ended::Failed(Problem::Lost { detail });
     loop {
         tokio::select! {
             command = commands.recv() => match command {
@@ -224,7 +222,7 @@ async fn pump(
                         continue;
                     }
                     if let Err(e) = socket.send(WsMessage::Binary(frame.into())).await {
-                        return Ended::Lost(e.to_string());
+                        return lost(e.to_string());
                     }
                 }
                 Some(Command::Reset { epoch: for_epoch, reason }) => {
@@ -234,7 +232,7 @@ async fn pump(
                     let frame = CloseFrame { code: CloseCode::Protocol, reason: reason.clone().into() };
                     // Best effort: the connection is abandoned whether or not the close goes out.
                     let _ = socket.close(Some(frame)).await;
-                    return Ended::Reset(reason);
+                    return Ended::Reset(Problem::Lost { detail: reason });
                 }
                 Some(Command::Close) | None => {
                     let _ = socket.close(None).await;
@@ -247,17 +245,13 @@ async fn pump(
                 }
                 Some(Ok(WsMessage::Close(frame))) => {
                     let (code, reason) = frame
-                        .map(|f| (f.code, f.reason.to_string()))
-                        .unwrap_or((CloseCode::Normal, String::new()));
-                    let reason = if reason.is_empty() { format!("closed by server ({code})") } else { reason };
-                    return match code {
-                        CloseCode::Policy => Ended::Refused(reason),
-                        _ => Ended::Lost(reason),
-                    };
+                        .map(|f| (u16::from(f.code), f.reason.to_string()))
+                        .unwrap_or((u16::from(CloseCode::Normal), String::new()));
+                    return Ended::Failed(Problem::from_close(code, &reason));
                 }
                 Some(Ok(_)) => {}
-                Some(Err(e)) => return Ended::Lost(e.to_string()),
-                None => return Ended::Lost("connection closed".into()),
+                Some(Err(e)) => return lost(e.to_string()),
+                None => return lost("connection closed".into()),
             },
         }
     }
@@ -342,7 +336,7 @@ mod tests {
     fn reset_drops_the_connection_and_reconnects_after_a_backoff() {
         let (url, closed) = echo_server(2);
         let (tx, rx) = std::sync::mpsc::channel();
-        let handle = NetHandle::spawn(url, move |e| {
+        let handle = NetHandle::spawn(url, connector(), move |e| {
             let _ = tx.send(e);
         })
         .unwrap();
@@ -353,8 +347,8 @@ mod tests {
         handle.reset(7, "stale".into());
         handle.reset(1, "malformed frame".into());
         match next() {
-            NetEvent::Disconnected { reason, retry_in } => {
-                assert_eq!(reason, "malformed frame");
+            NetEvent::Disconnected { problem, retry_in } => {
+                assert_eq!(problem, Problem::Lost { detail: "malformed frame".into() });
                 assert!(retry_in >= BACKOFF_START / 2, "{retry_in:?}");
             }
             other => panic!("expected Disconnected, got {other:?}"),
@@ -369,14 +363,77 @@ mod tests {
     fn unreachable_server_reports_connecting_and_disconnected() {
         let (tx, rx) = std::sync::mpsc::channel();
         // Port 9 on loopback: nothing listens, connect fails at once.
-        let handle = NetHandle::spawn("ws://127.0.0.1:9/doc".into(), move |e| {
+        let handle = NetHandle::spawn("ws://127.0.0.1:9/doc".into(), connector(), move |e| {
             let _ = tx.send(e);
         })
         .unwrap();
         let first = rx.recv_timeout(Duration::from_secs(5)).unwrap();
         assert_eq!(first, NetEvent::Connecting { attempt: 1 });
         let second = rx.recv_timeout(Duration::from_secs(5)).unwrap();
-        assert!(matches!(second, NetEvent::Disconnected { .. }), "{second:?}");
+        let NetEvent::Disconnected { problem, retry_in } = second else {
+            panic!("expected Disconnected, got {second:?}");
+        };
+        assert_eq!(problem, Problem::Refused { addr: "127.0.0.1:9".into() });
+        assert!(retry_in <= BACKOFF_START.mul_f64(1.5), "{retry_in:?}");
         drop(handle);
+    }
+
+    /// A loopback server answering every request with `status` and `body` (no upgrade).
+    fn http_server(status: &'static str, body: &'static str) -> String {
+        use std::io::{Read, Write};
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let url = format!("ws://{}/doc", listener.local_addr().unwrap());
+        std::thread::spawn(move || {
+            for mut stream in listener.incoming().flatten() {
+                let mut request = [0u8; 4096];
+                let _ = stream.read(&mut request);
+                let response = format!(
+                    "HTTP/1.1 {status}\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
+                    body.len()
+                );
+                let _ = stream.write_all(response.as_bytes());
+            }
+        });
+        url
+    }
+
+    fn first_failure(url: String) -> NetEvent {
+        let (tx, rx) = std::sync::mpsc::channel();
+        let handle = NetHandle::spawn(url, connector(), move |e| {
+            let _ = tx.send(e);
+        })
+        .unwrap();
+        assert_eq!(
+            rx.recv_timeout(Duration::from_secs(5)).unwrap(),
+            NetEvent::Connecting { attempt: 1 }
+        );
+        let event = rx.recv_timeout(Duration::from_secs(5)).unwrap();
+        drop(handle);
+        event
+    }
+
+    #[test]
+    fn a_refused_token_stops_retrying_and_a_missing_route_retries_slowly() {
+        let refused = first_failure(http_server("401 Unauthorized", "bad token"));
+        let expected = Problem::Http { status: 401, body: "bad token".into() };
+        assert_eq!(refused, NetEvent::Refused { problem: expected });
+
+        let missing = first_failure(http_server("404 Not Found", "not found"));
+        let NetEvent::Disconnected { problem, retry_in } = missing else {
+            panic!("expected Disconnected, got {missing:?}");
+        };
+        assert_eq!(problem, Problem::Http { status: 404, body: "not found".into() });
+        assert!(retry_in >= SLOW_RETRY / 2, "a setup problem is retried slowly: {retry_in:?}");
+
+        let full = first_failure(http_server("503 Service Unavailable", "too many connections"));
+        let NetEvent::Disconnected { retry_in, .. } = full else { panic!("{full:?}") };
+        assert!(
+            retry_in <= BACKOFF_START.mul_f64(1.5),
+            "a full server is retried soon: {retry_in:?}"
+        );
+    }
+
+    fn connector() -> Connector {
+        Connector::new(None).unwrap()
     }
 }

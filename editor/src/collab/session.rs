@@ -7,6 +7,7 @@
 //! and the CRDT's [`Delta`]s patch the rope. The one rule that keeps them identical: local edits
 //! are drained into the CRDT before any remote change touches the rope.
 
+use tandem_connect::Problem;
 use tandem_crdt::{Client, Delta, LocalView, UserInfo};
 
 use crate::decoration::Decoration;
@@ -34,7 +35,7 @@ pub enum Connection {
     /// The last attempt failed or the connection dropped; the next attempt starts at `retry_at_ms`.
     Retrying {
         /// Why the connection is down.
-        reason: String,
+        problem: Problem,
         /// Wall-clock time of the next attempt, in ms since the Unix epoch.
         retry_at_ms: u64,
     },
@@ -45,8 +46,8 @@ pub enum Connection {
     },
     /// The server refused access for good (bad token, …); no retry.
     Refused {
-        /// The server's reason.
-        reason: String,
+        /// Why.
+        problem: Problem,
     },
 }
 
@@ -252,7 +253,8 @@ impl Collab {
             self.synced_once = true;
         }
         if let Some(reason) = &event.auth_denied {
-            self.connection = Connection::Refused { reason: reason.clone() };
+            self.connection =
+                Connection::Refused { problem: Problem::Denied { reason: reason.clone() } };
         }
         Ok(Received { frames, first_sync, confirmed: event.confirmed, denied: event.auth_denied })
     }
@@ -388,9 +390,9 @@ impl Collab {
         let state = match &self.connection {
             Connection::Offline => "offline".to_owned(),
             Connection::Connecting => "connecting".to_owned(),
-            Connection::Retrying { retry_at_ms, .. } => {
+            Connection::Retrying { problem, retry_at_ms } => {
                 let secs = retry_at_ms.saturating_sub(now_ms).div_ceil(1000);
-                format!("connecting (retry in {secs}s)")
+                format!("{} · retry in {secs}s", problem.summary())
             }
             Connection::Connected { synced: false } => "syncing".to_owned(),
             Connection::Connected { synced: true } => {
@@ -402,7 +404,7 @@ impl Collab {
                     format!("connected · {here} here · — unconfirmed")
                 }
             }
-            Connection::Refused { reason } => format!("refused: {reason}"),
+            Connection::Refused { problem } => format!("refused: {}", problem.summary()),
         };
         match &self.connection {
             Connection::Connected { .. } => state,

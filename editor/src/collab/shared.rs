@@ -11,6 +11,7 @@ use std::path::PathBuf;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use ropey::Rope;
+use tandem_connect::{Connector, Problem, Retry};
 use tandem_crdt::{DocumentConfig, MAX_CLIENT_ID, UserInfo};
 
 use crate::config::Config;
@@ -45,6 +46,8 @@ pub struct AppOptions {
     pub file: Option<PathBuf>,
     /// Open the stored copy without connecting.
     pub offline: bool,
+    /// A private certificate authority to trust for `wss://` (PEM), besides the platform's.
+    pub ca_cert: Option<PathBuf>,
     /// Root of the local store (the platform data dir by default).
     pub data_dir: PathBuf,
 }
@@ -153,7 +156,8 @@ impl SharedDoc {
             shared.seed_from_file(&mut editor, now)?;
         } else {
             let url = shared.target.connect_url(options.token.as_deref());
-            let net = NetHandle::spawn(url, events).map_err(CollabError::Net)?;
+            let connector = Connector::new(options.ca_cert.as_deref())?;
+            let net = NetHandle::spawn(url, connector, events).map_err(CollabError::Net)?;
             shared.net = Some(net);
         }
         Ok((editor, shared))
@@ -222,23 +226,32 @@ impl SharedDoc {
                 self.outbox.extend(received.frames);
                 self.snapshot_due |= received.confirmed > 0;
                 if let Some(reason) = received.denied {
-                    ed.notify(explain_refusal(&reason), MessageKind::Error);
+                    ed.notify(Problem::Denied { reason }.to_string(), MessageKind::Error);
                 }
                 if received.first_sync {
                     self.seed_from_file(ed, now)?;
                 }
             }
-            NetEvent::Disconnected { reason, retry_in } => {
-                tracing::info!(%reason, ?retry_in, "disconnected");
+            NetEvent::Disconnected { problem, retry_in } => {
+                tracing::info!(%problem, ?retry_in, "disconnected");
                 self.epoch = None;
+                // A problem only the server's operator or the user can fix is said in full, once;
+                // so is a server going away (the status bar soon says "connection refused" while
+                // it restarts).
+                let repeated = matches!(self.collab.connection(), Connection::Retrying { problem: before, .. } if *before == problem);
+                if problem.retry() == Retry::Slowly && !repeated {
+                    ed.notify(problem.to_string(), MessageKind::Error);
+                } else if problem == Problem::GoingAway {
+                    ed.notify(problem.to_string(), MessageKind::Info);
+                }
                 let retry_at_ms = now + retry_in.as_millis() as u64;
-                self.collab.disconnected(Connection::Retrying { reason, retry_at_ms });
+                self.collab.disconnected(Connection::Retrying { problem, retry_at_ms });
             }
-            NetEvent::Refused { reason } => {
-                tracing::warn!(%reason, "refused");
+            NetEvent::Refused { problem } => {
+                tracing::warn!(%problem, "refused");
                 self.epoch = None;
-                ed.notify(explain_refusal(&reason), MessageKind::Error);
-                self.collab.disconnected(Connection::Refused { reason });
+                ed.notify(problem.to_string(), MessageKind::Error);
+                self.collab.disconnected(Connection::Refused { problem });
             }
         }
         Ok(())
@@ -339,14 +352,5 @@ impl SharedDoc {
     pub fn disconnect_now(&mut self) {
         self.net = None;
         self.epoch = None;
-    }
-}
-
-/// A refusal in words a user can act on.
-fn explain_refusal(reason: &str) -> String {
-    if reason.contains("token") {
-        format!("access refused: {reason} (pass a valid --token)")
-    } else {
-        format!("access refused: {reason}")
     }
 }

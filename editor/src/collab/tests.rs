@@ -1,6 +1,7 @@
 //! The collaborative glue without terminal or sockets: editors with their [`Collab`] sessions
 //! wired in memory to a server-role [`SyncSession`] per connection over one server replica.
 
+use tandem_connect::Problem;
 use tandem_crdt::{
     Client, Document, DocumentConfig, Extensions, PeerAccess, Presence, SessionConfig, SyncSession,
     UserInfo,
@@ -101,7 +102,8 @@ fn disconnect(hub: &mut Hub, peers: &mut [Peer], i: usize) {
     hub.sessions[i] = None;
     hub.inbox[i].clear();
     peers[i].outbox.clear();
-    peers[i].collab.disconnected(Connection::Retrying { reason: "cut".into(), retry_at_ms: 0 });
+    let problem = Problem::Refused { addr: "127.0.0.1:8080".into() };
+    peers[i].collab.disconnected(Connection::Retrying { problem, retry_at_ms: 0 });
 }
 
 /// Moves frames both ways until nothing is in flight.
@@ -248,7 +250,10 @@ fn edits_made_offline_on_both_sides_merge_on_reconnect() {
     pump(&mut hub, &mut peers);
     let unconfirmed = peers[1].collab.client().unconfirmed_count();
     assert_eq!(unconfirmed, "offline bob\n".len());
-    assert_eq!(peers[1].status(), format!("connecting (retry in 0s) · {unconfirmed} unconfirmed"));
+    assert_eq!(
+        peers[1].status(),
+        format!("connection refused · retry in 0s · {unconfirmed} unconfirmed")
+    );
     assert_eq!(text(&peers[1]), "base\noffline bob\n");
     connect(&mut hub, &mut peers, 1);
     assert_eq!(text(&peers[0]), text(&peers[1]));

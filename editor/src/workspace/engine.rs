@@ -25,6 +25,7 @@ use std::time::{Duration, Instant};
 use anyhow::Context;
 use notify::event::{AccessKind, AccessMode, EventKind, ModifyKind, RenameMode};
 use ropey::Rope;
+use tandem_connect::Connector;
 use tandem_crdt::doc_id_to_path;
 
 use crate::collab::{NetEvent, NetHandle, Target, now_ms};
@@ -60,6 +61,8 @@ pub struct WorkspaceOptions {
     pub source: Source,
     /// Files larger than this are not shared.
     pub max_file_bytes: u64,
+    /// A certificate authority to trust for `wss://` besides the system's.
+    pub ca_cert: Option<PathBuf>,
 }
 
 /// What wakes the engine.
@@ -92,6 +95,7 @@ pub struct Engine {
     manifest: Replica,
     docs: HashMap<String, Replica>,
     runtime: tokio::runtime::Runtime,
+    connector: Connector,
     events: Sender<Event>,
     _watcher: notify::RecommendedWatcher,
     disk: BTreeMap<String, DiskFile>,
@@ -125,6 +129,7 @@ impl Engine {
             .map_err(|e| anyhow::anyhow!("workspace prefix {prefix:?}: {e}"))?;
         let state = StateDir::open(&options.data_dir, &root, &target.server, &prefix)?;
         let index = state.load_index()?;
+        let connector = Connector::new(options.ca_cert.as_deref())?;
         // Sockets and store logs: two descriptors a file. The soft limit is often 1024.
         if let Err(e) = rlimit::increase_nofile_limit(u64::MAX) {
             tracing::warn!(error = %e, "cannot raise the open-file limit");
@@ -150,6 +155,7 @@ impl Engine {
             manifest,
             docs: HashMap::new(),
             runtime,
+            connector,
             events,
             _watcher: watcher,
             disk: BTreeMap::new(),
@@ -715,6 +721,7 @@ impl Engine {
         NetHandle::spawn_in(
             self.runtime.handle(),
             target.connect_url(self.options.token.as_deref()),
+            self.connector.clone(),
             move |event| {
                 let _ = events.send(Event::Net(doc.clone(), event));
             },

@@ -136,8 +136,8 @@ impl Replica {
                 }
             }
             NetEvent::Disconnected { .. } => self.disconnected(),
-            NetEvent::Refused { reason } => {
-                tracing::error!(%reason, "refused");
+            NetEvent::Refused { problem } => {
+                tracing::error!(%problem, "refused");
                 self.disconnected();
                 effect.refused = true;
             }

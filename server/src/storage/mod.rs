@@ -7,6 +7,7 @@
 //! one transaction. What several servers on one database tell each other is
 //! [`crate::cluster`]'s.
 
+mod backup;
 mod postgres;
 mod sql;
 mod sqlite;
@@ -17,6 +18,7 @@ use std::sync::Arc;
 
 use futures_util::future::BoxFuture;
 
+pub use backup::{BackupError, backup_sqlite};
 pub use postgres::PostgresStorage;
 pub use sqlite::SqliteStorage;
 pub use writer::{Ack, AckSink, Writer};
