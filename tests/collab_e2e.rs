@@ -124,5 +124,5 @@ async fn refused_tokens_and_read_only_access_are_explained() {
     let reader = Pane::start("reader", &dir.path().join("r"), &args).unwrap();
     reader.wait_for(&["connected · 0 here"]);
     reader.type_text("x");
-    reader.wait_for(&["read-only: the token grants read-only access"]);
+    reader.wait_for(&["read-only: the server grants this connection read-only access"]);
 }

@@ -1,7 +1,5 @@
 //! Who the user is and where the document lives: the `ws://HOST:PORT/DOC-ID` target, the name
-//! and colour shown to others, and what a tandem-server token grants.
-
-use base64::Engine;
+//! and colour shown to others.
 
 use crate::theme::Rgb;
 
@@ -91,18 +89,6 @@ pub fn user_color(explicit: Option<&str>, name: &str) -> Result<String, CollabEr
     Ok(PALETTE[(hash % PALETTE.len() as u64) as usize].to_owned())
 }
 
-/// Whether a tandem-server token grants read-only access. The payload is read without checking
-/// the signature (the server does that); this only lets the editor explain early why typing is
-/// refused. Unknown token shapes count as read-write.
-pub fn token_is_read_only(token: &str) -> bool {
-    let Some((payload, _)) = token.split_once('.') else { return false };
-    let Ok(json) = base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(payload) else {
-        return false;
-    };
-    serde_json::from_slice::<serde_json::Value>(&json)
-        .is_ok_and(|grant| grant.get("access").and_then(|a| a.as_str()) == Some("r"))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -135,14 +121,5 @@ mod tests {
     fn explicit_names_win() {
         assert_eq!(user_name(Some(" Ada ")), "Ada");
         assert!(!user_name(Some("  ")).is_empty());
-    }
-
-    #[test]
-    fn read_only_tokens_are_recognised() {
-        let enc = |json: &str| base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(json);
-        assert!(token_is_read_only(&format!("{}.sig", enc(r#"{"doc":"d","access":"r"}"#))));
-        assert!(!token_is_read_only(&format!("{}.sig", enc(r#"{"doc":"d","access":"rw"}"#))));
-        assert!(!token_is_read_only("garbage"));
-        assert!(!token_is_read_only("!!.sig"));
     }
 }

@@ -46,7 +46,7 @@ mod tests;
 
 pub use commands::commands;
 pub use history::{ChangeTracking, SharedHistory};
-pub use identity::{Target, token_is_read_only, user_color, user_name};
+pub use identity::{Target, user_color, user_name};
 pub use net::{NetEvent, NetHandle, backoff};
 pub use session::{Collab, Connection, Frames, PRESENCE_RENEW_MS, PeerView, Received};
 pub use shared::{AppOptions, SharedDoc, now_ms};

@@ -8,7 +8,7 @@
 //! are drained into the CRDT before any remote change touches the rope.
 
 use tandem_connect::Problem;
-use tandem_crdt::{Client, Delta, LocalView, UserInfo};
+use tandem_crdt::{Client, Delta, LocalView, PeerAccess, UserInfo};
 
 use crate::decoration::Decoration;
 use crate::editor::{Editor, MessageKind};
@@ -79,6 +79,20 @@ pub struct Received {
     pub confirmed: usize,
     /// The server refused access, with its reason.
     pub denied: Option<String>,
+}
+
+/// Why the editor refuses typing when the server said this connection may only read.
+pub const READ_ONLY_ACCESS: &str = "the server grants this connection read-only access";
+
+/// Locks or unlocks the editor as the server's `Access` message says (the server knows what the
+/// token grants; the editor never reads the token). Only the lock this sets is lifted: another
+/// reason to be read-only stays.
+fn apply_access(ed: &mut Editor, access: PeerAccess) {
+    match access {
+        PeerAccess::ReadOnly => ed.set_read_only(Some(READ_ONLY_ACCESS.to_owned())),
+        PeerAccess::ReadWrite if ed.read_only() == Some(READ_ONLY_ACCESS) => ed.set_read_only(None),
+        PeerAccess::ReadWrite => {}
+    }
 }
 
 /// When to send the cursor in presence.
@@ -251,6 +265,9 @@ impl Collab {
             self.connection = Connection::Connected { synced: true };
             first_sync = !self.synced_once;
             self.synced_once = true;
+        }
+        if let Some(access) = event.access {
+            apply_access(ed, access);
         }
         if let Some(reason) = &event.auth_denied {
             self.connection =

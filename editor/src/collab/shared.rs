@@ -130,9 +130,6 @@ impl SharedDoc {
             );
         }
         editor.enable_presence_list();
-        if options.token.as_deref().is_some_and(super::token_is_read_only) {
-            editor.set_read_only(Some("the token grants read-only access".into()));
-        }
         let user = UserInfo {
             name: options.name.clone(),
             color: options.color.clone(),

@@ -16,6 +16,8 @@ struct Hub {
     presence: Presence,
     sessions: Vec<Option<SyncSession>>,
     inbox: Vec<Vec<Vec<u8>>>,
+    /// What each peer's token grants.
+    access: Vec<PeerAccess>,
 }
 
 struct Peer {
@@ -32,12 +34,13 @@ impl Hub {
             presence: Presence::new(1),
             sessions: (0..peers).map(|_| None).collect(),
             inbox: vec![Vec::new(); peers],
+            access: vec![PeerAccess::ReadWrite; peers],
         }
     }
 
     fn open(&mut self, i: usize) {
         let mut session =
-            SyncSession::new(SessionConfig::server(Extensions::Tandem, PeerAccess::ReadWrite));
+            SyncSession::new(SessionConfig::server(Extensions::Tandem, self.access[i]));
         self.inbox[i] = session.open(&self.doc, &self.presence).unwrap();
         self.sessions[i] = Some(session);
     }
@@ -319,4 +322,29 @@ fn issue_15_where_a_user_looks_reaches_the_others() {
     let seen = bob.collab.peers(&bob.ed)[0].clone();
     assert_eq!(seen.focused, Some(false));
     assert_eq!(seen.top, Some(50 * 5), "the first char of ann's view");
+}
+
+#[test]
+fn the_servers_access_message_locks_and_unlocks_typing() {
+    let mut hub = Hub::new(2);
+    let mut peers = vec![peer(2, "ann"), peer(3, "bob")];
+    hub.access[1] = PeerAccess::ReadOnly;
+    connect(&mut hub, &mut peers, 0);
+    connect(&mut hub, &mut peers, 1);
+    assert_eq!(peers[1].ed.read_only(), Some(super::session::READ_ONLY_ACCESS));
+    assert_eq!(peers[0].ed.read_only(), None);
+    typed(&mut peers[1], "x");
+    pump(&mut hub, &mut peers);
+    assert_eq!(text(&peers[1]), "", "typing refused before anything is sent");
+    assert_eq!(hub.doc.text(), "");
+
+    // A new token that grants writing: the server says so and the lock goes.
+    disconnect(&mut hub, &mut peers, 1);
+    hub.access[1] = PeerAccess::ReadWrite;
+    connect(&mut hub, &mut peers, 1);
+    assert_eq!(peers[1].ed.read_only(), None);
+    typed(&mut peers[1], "y");
+    pump(&mut hub, &mut peers);
+    assert_eq!(hub.doc.text(), "y");
+    assert_eq!(text(&peers[0]), "y");
 }
