@@ -215,3 +215,117 @@ async fn path_like_ids_and_workspace_tokens() {
     let mut outsider = TestClient::connect(&server.ws_url(&beside), with_token).await.unwrap();
     assert_eq!(outsider.wait_closed().await.unwrap().code(), Some(1008));
 }
+
+/// Issue 13, sharing and managing: a share link is never wider than its maker's token; rename
+/// and delete need write access; connected clients of a renamed or deleted document are told
+/// (tandem clients by the `Gone` message, everyone by close code 4410) and the text follows the
+/// rename or is gone from the server.
+#[tokio::test]
+async fn share_rename_and_delete_over_the_api() {
+    let key = "manage-key";
+    let server =
+        TestServer::start(ServerOptions { auth_key: Some(key.into()), ..ServerOptions::default() })
+            .await
+            .unwrap();
+    let team = TestServer::token(key, &["--doc", "team/", "--prefix", "--ttl", "3600"]).unwrap();
+    let reader = TestServer::token(key, &["--doc", "team/a.md", "--read-only"]).unwrap();
+    let options = |token: &str, durable: bool| ClientOptions {
+        token: Some(token.to_owned()),
+        durable,
+        ..ClientOptions::default()
+    };
+    let url = server.ws_url("team/a.md");
+    let mut writer = TestClient::connect_synced(&url, options(&team, true)).await.unwrap();
+    writer.insert(0, "会议 notes").await.unwrap();
+    writer.wait_durable().await.unwrap();
+
+    // Share: a read-only link for this one document, capped at the maker's expiry.
+    let share = "/api/docs/team%2Fa.md/share";
+    let (status, body) = server
+        .request("POST", share, Some(&team), r#"{"access":"r","expires_in_s":999999}"#)
+        .await
+        .unwrap();
+    assert_eq!(status, 200, "{body}");
+    let shared: serde_json::Value = serde_json::from_str(&body).unwrap();
+    let link = shared["token"].as_str().unwrap();
+    let expires = shared["expires_at"].as_u64().unwrap();
+    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs();
+    assert!(expires <= now + 3600, "the link outlives its maker's token: {body}");
+    assert_eq!(shared["access"], "r");
+    let told = TestClient::connect_synced(&url, options(link, true)).await.unwrap();
+    assert_eq!(told.client().access(), Some(tandem_crdt::PeerAccess::ReadOnly));
+    assert_eq!(told.text(), "会议 notes");
+    let other = TestClient::connect(&server.ws_url("team/b.md"), options(link, false)).await;
+    let mut other = other.unwrap();
+    assert_eq!(other.wait_closed().await.unwrap().code(), Some(1008), "for that document only");
+    // Neither a read-only token nor its link shares, renames or deletes.
+    for token in [reader.as_str(), link] {
+        let (status, _) =
+            server.request("POST", share, Some(token), r#"{"access":"rw"}"#).await.unwrap();
+        assert_eq!(status, 403);
+        let (status, _) =
+            server.request("DELETE", "/api/docs/team%2Fa.md", Some(token), "").await.unwrap();
+        assert_eq!(status, 403);
+    }
+    assert_eq!(server.request("POST", share, None, r#"{"access":"r"}"#).await.unwrap().0, 401);
+    assert_eq!(server.request("POST", share, Some(&team), "{}").await.unwrap().0, 400);
+
+    // Rename: both ids need write access; the connected clients are told and closed.
+    let rename = "/api/docs/team%2Fa.md/rename";
+    let exact = TestServer::token(key, &["--doc", "team/a.md"]).unwrap();
+    let (status, _) =
+        server.request("POST", rename, Some(&exact), r#"{"to":"elsewhere"}"#).await.unwrap();
+    assert_eq!(status, 401, "the token does not grant the new id");
+    let (status, _) =
+        server.request("POST", rename, Some(&team), r#"{"to":"team/../x"}"#).await.unwrap();
+    assert_eq!(status, 400);
+    let mut stock = TestClient::connect_synced(&url, options(&team, false)).await.unwrap();
+    let mut told = told;
+    let (status, body) =
+        server.request("POST", rename, Some(&team), r#"{"to":"team/记录.md"}"#).await.unwrap();
+    assert_eq!((status, body.as_str()), (200, r#"{"id":"team/记录.md"}"#));
+    let renamed = tandem_crdt::Removal::Renamed { to: "team/记录.md".into() };
+    for client in [&mut writer, &mut told] {
+        assert_eq!(client.wait_closed().await.unwrap().code(), Some(4410));
+        assert_eq!(client.gone(), Some(&renamed));
+    }
+    assert_eq!(stock.wait_closed().await.unwrap().code(), Some(4410));
+    assert_eq!(stock.gone(), None, "a stock client learns it from the close only");
+    let moved = format!("/api/docs/team%2F%E8%AE%B0%E5%BD%95.md/text?token={team}");
+    assert_eq!(server.get(&moved).await.unwrap(), (200, "会议 notes".into()));
+    assert_eq!(
+        server.get(&format!("/api/docs/team%2Fa.md/text?token={team}")).await.unwrap().0,
+        404
+    );
+    let (status, _) =
+        server.request("POST", rename, Some(&team), r#"{"to":"team/c"}"#).await.unwrap();
+    assert_eq!(status, 404, "the old id holds nothing any more");
+
+    // Delete: the connected client is told; the text is gone; a second delete finds nothing.
+    let new_url = server.ws_url("team/%E8%AE%B0%E5%BD%95.md");
+    let mut writer = TestClient::connect_synced(&new_url, options(&team, true)).await.unwrap();
+    assert_eq!(writer.text(), "会议 notes");
+    let mut blocker = TestClient::connect_synced(&server.ws_url("team/open"), options(&team, true))
+        .await
+        .unwrap();
+    let to_open = r#"{"to":"team/open"}"#;
+    let path = "/api/docs/team%2F%E8%AE%B0%E5%BD%95.md";
+    let (status, _) =
+        server.request("POST", &format!("{path}/rename"), Some(&team), to_open).await.unwrap();
+    assert_eq!(status, 409, "someone has the new id open");
+    blocker.pump(Duration::from_millis(50)).await.unwrap();
+    assert_eq!(server.request("DELETE", path, Some(&team), "").await.unwrap().0, 204);
+    assert_eq!(writer.wait_closed().await.unwrap().code(), Some(4410));
+    assert_eq!(writer.gone(), Some(&tandem_crdt::Removal::Deleted));
+    assert_eq!(writer.text(), "会议 notes", "the client keeps its copy");
+    assert_eq!(server.get(&format!("{path}/text?token={team}")).await.unwrap().0, 404);
+    assert_eq!(server.request("DELETE", path, Some(&team), "").await.unwrap().0, 404);
+    let (_, list) = server
+        .get(&format!(
+            "/api/docs?token={}",
+            TestServer::token(key, &["--doc", "", "--prefix"]).unwrap()
+        ))
+        .await
+        .unwrap();
+    assert!(!list.contains("team/a.md") && !list.contains("记录"), "{list}");
+}

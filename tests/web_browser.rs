@@ -212,6 +212,7 @@ fn ui_events(scenario: &str) -> &'static [&'static str] {
         "a11y" => &["a11y"],
         "highlight" => &["highlight"],
         "keptAside" => &["kept"],
+        "manage" => &["shared", "renamed", "deleted", "home"],
         _ => &[],
     }
 }
@@ -425,6 +426,72 @@ async fn read_only_keeps_unsaved_edits_aside_for_copy() -> anyhow::Result<()> {
     assert!(banner.contains(&format!("{edits} edit")), "{banner}");
     assert_eq!(kept["file"], "notes.md");
     assert_eq!(kept["downloaded"], typed);
+    Ok(())
+}
+
+/// Issue 13, sharing and managing: the share dialog shows the page's link and makes a
+/// read-only link (which opens locked, with the badge); rename and delete are confirmed in
+/// dialogs; both pages of the document follow a rename with the text and keep their copy after
+/// a delete (locked, the banner, downloadable, still there after a reload, no reconnection);
+/// the home page without a token says the list needs one.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn share_rename_and_delete_from_the_page() -> anyhow::Result<()> {
+    let test = "share_rename_and_delete_from_the_page";
+    let Some(tools) = BrowserTools::detect(test) else {
+        return Ok(());
+    };
+    let key = "browser-manage-key";
+    let server = tools
+        .server_with(ServerOptions { auth_key: Some(key.into()), ..Default::default() })
+        .await?;
+    let doc = "team/notes.md";
+    let renamed_to = "team/会议 2024.md";
+    let token = TestServer::token(key, &["--doc", "team/", "--prefix"])?;
+    let typed = "shared 🎉 中文";
+    let args: Vec<String> = [typed, token.as_str(), renamed_to]
+        .iter()
+        .flat_map(|t| ["--text".to_owned(), (*t).to_owned()])
+        .collect();
+    let base = format!("http://{}", server.addr());
+    let mut run = tools.run("manage", &base, doc, &args)?;
+    let shared = run.expect("shared").await?;
+    let renamed = run.expect("renamed").await?;
+    let deleted = run.expect("deleted").await?;
+    let home = run.expect("home").await?;
+    run.finish().await?;
+
+    let your_link = shared["yourLink"].as_str().context("yourLink")?;
+    assert!(your_link.starts_with(&format!("{base}/d/team/notes.md#token=")), "{shared}");
+    let link = shared["link"].as_str().context("link")?;
+    assert!(link.starts_with(&format!("{base}/d/team/notes.md#token=")) && link != your_link);
+    assert!(shared["outcome"].as_str().is_some_and(|o| o.contains("read-only")), "{shared}");
+    assert_eq!(shared["text"], typed);
+    assert_eq!(shared["editable"], false, "a read-only link opens locked: {shared}");
+    assert_eq!(shared["badge"], true);
+
+    assert!(renamed["invalid"].as_str().is_some_and(|e| e.contains("empty segment")), "{renamed}");
+    for page in renamed["pages"].as_array().context("pages")? {
+        assert_eq!(page["docId"], renamed_to, "{renamed}");
+        assert_eq!(page["text"], typed, "{renamed}");
+    }
+    let encoded = tandem_crdt::doc_id_to_path(renamed_to).replace('/', "%2F");
+    let old = server.get(&format!("/api/docs/team%2Fnotes.md/text?token={token}")).await?;
+    assert_eq!(old.0, 404, "the old id holds nothing");
+
+    assert!(deleted["question"].as_str().is_some_and(|q| q.contains(renamed_to)), "{deleted}");
+    for page in deleted["pages"].as_array().context("pages")?.iter().chain([&deleted["reloaded"]]) {
+        assert_eq!(page["gone"], true, "{page}");
+        assert_eq!(page["text"], typed, "the copy is kept: {page}");
+        assert_eq!(page["editable"], false, "{page}");
+        assert!(page["conn"].as_str().is_some_and(|c| c.contains("deleted")), "{page}");
+        assert_ne!(page["saved"], "all edits saved on the server", "{page}");
+        assert!(page["banner"].as_str().is_some_and(|b| b.contains("was deleted")), "{page}");
+        let recent = page["recent"].as_array().context("recent")?;
+        assert!(!recent.iter().any(|id| id == renamed_to || id == doc), "still listed: {page}");
+    }
+    assert_eq!(deleted["downloaded"], typed);
+    assert_eq!(server.get(&format!("/api/docs/{encoded}/text?token={token}")).await?.0, 404);
+    assert!(home["note"].as_str().is_some_and(|n| n.contains("only with a token")), "{home}");
     Ok(())
 }
 

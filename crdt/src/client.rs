@@ -22,6 +22,7 @@ pub struct LocalView {
     /// Char offset of the first char they see.
     pub top: Option<usize>,
 }
+use crate::protocol::Removal;
 use crate::session::{Extensions, PeerAccess, SessionConfig, SyncSession};
 
 /// What a frame from the server meant for the client.
@@ -44,6 +45,8 @@ pub struct ClientEvent {
     pub auth_denied: Option<String>,
     /// The server said what this connection may do (tandem extension).
     pub access: Option<PeerAccess>,
+    /// The document left this id (tandem extension): keep the local copy, do not reconnect.
+    pub gone: Option<Removal>,
 }
 
 /// An update the client applied since the journal was last drained, for an append-only store.
@@ -210,6 +213,7 @@ impl Client {
             durable: incoming.durable.is_some(),
             auth_denied: incoming.auth_denied,
             access: incoming.access,
+            gone: incoming.gone,
         })
     }
 

@@ -69,7 +69,8 @@ pub use presence::{
     ViewPresence,
 };
 pub use protocol::{
-    MSG_ACCESS, MSG_AUTH, MSG_AWARENESS, MSG_DURABLE, MSG_QUERY_AWARENESS, MSG_SYNC, Message,
+    MSG_ACCESS, MSG_AUTH, MSG_AWARENESS, MSG_DURABLE, MSG_GONE, MSG_QUERY_AWARENESS, MSG_SYNC,
+    Message, Removal,
 };
 pub use session::{Extensions, Incoming, PeerAccess, Role, SessionConfig, SyncSession};
 pub use yrs::{Assoc, StickyIndex};

@@ -13,6 +13,7 @@
 //! | 3 query awareness | nothing |
 //! | 100 durable (tandem) | `varUint8Array(varUint(seq) + varUint8Array(state vector))` |
 //! | 101 access (tandem) | `varUint8Array(varUint(read_only: 1 or 0))`: what this connection may do, sent once after the server's SyncStep1 |
+//! | 102 gone (tandem) | `varUint8Array(varUint(0))` deleted, or `varUint8Array(varUint(1) + varString(new id))` renamed: the document left this id; the server closes the connection after it |
 //!
 //! Extension messages (type ≥ 100) go only to peers that asked for them when connecting, so a
 //! stock Yjs client never sees one.
@@ -35,12 +36,28 @@ pub const MSG_QUERY_AWARENESS: u64 = 3;
 pub const MSG_DURABLE: u64 = 100;
 /// tandem extension: "on this connection you may read (and write, unless `read_only`)".
 pub const MSG_ACCESS: u64 = 101;
+/// tandem extension: "this document is no longer at this id" (see [`Removal`]).
+pub const MSG_GONE: u64 = 102;
 
 const SYNC_STEP1: u64 = 0;
 const SYNC_STEP2: u64 = 1;
 const SYNC_UPDATE: u64 = 2;
 const AUTH_DENIED: u64 = 0;
 const AUTH_GRANTED: u64 = 1;
+const GONE_DELETED: u64 = 0;
+const GONE_RENAMED: u64 = 1;
+
+/// How a document left its id (the [`Message::Gone`] extension).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Removal {
+    /// It was deleted: a client keeps its local copy for export and stops reconnecting.
+    Deleted,
+    /// It lives on under another id: a client reopens it there.
+    Renamed {
+        /// The new id.
+        to: String,
+    },
+}
 
 /// One protocol message.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -88,6 +105,9 @@ pub enum Message {
         /// Whether the receiver's updates are refused.
         read_only: bool,
     },
+    /// tandem extension: the document left this id, so a client must not reconnect to it (that
+    /// would bring a deleted document back with its local copy).
+    Gone(Removal),
 }
 
 impl Message {
@@ -126,13 +146,25 @@ impl Message {
                 out.write_var(MSG_ACCESS);
                 out.write_buf(payload);
             }
+            Message::Gone(removal) => {
+                let mut payload = Vec::new();
+                match removal {
+                    Removal::Deleted => payload.write_var(GONE_DELETED),
+                    Removal::Renamed { to } => {
+                        payload.write_var(GONE_RENAMED);
+                        payload.write_string(to);
+                    }
+                }
+                out.write_var(MSG_GONE);
+                out.write_buf(payload);
+            }
         }
         out
     }
 
     /// Whether this is an extension message (only for peers that negotiated extensions).
     pub fn is_extension(&self) -> bool {
-        matches!(self, Message::Durable { .. } | Message::Access { .. })
+        matches!(self, Message::Durable { .. } | Message::Access { .. } | Message::Gone(_))
     }
 
     /// Decodes every message in a frame. Malformed bytes, unknown types and empty frames are
@@ -198,6 +230,19 @@ fn decode_one(cursor: &mut Cursor<'_>) -> Result<Message> {
             let read_only: u64 = Cursor::new(payload).read_var().map_err(malformed)?;
             Ok(Message::Access { read_only: read_only != 0 })
         }
+        MSG_GONE => {
+            let payload = cursor.read_buf().map_err(malformed)?;
+            let mut inner = Cursor::new(payload);
+            let kind: u64 = inner.read_var().map_err(malformed)?;
+            match kind {
+                GONE_DELETED => Ok(Message::Gone(Removal::Deleted)),
+                GONE_RENAMED => {
+                    let to = inner.read_string().map_err(malformed)?.to_owned();
+                    Ok(Message::Gone(Removal::Renamed { to }))
+                }
+                other => Err(Error::MalformedMessage(format!("unknown removal {other}"))),
+            }
+        }
         other => Err(Error::UnknownMessageType(other)),
     }
 }
@@ -220,6 +265,8 @@ mod tests {
             Message::Durable { seq: 300, state_vector: vec![1, 5, 3] },
             Message::Access { read_only: true },
             Message::Access { read_only: false },
+            Message::Gone(Removal::Deleted),
+            Message::Gone(Removal::Renamed { to: "会议/记录.md".into() }),
         ]
     }
 
@@ -235,11 +282,11 @@ mod tests {
     }
 
     #[test]
-    fn only_durable_and_access_are_extensions() {
+    fn only_durable_access_and_gone_are_extensions() {
         let extensions: Vec<bool> = every_message().iter().map(Message::is_extension).collect();
         assert_eq!(
             extensions,
-            [false, false, false, false, false, false, false, false, true, true, true]
+            [false, false, false, false, false, false, false, false, true, true, true, true, true]
         );
     }
 
@@ -262,7 +309,9 @@ mod tests {
     fn unknown_and_malformed_frames_are_errors() {
         assert!(matches!(Message::decode_frame(&[]), Err(Error::EmptyMessage)));
         assert!(matches!(Message::decode_frame(&[4]), Err(Error::UnknownMessageType(4))));
-        assert!(matches!(Message::decode_frame(&[102, 0]), Err(Error::UnknownMessageType(102))));
+        assert!(matches!(Message::decode_frame(&[103, 0]), Err(Error::UnknownMessageType(103))));
+        // A gone message of an unknown kind.
+        assert!(matches!(Message::decode_frame(&[102, 1, 7]), Err(Error::MalformedMessage(_))));
         // An access message whose payload is empty.
         assert!(matches!(Message::decode_frame(&[101, 0]), Err(Error::MalformedMessage(_))));
         assert!(matches!(Message::decode_frame(&[0, 3, 0]), Err(Error::MalformedMessage(_))));

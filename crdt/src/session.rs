@@ -10,7 +10,7 @@ use crate::delta::Delta;
 use crate::document::Document;
 use crate::error::{Error, Result};
 use crate::presence::{Presence, PresenceChange};
-use crate::protocol::Message;
+use crate::protocol::{Message, Removal};
 
 /// Which end of the connection this session is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -99,6 +99,8 @@ pub struct Incoming {
     pub refused_update: bool,
     /// Client: the server said what this connection may do (tandem extension).
     pub access: Option<PeerAccess>,
+    /// Client: the document left this id (tandem extension); do not reconnect to it.
+    pub gone: Option<Removal>,
 }
 
 /// The protocol state of one connection.
@@ -236,6 +238,12 @@ impl SyncSession {
                     return Err(Error::UnknownMessageType(crate::protocol::MSG_ACCESS));
                 }
             },
+            Message::Gone(removal) => match self.config.role {
+                Role::Client => incoming.gone = Some(removal),
+                Role::Server => {
+                    return Err(Error::UnknownMessageType(crate::protocol::MSG_GONE));
+                }
+            },
         }
         Ok(())
     }
@@ -295,6 +303,12 @@ impl SyncSession {
             .extensions
             .tandem()
             .then(|| Message::Durable { seq, state_vector: document.state_vector() }.encode())
+    }
+
+    /// Server: the frame telling this peer the document left its id, if the peer asked for
+    /// extensions (a stock client learns it only from the close).
+    pub fn gone_frame(&self, removal: &Removal) -> Option<Vec<u8>> {
+        self.config.extensions.tandem().then(|| Message::Gone(removal.clone()).encode())
     }
 
     /// Number of update messages this client has sent on this connection (SyncStep2 included).
@@ -447,6 +461,21 @@ mod tests {
         let frame = Message::Access { read_only: true }.encode();
         assert_eq!(client.receive(&frame).unwrap().access, Some(PeerAccess::ReadOnly));
         assert_eq!(client.session.config().access, PeerAccess::ReadOnly);
+    }
+
+    #[test]
+    fn gone_goes_only_to_clients_that_asked_and_is_exposed() {
+        let server =
+            |extensions| SyncSession::new(SessionConfig::server(extensions, PeerAccess::ReadWrite));
+        let renamed = Removal::Renamed { to: "b".into() };
+        assert_eq!(server(Extensions::Stock).gone_frame(&Removal::Deleted), None);
+        let frame = server(Extensions::Tandem).gone_frame(&renamed);
+        assert_eq!(frame, Some(Message::Gone(renamed.clone()).encode()));
+        let mut client = Side::new(SessionConfig::client(Extensions::Tandem), 1);
+        assert_eq!(client.receive(&frame.unwrap_or_default()).unwrap().gone, Some(renamed));
+        let mut server =
+            Side::new(SessionConfig::server(Extensions::Tandem, PeerAccess::ReadWrite), 2);
+        assert!(server.receive(&Message::Gone(Removal::Deleted).encode()).is_err());
     }
 
     #[test]

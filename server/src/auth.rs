@@ -117,6 +117,12 @@ impl AuthKey {
     /// Checks `token` for document `doc` at unix time `now` (seconds); returns the access it
     /// grants.
     pub fn verify(&self, token: &str, doc: &str, now: u64) -> Result<Access, AuthError> {
+        self.grant(token, doc, now).map(|grant| grant.access)
+    }
+
+    /// Like [`AuthKey::verify`], but the whole grant: what a token may hand on (a share link
+    /// is never wider than its maker's token).
+    pub fn grant(&self, token: &str, doc: &str, now: u64) -> Result<Grant, AuthError> {
         let (payload, signature) = token.split_once('.').ok_or(AuthError::Malformed)?;
         let payload = URL_SAFE_NO_PAD.decode(payload).map_err(|_| AuthError::Malformed)?;
         let signature = URL_SAFE_NO_PAD.decode(signature).map_err(|_| AuthError::Malformed)?;
@@ -132,7 +138,7 @@ impl AuthKey {
         if !matches {
             return Err(AuthError::WrongDocument);
         }
-        Ok(grant.access)
+        Ok(grant)
     }
 }
 

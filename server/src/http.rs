@@ -7,6 +7,7 @@
 //! | `GET /metrics` | Prometheus text |
 //! | `GET /api/docs` | JSON list of stored documents: `id`, `stored_bytes`, `updated_at_ms`, `connections` |
 //! | `GET /api/docs/ID/text` | the document's current plain text (404 if it does not exist) |
+//! | `POST /api/docs/ID/share`, `POST /api/docs/ID/rename`, `DELETE /api/docs/ID` | share links, rename, delete: see [`crate::manage`] |
 //! | `GET /ws/ID`, or any `GET /ID` with `Upgrade: websocket` | the document's websocket |
 //! | anything else | the browser client: built into the binary, or the files of `--web-dir`; unknown paths get its `index.html`, so `/d/ID` and `/ID` open it |
 //!
@@ -33,8 +34,9 @@ use tower::ServiceExt;
 use tower_http::services::{ServeDir, ServeFile};
 
 use crate::app::App;
-use crate::auth::AuthError;
+use crate::auth::{Access, AuthError};
 use crate::connection::{self, ConnectRequest};
+use crate::manage;
 use crate::metrics::Rejection;
 use crate::peer::{Peer, ProxyTrust};
 use crate::web_bundle;
@@ -52,9 +54,9 @@ const WRITE_BUFFER_BYTES: usize = 8 * 1024;
 /// Every endpoint reads its id from the raw (still percent-encoded) path through
 /// [`doc_id_from_path`], so an id is decoded exactly once and by one rule whichever
 /// endpoint it came through.
-struct IdInPath {
-    prefix: &'static str,
-    suffix: &'static str,
+pub(crate) struct IdInPath {
+    pub(crate) prefix: &'static str,
+    pub(crate) suffix: &'static str,
 }
 
 /// `/ID...`: y-websocket's URL convention.
@@ -66,7 +68,7 @@ const TEXT: IdInPath = IdInPath { prefix: "/api/docs/", suffix: "/text" };
 
 /// Why a request path names no document.
 #[derive(Debug, PartialEq, Eq)]
-enum IdRefusal {
+pub(crate) enum IdRefusal {
     /// The path is not this endpoint's shape: 404.
     NotHere,
     /// The id breaks the rule: 400.
@@ -86,7 +88,7 @@ impl IntoResponse for IdRefusal {
 
 impl IdInPath {
     /// The decoded id.
-    fn read(&self, path: &str) -> Result<String, IdRefusal> {
+    pub(crate) fn read(&self, path: &str) -> Result<String, IdRefusal> {
         let raw = path
             .strip_prefix(self.prefix)
             .and_then(|rest| rest.strip_suffix(self.suffix))
@@ -101,7 +103,10 @@ pub(crate) fn router(app: Arc<App>) -> Router {
         .route("/healthz", get(healthz))
         .route("/metrics", get(metrics))
         .route("/api/docs", get(list_documents))
-        .route("/api/docs/{*id}", get(document_text))
+        .route(
+            "/api/docs/{*id}",
+            get(document_text).post(manage::post_document).delete(manage::delete_document),
+        )
         .route("/ws/{*id}", get(websocket_route))
         .fallback(fallback)
         .with_state(app)
@@ -132,26 +137,31 @@ async fn metrics(State(app): State<Arc<App>>) -> Response {
 }
 
 #[derive(Debug, Default, Deserialize)]
-struct TokenQuery {
-    token: Option<String>,
+pub(crate) struct TokenQuery {
+    pub(crate) token: Option<String>,
 }
 
 /// Checks an API request's token (`?token=` or `Authorization: Bearer`) for `doc` (`""`: every
 /// document).
-fn authorize_api(
+pub(crate) fn authorize_api(
     app: &App,
     query: &TokenQuery,
     headers: &HeaderMap,
     doc: &str,
-) -> Result<(), AuthError> {
+) -> Result<Access, AuthError> {
+    app.authorize(api_token(query, headers), doc)
+}
+
+/// The token of an API request: `?token=` or else `Authorization: Bearer`.
+pub(crate) fn api_token<'a>(query: &'a TokenQuery, headers: &'a HeaderMap) -> Option<&'a str> {
     let bearer = headers
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.strip_prefix("Bearer "));
-    app.authorize(query.token.as_deref().or(bearer), doc).map(|_| ())
+    query.token.as_deref().or(bearer)
 }
 
-fn unauthorized(error: AuthError) -> Response {
+pub(crate) fn unauthorized(error: AuthError) -> Response {
     (StatusCode::UNAUTHORIZED, format!("{error}\n")).into_response()
 }
 

@@ -38,6 +38,7 @@ pub mod cluster;
 pub mod config;
 mod connection;
 mod http;
+mod manage;
 pub mod metrics;
 mod outbox;
 mod peer;

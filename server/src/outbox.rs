@@ -34,6 +34,9 @@ pub(crate) mod code {
     pub const INTERNAL: u16 = 1011;
     /// Come back later (the client fell behind).
     pub const TRY_AGAIN_LATER: u16 = 1013;
+    /// The document was deleted or renamed (tandem's own code, in the private range): do
+    /// not reconnect to this id.
+    pub const GONE: u16 = 4410;
 }
 
 /// Why a connection is closed: the websocket close code and the reason sent with it.

@@ -13,7 +13,7 @@ use std::time::Duration;
 
 use axum::body::Bytes;
 use tandem_crdt::{
-    Document, DocumentConfig, EMPTY_UPDATE, Presence, SessionConfig, SyncSession,
+    Document, DocumentConfig, EMPTY_UPDATE, Presence, Removal, SessionConfig, SyncSession,
     client_id_from_random,
 };
 use tokio::sync::OnceCell;
@@ -23,7 +23,7 @@ use tokio::time::Instant;
 use crate::cluster::Replicas;
 use crate::metrics::{Metrics, Rejection};
 use crate::outbox::{CloseReason, Outbox, code};
-use crate::storage::{Ack, Storage, StorageError, StoredDocument, WriteOp, Writer};
+use crate::storage::{Ack, Relocated, Storage, StorageError, StoredDocument, WriteOp, Writer};
 
 /// Why a document could not be loaded.
 #[derive(Debug, thiserror::Error)]
@@ -143,6 +143,11 @@ impl Room {
         outbox: Arc<Outbox>,
     ) -> Result<(), tandem_crdt::Error> {
         let mut state = lock(&self.state);
+        if self.is_poisoned() {
+            // Deleted, renamed or reloading since this connection acquired it.
+            outbox.close(CloseReason::new(code::TRY_AGAIN_LATER, "document changed; reconnect"));
+            return Ok(());
+        }
         let mut session = SyncSession::new(config);
         for frame in session.open(&state.document, &state.presence)? {
             outbox.push(frame);
@@ -157,7 +162,9 @@ impl Room {
     pub fn receive(&self, connection: u64, frame: &[u8], now_ms: u64) -> Result<(), CloseReason> {
         let mut guard = lock(&self.state);
         let state = &mut *guard;
-        if !state.members.contains_key(&connection) {
+        if !state.members.contains_key(&connection) || self.is_poisoned() {
+            // A poisoned room stores nothing more: its connections are closing, and what they
+            // still send is unconfirmed, so their clients send it again after reconnecting.
             return Ok(());
         }
         let started = std::time::Instant::now();
@@ -322,6 +329,24 @@ impl Room {
                 code::INTERNAL,
                 "document reloaded after an internal error; reconnect",
             ));
+        }
+    }
+
+    /// The document left this id: every connection is told (tandem clients by a `Gone`
+    /// message, everyone by the close) and the room stores nothing more, so the storage change
+    /// that follows is final. The next connection to the id gets a fresh room.
+    fn retire(&self, removal: &Removal) {
+        let state = lock(&self.state);
+        self.poisoned.store(true, Ordering::Relaxed);
+        let reason = match removal {
+            Removal::Deleted => "document deleted".to_owned(),
+            Removal::Renamed { to } => format!("document renamed to {to}"),
+        };
+        for member in state.members.values() {
+            if let Some(frame) = member.session.gone_frame(removal) {
+                member.outbox.push(frame);
+            }
+            member.outbox.close(CloseReason::new(code::GONE, reason.clone()));
         }
     }
 
@@ -540,9 +565,12 @@ impl Rooms {
             .collect()
     }
 
-    /// The room of `doc` if it is loaded.
+    /// The room of `doc` if it is loaded (a poisoned one is on its way out: storage, or the
+    /// next room, speaks for the document).
     pub fn get(&self, doc: &str) -> Option<Arc<Room>> {
-        lock(&self.slots).get(doc).and_then(|slot| slot.room.get().cloned())
+        lock(&self.slots)
+            .get(doc)
+            .and_then(|slot| slot.room.get().filter(|room| !room.is_poisoned()).cloned())
     }
 
     /// Periodic upkeep of every room; unloads rooms idle for the configured quiet period.
@@ -574,6 +602,35 @@ impl Rooms {
         match self.storage.load(doc).await {
             Ok(stored) => room.apply_stored(&stored),
             Err(error) => tracing::warn!(doc, %error, "resyncing from storage failed"),
+        }
+    }
+
+    /// Deletes `doc` (`Removal::Deleted`) or moves it to a new id: its connections are told and
+    /// closed, what its room queued is committed, then storage changes in one transaction. A
+    /// rename onto an id someone has open is refused (that room's replica would hide the moved
+    /// text).
+    pub async fn relocate(&self, doc: &str, removal: &Removal) -> Result<Relocated, StorageError> {
+        if let Removal::Renamed { to } = removal
+            && self.get(to).is_some_and(|room| room.connections() > 0)
+        {
+            return Ok(Relocated::TargetTaken);
+        }
+        if let Some(room) = self.get(doc) {
+            room.retire(removal);
+        }
+        self.writer.flush().await?;
+        match removal {
+            Removal::Deleted => self.storage.delete(doc).await,
+            Removal::Renamed { to } => {
+                let relocated = self.storage.rename(doc, to).await?;
+                if relocated == Relocated::Done
+                    && let Some(room) = self.get(to)
+                {
+                    // Loaded empty and idle: the next connection loads the moved document.
+                    room.poisoned.store(true, Ordering::Relaxed);
+                }
+                Ok(relocated)
+            }
         }
     }
 

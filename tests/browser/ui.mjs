@@ -321,3 +321,103 @@ export async function keptAside({ base, doc, texts }) {
     await browser.close();
   }
 }
+
+/**
+ * Sharing and managing (a server with an auth key). `texts`: the text to type, a read-write
+ * token for the folder `team/` (the doc lives there), the id to rename to. Two pages of the
+ * same browser user edit the document; one makes a read-only link (opened in a third page),
+ * renames the document (both pages follow it), then deletes it (both keep their copy, locked,
+ * with the banner). The home page without a token says the list needs one.
+ */
+export async function manage({ base, doc, texts }) {
+  const [text, token, renamedTo] = texts;
+  const browser = await launch({ acceptDownloads: true, permissions: ["clipboard-read", "clipboard-write"] });
+  try {
+    const url = (id) => `${base}/d/${id.split("/").map(encodeURIComponent).join("/")}#token=${encodeURIComponent(token)}`;
+    const a = await browser.context.newPage();
+    const b = await browser.context.newPage();
+    await openSynced(a, url(doc));
+    await openSynced(b, url(doc));
+    await a.click(".cm-content");
+    await typeText(a, text, 0);
+    await waitInPage(b, "the other page's text", (t) => window.tandem.text() === t, text);
+    await waitInPage(a, "durable edits", () => window.tandem.client.unconfirmedCount() === 0);
+
+    // Share: a read-only link, opened in a third page.
+    await a.click("#share-button");
+    await a.waitForSelector("dialog[open] .share-form");
+    const yourLink = await a.inputValue("dialog[open] .link-field");
+    await a.selectOption("dialog[open] select[name=access]", "r");
+    await a.selectOption("dialog[open] select[name=expiry]", "3600");
+    await a.click("dialog[open] .share-form button[type=submit]");
+    await waitInPage(a, "the new link", () => document.querySelectorAll("dialog[open] .link-field").length === 2);
+    const made = await a.$$eval("dialog[open] .link-field", (fields) => fields.map((f) => /** @type {HTMLInputElement} */ (f).value));
+    const outcome = await a.textContent("dialog[open] .dialog-outcome");
+    await a.keyboard.press("Escape");
+    await waitInPage(a, "the dialog closed", () => !document.querySelector("dialog[open]"));
+    const reader = await browser.context.newPage();
+    await openSynced(reader, made[1]);
+    await waitInPage(reader, "read-only access", () => window.tandem.access() === "read-only");
+    const shared = await reader.evaluate(() => ({
+      text: window.tandem.text(),
+      editable: document.querySelector(".cm-content").getAttribute("contenteditable") === "true",
+      badge: !document.getElementById("access").hidden,
+    }));
+    await reader.close();
+    report("shared", { yourLink, link: made[1], outcome, ...shared });
+
+    // Rename: confirmed in the dialog; both pages follow to the new id with the text.
+    await a.click("#rename-button");
+    await a.waitForSelector("dialog[open] .rename-to");
+    await a.fill("dialog[open] .rename-to", "team//bad");
+    await a.click("dialog[open] button[type=submit]");
+    await waitInPage(a, "the id's error", () => document.querySelector("dialog[open] .dialog-outcome").textContent !== "");
+    const invalid = await a.textContent("dialog[open] .dialog-outcome");
+    await a.fill("dialog[open] .rename-to", renamedTo);
+    await a.click("dialog[open] button[type=submit]");
+    for (const page of [a, b]) {
+      await page.waitForURL((u) => decodeURIComponent(u.pathname) === `/d/${renamedTo}`);
+      await waitInPage(page, "a sync at the new id", () => window.tandem?.client.isSynced());
+    }
+    const renamed = await Promise.all(
+      [a, b].map((page) => page.evaluate(() => ({ docId: window.tandem.docId, text: window.tandem.text(), title: document.title }))),
+    );
+    report("renamed", { invalid, pages: renamed });
+
+    // Delete: confirmed; both pages keep their copy, locked, and say why.
+    await a.click("#delete-button");
+    await a.waitForSelector("dialog[open] .danger");
+    const question = await a.textContent("dialog[open] h2");
+    await a.click("dialog[open] .danger");
+    const goneState = () => ({
+      gone: window.tandem.gone(),
+      text: window.tandem.text(),
+      editable: document.querySelector(".cm-content").getAttribute("contenteditable") === "true",
+      conn: document.getElementById("conn").textContent,
+      saved: document.getElementById("unconfirmed").textContent,
+      banner: document.querySelector(".kept.gone")?.textContent ?? null,
+      recent: JSON.parse(localStorage.getItem("tandem.recent") || "[]").map((d) => d.id),
+    });
+    const deleted = [];
+    for (const page of [a, b]) {
+      await waitInPage(page, "the document gone", () => document.querySelector(".kept.gone") !== null);
+      deleted.push(await page.evaluate(goneState));
+    }
+    const [download] = await Promise.all([b.waitForEvent("download"), b.click(".kept.gone .kept-download")]);
+    const chunks = [];
+    for await (const chunk of await download.createReadStream()) chunks.push(chunk);
+    // A reload shows the kept copy again and does not connect (that would bring it back).
+    await b.reload();
+    await waitInPage(b, "the kept copy", () => document.querySelector(".kept.gone") !== null && window.tandem?.text() !== "");
+    const reloaded = await b.evaluate(goneState);
+    report("deleted", { question, pages: deleted, downloaded: Buffer.concat(chunks).toString("utf8"), reloaded });
+
+    // The home page without a token says why the server's list is missing.
+    const home = await browser.context.newPage();
+    await home.goto(`${base}/`);
+    await waitInPage(home, "the list note", () => !document.getElementById("list-note").hidden);
+    report("home", { note: await home.textContent("#list-note") });
+  } finally {
+    await browser.close();
+  }
+}

@@ -59,6 +59,7 @@ pub struct TestClient {
     closed: Option<Closed>,
     auth_denied: Option<String>,
     frames_received: usize,
+    gone: Option<tandem_crdt::Removal>,
 }
 
 impl std::fmt::Debug for TestClient {
@@ -98,7 +99,14 @@ impl TestClient {
             DocumentConfig::new(client_id),
             if options.durable { Extensions::Tandem } else { Extensions::Stock },
         )?;
-        let mut this = Self { socket, client, closed: None, auth_denied: None, frames_received: 0 };
+        let mut this = Self {
+            socket,
+            client,
+            closed: None,
+            auth_denied: None,
+            frames_received: 0,
+            gone: None,
+        };
         let frames = this.client.connect()?;
         this.send_frames(frames).await?;
         Ok(this)
@@ -249,6 +257,9 @@ impl TestClient {
                 if let Some(reason) = event.auth_denied {
                     self.auth_denied = Some(reason);
                 }
+                if event.gone.is_some() {
+                    self.gone = event.gone;
+                }
                 self.send_frames(event.replies).await?;
             }
             Message::Close(frame) => {
@@ -281,6 +292,11 @@ impl TestClient {
             self.pump(left.min(Duration::from_millis(200))).await?;
         }
         Ok(())
+    }
+
+    /// How the document left its id, once the server said so (tandem's `Gone` message).
+    pub fn gone(&self) -> Option<&tandem_crdt::Removal> {
+        self.gone.as_ref()
     }
 
     /// Waits for the initial sync.

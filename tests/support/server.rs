@@ -214,6 +214,17 @@ impl TestServer {
         }
     }
 
+    /// An API request (plain HTTP only): `method path` with a JSON body and a bearer token.
+    pub async fn request(
+        &self,
+        method: &str,
+        path: &str,
+        token: Option<&str>,
+        json: &str,
+    ) -> anyhow::Result<(u16, String)> {
+        http_request(self.addr, method, path, token, json).await
+    }
+
     /// Everything the server logged so far.
     pub fn log(&self) -> String {
         std::fs::read_to_string(&self.log_path).unwrap_or_default()
@@ -330,11 +341,46 @@ async fn tls_connect(
 }
 
 async fn get_on(
-    mut stream: impl tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin,
+    stream: impl tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin,
     host: &str,
     path: &str,
 ) -> anyhow::Result<(u16, String)> {
-    let request = format!("GET {path} HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n");
+    request_on(stream, host, "GET", path, None, "").await
+}
+
+/// A minimal HTTP/1.1 request with a JSON body (empty: none) and an optional bearer token:
+/// status and body.
+pub async fn http_request(
+    addr: SocketAddr,
+    method: &str,
+    path: &str,
+    token: Option<&str>,
+    json: &str,
+) -> anyhow::Result<(u16, String)> {
+    let stream = tokio::net::TcpStream::connect(addr).await?;
+    request_on(stream, &addr.to_string(), method, path, token, json).await
+}
+
+async fn request_on(
+    mut stream: impl tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin,
+    host: &str,
+    method: &str,
+    path: &str,
+    token: Option<&str>,
+    json: &str,
+) -> anyhow::Result<(u16, String)> {
+    let mut request = format!("{method} {path} HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n");
+    if let Some(token) = token {
+        request.push_str(&format!("Authorization: Bearer {token}\r\n"));
+    }
+    if !json.is_empty() || method != "GET" {
+        request.push_str(&format!(
+            "Content-Type: application/json\r\nContent-Length: {}\r\n",
+            json.len()
+        ));
+    }
+    request.push_str("\r\n");
+    request.push_str(json);
     stream.write_all(request.as_bytes()).await?;
     let mut response = Vec::new();
     tokio::time::timeout(TIMEOUT, stream.read_to_end(&mut response)).await??;

@@ -7,10 +7,14 @@ import { closeProblem } from "./problem.js";
 /**
  * "connecting" (with retryAt while waiting, and why the last attempt failed when that is known),
  * "connected", "offline" (the browser says there is no network; we wait for it to come back),
- * "denied" (the server refused us, for good).
+ * "denied" (the server refused us, for good), "gone" (the document was deleted or renamed on the
+ * server: reconnecting to its id would bring it back, so never).
  * @typedef {{ kind: "connecting", retryAt?: number, problem?: string } | { kind: "connected" }
- *   | { kind: "offline" } | { kind: "denied", reason: string }} ConnectionState
+ *   | { kind: "offline" } | { kind: "denied", reason: string } | { kind: "gone", reason: string }} ConnectionState
  */
+
+/** The close code of a document deleted or renamed on the server (server/src/outbox.rs). */
+export const CLOSE_GONE = 4410;
 
 /**
  * @typedef {object} ConnectionHandlers
@@ -108,6 +112,10 @@ export class Connection {
       if (this.socket !== socket) return;
       this.socket = null;
       this.handlers.onClose();
+      if (event.code === CLOSE_GONE) {
+        this.stop({ kind: "gone", reason: event.reason || "the document left this id" });
+        return;
+      }
       this.scheduleRetry(opened ? closeProblem(event.code, event.reason) : undefined);
       if (!opened) this.handlers.onFailedOpen?.();
     };

@@ -24,10 +24,22 @@ import { failedOpenProblem } from "./problem.js";
 import { $, tokenFromUrl } from "./dom.js";
 import { TAB_WIDTH, tabKeymap } from "./indent.js";
 import { countText, formatCounts } from "./counts.js";
-import { downloadText, showKeptAside } from "./kept.js";
+import { downloadText, showGoneBanner, showKeptAside } from "./kept.js";
+import { showDeleteDialog, showRenameDialog, showShareDialog } from "./dialogs.js";
+import { documentLink } from "./manage.js";
 import { languageFor, loadLanguage } from "./languages.js";
 import { statusView } from "./status.js";
-import { forgetDocument, identity, loadDocument, rememberDocument, saveDocument, setName } from "./store.js";
+import {
+  deleteStoredDocument,
+  forgetDocument,
+  identity,
+  isGone,
+  loadDocument,
+  rememberDocument,
+  saveDocument,
+  setGone,
+  setName,
+} from "./store.js";
 import { editorTheme } from "./theme-editor.js";
 
 /** @typedef {import("./status.js").Access} Access */
@@ -132,7 +144,7 @@ export async function openDocument(docId) {
   ]);
   // A document enters the list once the server took it (first sync) or when this browser holds
   // edits of it; an id the server refuses never does.
-  if (stored) rememberDocument(docId);
+  if (stored && !isGone(docId)) rememberDocument(docId);
   // The colour may change for this page's session (two users present must not share one).
   const me = { ...identity() };
   const myId = randomClientId();
@@ -241,7 +253,7 @@ export async function openDocument(docId) {
     saved.classList.toggle("pending", status.pending);
     $("access").hidden = !status.readOnly;
     const refused = state.kind === "denied" || status.readOnly;
-    if (refused && status.pending) {
+    if (refused && status.pending && state.kind !== "gone") {
       showKeptAside($("main"), { docId, unconfirmed: client.unconfirmedCount(), text: () => client.text() });
     }
   };
@@ -272,6 +284,42 @@ export async function openDocument(docId) {
     lockEditor();
     connection?.stop({ kind: "denied", reason });
   };
+
+  /**
+   * The document left this id (deleted or renamed on the server, by anyone): never reconnect
+   * to it. Renamed: this copy moves with it (unconfirmed edits included) and the page reopens
+   * there. Deleted: the copy stays in this browser, locked, for copy, download or discard.
+   * @param {{ deleted?: boolean, renamedTo?: string }} gone
+   */
+  let goneSeen = false;
+  const documentGone = async (gone) => {
+    if (goneSeen) return;
+    goneSeen = true;
+    const to = gone.renamedTo;
+    connection?.stop({ kind: "gone", reason: to ? `document renamed to ${to}` : "document deleted" });
+    lockEditor();
+    forgetDocument(docId);
+    if (to) {
+      await saving;
+      await saveDocument(to, client.offlineState()).catch((error) => console.error("tandem: could not move the copy", error));
+      await deleteStoredDocument(docId).catch(() => {});
+      location.replace(documentLink(to, token));
+      return;
+    }
+    setGone(docId, true);
+    await saveNow();
+    showGone();
+  };
+  const showGone = () =>
+    showGoneBanner($("main"), {
+      docId,
+      text: () => client.text(),
+      onDiscard: async () => {
+        setGone(docId, false);
+        await deleteStoredDocument(docId).catch(() => {});
+        location.reload();
+      },
+    });
 
   const nameInput = /** @type {HTMLInputElement} */ ($("my-name"));
   const socket = new Connection(websocketUrl(docId, token), {
@@ -318,6 +366,7 @@ export async function openDocument(docId) {
       }
       if (event.authDenied !== undefined) refuse(event.authDenied);
       if (event.access !== undefined) setAccess(event.access);
+      if (event.gone !== undefined) documentGone(event.gone);
     },
   });
   connection = socket;
@@ -356,12 +405,27 @@ export async function openDocument(docId) {
       flush: saveNow,
       access: () => access,
       setAccess,
+      gone: () => goneSeen,
     },
   });
   $("download").addEventListener("click", () => downloadText(docId, client.text()));
+  $("doc-actions").hidden = false;
+  $("share-button").addEventListener("click", () => showShareDialog(docId, token));
+  $("rename-button").addEventListener("click", () =>
+    showRenameDialog(docId, token, (to) => documentGone({ renamedTo: to })),
+  );
+  $("delete-button").addEventListener("click", () => showDeleteDialog(docId, token, () => documentGone({ deleted: true })));
   showPresence();
   showStatus();
   showCounts();
+  if (isGone(docId)) {
+    // Deleted on the server while this browser held it: connecting would bring it back.
+    goneSeen = true;
+    socket.stop({ kind: "gone", reason: "document deleted" });
+    lockEditor();
+    showGone();
+    return;
+  }
   socket.start();
   view.focus();
 }

@@ -4,18 +4,11 @@
 
 import { docIdError, docIdPath } from "./docid.js";
 import { $ } from "./dom.js";
+import { documentLink } from "./manage.js";
 import { recentDocuments } from "./store.js";
 import { MANIFEST_NAME, manifestFiles, workspacePrefixes } from "./workspace.js";
 
-/**
- * The page link of a document, with the token in the fragment (never sent to a server log).
- * @param {string} docId
- * @param {string} token
- * @returns {string}
- */
-export function documentLink(docId, token) {
-  return `${docIdPath(docId)}${token ? `#token=${encodeURIComponent(token)}` : ""}`;
-}
+export { documentLink };
 
 /**
  * Shows the home page.
@@ -35,6 +28,7 @@ export function showHome(token) {
       </form>
       <p id="open-error" class="form-error" role="alert"></p>
       <h2>Documents</h2>
+      <p id="list-note" class="list-note" hidden></p>
       <ul id="doc-list"><li class="empty">loading…</li></ul>
     </section>`;
   const input = /** @type {HTMLInputElement} */ ($("open-name"));
@@ -55,6 +49,24 @@ export function showHome(token) {
  */
 
 /**
+ * What the home page says about the server's list, from `GET /api/docs`'s status: null when
+ * it listed.
+ * @param {number} status
+ * @param {boolean} withToken whether the page had a token to send
+ * @returns {string | null}
+ */
+export function listNote(status, withToken) {
+  if (status >= 200 && status < 300) return null;
+  if (status === 401 && !withToken) {
+    return "The server lists its documents only with a token that grants every document (open this page as /#token=…). Below: the documents this browser opened.";
+  }
+  if (status === 401) {
+    return "This link's token does not grant the whole list (it is for one document or a folder). Below: the documents this browser opened.";
+  }
+  return `The server's list is unavailable (HTTP ${status}). Below: the documents this browser opened.`;
+}
+
+/**
  * Server documents (`GET /api/docs`) merged with the ones this browser opened; invalid ids left
  * out (an older page stored some).
  * @param {string} token
@@ -67,6 +79,9 @@ async function listDocuments(token) {
     /** @type {Record<string, string>} */
     const headers = token ? { authorization: `Bearer ${token}` } : {};
     const response = await fetch("/api/docs", { headers });
+    const note = listNote(response.status, Boolean(token));
+    $("list-note").hidden = note === null;
+    $("list-note").textContent = note ?? "";
     if (response.ok) {
       const body = await response.json();
       const list = Array.isArray(body) ? body : Array.isArray(body?.docs) ? body.docs : [];

@@ -55,3 +55,37 @@ export function showKeptAside(main, { docId, unconfirmed, text }) {
   const message = /** @type {HTMLElement} */ (banner.querySelector(".kept-message"));
   message.textContent = `The server will not take edits here: ${unconfirmed} edit${unconfirmed === 1 ? "" : "s"} made in this browser could not be saved. They stay in this browser; copy or download the text to keep them elsewhere.`;
 }
+
+/**
+ * Shows the banner of a document deleted on the server while this browser held it: the copy
+ * stays here, to copy, download or discard (discarding opens the id afresh).
+ * @param {HTMLElement} main
+ * @param {{ docId: string, text: () => string, onDiscard: () => void }} gone
+ */
+export function showGoneBanner(main, { docId, text, onDiscard }) {
+  if (main.querySelector(".kept.gone")) return;
+  const banner = document.createElement("section");
+  banner.className = "kept gone";
+  banner.setAttribute("role", "alert");
+  const message = document.createElement("span");
+  message.className = "kept-message";
+  message.textContent = `“${docId}” was deleted on the server. This browser keeps its copy: copy or download the text to keep it.`;
+  const copy = document.createElement("button");
+  copy.type = "button";
+  copy.textContent = "Copy the text";
+  copy.addEventListener("click", () => {
+    navigator.clipboard.writeText(text()).catch((error) => console.error("tandem: copy failed", error));
+  });
+  const download = document.createElement("button");
+  download.type = "button";
+  download.className = "kept-download";
+  download.textContent = "Download";
+  download.addEventListener("click", () => downloadText(docId, text()));
+  const discard = document.createElement("button");
+  discard.type = "button";
+  discard.className = "kept-discard";
+  discard.textContent = "Discard this copy";
+  discard.addEventListener("click", onDiscard);
+  banner.append(message, copy, download, discard);
+  main.prepend(banner);
+}

@@ -21,7 +21,7 @@
 
 /**
  * @typedef {object} StatusView
- * @property {string} kind the class of the connection dot: connected, connecting, offline, denied
+ * @property {string} kind the class of the connection dot: connected, connecting, offline, denied, gone
  * @property {string} connection what the connection is doing
  * @property {string} saved where the local edits are ("" when there is nothing worth saying)
  * @property {boolean} pending some local edits are not on the server yet
@@ -53,6 +53,8 @@ export function statusView({ connection, synced, unconfirmed, access, now }) {
       return view("offline: edits are kept in this browser", pending ? `${edits(unconfirmed)} not yet saved on the server` : "");
     case "denied":
       return view(`access denied: ${connection.reason}`, pending ? `${edits(unconfirmed)} kept only in this browser` : "");
+    case "gone":
+      return view(`${connection.reason} on the server`, pending ? `${edits(unconfirmed)} kept only in this browser` : "");
     default: {
       const text = connection.retryAt
         ? `${connection.problem ?? "connecting"}, retry in ${Math.max(0, Math.ceil((connection.retryAt - now) / 1000))}s`

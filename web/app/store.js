@@ -128,3 +128,42 @@ export function forgetDocument(docId) {
 export function setName(name) {
   localStorage.setItem(IDENTITY_KEY, JSON.stringify({ ...identity(), name }));
 }
+
+/**
+ * Removes the stored copy of `docId` (it moved, or the person discarded it).
+ * @param {string} docId
+ */
+export function deleteStoredDocument(docId) {
+  return run("readwrite", (store) => store.delete(docId));
+}
+
+const GONE_KEY = "tandem.gone";
+
+/**
+ * Ids deleted on the server whose copy this browser keeps: opening one shows the copy instead
+ * of connecting, which would bring the document back.
+ * @returns {string[]}
+ */
+function goneDocuments() {
+  const list = readJson(GONE_KEY, []);
+  return Array.isArray(list) ? list.filter((id) => typeof id === "string") : [];
+}
+
+/**
+ * Whether `docId` was deleted on the server while this browser held a copy.
+ * @param {string} docId
+ * @returns {boolean}
+ */
+export function isGone(docId) {
+  return goneDocuments().includes(docId);
+}
+
+/**
+ * Marks (or unmarks) `docId` as deleted on the server.
+ * @param {string} docId
+ * @param {boolean} gone
+ */
+export function setGone(docId, gone) {
+  const others = goneDocuments().filter((id) => id !== docId);
+  localStorage.setItem(GONE_KEY, JSON.stringify(gone ? [...others, docId] : others));
+}

@@ -26,6 +26,8 @@ declare module "tandem-wasm" {
     authDenied?: string;
     /** What the server lets this page do, once it has said so. */
     access?: "read-only" | "read-write";
+    /** The document left this id (the server's `Gone` message). */
+    gone?: { deleted?: boolean; renamedTo?: string };
   }
   /** An undo or redo step. */
   export interface Step {

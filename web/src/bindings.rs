@@ -4,7 +4,7 @@
 //! `Uint8Array`s to send on the websocket as binary messages.
 
 use js_sys::{Array, Object, Reflect, Uint8Array};
-use tandem_crdt::PeerAccess;
+use tandem_crdt::{PeerAccess, Removal};
 use wasm_bindgen::prelude::*;
 
 use crate::error::WebError;
@@ -77,9 +77,10 @@ impl WebClient {
     }
 
     /// Handles one frame from the server. Returns `{ replies, changes, presenceChanged, synced,
-    /// confirmed, authDenied, access }` (`access`: `"read-only"` or `"read-write"`, once the
-    /// server says); `changes` is an array of groups of `{from, to, insert}`, each group one
-    /// CodeMirror transaction, applied in order. Throws on a malformed frame: close the
+    /// confirmed, authDenied, access, gone }` (`access`: `"read-only"` or `"read-write"`, once
+    /// the server says; `gone`: `{deleted: true}` or `{renamedTo}`, when the document left);
+    /// `changes` is an array of groups of `{from, to, insert}`, each group one CodeMirror
+    /// transaction, applied in order. Throws on a malformed frame: close the
     /// connection then.
     pub fn receive(&mut self, frame: &[u8], now: f64) -> Result<Object, JsValue> {
         let event = self.inner.receive(frame, millis(now))?;
@@ -221,6 +222,15 @@ fn remote_event(event: RemoteEvent) -> Result<Object, JsValue> {
             PeerAccess::ReadWrite => "read-write",
         };
         set(&object, "access", &JsValue::from_str(name))?;
+    }
+    if let Some(removal) = event.gone {
+        // `{ deleted: true }` or `{ renamedTo: ID }` (document.js `documentGone`).
+        let gone = Object::new();
+        match removal {
+            Removal::Deleted => set(&gone, "deleted", &JsValue::TRUE)?,
+            Removal::Renamed { to } => set(&gone, "renamedTo", &JsValue::from_str(&to))?,
+        }
+        set(&object, "gone", &gone.into())?;
     }
     Ok(object)
 }

@@ -5,7 +5,8 @@
 
 use tandem_crdt::offsets::AstralIndex;
 use tandem_crdt::{
-    Client, Delta, DocumentConfig, Extensions, MAX_CLIENT_ID, OfflineState, PeerAccess, UserInfo,
+    Client, Delta, DocumentConfig, Extensions, MAX_CLIENT_ID, OfflineState, PeerAccess, Removal,
+    UserInfo,
 };
 
 use crate::error::WebError;
@@ -40,6 +41,8 @@ pub struct RemoteEvent {
     pub auth_denied: Option<String>,
     /// The server said what this connection may do (its `Access` message).
     pub access: Option<PeerAccess>,
+    /// The document left this id (its `Gone` message).
+    pub gone: Option<Removal>,
 }
 
 /// An undo or redo: the editor changes (one group) and the frames that carry it to the others.
@@ -159,6 +162,7 @@ impl ViewClient {
             confirmed: event.confirmed,
             auth_denied: event.auth_denied,
             access: event.access,
+            gone: event.gone,
         })
     }
 

@@ -61,3 +61,10 @@ test("read-only access shows the badge", () => {
   assert.equal(view({ access: "read-only" }).readOnly, true);
   assert.equal(view({ access: "read-write" }).readOnly, false);
 });
+
+test("a document gone from the server says so and never claims the edits are saved", () => {
+  const gone = view({ connection: { kind: "gone", reason: "document deleted" }, unconfirmed: 2 });
+  assert.equal(gone.connection, "document deleted on the server");
+  assert.equal(gone.saved, "2 edits kept only in this browser");
+  assert.equal(view({ connection: { kind: "gone", reason: "document deleted" } }).saved, "");
+});

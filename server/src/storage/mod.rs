@@ -86,6 +86,17 @@ pub struct DocumentInfo {
     pub updated_at_ms: i64,
 }
 
+/// What a rename or delete did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Relocated {
+    /// Done, in one transaction.
+    Done,
+    /// Nothing is stored under the id.
+    NoSuchDocument,
+    /// A rename's new id already holds a document: nothing changed.
+    TargetTaken,
+}
+
 /// One write, applied in order inside a batch's transaction.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum WriteOp {
@@ -134,6 +145,21 @@ pub trait Storage: Send + Sync + 'static {
     fn list(&self) -> BoxFuture<'_, Result<Vec<DocumentInfo>, StorageError>>;
     /// Checks that the database answers.
     fn ping(&self) -> BoxFuture<'_, Result<(), StorageError>>;
+    /// Moves everything stored for `from` to `to`, in one transaction, unless `to` is taken.
+    /// The caller first stops the room's writes and flushes the writer.
+    fn rename<'a>(
+        &'a self,
+        from: &'a str,
+        to: &'a str,
+    ) -> BoxFuture<'a, Result<Relocated, StorageError>> {
+        let _ = (from, to);
+        Box::pin(async { Err(StorageError::CommitFailed("this store cannot rename".into())) })
+    }
+    /// Removes everything stored for `doc`, in one transaction (same caveat as `rename`).
+    fn delete<'a>(&'a self, doc: &'a str) -> BoxFuture<'a, Result<Relocated, StorageError>> {
+        let _ = doc;
+        Box::pin(async { Err(StorageError::CommitFailed("this store cannot delete".into())) })
+    }
     /// Closes the connections (after the last write).
     fn close(&self) -> BoxFuture<'_, ()>;
 }

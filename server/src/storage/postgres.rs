@@ -11,7 +11,7 @@ use sqlx::{Connection, PgConnection, Postgres};
 
 use super::sql::{self, AppendRun, LOAD, LoadRow, ROWS_PER_STATEMENT};
 use super::write_connection::WriteConnection;
-use super::{DocumentInfo, Storage, StorageError, StoredDocument, WriteOp, unix_ms};
+use super::{DocumentInfo, Relocated, Storage, StorageError, StoredDocument, WriteOp, unix_ms};
 use crate::cluster::{self, CHANNEL, NOTIFY, PostgresCluster};
 
 const SCHEMA: &str = "
@@ -200,6 +200,32 @@ impl Storage for PostgresStorage {
         Box::pin(async move { Ok(sql::ping(&self.pool).await?) })
     }
 
+    fn rename<'a>(
+        &'a self,
+        from: &'a str,
+        to: &'a str,
+    ) -> BoxFuture<'a, Result<Relocated, StorageError>> {
+        Box::pin(async move {
+            let mut connection = WriteConnection::acquire(&self.pool).await?;
+            let mut tx = connection.begin().await?;
+            let relocated = sql::rename::<Postgres>(&mut tx, from, to).await?;
+            tx.commit().await?;
+            connection.committed();
+            Ok(relocated)
+        })
+    }
+
+    fn delete<'a>(&'a self, doc: &'a str) -> BoxFuture<'a, Result<Relocated, StorageError>> {
+        Box::pin(async move {
+            let mut connection = WriteConnection::acquire(&self.pool).await?;
+            let mut tx = connection.begin().await?;
+            let relocated = sql::delete::<Postgres>(&mut tx, doc).await?;
+            tx.commit().await?;
+            connection.committed();
+            Ok(relocated)
+        })
+    }
+
     fn close(&self) -> BoxFuture<'_, ()> {
         Box::pin(self.pool.close())
     }
@@ -281,6 +307,18 @@ mod tests {
         };
         let storage = PostgresStorage::open(&db.url).await.unwrap();
         log_snapshot_and_listing(&storage).await;
+        db.drop_database().await.unwrap();
+    }
+
+    #[tokio::test]
+    async fn postgres_rename_and_delete() {
+        let Some(db) =
+            tandem_e2e::PostgresDatabase::create("postgres_rename_and_delete").await.unwrap()
+        else {
+            return;
+        };
+        let storage = PostgresStorage::open(&db.url).await.unwrap();
+        crate::storage::sql::tests::rename_and_delete(&storage).await;
         db.drop_database().await.unwrap();
     }
 }

@@ -11,7 +11,7 @@ use sqlx::database::HasStatementCache;
 use sqlx::migrate::{Migration, MigrationType, Migrator};
 use sqlx::{Database, Encode, Executor, IntoArguments, Pool, QueryBuilder, SqlSafeStr, Type};
 
-use super::{DocumentInfo, StoredDocument};
+use super::{DocumentInfo, Relocated, StoredDocument};
 
 /// The snapshot (`part` 0) then the log (`part` 1) in one statement: one round trip, and one
 /// statement reads one consistent state in both databases, so the two parts are from the same
@@ -27,6 +27,19 @@ const PUT_SNAPSHOT: &str = "INSERT INTO snapshots (doc, state, updated_at) VALUE
 const TOUCH_AFTER_SNAPSHOT: &str = "INSERT INTO documents (id, stored_bytes, updated_at) VALUES ($1, $2, $3) \
      ON CONFLICT (id) DO UPDATE SET stored_bytes = excluded.stored_bytes";
 const LIST: &str = "SELECT id, stored_bytes, updated_at FROM documents ORDER BY id";
+const EXISTS: &str = "SELECT COUNT(*) FROM documents WHERE id = $1";
+/// What moving a document from `$1` to `$2` changes: its log, its snapshot, its listing.
+const RENAME: [&str; 3] = [
+    "UPDATE updates SET doc = $2 WHERE doc = $1",
+    "UPDATE snapshots SET doc = $2 WHERE doc = $1",
+    "UPDATE documents SET id = $2 WHERE id = $1",
+];
+/// What deleting document `$1` removes.
+const DELETE: [&str; 3] = [
+    "DELETE FROM updates WHERE doc = $1",
+    "DELETE FROM snapshots WHERE doc = $1",
+    "DELETE FROM documents WHERE id = $1",
+];
 const PING: &str = "SELECT 1";
 
 /// Rows per multi-row statement: under SQLite's limit of 32,766 bound variables (and
@@ -200,6 +213,62 @@ where
     Ok(())
 }
 
+/// Whether `doc` is stored (it has a `documents` row: every append and snapshot makes one).
+async fn exists<DB>(tx: &mut DB::Connection, doc: &str) -> Result<bool, sqlx::Error>
+where
+    DB: Database,
+    DB::Arguments: IntoArguments<DB>,
+    for<'c> &'c mut DB::Connection: Executor<'c, Database = DB>,
+    for<'t> &'t str: Encode<'t, DB> + Type<DB>,
+    (i64,): for<'r> sqlx::FromRow<'r, DB::Row>,
+{
+    let (count,): (i64,) = sqlx::query_as(EXISTS).bind(doc).fetch_one(&mut *tx).await?;
+    Ok(count > 0)
+}
+
+/// Moves `from`'s rows to `to`, inside the caller's transaction.
+pub(super) async fn rename<DB>(
+    tx: &mut DB::Connection,
+    from: &str,
+    to: &str,
+) -> Result<Relocated, sqlx::Error>
+where
+    DB: Database,
+    DB::Arguments: IntoArguments<DB>,
+    for<'c> &'c mut DB::Connection: Executor<'c, Database = DB>,
+    for<'t> &'t str: Encode<'t, DB> + Type<DB>,
+    (i64,): for<'r> sqlx::FromRow<'r, DB::Row>,
+{
+    if !exists::<DB>(tx, from).await? {
+        return Ok(Relocated::NoSuchDocument);
+    }
+    if exists::<DB>(tx, to).await? {
+        return Ok(Relocated::TargetTaken);
+    }
+    for statement in RENAME {
+        sqlx::query::<DB>(statement).bind(from).bind(to).execute(&mut *tx).await?;
+    }
+    Ok(Relocated::Done)
+}
+
+/// Removes every row of `doc`, inside the caller's transaction.
+pub(super) async fn delete<DB>(tx: &mut DB::Connection, doc: &str) -> Result<Relocated, sqlx::Error>
+where
+    DB: Database,
+    DB::Arguments: IntoArguments<DB>,
+    for<'c> &'c mut DB::Connection: Executor<'c, Database = DB>,
+    for<'t> &'t str: Encode<'t, DB> + Type<DB>,
+    (i64,): for<'r> sqlx::FromRow<'r, DB::Row>,
+{
+    if !exists::<DB>(tx, doc).await? {
+        return Ok(Relocated::NoSuchDocument);
+    }
+    for statement in DELETE {
+        sqlx::query::<DB>(statement).bind(doc).execute(&mut *tx).await?;
+    }
+    Ok(Relocated::Done)
+}
+
 /// A statement `start (item, item, ...) end` over a list of bound items.
 pub(super) fn list_statement<DB, T>(start: &str, items: &[T], end: &str) -> QueryBuilder<DB>
 where
@@ -225,6 +294,30 @@ pub(super) mod tests {
 
     use super::super::{Storage, WriteOp};
     use super::*;
+
+    /// Renaming moves the log and snapshot and listing; deleting removes them; neither touches
+    /// another document.
+    pub(crate) async fn rename_and_delete(storage: &dyn Storage) {
+        let (_, a) = typed(1, "alpha");
+        let (_, b) = typed(2, "beta");
+        storage.commit(&[append("a", &a), append("b", &b)]).await.unwrap();
+        storage
+            .commit(&[WriteOp::Snapshot { doc: Arc::from("b"), state: b.clone() }])
+            .await
+            .unwrap();
+        assert_eq!(storage.rename("a", "b").await.unwrap(), Relocated::TargetTaken);
+        assert_eq!(storage.rename("zz", "c").await.unwrap(), Relocated::NoSuchDocument);
+        assert_eq!(storage.rename("a", "文/c").await.unwrap(), Relocated::Done);
+        assert!(storage.load("a").await.unwrap().is_empty());
+        assert_eq!(stored_text(&storage.load("文/c").await.unwrap()), "alpha");
+        assert_eq!(storage.rename("b", "a").await.unwrap(), Relocated::Done, "a is free again");
+        assert_eq!(stored_text(&storage.load("a").await.unwrap()), "beta");
+        assert_eq!(storage.delete("a").await.unwrap(), Relocated::Done);
+        assert_eq!(storage.delete("a").await.unwrap(), Relocated::NoSuchDocument);
+        assert!(storage.load("a").await.unwrap().is_empty());
+        let ids: Vec<String> = storage.list().await.unwrap().into_iter().map(|d| d.id).collect();
+        assert_eq!(ids, ["文/c"]);
+    }
 
     pub(crate) fn append(doc: &str, update: &[u8]) -> WriteOp {
         WriteOp::Append { doc: Arc::from(doc), update: update.to_vec() }

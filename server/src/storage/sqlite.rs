@@ -11,7 +11,7 @@ use sqlx::{Connection, Sqlite};
 
 use super::sql::{self, APPEND, AppendRun};
 use super::write_connection::WriteConnection;
-use super::{DocumentInfo, Storage, StorageError, StoredDocument, WriteOp, unix_ms};
+use super::{DocumentInfo, Relocated, Storage, StorageError, StoredDocument, WriteOp, unix_ms};
 
 const SCHEMA: &str = "
 CREATE TABLE documents (id TEXT PRIMARY KEY NOT NULL, stored_bytes INTEGER NOT NULL, updated_at INTEGER NOT NULL);
@@ -122,6 +122,32 @@ impl Storage for SqliteStorage {
         Box::pin(async move { Ok(sql::ping(&self.reader).await?) })
     }
 
+    fn rename<'a>(
+        &'a self,
+        from: &'a str,
+        to: &'a str,
+    ) -> BoxFuture<'a, Result<Relocated, StorageError>> {
+        Box::pin(async move {
+            let mut connection = WriteConnection::acquire(&self.writer).await?;
+            let mut tx = connection.begin().await?;
+            let relocated = sql::rename::<Sqlite>(&mut tx, from, to).await?;
+            tx.commit().await?;
+            connection.committed();
+            Ok(relocated)
+        })
+    }
+
+    fn delete<'a>(&'a self, doc: &'a str) -> BoxFuture<'a, Result<Relocated, StorageError>> {
+        Box::pin(async move {
+            let mut connection = WriteConnection::acquire(&self.writer).await?;
+            let mut tx = connection.begin().await?;
+            let relocated = sql::delete::<Sqlite>(&mut tx, doc).await?;
+            tx.commit().await?;
+            connection.committed();
+            Ok(relocated)
+        })
+    }
+
     fn close(&self) -> BoxFuture<'_, ()> {
         Box::pin(async move {
             self.writer.close().await;
@@ -133,6 +159,13 @@ impl Storage for SqliteStorage {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[tokio::test]
+    async fn sqlite_rename_and_delete() {
+        let dir = tempfile::tempdir().unwrap();
+        let storage = SqliteStorage::open(&dir.path().join("t.db")).await.unwrap();
+        sql::tests::rename_and_delete(&storage).await;
+    }
 
     #[tokio::test]
     async fn sqlite_log_snapshot_and_listing() {
