@@ -16,6 +16,7 @@
 #![deny(missing_docs)]
 
 mod client;
+mod haproxy;
 mod hot;
 mod nginx;
 mod pki;
@@ -23,6 +24,7 @@ mod server;
 mod tmpfs;
 
 pub use client::{ClientOptions, Closed, TestClient};
+pub use haproxy::{Balance, Haproxy, haproxy_binary};
 pub use hot::{HotAttack, HotAttackReport, percentile, seed_update};
 pub use nginx::{Nginx, nginx_binary};
 pub use pki::{ServerCert, TestCa, TlsFiles, Validity};
