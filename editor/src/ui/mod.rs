@@ -550,6 +550,18 @@ pub fn render_message(
     }
 }
 
+/// What the help screen says after the keys: how tandem keeps work safe and the units it counts in.
+pub const HELP_NOTES: &[&str] = &[
+    "Recovery journal: unsaved edits of a file reach the disk within a second, append-only, in journal/ of",
+    "  the state dir (Linux: ~/.local/state/tandem/journal; DATA_DIR/journal with --data-dir or",
+    "  TANDEM_DATA_DIR), never beside the file. A crash, kill -9 or power cut loses at most the last second;",
+    "  SIGTERM, SIGHUP (terminal closed) and SIGQUIT write every unsaved buffer first (an unnamed one to",
+    "  journal/rescued/). Reopening the file offers (r)ecover (d)iscard (o)pen read-only; `tandem --recover`",
+    "  lists what waits. Saving, or quitting with \"don't save\", removes the journal.",
+    "Go to LINE:COL: COL is the display column the status bar shows (tabs expanded, wide chars two).",
+    "Prompts: Ctrl-U clears, Alt-Backspace deletes a word, Tab completes a file name, ~ is your home.",
+];
+
 fn render_help(lines: &[HelpLine], scroll: usize, theme: &Theme, area: Rect, buf: &mut Buffer) {
     let ui = &theme.ui;
     let base = Style::default().fg(rgb(ui.foreground)).bg(rgb(ui.help_background));
@@ -565,19 +577,21 @@ fn render_help(lines: &[HelpLine], scroll: usize, theme: &Theme, area: Rect, buf
     );
     let key_w = lines.iter().map(|(k, _, _)| k.width()).max().unwrap_or(0).min(width / 3);
     let name_w = lines.iter().map(|(_, n, _)| n.len()).max().unwrap_or(0);
-    for (i, (keys, name, help)) in
-        lines.iter().skip(scroll).take(usize::from(area.height) - 1).enumerate()
+    let keys = lines.iter().map(|(keys, name, help)| {
+        (format!(" {keys:<key_w$}  {name:<name_w$}  {help}"), Some(format!(" {keys:<key_w$}")))
+    });
+    let notes = std::iter::once(String::new())
+        .chain(HELP_NOTES.iter().map(|n| format!(" {n}")))
+        .map(|n| (n, None));
+    for (i, (row, keys)) in
+        keys.chain(notes).skip(scroll).take(usize::from(area.height) - 1).enumerate()
     {
         let y = area.y + 1 + i as u16;
-        let row = format!(" {keys:<key_w$}  {name:<name_w$}  {help}");
         buf.set_stringn(area.x, y, &row, width, base);
-        buf.set_stringn(
-            area.x,
-            y,
-            format!(" {keys:<key_w$}"),
-            width.min(key_w + 1),
-            base.fg(rgb(ui.gutter_current)),
-        );
+        if let Some(keys) = keys {
+            let key_style = base.fg(rgb(ui.gutter_current));
+            buf.set_stringn(area.x, y, keys, width.min(key_w + 1), key_style);
+        }
     }
 }
 

@@ -252,3 +252,19 @@ fn name_flags_find_blank_room_or_are_left_out() {
     let rows = screen(&term);
     assert_eq!(&rows[..3], ["  1 abcdefghijkl", "  2 abcdefghijkl", "  3 abcdefghijkl"]);
 }
+
+/// Issue 11: the help screen says what the recovery journal is and where it lives, after the keys.
+#[test]
+fn help_screen_explains_the_recovery_journal() {
+    let mut ed = Editor::new("");
+    type_keys(&mut ed, &["f1"]);
+    let rows = help_lines(&ed, &KEYS).len();
+    for _ in 0..rows {
+        type_keys(&mut ed, &["down"]);
+    }
+    let (term, _) = draw(&mut ed, 110, 12, &[]);
+    let screen = screen(&term).join("\n");
+    assert!(screen.contains("Recovery journal: unsaved edits"), "{screen}");
+    assert!(screen.contains("~/.local/state/tandem/journal"), "{screen}");
+    assert!(screen.contains("tandem --recover"), "{screen}");
+}
