@@ -117,7 +117,8 @@ async fn run_session(
     };
     let room = lease.room();
     let session = SessionConfig::server(request.extensions, access.into());
-    if let Err(error) = room.join(id, session, outbox.clone()) {
+    let author = app.author_claim(request.token.as_deref());
+    if let Err(error) = room.join(id, session, outbox.clone(), author) {
         return CloseReason::new(code::INTERNAL, format!("could not open the session: {error}"));
     }
     tracing::info!(
