@@ -201,7 +201,11 @@ impl Request<'_> {
             ));
         }
         let lease = self.app.rooms.acquire(&id).await.map_err(Refusal::unavailable)?;
-        let version = lease.room().checkpoint(VersionKind::Named, Some(name), unix_ms());
+        let version = lease
+            .room()
+            .checkpoint(VersionKind::Named, Some(name), unix_ms())
+            .await
+            .ok_or_else(|| Refusal::unavailable("the server is stopping"))?;
         self.record(&id, &version, false).await
     }
 
@@ -214,12 +218,15 @@ impl Request<'_> {
         let room = lease.room();
         // What the document holds now is kept first, so the restore can be undone by
         // restoring it (unless it is the latest version already).
-        let before = room.checkpoint(VersionKind::Auto, None, unix_ms());
+        let stopping = || Refusal::unavailable("the server is stopping");
+        let before =
+            room.checkpoint(VersionKind::Auto, None, unix_ms()).await.ok_or_else(stopping)?;
         self.app.history.store().record(&id, &before, true).await.map_err(Refusal::unavailable)?;
-        room.replace_text(&target, unix_ms()).map_err(Refusal::unavailable)?;
+        room.replace_text(target, unix_ms()).await.map_err(Refusal::unavailable)?;
         // The restore is durable before it is listed.
         self.app.writer.flush().await.map_err(Refusal::unavailable)?;
-        let mut restored = room.checkpoint(VersionKind::Restore, None, unix_ms());
+        let mut restored =
+            room.checkpoint(VersionKind::Restore, None, unix_ms()).await.ok_or_else(stopping)?;
         restored.authors.extend(self.app.author_claim(self.token));
         restored.authors.sort();
         restored.authors.dedup();
