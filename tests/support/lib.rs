@@ -16,12 +16,14 @@
 #![deny(missing_docs)]
 
 mod client;
+mod haproxy;
 mod nginx;
 mod pki;
 mod server;
 mod tmpfs;
 
 pub use client::{ClientOptions, Closed, TestClient};
+pub use haproxy::{Balance, Haproxy, haproxy_binary};
 pub use nginx::{Nginx, nginx_binary};
 pub use pki::{ServerCert, TestCa, TlsFiles, Validity};
 pub use server::{

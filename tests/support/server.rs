@@ -28,6 +28,9 @@ pub struct ServerOptions {
     pub tls: Option<crate::TlsFiles>,
     /// The process's limit on open files (`ulimit -n`, soft and hard).
     pub max_open_files: Option<u64>,
+    /// `--listen`: a fixed address, kept across restarts (a load balancer's configuration
+    /// names it); `None` listens on a free port, a new one at each restart.
+    pub listen: Option<SocketAddr>,
 }
 
 /// A running `tandem-server` process. Dropping it kills the process.
@@ -108,8 +111,9 @@ impl TestServer {
         let log_path = data_dir.join(format!("server-{}.log", rand::random::<u32>()));
         let log = std::fs::File::create(&log_path)?;
         let mut command = Command::new(server_binary()?);
+        let listen = options.listen.map_or_else(|| "127.0.0.1:0".to_owned(), |a| a.to_string());
         command
-            .args(["--listen", "127.0.0.1:0", "--log-format", "json", "--data-dir"])
+            .args(["--listen", &listen, "--log-format", "json", "--data-dir"])
             .arg(&data_dir)
             .args(&options.args)
             .env_remove("TANDEM_AUTH_KEY")
@@ -273,7 +277,8 @@ impl TestServer {
     }
 
     /// Starts a new process with the same options and data directory (after [`Self::stop`] or
-    /// [`Self::kill`]). It listens on a new free port.
+    /// [`Self::kill`]). It listens on a new free port, unless [`ServerOptions::listen`] fixed
+    /// one.
     pub async fn restart(&self) -> anyhow::Result<Self> {
         Self::spawn(self.options.clone(), self.data_dir.clone(), self.temp.clone()).await
     }
