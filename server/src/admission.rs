@@ -86,6 +86,7 @@ impl Admission {
     }
 
     /// A slot for a socket just accepted, after [`Admission::make_room`] said [`Room::Free`].
+    /// Only one task (the accept loop) admits, so the room it found is still there.
     pub fn admit(self: &Arc<Self>) -> Slot {
         let mut state = self.state();
         state.open += 1;

@@ -6,7 +6,7 @@
 //! headers nor counts connections until they are websockets, so 1,100 connections that never
 //! finish their handshake exhausted the file descriptors and locked every client out. Here:
 //! - [`Admission`] counts every socket from its accept; when all slots are taken, the oldest
-//!   socket still in its handshake is closed before the next one is accepted;
+//!   socket still in its handshake is closed before the new one is admitted;
 //! - the slots are fewer than the file descriptors the process may open, with a reserve for
 //!   the database, files and the sockets being closed ([`socket_budget`]);
 //! - the TLS handshake and each request's headers must arrive within `--handshake-timeout-secs`;
@@ -73,15 +73,7 @@ pub(crate) async fn serve(
     let listening = Arc::new(listening);
     let connections = TaskTracker::new();
     let mut backoff = MIN_ACCEPT_BACKOFF;
-    loop {
-        // Room is made before accepting, so a socket never waits accepted and uncounted.
-        let room = listening.admission.make_room();
-        if room == Room::Making {
-            tokio::select! {
-                _ = stop.cancelled() => break,
-                _ = listening.admission.freed() => continue,
-            }
-        }
+    'accept: loop {
         let accepted = tokio::select! {
             _ = stop.cancelled() => break,
             accepted = listener.accept() => accepted,
@@ -112,12 +104,20 @@ pub(crate) async fn serve(
         if let Err(error) = tcp.set_nodelay(true) {
             tracing::debug!(%error, "cannot set TCP_NODELAY");
         }
-        // Only this loop admits, so a full house (no pending socket) can only have emptied
-        // while it waited for this socket.
-        if room == Room::Full && listening.admission.make_room() == Room::Full {
-            listening.metrics.reject(Rejection::ConnectionLimit);
-            connections.spawn(refuse(tcp, listening.clone()));
-            continue;
+        // This socket waits, the only one accepted and not yet counted, until there is room.
+        loop {
+            match listening.admission.make_room() {
+                Room::Free => break,
+                Room::Making => tokio::select! {
+                    _ = stop.cancelled() => break 'accept,
+                    _ = listening.admission.freed() => {}
+                },
+                Room::Full => {
+                    listening.metrics.reject(Rejection::ConnectionLimit);
+                    connections.spawn(refuse(tcp, listening.clone()));
+                    continue 'accept;
+                }
+            }
         }
         let slot = listening.admission.admit();
         connections.spawn(connection(tcp, addr, slot, listening.clone(), stop.clone()));
