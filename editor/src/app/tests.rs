@@ -177,3 +177,53 @@ fn a_file_alone_runs_the_same_loop_without_a_session() {
     assert_eq!(app.epoch(), None);
     app.shutdown(0).unwrap();
 }
+
+/// Issue 11: a signal keeps every buffer's unsaved edits — typed in the same batch, before the
+/// loop sent, persisted or journaled them — in the shared document's store, the file's journal
+/// and, for an unnamed buffer, a rescued journal.
+#[test]
+fn a_signal_keeps_every_unsaved_buffer() {
+    let dir = tempfile::tempdir().unwrap();
+    let journal_dir = dir.path().join("journal");
+    let file = dir.path().join("local.txt");
+    std::fs::write(&file, "local\n").unwrap();
+    let mut app = open_offline(offline_options(dir.path()));
+    app.start_journal(journal_dir.clone());
+    let typed = |app: &mut App, text: &str| {
+        KeyEvent::typed(text).into_iter().for_each(|k| app.handle(AppEvent::Key(k), 0));
+    };
+    typed(&mut app, "shared ");
+    app.open_file(&file).unwrap();
+    typed(&mut app, "file ");
+    app.open_scratch();
+    typed(&mut app, "unnamed");
+    app.handle(AppEvent::Signal(Signal::Terminate), 0);
+    assert_eq!(app.signalled(), Some(Signal::Terminate));
+    let kept = app.rescue(0);
+    assert_eq!(kept.len(), 3, "{kept:?}");
+    // The process exits here: no shutdown.
+    drop(app);
+
+    let journal = crate::journal::load(&journal_dir, &file).unwrap().unwrap();
+    assert_eq!(journal.text, "file local\n");
+    let listed = crate::journal::recoverable(&journal_dir).unwrap();
+    let rescued = listed.iter().find(|r| r.file.to_string_lossy().contains("unnamed-3")).unwrap();
+    let unnamed = crate::journal::load(&journal_dir, &rescued.file).unwrap().unwrap();
+    assert_eq!(unnamed.text, "unnamed");
+    let app = open_offline(offline_options(dir.path()));
+    assert_eq!(app.editor().rope().to_string(), "shared ");
+}
+
+/// Issue 11: a config problem reaches the first buffer's message line, once.
+#[test]
+fn a_config_problem_is_shown_on_the_message_line() {
+    let config =
+        Config { problem: Some("config.toml:2:9: invalid type".into()), ..Config::default() };
+    let (tx, _rx) = std::sync::mpsc::channel();
+    let mut app = App::new(&config, Theme::dark(), tx);
+    app.open_scratch();
+    let message = app.editor().message().unwrap();
+    assert!(message.text.contains("config.toml:2:9: invalid type"), "{message:?}");
+    app.open_scratch();
+    assert!(app.editor().message().is_none(), "once");
+}

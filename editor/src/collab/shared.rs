@@ -83,7 +83,12 @@ impl SharedDoc {
         store.lock()?;
         let loaded = store.load()?;
         // A fresh client id per run: the stored state holds the old ids' updates already.
-        let doc_config = DocumentConfig::new(rand::random_range(1..=MAX_CLIENT_ID));
+        // Undo steps end where the editor's word-by-word rule ends them (Collab::flush), never
+        // by a timer: a burst of typing undoes a word at a time, slow typing a word at once.
+        let doc_config = DocumentConfig {
+            undo_group_ms: u64::MAX,
+            ..DocumentConfig::new(rand::random_range(1..=MAX_CLIENT_ID))
+        };
         let client = Loaded::restore(loaded.as_ref(), doc_config)?;
         let text = client.document().text();
 
@@ -333,6 +338,12 @@ impl SharedDoc {
         self.snapshot_due = false;
         self.last_snapshot_ms = now;
         Ok(())
+    }
+
+    /// Puts everything on disk now, with a fresh snapshot (before exiting on a signal, without a goodbye).
+    pub fn flush(&mut self, now: u64) -> Result<(), CollabError> {
+        self.persist(now)?;
+        self.snapshot(now)
     }
 
     /// Leaves cleanly: tells the others, writes a final snapshot, closes the connection.
