@@ -11,7 +11,7 @@ use axum::extract::ws::{CloseFrame, Message, WebSocket};
 use futures_util::stream::{SplitSink, SplitStream};
 use futures_util::{SinkExt, StreamExt};
 use tandem_crdt::{Extensions, SessionConfig};
-use tokio::sync::OwnedSemaphorePermit;
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use tokio::time::Instant;
 use tokio_tungstenite::tungstenite;
 
@@ -28,6 +28,9 @@ const CLOSE_TIMEOUT: Duration = Duration::from_secs(1);
 const MAX_BATCH_FRAMES: usize = 64;
 /// Bytes after which a batch is flushed even if more frames are queued.
 const MAX_BATCH_BYTES: usize = 64 * 1024;
+/// Frames of one connection queued for its room and not handled yet; past this the connection
+/// stops reading (its frames are handled off the runtime, see [`crate::executor`]).
+const MAX_FRAMES_IN_FLIGHT: usize = 64;
 
 /// What a client asked for when it connected.
 #[derive(Debug, Clone)]
@@ -117,8 +120,8 @@ async fn run_session(
     };
     let room = lease.room();
     let session = SessionConfig::server(request.extensions, access.into());
-    if let Err(error) = room.join(id, session, outbox.clone()) {
-        return CloseReason::new(code::INTERNAL, format!("could not open the session: {error}"));
+    if let Err(reason) = room.join(id, session, outbox.clone()).await {
+        return reason;
     }
     tracing::info!(
         doc = %request.doc,
@@ -131,6 +134,7 @@ async fn run_session(
     let limits = &app.config.limits;
     let mut rate =
         RateLimit::new(limits.rate_messages, limits.rate_bytes, limits.max_message_bytes);
+    let in_flight = Arc::new(Semaphore::new(MAX_FRAMES_IN_FLIGHT));
     // Made once, not per frame: each new one registers with (and locks) its token.
     let closed = outbox.closed();
     let shutdown = app.shutdown.cancelled();
@@ -164,12 +168,13 @@ async fn run_session(
             tokio::time::sleep(wait).await;
         }
         app.writer.wait_for_space().await;
-        if let Err(reason) = room.receive(id, &frame, unix_ms()) {
-            tracing::info!(doc = %request.doc, client = id, reason = %reason.reason, "malformed frame");
-            break Some(reason);
-        }
+        // Never closed, so this waits only for a slot.
+        let Ok(slot) = in_flight.clone().acquire_owned().await else { break None };
+        // A malformed frame closes the outbox (`closed` above), with the reason.
+        room.submit(id, frame, unix_ms(), slot);
     };
-    room.leave(id, unix_ms());
+    // Queued behind this connection's frames: they are all handled before it leaves.
+    room.leave(id, unix_ms(), Instant::now()).await;
     // The outbox's own reason (slow reader, storage failure) wins when it closed first.
     reason.unwrap_or_else(|| CloseReason::new(code::NORMAL, ""))
 }

@@ -16,7 +16,8 @@
 //! [`run`] serves on a listener until its `shutdown` future resolves, so tests drive it in
 //! process. Inside: `app` is the state they share, `http` routes requests, `connection` pumps
 //! one websocket's bytes, `room`
-//! owns each loaded document (replica, presence, per-connection sync sessions), [`storage`]
+//! owns each loaded document (replica, presence, per-connection sync sessions; its CRDT work
+//! runs on `executor`'s threads, never on the async runtime's), [`storage`]
 //! keeps update logs and snapshots (SQLite or PostgreSQL) behind a group-committing writer,
 //! [`cluster`] carries commits and awareness between servers sharing a PostgreSQL database,
 //! [`metrics`] counts everything.
@@ -37,6 +38,7 @@ pub mod auth;
 pub mod cluster;
 pub mod config;
 mod connection;
+mod executor;
 mod http;
 pub mod metrics;
 mod outbox;
