@@ -8,6 +8,7 @@
 //! | `GET /api/docs` | JSON list of stored documents: `id`, `stored_bytes`, `updated_at_ms`, `connections` |
 //! | `GET /api/docs/ID/text` | the document's current plain text (404 if it does not exist) |
 //! | `POST /api/docs/ID/share`, `POST /api/docs/ID/rename`, `DELETE /api/docs/ID` | share links, rename, delete: see [`crate::manage`] |
+//! | `/api/docs/ID/versions...`, `POST /api/docs/ID/restore` | the version history ([`crate::history::api`]) |
 //! | `GET /ws/ID`, or any `GET /ID` with `Upgrade: websocket` | the document's websocket |
 //! | anything else | the browser client: built into the binary, or the files of `--web-dir`; unknown paths get its `index.html`, so `/d/ID` and `/ID` open it |
 //!
@@ -36,8 +37,8 @@ use tower_http::services::{ServeDir, ServeFile};
 use crate::app::App;
 use crate::auth::{Access, AuthError};
 use crate::connection::{self, ConnectRequest};
+use crate::listen::ConnectionSlot;
 use crate::manage;
-use crate::metrics::Rejection;
 use crate::peer::{Peer, ProxyTrust};
 use crate::web_bundle;
 
@@ -105,7 +106,7 @@ pub(crate) fn router(app: Arc<App>) -> Router {
         .route("/api/docs", get(list_documents))
         .route(
             "/api/docs/{*id}",
-            get(document_text).post(manage::post_document).delete(manage::delete_document),
+            get(document_get).post(document_post).delete(manage::delete_document),
         )
         .route("/ws/{*id}", get(websocket_route))
         .fallback(fallback)
@@ -131,7 +132,7 @@ async fn metrics(State(app): State<Arc<App>>) -> Response {
     text.push_str(&format!(
         "# HELP tandem_connections_available Connections that may still open.\n\
          # TYPE tandem_connections_available gauge\ntandem_connections_available {}\n",
-        app.connection_slots.available_permits()
+        app.admission.available()
     ));
     ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], text).into_response()
 }
@@ -192,6 +193,36 @@ async fn list_documents(
             axum::Json(listing).into_response()
         }
         Err(error) => (StatusCode::SERVICE_UNAVAILABLE, format!("{error}\n")).into_response(),
+    }
+}
+
+/// `GET /api/docs/...`: the history's endpoints, else the document's text.
+async fn document_get(
+    State(app): State<Arc<App>>,
+    OriginalUri(uri): OriginalUri,
+    Query(query): Query<TokenQuery>,
+    headers: HeaderMap,
+) -> Response {
+    if let Some(response) =
+        crate::history::api::handle(&app, &axum::http::Method::GET, &uri, &headers, &[]).await
+    {
+        return response;
+    }
+    document_text(State(app), OriginalUri(uri), Query(query), headers).await
+}
+
+/// `POST /api/docs/...`: the history's endpoints, then share and rename ([`manage`]).
+async fn document_post(
+    State(app): State<Arc<App>>,
+    OriginalUri(uri): OriginalUri,
+    Query(query): Query<TokenQuery>,
+    headers: HeaderMap,
+    body: axum::body::Bytes,
+) -> Response {
+    match crate::history::api::handle(&app, &axum::http::Method::POST, &uri, &headers, &body).await
+    {
+        Some(response) => response,
+        None => manage::post_document(&app, uri.path(), &query, &headers, &body).await,
     }
 }
 
@@ -266,9 +297,9 @@ fn websocket(
     let durable =
         query.ext.as_deref().is_some_and(|ext| ext.split(',').any(|e| e.trim() == "durable"));
     let extensions = if durable { Extensions::Tandem } else { Extensions::Stock };
-    let Ok(permit) = app.connection_slots.clone().try_acquire_owned() else {
-        app.metrics.reject(Rejection::ConnectionLimit);
-        return (StatusCode::SERVICE_UNAVAILABLE, "too many connections\n").into_response();
+    // The socket's slot, taken when it was accepted (crate::listen), now counts the websocket.
+    let Some(ConnectionSlot(slot)) = parts.extensions.get::<ConnectionSlot>().cloned() else {
+        return (StatusCode::SERVICE_UNAVAILABLE, "no connection slot\n").into_response();
     };
     let trust = if app.config.trust_proxy { ProxyTrust::LastHop } else { ProxyTrust::None };
     let peer = parts
@@ -283,8 +314,11 @@ fn websocket(
         .max_frame_size(max)
         .read_buffer_size(READ_BUFFER_BYTES)
         .write_buffer_size(WRITE_BUFFER_BYTES)
-        .on_upgrade(move |socket| {
-            tracker.track_future(connection::serve(socket, app, request, permit))
+        .on_upgrade(move |socket| async move {
+            // Evicted while upgrading: it no longer counts, so it may not stay open.
+            if slot.establish() {
+                tracker.track_future(connection::serve(socket, app, request, slot)).await;
+            }
         })
 }
 

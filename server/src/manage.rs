@@ -19,7 +19,6 @@
 
 use std::sync::Arc;
 
-use axum::body::Bytes;
 use axum::extract::{OriginalUri, Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
@@ -112,22 +111,21 @@ fn may_write(app: &App, query: &TokenQuery, headers: &HeaderMap, doc: &str) -> O
     }
 }
 
-/// `POST /api/docs/ID/share` or `POST /api/docs/ID/rename`.
+/// `POST /api/docs/ID/share` or `POST /api/docs/ID/rename`; 404 for other paths.
 pub(crate) async fn post_document(
-    State(app): State<Arc<App>>,
-    OriginalUri(uri): OriginalUri,
-    Query(query): Query<TokenQuery>,
-    headers: HeaderMap,
-    body: Bytes,
+    app: &App,
+    path: &str,
+    query: &TokenQuery,
+    headers: &HeaderMap,
+    body: &[u8],
 ) -> Response {
-    let path = uri.path();
     match SHARE.read(path) {
-        Ok(id) => return share(&app, &id, &query, &headers, &body),
+        Ok(id) => return share(app, &id, query, headers, body),
         Err(IdRefusal::Invalid(reason)) => return refused(StatusCode::BAD_REQUEST, reason),
         Err(IdRefusal::NotHere) => {}
     }
     match RENAME.read(path) {
-        Ok(id) => rename(&app, &id, &query, &headers, &body).await,
+        Ok(id) => rename(app, &id, query, headers, body).await,
         Err(refusal) => refusal.into_response(),
     }
 }

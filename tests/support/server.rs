@@ -26,6 +26,8 @@ pub struct ServerOptions {
     /// `--tls-cert` and `--tls-key`: the server speaks https and wss, and is addressed as
     /// `localhost` (the name test certificates hold).
     pub tls: Option<crate::TlsFiles>,
+    /// The process's limit on open files (`ulimit -n`, soft and hard).
+    pub max_open_files: Option<u64>,
     /// `--listen`: a fixed address, kept across restarts (a load balancer's configuration
     /// names it); `None` listens on a free port, a new one at each restart.
     pub listen: Option<SocketAddr>,
@@ -129,6 +131,13 @@ impl TestServer {
         if let Some(tls) = &options.tls {
             command.arg("--tls-cert").arg(&tls.cert).arg("--tls-key").arg(&tls.key);
         }
+        if let Some(limit) = options.max_open_files {
+            use std::os::unix::process::CommandExt;
+            // SAFETY: setrlimit(2) only, between fork and exec: async-signal-safe, no allocation.
+            unsafe {
+                command.pre_exec(move || rlimit::setrlimit(rlimit::Resource::NOFILE, limit, limit));
+            }
+        }
         let child = command.spawn().context("spawning tandem-server")?;
         let mut server = Self {
             child,
@@ -229,6 +238,11 @@ impl TestServer {
         http_request(self.addr, method, path, token, json).await
     }
 
+    /// `POST path` with the JSON `body` (plain http only): the status and body.
+    pub async fn post(&self, path: &str, body: &str) -> anyhow::Result<(u16, String)> {
+        http_post(self.addr, path, body).await
+    }
+
     /// Everything the server logged so far.
     pub fn log(&self) -> String {
         std::fs::read_to_string(&self.log_path).unwrap_or_default()
@@ -311,6 +325,17 @@ pub async fn http_get(addr: SocketAddr, path: &str) -> anyhow::Result<(u16, Stri
     get_on(stream, &addr.to_string(), path).await
 }
 
+/// A minimal HTTP/1.1 POST of a JSON `body`: status and body.
+pub async fn http_post(addr: SocketAddr, path: &str, body: &str) -> anyhow::Result<(u16, String)> {
+    let stream = tokio::net::TcpStream::connect(addr).await?;
+    let head = format!(
+        "POST {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\
+         Content-Type: application/json\r\nContent-Length: {}\r\n\r\n",
+        body.len()
+    );
+    exchange(stream, format!("{head}{body}")).await
+}
+
 /// [`http_get`] over TLS to `host` at `addr`, trusting the authority of the PEM file `ca`.
 pub async fn https_get(
     addr: SocketAddr,
@@ -350,7 +375,8 @@ async fn get_on(
     host: &str,
     path: &str,
 ) -> anyhow::Result<(u16, String)> {
-    request_on(stream, host, "GET", path, None, "").await
+    let request = format!("GET {path} HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n");
+    exchange(stream, request).await
 }
 
 /// A minimal HTTP/1.1 request with a JSON body (empty: none) and an optional bearer token:
@@ -363,18 +389,7 @@ pub async fn http_request(
     json: &str,
 ) -> anyhow::Result<(u16, String)> {
     let stream = tokio::net::TcpStream::connect(addr).await?;
-    request_on(stream, &addr.to_string(), method, path, token, json).await
-}
-
-async fn request_on(
-    mut stream: impl tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin,
-    host: &str,
-    method: &str,
-    path: &str,
-    token: Option<&str>,
-    json: &str,
-) -> anyhow::Result<(u16, String)> {
-    let mut request = format!("{method} {path} HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n");
+    let mut request = format!("{method} {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n");
     if let Some(token) = token {
         request.push_str(&format!("Authorization: Bearer {token}\r\n"));
     }
@@ -386,6 +401,14 @@ async fn request_on(
     }
     request.push_str("\r\n");
     request.push_str(json);
+    exchange(stream, request).await
+}
+
+/// Sends a whole request and reads the whole response: status and body.
+async fn exchange(
+    mut stream: impl tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin,
+    request: String,
+) -> anyhow::Result<(u16, String)> {
     stream.write_all(request.as_bytes()).await?;
     let mut response = Vec::new();
     tokio::time::timeout(TIMEOUT, stream.read_to_end(&mut response)).await??;

@@ -240,16 +240,38 @@ impl App {
     /// background when another buffer is shown.
     pub fn open_shared(&mut self, options: AppOptions) -> Result<BufferId, CollabError> {
         let id = BufferId(self.next_buffer);
+        let (editor, shared) = SharedDoc::open(options, &self.config, self.net_events(id))?;
+        let (base, store) = (&shared.target().base, shared.store_dir().display());
+        tracing::info!(url = %base, store = %store, "collaborating");
+        Ok(self.add_buffer(|id| Slot::shared(id, editor, shared)))
+    }
+
+    /// Where buffer `id`'s network reports: its events on the app's channel.
+    fn net_events(&self, id: BufferId) -> impl Fn(NetEvent) + Send + 'static {
         let events = self.events.clone();
-        let (editor, shared) = SharedDoc::open(options, &self.config, move |event| {
+        move |event| {
             // The UI loop is gone when this fails: nothing left to tell.
             if let Some(events) = &events {
                 let _ = events.send(AppEvent::Net(id, event));
             }
-        })?;
-        let (base, store) = (&shared.target().base, shared.store_dir().display());
-        tracing::info!(url = %base, store = %store, "collaborating");
-        Ok(self.add_buffer(|id| Slot::shared(id, editor, shared)))
+        }
+    }
+
+    /// Connects the focused buffer's shared document when it was opened offline.
+    fn go_online(&mut self) {
+        let i = self.focused_index();
+        let events = self.net_events(self.buffers[i].id);
+        let slot = &mut self.buffers[i];
+        let Some(shared) = slot.shared.as_mut() else {
+            return slot
+                .editor
+                .notify("not a shared document: nothing to connect", MessageKind::Info);
+        };
+        match shared.go_online(events) {
+            Ok(true) => slot.editor.notify("going online…", MessageKind::Info),
+            Ok(false) => slot.editor.notify("already online", MessageKind::Info),
+            Err(e) => slot.editor.notify(format!("cannot go online: {e}"), MessageKind::Error),
+        }
     }
 
     /// Adds the buffer `make` builds and shows it in the focused split.
@@ -590,6 +612,7 @@ impl App {
                 self.overlay =
                     Some(Overlay::Picker(Box::new(self.new_picker("Open", Box::new(source)))));
             }
+            Request::GoOnline => self.go_online(),
             Request::SplitBelow => self.split(Axis::Rows),
             Request::SplitRight => self.split(Axis::Columns),
             Request::Focus(direction) => {

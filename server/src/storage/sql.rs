@@ -3,7 +3,8 @@
 //! the batching of appends into multi-row statements, and turning rows into results.
 //!
 //! Tables: `updates` (the log: autoincrement id, doc, data), `snapshots` (doc → compacted
-//! state) and `documents` (doc → stored bytes and last change, for the listing).
+//! state) and `documents` (doc → stored bytes and last change, for the listing); `versions`
+//! (the history, [`crate::history`]) moves and goes with a renamed or deleted document.
 
 use std::borrow::Cow;
 
@@ -29,16 +30,19 @@ const TOUCH_AFTER_SNAPSHOT: &str = "INSERT INTO documents (id, stored_bytes, upd
 const LIST: &str = "SELECT id, stored_bytes, updated_at FROM documents ORDER BY id";
 const EXISTS: &str = "SELECT COUNT(*) FROM documents WHERE id = $1";
 /// What moving a document from `$1` to `$2` changes: its log, its snapshot, its listing.
-const RENAME: [&str; 3] = [
+/// The version history (`versions`, migration 2) goes along.
+const RENAME: [&str; 4] = [
     "UPDATE updates SET doc = $2 WHERE doc = $1",
     "UPDATE snapshots SET doc = $2 WHERE doc = $1",
     "UPDATE documents SET id = $2 WHERE id = $1",
+    "UPDATE versions SET doc = $2 WHERE doc = $1",
 ];
-/// What deleting document `$1` removes.
-const DELETE: [&str; 3] = [
+/// What deleting document `$1` removes, its version history included.
+const DELETE: [&str; 4] = [
     "DELETE FROM updates WHERE doc = $1",
     "DELETE FROM snapshots WHERE doc = $1",
     "DELETE FROM documents WHERE id = $1",
+    "DELETE FROM versions WHERE doc = $1",
 ];
 const PING: &str = "SELECT 1";
 
@@ -49,15 +53,22 @@ pub(super) const ROWS_PER_STATEMENT: usize = 4_096;
 /// A row of [`LOAD`]: data, part (0 snapshot, 1 log), log id.
 pub(super) type LoadRow = (Vec<u8>, i32, i64);
 
-/// The schema migration of a backend.
-pub(super) fn migrator(schema: &'static str) -> Migrator {
-    Migrator::with_migrations(vec![Migration::new(
-        1,
-        Cow::Borrowed("documents, snapshots and the update log"),
-        MigrationType::Simple,
-        schema.into_sql_str(),
-        false,
-    )])
+/// The schema migrations of a backend: its tables, then the version history's
+/// ([`crate::history::store`]).
+pub(super) fn migrator(schema: &'static str, history_schema: &'static str) -> Migrator {
+    let migration = |version, description, sql: &'static str| {
+        Migration::new(
+            version,
+            Cow::Borrowed(description),
+            MigrationType::Simple,
+            sql.into_sql_str(),
+            false,
+        )
+    };
+    Migrator::with_migrations(vec![
+        migration(1, "documents, snapshots and the update log", schema),
+        migration(2, "version history", history_schema),
+    ])
 }
 
 /// Everything stored for `doc`, read in one statement.
