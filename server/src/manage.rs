@@ -91,7 +91,8 @@ fn link_grant(
         (Some(a), Some(m)) => Some(a.min(m)),
         (a, m) => a.or(m),
     };
-    Ok(Grant { doc: doc.to_owned(), prefix: false, access: wanted.access, expires_at })
+    // The holder of a link is not its maker: no author name is handed on.
+    Ok(Grant { doc: doc.to_owned(), prefix: false, access: wanted.access, expires_at, name: None })
 }
 
 fn refused(status: StatusCode, reason: impl std::fmt::Display) -> Response {
@@ -229,7 +230,7 @@ mod tests {
     use super::*;
 
     fn maker(access: Access, expires_at: Option<u64>) -> Grant {
-        Grant { doc: "team/".into(), prefix: true, access, expires_at }
+        Grant { doc: "team/".into(), prefix: true, access, expires_at, name: Some("ann".into()) }
     }
 
     fn wanted(access: Access, expires_in_s: Option<u64>) -> ShareRequest {
@@ -246,7 +247,8 @@ mod tests {
                 doc: "team/a".into(),
                 prefix: false,
                 access: Access::ReadOnly,
-                expires_at: Some(160)
+                expires_at: Some(160),
+                name: None,
             }
         );
         let late = link_grant(&rw, "team/a", &wanted(Access::ReadWrite, Some(5_000)), 100);
