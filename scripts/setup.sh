@@ -9,7 +9,7 @@ step() { printf '\n== setup: %s\n' "$*"; }
 step "Rust wasm32 target"
 rustup target list --installed | grep -qx wasm32-unknown-unknown || rustup target add wasm32-unknown-unknown
 
-for script in setup-tmux.sh setup-node.sh setup-browser.sh setup-postgres.sh setup-deploy.sh build-web.sh; do
+for script in setup-tmux.sh setup-node.sh setup-browser.sh setup-postgres.sh setup-deploy.sh setup-haproxy.sh setup-y-sweet.sh build-web.sh; do
   if [ -x "scripts/$script" ]; then
     step "$script"
     "scripts/$script"

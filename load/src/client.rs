@@ -23,7 +23,8 @@ use tokio_tungstenite::tungstenite::Message as WsMessage;
 use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
 use yrs::updates::decoder::Decode;
 
-use crate::config::LoadConfig;
+use crate::config::{LoadConfig, Reconnect};
+use crate::protocol::Protocol;
 use crate::stats::{SendLog, Stats};
 
 /// Only the first clients of each document decode received updates to measure latency; the
@@ -109,8 +110,11 @@ pub(crate) struct ClientSpec {
 pub(crate) struct ClientOutcome {
     /// Its document.
     pub doc: usize,
-    /// Typing clients under `--verify-durable`: the updates the server confirmed durable.
-    pub confirmed: Vec<Vec<u8>>,
+    /// Typing clients under `--verify-durable` or `--verify-sent`: every update sent, oldest
+    /// first.
+    pub sent: Vec<Vec<u8>>,
+    /// How many of `sent` (the oldest) the server confirmed durable.
+    pub confirmed: usize,
 }
 
 /// Opens a websocket with small buffers (thousands of them must fit) and no Nagle delay; a
@@ -134,7 +138,7 @@ struct Writer {
     cursor: usize,
     /// Send times of the updates not yet confirmed durable, oldest first.
     unconfirmed_sent_us: VecDeque<u64>,
-    /// Every update sent, oldest first (only under `--verify-durable`).
+    /// Every update sent, oldest first (only under `--verify-durable` or `--verify-sent`).
     updates: Option<Vec<Vec<u8>>>,
 }
 
@@ -142,10 +146,7 @@ impl Writer {
     fn new(shared: &Shared, slot: usize) -> anyhow::Result<Self> {
         let client_id = shared.log.client_id(slot);
         // Deltas stay on: they keep the replica's char index right after a resync.
-        let client = Client::new(
-            DocumentConfig::new(client_id),
-            if shared.config.ext_durable { Extensions::Tandem } else { Extensions::Stock },
-        )?;
+        let client = Client::new(DocumentConfig::new(client_id), shared.config.extensions)?;
         Ok(Self {
             client,
             slot,
@@ -153,7 +154,7 @@ impl Writer {
             next_clock: 0,
             cursor: 0,
             unconfirmed_sent_us: VecDeque::new(),
-            updates: shared.config.verify_durable.then(Vec::new),
+            updates: shared.config.keeps_sent_updates().then(Vec::new),
         })
     }
 
@@ -203,12 +204,16 @@ impl Writer {
         shared.stats.durable_confirmed_total.fetch_add(n as u64, Ordering::Relaxed);
     }
 
-    /// The updates the server confirmed durable (they are confirmed oldest first).
-    fn into_confirmed(self) -> Vec<Vec<u8>> {
-        let mut updates = self.updates.unwrap_or_default();
-        let confirmed = updates.len().saturating_sub(self.client.unconfirmed_count());
-        updates.truncate(confirmed);
-        updates
+    /// The outcome of document `doc`'s writer: the updates it sent and how many of them the
+    /// server confirmed durable (they are confirmed oldest first).
+    fn into_outcome(self, doc: usize, extensions: Extensions) -> ClientOutcome {
+        let sent = self.updates.unwrap_or_default();
+        let confirmed = if extensions.tandem() {
+            sent.len().saturating_sub(self.client.unconfirmed_count())
+        } else {
+            0
+        };
+        ClientOutcome { doc, sent, confirmed }
     }
 }
 
@@ -235,7 +240,11 @@ pub(crate) async fn run_client(
             None
         }
     };
-    let url = shared.config.doc_url(spec.doc, shared.config.ext_durable);
+    let url = shared.config.doc_url(
+        spec.doc,
+        shared.config.node_of(spec.index_in_doc),
+        shared.config.extensions,
+    );
     let mut state = ConnState { synced_once: false, connected_once: false };
     let mut failures_in_row = 0u32;
     loop {
@@ -278,6 +287,7 @@ pub(crate) async fn run_client(
         }
         match ended {
             Ended::Stop => break,
+            Ended::Dropped if shared.config.reconnect == Reconnect::Never => break,
             Ended::Dropped => {
                 if backoff(1, &mut rng, &mut phase).await {
                     break;
@@ -285,9 +295,9 @@ pub(crate) async fn run_client(
             }
         }
     }
-    ClientOutcome {
-        doc: spec.doc,
-        confirmed: writer.map(Writer::into_confirmed).unwrap_or_default(),
+    match writer {
+        Some(writer) => writer.into_outcome(spec.doc, shared.config.extensions),
+        None => ClientOutcome { doc: spec.doc, ..ClientOutcome::default() },
     }
 }
 
@@ -335,7 +345,10 @@ async fn drive(
     rng: &mut SmallRng,
 ) -> Ended {
     let (mut tx, mut rx) = ws.split();
-    let opening = match writer {
+    let protocol = shared.config.protocol;
+    let doc_name = shared.config.doc_name(spec.doc);
+    let mut opening = protocol.opening(&doc_name);
+    let sync_opening = match writer {
         Some(w) => match w.client.connect() {
             Ok(frames) => frames,
             Err(e) => {
@@ -346,11 +359,16 @@ async fn drive(
         },
         None => vec![shared.empty_step1.clone()],
     };
+    opening.extend(sync_opening.into_iter().map(|frame| protocol.wrap(&doc_name, frame)));
     if send_all(&mut tx, opening).await.is_err() {
         return Ended::Dropped;
     }
-    let measure = spec.index_in_doc < MEASURING_CLIENTS_PER_DOC;
-    let own_id = writer.as_ref().map(|w| w.client_id);
+    let receiver = Receiver {
+        shard: spec.index,
+        measure: spec.index_in_doc < MEASURING_CLIENTS_PER_DOC,
+        own_id: writer.as_ref().map(|w| w.client_id),
+        node: shared.config.node_of(spec.index_in_doc),
+    };
     let mut synced = false;
     let mut next_key = Instant::now() + next_interval(shared.config.rate, rng);
     loop {
@@ -375,7 +393,14 @@ async fn drive(
                         return Ended::Dropped;
                     }
                 };
-                let replies = match on_frame(shared, spec, writer, &bytes, measure, own_id) {
+                let handled = protocol
+                    .unwrap(&doc_name, &bytes)
+                    .map_err(anyhow::Error::from)
+                    .and_then(|inner| match inner {
+                        Some(frame) => on_frame(shared, writer, &frame, &receiver),
+                        None => Ok(Handled { replies: Vec::new(), synced: false }),
+                    });
+                let replies = match handled {
                     Ok(handled) => {
                         if handled.synced && !synced {
                             synced = true;
@@ -385,7 +410,7 @@ async fn drive(
                                 Stats::bump(&shared.stats.synced_clients);
                             }
                         }
-                        handled.replies
+                        wrap_all(protocol, &doc_name, handled.replies)
                     }
                     Err(e) => {
                         tracing::warn!(error = %format!("{e:#}"), "bad frame from the server");
@@ -406,7 +431,7 @@ async fn drive(
                 match w.type_key(shared, rng) {
                     Ok(frames) => {
                         shared.stats.count(&shared.stats.sent_updates, 1);
-                        if send_all(&mut tx, frames).await.is_err() {
+                        if send_all(&mut tx, wrap_all(protocol, &doc_name, frames)).await.is_err() {
                             return Ended::Dropped;
                         }
                     }
@@ -417,6 +442,14 @@ async fn drive(
                 }
             }
         }
+    }
+}
+
+/// The frames as `protocol` sends them for document `doc`.
+fn wrap_all(protocol: Protocol, doc: &str, frames: Vec<Vec<u8>>) -> Vec<Vec<u8>> {
+    match protocol {
+        Protocol::YWebsocket => frames,
+        _ => frames.into_iter().map(|frame| protocol.wrap(doc, frame)).collect(),
     }
 }
 
@@ -439,13 +472,23 @@ struct Handled {
     synced: bool,
 }
 
+/// Who receives, for the latency probe.
+struct Receiver {
+    /// Spreads histogram locks.
+    shard: usize,
+    /// Whether this client decodes updates to measure latency.
+    measure: bool,
+    /// A writer's own Yjs client id (echoes of its own updates are not deliveries).
+    own_id: Option<u64>,
+    /// The node this client is connected to.
+    node: usize,
+}
+
 fn on_frame(
     shared: &Shared,
-    spec: ClientSpec,
     writer: &mut Option<Writer>,
     bytes: &[u8],
-    measure: bool,
-    own_id: Option<u64>,
+    receiver: &Receiver,
 ) -> anyhow::Result<Handled> {
     let stats = &shared.stats;
     let messages = Message::decode_frame(bytes)?;
@@ -456,8 +499,8 @@ fn on_frame(
         match message {
             Message::Update { update } => {
                 stats.count(&stats.received_updates, 1);
-                if measure {
-                    record_latency(shared, spec.index, update, own_id)?;
+                if receiver.measure {
+                    record_latency(shared, receiver, update)?;
                 }
             }
             Message::SyncStep1 { .. } if writer.is_none() => {
@@ -481,24 +524,32 @@ fn on_frame(
     Ok(handled)
 }
 
-/// Turns the inserts in a received update into latencies, via the send log.
-fn record_latency(
-    shared: &Shared,
-    shard: usize,
-    update: &[u8],
-    own_id: Option<u64>,
-) -> anyhow::Result<()> {
+/// Turns the inserts in a received update into latencies, via the send log. The update's
+/// bytes need not be the ones the writer sent: a server that re-encodes updates (y-sweet
+/// broadcasts what its own replica emits) keeps every insert's client id and clock, and those
+/// are all the probe reads (the ids fit in 32 bits, see [`crate::run`]). Deliveries from a
+/// writer on another node also count as cross-node.
+fn record_latency(shared: &Shared, receiver: &Receiver, update: &[u8]) -> anyhow::Result<()> {
     let update = yrs::Update::decode_v1(update)?;
     let now = shared.stats.now_us();
+    let config = &shared.config;
     for (client, ranges) in update.insertions(true).iter() {
         let client = client.get();
         // A server may echo a client's own update back to it; that is not delivery to a peer.
-        if Some(client) == own_id {
+        if Some(client) == receiver.own_id {
             continue;
         }
+        let cross_node = config.urls.len() > 1
+            && shared.log.slot_of(client).is_some_and(|slot| {
+                config.node_of(slot % config.writers_per_doc.max(1)) != receiver.node
+            });
         for range in ranges.iter() {
             shared.log.lookup(client, range.clone(), |sent| {
-                shared.stats.latency.record(shard, now.saturating_sub(sent));
+                let latency = now.saturating_sub(sent);
+                shared.stats.latency.record(receiver.shard, latency);
+                if cross_node {
+                    shared.stats.cross_node_latency.record(receiver.shard, latency);
+                }
             });
         }
     }

@@ -4,6 +4,9 @@
 use std::time::Duration;
 
 use clap::Parser;
+use tandem_crdt::Extensions;
+
+use crate::protocol::Protocol;
 
 /// Flags of `tandem-load`.
 #[derive(Debug, Clone, Parser)]
@@ -13,9 +16,15 @@ use clap::Parser;
     about = "Load generator for y-websocket-compatible sync servers (tandem-server, the stock node server, ...)."
 )]
 pub struct Args {
-    /// Server base URL; client i of document d connects to `URL/<doc-prefix><d>`.
-    #[arg(long)]
-    pub url: String,
+    /// Server base URL; client i of document d connects to `URL/<doc-prefix><d>` (or what
+    /// `--protocol` makes of it). Repeat it for several nodes of one cluster: the clients of
+    /// each document are spread over them in turn, and latency from a writer on one node to a
+    /// reader on another is reported apart.
+    #[arg(long = "url", required = true)]
+    pub urls: Vec<String>,
+    /// The server's dialect of the Yjs sync protocol.
+    #[arg(long, value_enum, default_value_t = Protocol::YWebsocket)]
+    pub protocol: Protocol,
     /// Number of documents.
     #[arg(long, default_value_t = 1)]
     pub docs: usize,
@@ -40,6 +49,16 @@ pub struct Args {
     /// Print the report as JSON.
     #[arg(long)]
     pub json: bool,
+    /// Whether clients reconnect after an established connection drops. `never` leaves what a
+    /// killed server stored untouched by resyncing clients, so `--verify-sent` counts what
+    /// the server itself lost.
+    #[arg(long, value_enum, default_value_t = Reconnect::Always)]
+    pub reconnect: Reconnect,
+    /// At the end, count the sent updates (confirmed or not) that are missing from the state
+    /// a fresh sync returns. Works with every protocol; missing updates are reported, they do
+    /// not fail the run.
+    #[arg(long)]
+    pub verify_sent: bool,
     /// Connect with `?ext=durable` and count tandem's Durable confirmations.
     #[arg(long)]
     pub ext_durable: bool,
@@ -88,16 +107,33 @@ pub enum ConfigError {
         /// What was given.
         value: f64,
     },
+    /// `--ext-durable` with a dialect other than y-websocket.
+    #[error("--ext-durable is tandem-server's extension (needs --protocol y-websocket)")]
+    DurableNeedsYWebsocket,
+    /// Several `--url`s with y-sweet, whose documents live on one server.
+    #[error("--protocol y-sweet takes one --url")]
+    OneYSweetNode,
     /// `--verify-durable` without `--ext-durable`.
     #[error("--verify-durable needs --ext-durable (only durable confirmations can be verified)")]
     VerifyWithoutDurable,
 }
 
+/// Whether clients reconnect after a drop.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Reconnect {
+    /// With backoff, until the run ends (a client that resyncs re-sends what it has).
+    Always,
+    /// A dropped client stays away for the rest of the run.
+    Never,
+}
+
 /// A validated run plan.
 #[derive(Debug, Clone, PartialEq)]
 pub struct LoadConfig {
-    /// Base URL without a trailing slash.
-    pub url: String,
+    /// Base URLs of the nodes, without trailing slashes.
+    pub urls: Vec<String>,
+    /// The servers' dialect.
+    pub protocol: Protocol,
     /// Number of documents.
     pub docs: usize,
     /// Clients per document.
@@ -112,10 +148,14 @@ pub struct LoadConfig {
     pub payload: usize,
     /// Fraction of keystrokes that delete.
     pub delete_ratio: f64,
-    /// Ask for and count durable confirmations.
-    pub ext_durable: bool,
+    /// [`Extensions::Tandem`] asks for and counts durable confirmations.
+    pub extensions: Extensions,
     /// Verify confirmed updates at the end.
     pub verify_durable: bool,
+    /// Count missing sent updates at the end.
+    pub verify_sent: bool,
+    /// Reconnect after drops.
+    pub reconnect: Reconnect,
     /// Document name prefix.
     pub doc_prefix: String,
     /// Updates written into each document before the run.
@@ -131,10 +171,22 @@ pub struct LoadConfig {
 }
 
 impl LoadConfig {
-    /// The websocket URL of document `doc`.
-    pub fn doc_url(&self, doc: usize, ext_durable: bool) -> String {
-        let query = if ext_durable { "?ext=durable" } else { "" };
-        format!("{}/{}", self.url, self.doc_name(doc)) + query
+    /// The websocket URL of document `doc` on node `node` (an index into the URLs, modulo
+    /// their number); `extensions` are asked for in the URL.
+    pub fn doc_url(&self, doc: usize, node: usize, extensions: Extensions) -> String {
+        let base = &self.urls[node % self.urls.len()];
+        self.protocol.doc_url(base, &self.doc_name(doc), extensions)
+    }
+
+    /// The node that client `index_in_doc` of a document connects to: a document's clients
+    /// take the nodes in turn, so writers and readers of one document sit on every node.
+    pub fn node_of(&self, index_in_doc: usize) -> usize {
+        index_in_doc % self.urls.len()
+    }
+
+    /// Whether typing clients keep every update they send, for an end-of-run check.
+    pub fn keeps_sent_updates(&self) -> bool {
+        self.verify_durable || self.verify_sent
     }
 
     /// The name of document `doc`.
@@ -164,8 +216,16 @@ fn check(name: &'static str, range: &'static str, value: f64, ok: bool) -> Resul
 impl Args {
     /// Checks the flags and turns them into a plan.
     pub fn validate(&self) -> Result<LoadConfig, ConfigError> {
-        if !(self.url.starts_with("ws://") || self.url.starts_with("wss://")) {
-            return Err(ConfigError::BadUrl(self.url.clone()));
+        if let Some(bad) =
+            self.urls.iter().find(|url| !(url.starts_with("ws://") || url.starts_with("wss://")))
+        {
+            return Err(ConfigError::BadUrl(bad.clone()));
+        }
+        if self.ext_durable && self.protocol != Protocol::YWebsocket {
+            return Err(ConfigError::DurableNeedsYWebsocket);
+        }
+        if self.protocol == Protocol::YSweet && self.urls.len() > 1 {
+            return Err(ConfigError::OneYSweetNode);
         }
         for (name, value) in [
             ("docs", self.docs),
@@ -205,7 +265,8 @@ impl Args {
         let writers_per_doc =
             if self.rate == 0.0 { 0 } else { self.clients_per_doc.saturating_sub(readers) };
         Ok(LoadConfig {
-            url: self.url.trim_end_matches('/').to_owned(),
+            urls: self.urls.iter().map(|url| url.trim_end_matches('/').to_owned()).collect(),
+            protocol: self.protocol,
             docs: self.docs,
             clients_per_doc: self.clients_per_doc,
             writers_per_doc,
@@ -213,8 +274,10 @@ impl Args {
             duration: Duration::from_secs_f64(self.duration),
             payload: self.payload,
             delete_ratio: self.delete_ratio,
-            ext_durable: self.ext_durable,
+            extensions: if self.ext_durable { Extensions::Tandem } else { Extensions::Stock },
             verify_durable: self.verify_durable,
+            verify_sent: self.verify_sent,
+            reconnect: self.reconnect,
             doc_prefix: self.doc_prefix.clone(),
             seed_updates: self.seed_updates,
             connect_timeout: Duration::from_secs_f64(self.connect_timeout),
@@ -240,12 +303,36 @@ mod tests {
         let config = parse(&["--docs", "3", "--clients-per-doc", "10", "--read-only-ratio", "0.3"])
             .validate()
             .unwrap();
-        assert_eq!(config.url, "ws://127.0.0.1:1234");
+        assert_eq!(config.urls, ["ws://127.0.0.1:1234"]);
         assert_eq!(config.writers_per_doc, 7);
         assert_eq!(config.total_clients(), 30);
         assert_eq!(config.total_writers(), 21);
-        assert_eq!(config.doc_url(2, true), "ws://127.0.0.1:1234/doc-2?ext=durable");
-        assert_eq!(config.doc_url(0, false), "ws://127.0.0.1:1234/doc-0");
+        assert_eq!(
+            config.doc_url(2, 0, Extensions::Tandem),
+            "ws://127.0.0.1:1234/doc-2?ext=durable"
+        );
+        assert_eq!(config.doc_url(0, 0, Extensions::Stock), "ws://127.0.0.1:1234/doc-0");
+        assert_eq!(config.protocol, Protocol::YWebsocket);
+        assert_eq!(config.reconnect, Reconnect::Always);
+    }
+
+    #[test]
+    fn several_urls_spread_each_documents_clients_over_the_nodes() {
+        let config = parse(&["--url", "ws://b:2", "--url", "ws://c:3/", "--clients-per-doc", "4"])
+            .validate()
+            .unwrap();
+        assert_eq!(config.urls, ["ws://127.0.0.1:1234", "ws://b:2", "ws://c:3"]);
+        let nodes: Vec<usize> = (0..4).map(|i| config.node_of(i)).collect();
+        assert_eq!(nodes, [0, 1, 2, 0]);
+        assert_eq!(config.doc_url(1, config.node_of(2), Extensions::Stock), "ws://c:3/doc-1");
+    }
+
+    #[test]
+    fn the_protocol_shapes_the_urls() {
+        let config = parse(&["--protocol", "y-sweet"]).validate().unwrap();
+        assert_eq!(config.doc_url(3, 0, Extensions::Stock), "ws://127.0.0.1:1234/doc/ws/doc-3");
+        let config = parse(&["--protocol", "hocuspocus"]).validate().unwrap();
+        assert_eq!(config.protocol, Protocol::Hocuspocus);
     }
 
     #[test]
@@ -256,7 +343,9 @@ mod tests {
 
     #[test]
     fn bad_flags_are_refused() {
-        let cases: [(&[&str], ConfigError); 5] = [
+        let cases: [(&[&str], ConfigError); 7] = [
+            (&["--protocol", "hocuspocus", "--ext-durable"], ConfigError::DurableNeedsYWebsocket),
+            (&["--protocol", "y-sweet", "--url", "ws://b:2"], ConfigError::OneYSweetNode),
             (&["--docs", "0"], ConfigError::Zero("docs")),
             (&["--verify-durable"], ConfigError::VerifyWithoutDurable),
             (
@@ -274,8 +363,7 @@ mod tests {
             // NaN != NaN, so compare the messages.
             assert_eq!(got.to_string(), expected.to_string(), "{flags:?}");
         }
-        let mut args = parse(&[]);
-        args.url = "http://x".into();
+        let args = parse(&["--url", "http://x"]);
         assert_eq!(args.validate().unwrap_err(), ConfigError::BadUrl("http://x".into()));
     }
 }

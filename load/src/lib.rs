@@ -6,7 +6,9 @@
 //! keystroke took to arrive. All clients live in one process, so a shared [`SendLog`] keyed by
 //! Yjs client id and clock identifies every received insert without putting timestamps on the
 //! wire. The same run works against tandem-server, the stock node y-websocket server or any
-//! other compatible server.
+//! other compatible server; `--protocol hocuspocus` and `--protocol y-sweet` speak those
+//! servers' dialects (see [`Protocol`]). Several `--url`s spread each document's clients over
+//! the nodes of a cluster and report the latency between nodes apart.
 //!
 //! ```no_run
 //! use clap::Parser;
@@ -23,16 +25,18 @@
 
 mod client;
 mod config;
+mod protocol;
 mod run;
 mod seed;
 mod stats;
 mod verify;
 
-pub use config::{Args, ConfigError, LoadConfig};
+pub use config::{Args, ConfigError, LoadConfig, Reconnect};
+pub use protocol::{Protocol, ProtocolError, create_document};
 pub use run::run;
 pub use seed::seed_document;
 pub use stats::{
     ConnectionReport, DurableReport, Latencies, LatencySummary, Report, SeedReport, SendLog, Stats,
     VerifyReport,
 };
-pub use verify::{count_missing, fetch_state};
+pub use verify::{DocAddress, count_missing, fetch_state};

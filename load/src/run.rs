@@ -6,7 +6,6 @@ use std::time::Instant;
 
 use anyhow::Context;
 use rand::Rng;
-use tandem_crdt::MAX_CLIENT_ID;
 use tokio::sync::watch;
 use tokio::time::sleep;
 
@@ -14,18 +13,35 @@ use tandem_connect::Connector;
 
 use crate::client::{CONNECT_TIMEOUT, ClientSpec, Phase, Shared, run_client};
 use crate::config::LoadConfig;
+use crate::protocol::{Protocol, create_document};
 use crate::seed::seed_document;
 use crate::stats::{ConnectionReport, DurableReport, Report, SeedReport};
-use crate::verify::verify;
+use crate::verify::{DocAddress, Scope, verify};
+
+/// Client ids stay below this (Yjs's own are random 32-bit numbers).
+const CLIENT_ID_LIMIT: u64 = 1 << 32;
+/// y-sweet documents created over HTTP at once.
+const CREATE_CONCURRENCY: usize = 16;
 
 /// Runs the load described by `config` and reports what it measured.
 pub async fn run(config: LoadConfig) -> anyhow::Result<Report> {
     // Fresh Yjs client ids for every run: documents on a persistent server remember old ones,
     // and two replicas sharing an id corrupt each other. Seeders take the ids after the writers.
+    // 32-bit ids, as Yjs draws them: y-sweet 0.9.1 (yrs 0.19) mangles larger ones when it
+    // re-encodes an update, and then neither the latency probe nor the verification would find
+    // the writers' inserts.
     let writers = config.total_writers() as u64;
     let span = writers + config.docs as u64 + 1;
-    let base = rand::rng().random_range(1..MAX_CLIENT_ID - span);
+    let base = rand::rng().random_range(1..CLIENT_ID_LIMIT - span);
     let connector = Connector::new(config.ca_cert.as_deref())?.with_timeout(CONNECT_TIMEOUT);
+    // y-sweet loads a stored document while creating it, so a cold load shows up here.
+    let create_s = if config.protocol == Protocol::YSweet {
+        let started = Instant::now();
+        create_all(&config).await?;
+        Some(started.elapsed().as_secs_f64())
+    } else {
+        None
+    };
     let seed = seed_all(&config, &connector, base + writers).await?;
     let shared = Arc::new(Shared::new(config.clone(), connector, base)?);
     let stats = &shared.stats;
@@ -69,27 +85,37 @@ pub async fn run(config: LoadConfig) -> anyhow::Result<Report> {
     sleep(config.drain).await;
     let _ = phase_tx.send(Phase::Stop);
 
-    let mut confirmed_by_doc: Vec<Vec<Vec<Vec<u8>>>> = vec![Vec::new(); config.docs];
+    let mut outcomes_by_doc: Vec<Vec<_>> = (0..config.docs).map(|_| Vec::new()).collect();
     for task in tasks {
         let outcome = task.await.context("a client task panicked")?;
-        if !outcome.confirmed.is_empty() {
-            confirmed_by_doc[outcome.doc].push(outcome.confirmed);
+        if !outcome.sent.is_empty() {
+            outcomes_by_doc[outcome.doc].push(outcome);
         }
     }
-    let verify_report = if config.verify_durable {
-        let docs = confirmed_by_doc
+    let verify_report = if config.keeps_sent_updates() {
+        let scope = if config.verify_sent { Scope::Sent } else { Scope::Confirmed };
+        let docs = outcomes_by_doc
             .into_iter()
             .enumerate()
-            .map(|(doc, writers)| (config.doc_url(doc, false), writers))
+            .map(|(doc, writers)| {
+                // A fresh sync on the first node, without extensions: what a new client sees.
+                let address = DocAddress {
+                    url: config.doc_url(doc, 0, tandem_crdt::Extensions::Stock),
+                    name: config.doc_name(doc),
+                    protocol: config.protocol,
+                };
+                (address, writers)
+            })
             .collect();
-        Some(verify(&shared.connector, docs).await)
+        Some(verify(&shared.connector, docs, scope).await)
     } else {
         None
     };
 
     let per_s = |n: u64| if window > 0.0 { n as f64 / window } else { 0.0 };
     Ok(Report {
-        url: config.url.clone(),
+        urls: config.urls.clone(),
+        protocol: config.protocol,
         docs: config.docs as u64,
         clients_per_doc: config.clients_per_doc as u64,
         writers_per_doc: config.writers_per_doc as u64,
@@ -101,6 +127,7 @@ pub async fn run(config: LoadConfig) -> anyhow::Result<Report> {
         messages_per_s: per_s(stats.received_messages.get()),
         received_updates: stats.received_updates.get(),
         latency: stats.latency.summary(),
+        cross_node_latency: (config.urls.len() > 1).then(|| stats.cross_node_latency.summary()),
         sync_time: stats.sync_time.summary(),
         errors: stats.errors.load(Ordering::Relaxed),
         connections: ConnectionReport {
@@ -111,7 +138,7 @@ pub async fn run(config: LoadConfig) -> anyhow::Result<Report> {
             reconnects: stats.reconnects.load(Ordering::Relaxed),
             connect_phase_s: connect_phase.as_secs_f64(),
         },
-        durable: config.ext_durable.then(|| DurableReport {
+        durable: config.extensions.tandem().then(|| DurableReport {
             confirmed: stats.durable_confirmed.get(),
             confirmed_per_s: per_s(stats.durable_confirmed.get()),
             confirmed_total: stats.durable_confirmed_total.load(Ordering::Relaxed),
@@ -119,7 +146,21 @@ pub async fn run(config: LoadConfig) -> anyhow::Result<Report> {
         }),
         verify: verify_report,
         seed,
+        create_s,
     })
+}
+
+/// Creates every document on a y-sweet server, a few at a time.
+async fn create_all(config: &LoadConfig) -> anyhow::Result<()> {
+    use futures_util::StreamExt;
+    let base = &config.urls[0];
+    let mut created = futures_util::stream::iter(0..config.docs)
+        .map(|doc| async move { create_document(base, &config.doc_name(doc)).await })
+        .buffer_unordered(CREATE_CONCURRENCY);
+    while let Some(result) = created.next().await {
+        result?;
+    }
+    Ok(())
 }
 
 /// Seeds every document, a few at a time.
@@ -139,11 +180,15 @@ async fn seed_all(
         {
             done.context("a seeding task panicked")??;
         }
-        let url = config.doc_url(doc, config.ext_durable);
-        let (n, durable) = (config.seed_updates, config.ext_durable);
+        let address = DocAddress {
+            url: config.doc_url(doc, 0, config.extensions),
+            name: config.doc_name(doc),
+            protocol: config.protocol,
+        };
+        let (n, extensions) = (config.seed_updates, config.extensions);
         let connector = connector.clone();
         running.spawn(async move {
-            seed_document(&connector, &url, n, first_id + doc as u64, durable).await
+            seed_document(&connector, &address, n, first_id + doc as u64, extensions).await
         });
     }
     while let Some(done) = running.join_next().await {

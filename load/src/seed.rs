@@ -13,31 +13,35 @@ use tokio::time::timeout;
 use tokio_tungstenite::tungstenite::Message as WsMessage;
 
 use crate::client::connect;
+use crate::verify::DocAddress;
 
 /// Frames written between flushes.
 const BATCH: usize = 256;
 /// How long the server may take to catch up after the last update.
 const SETTLE_TIMEOUT: Duration = Duration::from_secs(300);
 
-/// Writes `n` one-char updates into the document at `url` (typing at a cursor that sometimes
-/// jumps) and waits until the server has them all: durably when `durable` (tandem's Durable
-/// confirmations), otherwise until it answered a SyncStep1 sent after the last update (servers
-/// handle one connection's messages in order). `client_id` must be fresh.
+/// Writes `n` one-char updates into the document `doc` (typing at a cursor that sometimes
+/// jumps) and waits until the server has them all: durably with [`Extensions::Tandem`]
+/// (tandem's Durable confirmations), otherwise until it answered a SyncStep1 sent after the
+/// last update (servers handle one connection's messages in order). `client_id` must be fresh.
 pub async fn seed_document(
     connector: &Connector,
-    url: &str,
+    doc: &DocAddress,
     n: usize,
     client_id: u64,
-    durable: bool,
+    extensions: Extensions,
 ) -> anyhow::Result<()> {
-    let mut client = Client::new(
-        DocumentConfig::new(client_id),
-        if durable { Extensions::Tandem } else { Extensions::Stock },
-    )?;
-    let ws = connect(connector, url).await.with_context(|| format!("connecting to {url}"))?;
+    let durable = extensions.tandem();
+    let (protocol, name) = (doc.protocol, doc.name.as_str());
+    let mut client = Client::new(DocumentConfig::new(client_id), extensions)?;
+    let ws =
+        connect(connector, &doc.url).await.with_context(|| format!("connecting to {}", doc.url))?;
     let (mut tx, mut rx) = ws.split();
-    for frame in client.connect()? {
+    for frame in protocol.opening(name) {
         tx.feed(WsMessage::Binary(frame.into())).await?;
+    }
+    for frame in client.connect()? {
+        tx.feed(WsMessage::Binary(protocol.wrap(name, frame).into())).await?;
     }
     let mut rng = SmallRng::seed_from_u64(client_id);
     let mut cursor = 0usize;
@@ -54,13 +58,14 @@ pub async fn seed_document(
                         WsMessage::Binary(bytes) => bytes,
                         _ => continue,
                     };
+                    let Some(bytes) = protocol.unwrap(name, &bytes)? else { continue };
                     step2_seen += Message::decode_frame(&bytes)?
                         .iter()
                         .filter(|m| matches!(m, Message::SyncStep2 { .. }))
                         .count();
                     let event = client.receive(&bytes, 0)?;
                     for reply in event.replies {
-                        tx.feed(WsMessage::Binary(reply.into())).await?;
+                        tx.feed(WsMessage::Binary(protocol.wrap(name, reply).into())).await?;
                     }
                     tx.flush().await?;
                     let done = if durable {
@@ -81,15 +86,15 @@ pub async fn seed_document(
                             }
                             let c = (b'a' + rng.random_range(0..26u8)) as char;
                             for frame in client.replace(cursor..cursor, c.encode_utf8(&mut [0; 4]), 0)? {
-                                tx.feed(WsMessage::Binary(frame.into())).await?;
+                                tx.feed(WsMessage::Binary(protocol.wrap(name, frame).into())).await?;
                             }
                             cursor += 1;
                             sent += 1;
                         }
                     } else {
                         let state_vector = client.document().state_vector();
-                        tx.feed(WsMessage::Binary(Message::SyncStep1 { state_vector }.encode().into()))
-                            .await?;
+                        let step1 = Message::SyncStep1 { state_vector }.encode();
+                        tx.feed(WsMessage::Binary(protocol.wrap(name, step1).into())).await?;
                         barrier_sent = true;
                     }
                     tx.flush().await?;

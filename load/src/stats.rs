@@ -125,6 +125,8 @@ pub struct Stats {
     pub synced_clients: AtomicU64,
     /// End-to-end latency: a keystroke sent by one client until another client received it.
     pub latency: Latencies,
+    /// The part of `latency` whose writer and reader sat on different nodes (several URLs).
+    pub cross_node_latency: Latencies,
     /// Connect to SyncStep2 received.
     pub sync_time: Latencies,
     /// A keystroke sent until the server confirmed it durable.
@@ -147,6 +149,7 @@ impl Default for Stats {
             connections: AtomicU64::new(0),
             synced_clients: AtomicU64::new(0),
             latency: Latencies::default(),
+            cross_node_latency: Latencies::default(),
             sync_time: Latencies::default(),
             durable_latency: Latencies::default(),
         }
@@ -207,13 +210,16 @@ impl SendLog {
         }
     }
 
+    /// The writer slot of Yjs client id `client`, if it is one of this run's writers.
+    pub fn slot_of(&self, client: u64) -> Option<usize> {
+        let slot = usize::try_from(client.checked_sub(self.base)?).ok()?;
+        (slot < self.writers.len()).then_some(slot)
+    }
+
     /// Calls `found` with the send time of every insert by `client` whose first clock lies in
     /// `clocks` (a received update may merge several inserts).
     pub fn lookup(&self, client: u64, clocks: Range<u32>, mut found: impl FnMut(u64)) {
-        let Some(slot) = client.checked_sub(self.base) else { return };
-        let Some(log) = usize::try_from(slot).ok().and_then(|s| self.writers.get(s)) else {
-            return;
-        };
+        let Some(log) = self.slot_of(client).map(|slot| &self.writers[slot]) else { return };
         let log = lock(log);
         let first = log.partition_point(|&(clock, _)| clock < clocks.start);
         for &(clock, sent) in &log[first..] {
@@ -255,16 +261,21 @@ pub struct DurableReport {
     pub latency: LatencySummary,
 }
 
-/// Result of `--verify-durable`.
+/// Result of `--verify-durable` and `--verify-sent`.
 #[derive(Debug, Clone, Default, Serialize)]
 pub struct VerifyReport {
     /// Updates the server confirmed durable and that were checked.
     pub confirmed_checked: u64,
     /// Confirmed updates missing from the final state.
     pub missing: u64,
+    /// Updates sent (confirmed or not) that were checked (with `--verify-sent`).
+    pub sent_checked: u64,
+    /// Sent updates missing from the final state (with `--verify-sent`): what the server
+    /// lost, when clients did not resync (`--reconnect never`).
+    pub sent_missing: u64,
     /// Documents whose final state could not be fetched.
     pub fetch_failures: u64,
-    /// Whether every confirmed update was found.
+    /// Whether every confirmed update was found and every document fetched.
     pub ok: bool,
 }
 
@@ -282,8 +293,10 @@ pub struct SeedReport {
 /// Everything a run measured.
 #[derive(Debug, Clone, Default, Serialize)]
 pub struct Report {
-    /// Server URL.
-    pub url: String,
+    /// Server URLs (the nodes).
+    pub urls: Vec<String>,
+    /// The servers' dialect.
+    pub protocol: crate::protocol::Protocol,
     /// Documents.
     pub docs: u64,
     /// Clients per document.
@@ -306,6 +319,8 @@ pub struct Report {
     pub received_updates: u64,
     /// End-to-end latency of keystrokes between clients.
     pub latency: LatencySummary,
+    /// The keystrokes written on one node and received on another (several URLs only).
+    pub cross_node_latency: Option<LatencySummary>,
     /// Connect until SyncStep2 received.
     pub sync_time: LatencySummary,
     /// Protocol and send errors.
@@ -318,6 +333,9 @@ pub struct Report {
     pub verify: Option<VerifyReport>,
     /// Seeding (with `--seed-updates`).
     pub seed: Option<SeedReport>,
+    /// Seconds spent creating the documents over HTTP before connecting (y-sweet only; it
+    /// loads a stored document then, so a cold load's time is this plus the sync time).
+    pub create_s: Option<f64>,
 }
 
 impl Report {
@@ -337,7 +355,7 @@ impl Report {
             self.writers_per_doc,
             self.rate,
             self.duration_s,
-            self.url,
+            self.urls.join(" "),
             self.sent_updates,
             self.updates_per_s,
             self.received_messages,
@@ -359,6 +377,12 @@ impl Report {
             c.reconnects,
             self.errors,
         );
+        if let Some(x) = &self.cross_node_latency {
+            out += &format!(
+                "cross     node to node p50 {:.2} ms  p99 {:.2} ms  ({} samples)\n",
+                x.p50_ms, x.p99_ms, x.count
+            );
+        }
         if let Some(d) = &self.durable {
             out += &format!(
                 "durable   {} confirmed ({:.0}/s), {} in total; ack p50 {:.2} ms p99 {:.2} ms\n",
@@ -383,6 +407,12 @@ impl Report {
                 v.missing,
                 v.fetch_failures
             );
+            if v.sent_checked > 0 {
+                out += &format!(
+                    "sent      {} updates checked, {} missing after the run\n",
+                    v.sent_checked, v.sent_missing
+                );
+            }
         }
         out
     }

@@ -1,5 +1,6 @@
-//! The end-of-run check of `--verify-durable`: every update the server confirmed durable must be
-//! in the state a fresh sync returns.
+//! The end-of-run checks: under `--verify-durable` every update the server confirmed durable must
+//! be in the state a fresh sync returns; under `--verify-sent` the sent updates missing from it
+//! are counted.
 
 use std::time::Duration;
 
@@ -10,25 +11,39 @@ use tandem_crdt::{Document, DocumentConfig, Message};
 use tokio::time::{Instant, sleep, timeout};
 use tokio_tungstenite::tungstenite::Message as WsMessage;
 
-use crate::client::connect;
+use crate::client::{ClientOutcome, connect};
+use crate::protocol::Protocol;
 use crate::stats::VerifyReport;
 
 /// How long to keep trying to fetch a document (the server may still be restarting).
 const FETCH_PATIENCE: Duration = Duration::from_secs(30);
 
+/// Where a document is and how to talk to it.
+#[derive(Debug, Clone)]
+pub struct DocAddress {
+    /// Its websocket URL.
+    pub url: String,
+    /// Its name (Hocuspocus puts it in every frame).
+    pub name: String,
+    /// The server's dialect.
+    pub protocol: Protocol,
+}
+
 /// Fetches a document's full state with a fresh sync: SyncStep1 with an empty state vector,
 /// then the server's SyncStep2 is the whole document.
-pub async fn fetch_state(connector: &Connector, url: &str) -> anyhow::Result<Vec<u8>> {
+pub async fn fetch_state(connector: &Connector, doc: &DocAddress) -> anyhow::Result<Vec<u8>> {
     let empty = Document::new(DocumentConfig::new(1))?;
-    let mut ws = connect(connector, url).await?;
-    ws.send(WsMessage::Binary(
-        Message::SyncStep1 { state_vector: empty.state_vector() }.encode().into(),
-    ))
-    .await?;
+    let mut ws = connect(connector, &doc.url).await?;
+    let step1 = Message::SyncStep1 { state_vector: empty.state_vector() }.encode();
+    for frame in doc.protocol.opening(&doc.name) {
+        ws.feed(WsMessage::Binary(frame.into())).await?;
+    }
+    ws.send(WsMessage::Binary(doc.protocol.wrap(&doc.name, step1).into())).await?;
     let answer = timeout(Duration::from_secs(30), async {
         while let Some(frame) = ws.next().await {
             if let WsMessage::Binary(bytes) = frame? {
-                for message in Message::decode_frame(&bytes)? {
+                let Some(inner) = doc.protocol.unwrap(&doc.name, &bytes)? else { continue };
+                for message in Message::decode_frame(&inner)? {
                     if let Message::SyncStep2 { update } = message {
                         return Ok(update);
                     }
@@ -44,13 +59,16 @@ pub async fn fetch_state(connector: &Connector, url: &str) -> anyhow::Result<Vec
 }
 
 /// Like [`fetch_state`], retrying while the server comes back.
-pub async fn fetch_state_patiently(connector: &Connector, url: &str) -> anyhow::Result<Vec<u8>> {
+pub async fn fetch_state_patiently(
+    connector: &Connector,
+    doc: &DocAddress,
+) -> anyhow::Result<Vec<u8>> {
     let deadline = Instant::now() + FETCH_PATIENCE;
     loop {
-        match fetch_state(connector, url).await {
+        match fetch_state(connector, doc).await {
             Ok(state) => return Ok(state),
             Err(e) if Instant::now() < deadline => {
-                tracing::debug!(error = %format!("{e:#}"), url, "fetch failed, retrying");
+                tracing::debug!(error = %format!("{e:#}"), url = doc.url, "fetch failed, retrying");
                 sleep(Duration::from_millis(250)).await;
             }
             Err(e) => return Err(e),
@@ -90,33 +108,49 @@ fn verifier_config() -> DocumentConfig {
     DocumentConfig { track_deltas: false, ..DocumentConfig::new(1) }
 }
 
-/// Checks each document's confirmed updates against its fetched final state.
-pub async fn verify(connector: &Connector, docs: Vec<(String, Vec<Vec<Vec<u8>>>)>) -> VerifyReport {
+/// What to check at the end of a run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Scope {
+    /// Only what the server confirmed durable.
+    Confirmed,
+    /// Also every update sent.
+    Sent,
+}
+
+/// Checks each document's writers' updates against its fetched final state: the confirmed ones
+/// must all be there; with [`Scope::Sent`] the missing sent ones are counted too.
+pub(crate) async fn verify(
+    connector: &Connector,
+    docs: Vec<(DocAddress, Vec<ClientOutcome>)>,
+    scope: Scope,
+) -> VerifyReport {
     let mut report = VerifyReport { ok: true, ..VerifyReport::default() };
-    for (url, writers) in docs {
-        let checked: u64 = writers.iter().map(|w| w.len() as u64).sum();
-        report.confirmed_checked += checked;
-        let state = match fetch_state_patiently(connector, &url).await {
+    for (doc, writers) in docs {
+        report.confirmed_checked += writers.iter().map(|w| w.confirmed as u64).sum::<u64>();
+        if scope == Scope::Sent {
+            report.sent_checked += writers.iter().map(|w| w.sent.len() as u64).sum::<u64>();
+        }
+        let state = match fetch_state_patiently(connector, &doc).await {
             Ok(state) => state,
             Err(e) => {
-                tracing::error!(error = %format!("{e:#}"), url, "cannot fetch the final state");
+                tracing::error!(error = %format!("{e:#}"), url = doc.url, "cannot fetch the final state");
                 report.fetch_failures += 1;
                 report.ok = false;
                 continue;
             }
         };
-        for confirmed in &writers {
-            match count_missing(&state, confirmed) {
-                Ok(0) => {}
-                Ok(n) => {
-                    report.missing += n;
-                    report.ok = false;
-                }
-                Err(e) => {
-                    tracing::error!(error = %format!("{e:#}"), url, "cannot check updates");
-                    report.missing += confirmed.len() as u64;
-                    report.ok = false;
-                }
+        let check = |updates: &[Vec<u8>]| {
+            count_missing(&state, updates).unwrap_or_else(|e| {
+                tracing::error!(error = %format!("{e:#}"), url = doc.url, "cannot check updates");
+                updates.len() as u64
+            })
+        };
+        for writer in &writers {
+            let missing = check(&writer.sent[..writer.confirmed.min(writer.sent.len())]);
+            report.missing += missing;
+            report.ok &= missing == 0;
+            if scope == Scope::Sent {
+                report.sent_missing += check(&writer.sent);
             }
         }
     }

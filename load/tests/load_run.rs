@@ -1,5 +1,6 @@
 //! Short load runs against real servers: an in-process relay built from tandem-crdt's server
-//! session (always available), and the stock node y-websocket server when it is installed.
+//! session (always available), the stock node y-websocket server and Hocuspocus (bench/) when
+//! node is installed, and y-sweet when scripts/setup-y-sweet.sh has installed it.
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
@@ -223,6 +224,51 @@ async fn verification_catches_a_server_that_lost_confirmed_updates() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn several_urls_spread_clients_and_measure_cross_node_latency() {
+    // Two relays sharing their rooms: two nodes of one cluster.
+    let rooms = Rooms::default();
+    let a = Relay::start("127.0.0.1:0".parse().unwrap(), rooms.clone(), false).await;
+    let b = Relay::start("127.0.0.1:0".parse().unwrap(), rooms, false).await;
+    let (url_a, url_b) = (format!("ws://{}", a.addr), format!("ws://{}", b.addr));
+    let flags = ["--url", &url_b, "--clients-per-doc", "4", "--rate", "20", "--duration", "1.5"];
+    let report =
+        run(args(&url_a, &[&flags[..], &["--drain", "0.5"][..]].concat()).validate().unwrap())
+            .await
+            .unwrap();
+    assert_healthy(&report);
+    assert_eq!(report.urls, [url_a, url_b]);
+    let cross = report.cross_node_latency.as_ref().unwrap();
+    // Of the three readers of each keystroke, two sit on the other node.
+    assert!(cross.count > 0 && cross.count < report.latency.count, "{report:#?}");
+    a.crash().await;
+    b.crash().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn without_reconnection_verify_sent_counts_what_the_server_lost() {
+    let rooms = Rooms::default();
+    let relay = Relay::start("127.0.0.1:0".parse().unwrap(), rooms, false).await;
+    let addr = relay.addr;
+    let flags = ["--clients-per-doc", "3", "--rate", "20", "--duration", "2", "--drain", "0.5"];
+    let extra = ["--reconnect", "never", "--verify-sent"];
+    let config =
+        args(&format!("ws://{addr}"), &[&flags[..], &extra[..]].concat()).validate().unwrap();
+    let load = tokio::spawn(run(config));
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    relay.crash().await;
+    // Back with nothing: a server that kept its documents in memory only.
+    let relay = Relay::start(addr, Rooms::default(), true).await;
+    let report = load.await.unwrap().unwrap();
+    relay.crash().await;
+    assert_eq!(report.connections.reconnects, 0, "{report:#?}");
+    let verify = report.verify.as_ref().unwrap();
+    assert!(verify.sent_checked > 0, "{report:#?}");
+    assert_eq!(verify.sent_missing, verify.sent_checked, "{report:#?}");
+    // Nothing was confirmed (no --ext-durable), so nothing confirmed is missing.
+    assert!(verify.ok && verify.confirmed_checked == 0, "{report:#?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn binary_prints_a_json_report() {
     let relay = Relay::start("127.0.0.1:0".parse().unwrap(), Rooms::default(), false).await;
     let url = format!("ws://{}", relay.addr);
@@ -241,14 +287,15 @@ async fn binary_prints_a_json_report() {
     relay.crash().await;
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn two_second_load_against_the_node_y_websocket_server() {
-    const TEST: &str = "two_second_load_against_the_node_y_websocket_server";
-    let server = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("../bench/node_modules/@y/websocket-server/src/server.js");
-    if !server.exists() {
-        let reason = format!("{} is missing (run `npm install` in bench/)", server.display());
-        return require_or_skip(TEST, &reason);
+/// Starts the node script `script` (a path under bench/) on a free port; `None` after
+/// `require_or_skip` when it cannot run here.
+async fn start_node_server(test: &str, script: &str) -> Option<(tokio::process::Child, String)> {
+    let server = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../bench").join(script);
+    let installed = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../bench/node_modules");
+    if !server.exists() || !installed.exists() {
+        let reason = format!("{} cannot run (run scripts/setup-node.sh)", server.display());
+        require_or_skip(test, &reason);
+        return None;
     }
     let port = {
         let probe = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
@@ -262,22 +309,46 @@ async fn two_second_load_against_the_node_y_websocket_server() {
         .stderr(Stdio::null())
         .kill_on_drop(true)
         .spawn();
-    let Ok(_child) = child else {
-        return require_or_skip(TEST, "node is not installed");
+    let Ok(child) = child else {
+        require_or_skip(test, "node is not installed");
+        return None;
     };
-    let url = format!("ws://127.0.0.1:{port}");
-    for _ in 0..100 {
+    for _ in 0..200 {
         if tokio::net::TcpStream::connect(("127.0.0.1", port)).await.is_ok() {
             break;
         }
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
+    Some((child, format!("ws://127.0.0.1:{port}")))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_second_load_against_the_node_y_websocket_server() {
+    const TEST: &str = "two_second_load_against_the_node_y_websocket_server";
+    let script = "node_modules/@y/websocket-server/src/server.js";
+    let Some((_child, url)) = start_node_server(TEST, script).await else { return };
     let flags = ["--docs", "2", "--clients-per-doc", "3", "--rate", "20", "--duration", "2"];
     let report =
         run(args(&url, &[&flags[..], &["--drain", "0.5"][..]].concat()).validate().unwrap())
             .await
             .unwrap();
     assert_healthy(&report);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_second_load_against_hocuspocus() {
+    const TEST: &str = "two_second_load_against_hocuspocus";
+    let Some((_child, url)) = start_node_server(TEST, "hocuspocus-server.mjs").await else {
+        return;
+    };
+    let flags = ["--docs", "2", "--clients-per-doc", "3", "--rate", "20", "--duration", "2"];
+    let extra =
+        ["--drain", "0.5", "--protocol", "hocuspocus", "--verify-sent", "--seed-updates", "50"];
+    let report =
+        run(args(&url, &[&flags[..], &extra[..]].concat()).validate().unwrap()).await.unwrap();
+    assert_healthy(&report);
+    let verify = report.verify.as_ref().unwrap();
+    assert!(verify.sent_checked > 0 && verify.sent_missing == 0, "{report:#?}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -316,4 +387,57 @@ async fn two_second_durable_load_against_tandem_server() {
     assert_healthy(&report);
     assert!(report.durable.as_ref().unwrap().confirmed_total > 0, "{report:#?}");
     assert!(report.verify.as_ref().unwrap().ok, "{report:#?}");
+}
+
+/// Where scripts/setup-y-sweet.sh installs y-sweet.
+fn y_sweet_binary() -> PathBuf {
+    let tools = std::env::var_os("TANDEM_TOOLS_DIR").map(PathBuf::from).unwrap_or_else(|| {
+        let cache = std::env::var_os("XDG_CACHE_HOME").map(PathBuf::from).unwrap_or_else(|| {
+            PathBuf::from(std::env::var_os("HOME").unwrap_or_default()).join(".cache")
+        });
+        cache.join("tandem-tools")
+    });
+    tools.join("bin/y-sweet")
+}
+
+/// y-sweet re-encodes every update through its own replica (yrs 0.19) instead of relaying the
+/// bytes; the probe still finds each keystroke, and every sent update is in the final state.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_second_load_against_y_sweet() {
+    const TEST: &str = "two_second_load_against_y_sweet";
+    let binary = y_sweet_binary();
+    if !binary.exists() {
+        let reason = format!("{} is missing (run scripts/setup-y-sweet.sh)", binary.display());
+        return require_or_skip(TEST, &reason);
+    }
+    let store = tempfile::tempdir().unwrap();
+    let port = {
+        let probe = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        probe.local_addr().unwrap().port()
+    };
+    let _child = tokio::process::Command::new(binary)
+        .arg("serve")
+        .arg(store.path())
+        .args(["--host", "127.0.0.1", "--port", &port.to_string()])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap();
+    for _ in 0..200 {
+        if tokio::net::TcpStream::connect(("127.0.0.1", port)).await.is_ok() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let url = format!("ws://127.0.0.1:{port}");
+    let flags = ["--docs", "2", "--clients-per-doc", "3", "--rate", "20", "--duration", "2"];
+    let extra =
+        ["--drain", "0.5", "--protocol", "y-sweet", "--verify-sent", "--seed-updates", "50"];
+    let report =
+        run(args(&url, &[&flags[..], &extra[..]].concat()).validate().unwrap()).await.unwrap();
+    assert_healthy(&report);
+    assert!(report.create_s.is_some(), "{report:#?}");
+    let verify = report.verify.as_ref().unwrap();
+    assert!(verify.sent_checked > 0 && verify.sent_missing == 0, "{report:#?}");
 }

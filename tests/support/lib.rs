@@ -16,12 +16,16 @@
 #![deny(missing_docs)]
 
 mod client;
+mod haproxy;
+mod hot;
 mod nginx;
 mod pki;
 mod server;
 mod tmpfs;
 
 pub use client::{ClientOptions, Closed, TestClient};
+pub use haproxy::{Balance, Haproxy, haproxy_binary};
+pub use hot::{HotAttack, HotAttackReport, percentile, seed_update};
 pub use nginx::{Nginx, nginx_binary};
 pub use pki::{ServerCert, TestCa, TlsFiles, Validity};
 pub use server::{

@@ -26,6 +26,11 @@ pub struct ServerOptions {
     /// `--tls-cert` and `--tls-key`: the server speaks https and wss, and is addressed as
     /// `localhost` (the name test certificates hold).
     pub tls: Option<crate::TlsFiles>,
+    /// The process's limit on open files (`ulimit -n`, soft and hard).
+    pub max_open_files: Option<u64>,
+    /// `--listen`: a fixed address, kept across restarts (a load balancer's configuration
+    /// names it); `None` listens on a free port, a new one at each restart.
+    pub listen: Option<SocketAddr>,
 }
 
 /// A running `tandem-server` process. Dropping it kills the process.
@@ -106,8 +111,9 @@ impl TestServer {
         let log_path = data_dir.join(format!("server-{}.log", rand::random::<u32>()));
         let log = std::fs::File::create(&log_path)?;
         let mut command = Command::new(server_binary()?);
+        let listen = options.listen.map_or_else(|| "127.0.0.1:0".to_owned(), |a| a.to_string());
         command
-            .args(["--listen", "127.0.0.1:0", "--log-format", "json", "--data-dir"])
+            .args(["--listen", &listen, "--log-format", "json", "--data-dir"])
             .arg(&data_dir)
             .args(&options.args)
             .env_remove("TANDEM_AUTH_KEY")
@@ -124,6 +130,13 @@ impl TestServer {
         }
         if let Some(tls) = &options.tls {
             command.arg("--tls-cert").arg(&tls.cert).arg("--tls-key").arg(&tls.key);
+        }
+        if let Some(limit) = options.max_open_files {
+            use std::os::unix::process::CommandExt;
+            // SAFETY: setrlimit(2) only, between fork and exec: async-signal-safe, no allocation.
+            unsafe {
+                command.pre_exec(move || rlimit::setrlimit(rlimit::Resource::NOFILE, limit, limit));
+            }
         }
         let child = command.spawn().context("spawning tandem-server")?;
         let mut server = Self {
@@ -264,7 +277,8 @@ impl TestServer {
     }
 
     /// Starts a new process with the same options and data directory (after [`Self::stop`] or
-    /// [`Self::kill`]). It listens on a new free port.
+    /// [`Self::kill`]). It listens on a new free port, unless [`ServerOptions::listen`] fixed
+    /// one.
     pub async fn restart(&self) -> anyhow::Result<Self> {
         Self::spawn(self.options.clone(), self.data_dir.clone(), self.temp.clone()).await
     }
