@@ -38,7 +38,7 @@ async fn issue_15_a_shared_document_and_a_local_file_in_one_process() {
     let a = Pane::start("a", &dir.path().join("a"), &args(&url, "ann", &[&local_arg])).unwrap();
     let b = Pane::start("b", &dir.path().join("b"), &args(&url, "bob", &[])).unwrap();
     a.wait_for(&["a local file"]);
-    b.wait_for(&["connected · 1 here"]);
+    b.wait_for(&["connected · 2 here"]);
     // Bob types while Ann looks at her local file: her shared buffer syncs in the background.
     b.type_text("typed by bob");
     b.wait_for(&["typed by bob", "0 unconfirmed"]);
@@ -48,7 +48,7 @@ async fn issue_15_a_shared_document_and_a_local_file_in_one_process() {
     // Side by side: the shared document in a split next to the file.
     a.keys(&["M-v"]);
     a.keys(&["M-."]);
-    let screen = a.wait_for(&["typed by bob", "edited a local file", "connected · 1 here"]);
+    let screen = a.wait_for(&["typed by bob", "edited a local file", "connected · 2 here"]);
     assert!(screen.contains('│'), "{screen}");
     a.keys(&["C-End"]);
     a.type_text(" + ann");
@@ -84,8 +84,8 @@ async fn issue_15_follow_mode_tracks_another_editors_cursor() {
         &args(&url, "bob", &[]).into_iter().chain([other.clone()]).collect::<Vec<_>>(),
     )
     .unwrap();
-    a.wait_for(&["connected · 1 here"]);
-    b.wait_for(&["connected · 1 here"]);
+    a.wait_for(&["connected · 2 here"]);
+    b.wait_for(&["connected · 2 here"]);
     // A long document: 200 numbered lines; both start at the top.
     // A line feed typed in a terminal arrives as Ctrl-J, a line break too.
     let rows: Vec<String> = (1..=200).map(|i| format!("row-{i:03}")).collect();
@@ -141,8 +141,8 @@ async fn issue_15_typing_at_several_cursors_in_a_shared_document_converges() {
     let url = server.ws_url("cursors");
     let a = Pane::start("a", &dir.path().join("a"), &args(&url, "ann", &[])).unwrap();
     let b = Pane::start("b", &dir.path().join("b"), &args(&url, "bob", &[])).unwrap();
-    a.wait_for(&["connected · 1 here"]);
-    b.wait_for(&["connected · 1 here"]);
+    a.wait_for(&["connected · 2 here"]);
+    b.wait_for(&["connected · 2 here"]);
     type_lines(&a, &["apple", "banana", "cherry"]);
     b.wait_for(&["cherry"]);
     a.keys(&["C-Home"]);

@@ -20,8 +20,8 @@ async fn two_editors_in_tmux_see_each_others_text_and_cursors() {
     let (file_a, file_b) = (dir.path().join("a.txt"), dir.path().join("b.txt"));
     let a = Pane::start("a", &dir.path().join("a"), &editor_args(&url, "ann", &file_a)).unwrap();
     let b = Pane::start("b", &dir.path().join("b"), &editor_args(&url, "bob", &file_b)).unwrap();
-    a.wait_for(&["connected · 1 here"]);
-    b.wait_for(&["connected · 1 here"]);
+    a.wait_for(&["connected · 2 here"]);
+    b.wait_for(&["connected · 2 here"]);
 
     a.type_text("hello from A 😀");
     b.wait_for(&["hello from A 😀"]);
@@ -54,8 +54,8 @@ async fn offline_edits_on_both_sides_and_an_editor_restart_merge_when_the_server
     let args_a = editor_args(&url, "ann", &file_a);
     let a = Pane::start("a", &dir.path().join("a"), &args_a).unwrap();
     let b = Pane::start("b", &dir.path().join("b"), &editor_args(&url, "bob", &file_b)).unwrap();
-    a.wait_for(&["connected · 1 here"]);
-    b.wait_for(&["connected · 1 here"]);
+    a.wait_for(&["connected · 2 here"]);
+    b.wait_for(&["connected · 2 here"]);
     a.type_text("base.");
     b.wait_for(&["base."]);
     // Only A's offline keystrokes may count as unconfirmed below: let "base." become durable.
@@ -85,8 +85,8 @@ async fn offline_edits_on_both_sides_and_an_editor_restart_merge_when_the_server
     let _server = FixedServer::start(addr, &server_dir).await.unwrap();
     // Backoff may have grown to ~20 s while the server was down.
     let limit = Duration::from_secs(60);
-    a.wait_within(&["connected · 1 here · 0 unconfirmed"], limit);
-    b.wait_within(&["connected · 1 here · 0 unconfirmed"], limit);
+    a.wait_within(&["connected · 2 here · 0 unconfirmed"], limit);
+    b.wait_within(&["connected · 2 here · 0 unconfirmed"], limit);
     let expected_parts = ["base.", "A-offline-1.", "A-offline-2.", "B-offline-1.", "B-offline-2."];
     for pane in [&a, &b] {
         pane.wait_for(&expected_parts);
@@ -122,7 +122,32 @@ async fn refused_tokens_and_read_only_access_are_explained() {
     let mut args = editor_args(&url, "bob", &file);
     args.extend(["--token".into(), token]);
     let reader = Pane::start("reader", &dir.path().join("r"), &args).unwrap();
-    reader.wait_for(&["connected · 0 here"]);
+    reader.wait_for(&["connected · 1 here"]);
     reader.type_text("x");
     reader.wait_for(&["read-only: the token grants read-only access"]);
+}
+
+/// Issue 11: an editor started with `--offline` goes online with Alt-G, without a restart; what
+/// was typed offline reaches the other editor, and two instances of one document on one machine
+/// (one data dir) are both allowed, each its own replica.
+#[tokio::test]
+async fn issue_11_offline_goes_online_without_restart_and_two_instances_share_a_data_dir() {
+    if !tmux_available("issue_11_offline_goes_online_without_restart") {
+        return;
+    }
+    let server = TestServer::start(ServerOptions::default()).await.unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let url = server.ws_url("later");
+    let (file_a, file_b) = (dir.path().join("a.txt"), dir.path().join("b.txt"));
+    let mut args_a = editor_args(&url, "ann", &file_a);
+    args_a.push("--offline".into());
+    let a = Pane::start("a", &dir.path().join("a"), &args_a).unwrap();
+    a.wait_for(&["offline"]);
+    a.type_text("typed offline");
+    // A second instance of the same document with the same home (data dir): not refused.
+    let b = Pane::start("b", &dir.path().join("a"), &editor_args(&url, "bob", &file_b)).unwrap();
+    b.wait_for(&["connected · 1 here"]);
+    a.keys(&["M-g"]);
+    a.wait_for(&["connected · 2 here"]);
+    b.wait_for(&["typed offline"]);
 }

@@ -21,11 +21,11 @@ async fn a_stock_yjs_client_sees_the_editor_and_its_edits_appear_in_it() {
     let a =
         Pane::start("a", &dir.path().join("a"), &editor_args(&server.ws_url("yjs"), "ann", &file))
             .unwrap();
-    a.wait_for(&["connected · 0 here"]);
+    a.wait_for(&["connected · 1 here"]);
 
     let node =
         yjs.spawn(&format!("ws://{}", server.addr()), "yjs", "yjs", "<ann-done>", "ann").unwrap();
-    a.wait_for(&["connected · 1 here"]);
+    a.wait_for(&["connected · 2 here"]);
     a.type_text("typed in tandem <ann-done>");
     a.wait_for(&["<yjs-done>", "[yjs 4]", "yjs"]);
 
@@ -53,8 +53,8 @@ async fn two_editors_converge_through_the_stock_y_websocket_server() {
     let (file_a, file_b) = (dir.path().join("a.txt"), dir.path().join("b.txt"));
     let a = Pane::start("a", &dir.path().join("a"), &editor_args(&url, "ann", &file_a)).unwrap();
     let b = Pane::start("b", &dir.path().join("b"), &editor_args(&url, "bob", &file_b)).unwrap();
-    a.wait_for(&["connected · 1 here"]);
-    b.wait_for(&["connected · 1 here"]);
+    a.wait_for(&["connected · 2 here"]);
+    b.wait_for(&["connected · 2 here"]);
     a.type_text("from A.");
     b.wait_for(&["from A."]);
     b.keys(&["C-End"]);

@@ -75,7 +75,7 @@ async fn the_editor_edits_over_wss_and_says_what_is_wrong_with_a_connection() {
     let bad_id = format!("ws://{}/bad%01id", plain.addr());
     let bad = Pane::start("bad", &home("b"), &args(&bad_id, "ann", &[])).unwrap();
 
-    ann.wait_for(&["connected · 0 here"]);
+    ann.wait_for(&["connected · 1 here"]);
     ann.type_text("typed over TLS");
     let options = ClientOptions { ca_cert: Some(ca_file.clone()), ..Default::default() };
     let mut reader = TestClient::connect_synced(&url, options).await.unwrap();

@@ -41,7 +41,7 @@ async fn the_editor_a_stock_yjs_client_and_a_tandem_client_edit_through_nginx() 
     let ca_arg = files.ca.to_str().unwrap();
     let args = [url.as_str(), "--name", "eve", "--ca-cert", ca_arg].map(str::to_owned);
     let eve = Pane::start("eve", &dir.path().join("eve"), &args).unwrap();
-    eve.wait_for(&["connected · 1 here"]);
+    eve.wait_for(&["connected · 2 here"]);
     eve.type_text("typed in the editor ✍️");
     ada.wait_until("the editor's text", |c| c.text().contains("typed in the editor ✍️"))
         .await

@@ -35,6 +35,15 @@ pub struct LineDamage {
     pub added: usize,
 }
 
+/// The local edits of one command, as the collaborative layer takes them.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PendingCommand {
+    /// The edits, in order (one per cursor).
+    pub edits: Vec<Edit>,
+    /// The command opened an undo step: the shared document's undo starts a new step with it.
+    pub new_undo_step: bool,
+}
+
 /// Most damage records kept between two frames; past that a consumer re-derives everything from the first line.
 const MAX_DAMAGE: usize = 64;
 
@@ -47,6 +56,8 @@ pub struct Buffer {
     group_starts: Vec<usize>,
     /// A command that edits at several places is running: its edits join one group.
     grouping: bool,
+    /// Index in `pending` of each edit that opened an undo step (the shared document's undo mirrors them).
+    step_starts: Vec<usize>,
     damage: Vec<LineDamage>,
     damage_overflow: Option<usize>,
     line_ending: LineEnding,
@@ -61,6 +72,7 @@ impl Buffer {
             pending: Vec::new(),
             group_starts: Vec::new(),
             grouping: false,
+            step_starts: Vec::new(),
             damage: Vec::new(),
             damage_overflow: None,
             line_ending,
@@ -116,18 +128,34 @@ impl Buffer {
     /// Local edits applied since the last call, in order, for the collaborative layer to mirror.
     pub fn take_pending_edits(&mut self) -> Vec<Edit> {
         self.group_starts.clear();
+        self.step_starts.clear();
         std::mem::take(&mut self.pending)
+    }
+
+    /// The last pending edit opened an undo step (history said so when it recorded it).
+    pub(crate) fn mark_undo_step(&mut self) {
+        if let Some(last) = self.pending.len().checked_sub(1) {
+            self.step_starts.push(last);
+        }
     }
 
     /// [`Buffer::take_pending_edits`] in groups, one per command: the edits one keystroke made at every cursor.
     pub fn take_pending_groups(&mut self) -> Vec<Vec<Edit>> {
+        self.take_pending_commands().into_iter().map(|c| c.edits).collect()
+    }
+
+    /// [`Buffer::take_pending_groups`] with, for each command, whether it opened an undo step.
+    pub fn take_pending_commands(&mut self) -> Vec<PendingCommand> {
         let starts = std::mem::take(&mut self.group_starts);
+        let steps = std::mem::take(&mut self.step_starts);
         let mut edits = std::mem::take(&mut self.pending);
         let mut groups = Vec::with_capacity(starts.len());
         for &start in starts.iter().rev() {
-            groups.push(edits.split_off(start.min(edits.len())));
+            let start = start.min(edits.len());
+            let new_undo_step = steps.iter().any(|&s| s >= start && s < edits.len());
+            groups.push(PendingCommand { edits: edits.split_off(start), new_undo_step });
         }
-        groups.retain(|g| !g.is_empty());
+        groups.retain(|g| !g.edits.is_empty());
         groups.reverse();
         groups
     }

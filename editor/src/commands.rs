@@ -127,8 +127,15 @@ const EDITING: &[Command] = &[
     normal("find_next", "Next match of the last search", |cx| cx.editor.find_next()),
     normal("find_prev", "Previous match of the last search", |cx| cx.editor.find_prev()),
     normal("replace", "Replace matches one by one or all", |cx| cx.editor.replace()),
-    normal("goto_line", "Go to LINE or LINE:COLUMN", |cx| cx.editor.goto_line()),
+    normal(
+        "goto_line",
+        "Go to LINE or LINE:COLUMN (display columns, tabs expanded, as the status bar counts)",
+        |cx| cx.editor.goto_line(),
+    ),
     normal("help", "Show this help", |cx| cx.editor.help()),
+    normal("go_online", "Connect a shared document opened with --offline", |cx| {
+        cx.editor.request(Request::GoOnline)
+    }),
     normal("copy", "Copy the selection (or the line) to the clipboard", |cx| cx.editor.copy_each()),
     normal("cut", "Cut the selection (or the line)", |cx| cx.editor.cut_each()),
     normal("paste", "Paste the clipboard", |cx| cx.editor.paste_each()),
@@ -159,7 +166,14 @@ const EDITING: &[Command] = &[
     normal("newline", "Insert a line break, keeping indentation (deeper after a bracket)", |cx| {
         cx.editor.each_cursor(Editor::newline_indent)
     }),
-    normal("indent", "Insert a tab (or spaces)", |cx| cx.editor.each_cursor(Editor::indent)),
+    normal("indent", "Insert a tab (or spaces); with a selection, indent its lines", |cx| {
+        cx.editor.each_cursor(Editor::indent)
+    }),
+    normal(
+        "dedent",
+        "Remove one level of indentation from the line (or the selected lines)",
+        |cx| cx.editor.each_cursor(Editor::dedent),
+    ),
 ];
 
 /// Multiple cursors and whole-line editing.
@@ -299,4 +313,9 @@ const PROMPT: &[Command] = &[
     prompt("prompt_right", "Cursor right", |cx| cx.editor.edit_prompt(PromptEdit::Right)),
     prompt("prompt_home", "Cursor to the start", |cx| cx.editor.edit_prompt(PromptEdit::Home)),
     prompt("prompt_end", "Cursor to the end", |cx| cx.editor.edit_prompt(PromptEdit::End)),
+    prompt("prompt_clear", "Clear the input", |cx| cx.editor.edit_prompt(PromptEdit::Clear)),
+    prompt("prompt_delete_word", "Delete the word before the cursor", |cx| {
+        cx.editor.edit_prompt(PromptEdit::DeleteWordBackward)
+    }),
+    prompt("prompt_complete", "Complete a file name (save as)", |cx| cx.editor.complete_prompt()),
 ];

@@ -37,6 +37,10 @@ pub struct Config {
     /// Colour of this user's cursor for collaborators, `#rrggbb` (default: picked from the name).
     #[serde(default)]
     pub user_color: Option<String>,
+    /// Why the user's file (or theme) was not used, with its line and column: the editor starts with the
+    /// defaults and shows this once on the message line, so it can be used to fix its own config.
+    #[serde(skip)]
+    pub problem: Option<String>,
 }
 
 /// The user's file: every field optional.
@@ -70,6 +74,7 @@ impl Default for Config {
             mouse: true,
             keys: BTreeMap::new(),
             user_name: None,
+            problem: None,
             user_color: None,
         })
     }
@@ -116,6 +121,31 @@ impl Config {
         }
     }
 
+    /// [`Config::load`], or the defaults with the reason in [`Config::problem`]: a broken config never stops
+    /// the editor.
+    pub fn load_or_defaults(path: Option<&Path>) -> Self {
+        Config::load(path).unwrap_or_else(|e| {
+            tracing::warn!("configuration not used: {e}");
+            Config {
+                problem: Some(format!("config not used (defaults instead): {e}")),
+                ..Config::default()
+            }
+        })
+    }
+
+    /// The configured theme, else the dark one with the reason added to [`Config::problem`].
+    pub fn theme_or_default(&mut self) -> Theme {
+        self.load_theme().unwrap_or_else(|e| {
+            tracing::warn!("theme not used: {e}");
+            let problem = format!("theme not used (dark instead): {e}");
+            self.problem = Some(match self.problem.take() {
+                Some(earlier) => format!("{earlier}; {problem}"),
+                None => problem,
+            });
+            Theme::dark()
+        })
+    }
+
     /// The configured theme: built-in name, `themes/NAME.toml` in the config dir, or a path to a TOML file.
     pub fn load_theme(&self) -> Result<Theme, ConfigError> {
         if let Some(theme) = Theme::builtin(&self.theme) {
@@ -156,5 +186,20 @@ mod tests {
         assert!(c.line_numbers);
         assert_eq!(c.keys.get("ctrl-s").map(String::as_str), Some("none"));
         assert!(Config::from_toml("tab_wdth = 8", Path::new("u")).is_err());
+    }
+
+    /// Issue 11: an invalid config starts the editor with the defaults and says why, with line and column.
+    #[test]
+    fn an_invalid_config_gives_the_defaults_and_the_reason() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("config.toml");
+        std::fs::write(&path, "tab_width = 8\ntheme = 3\n").unwrap();
+        let c = Config::load_or_defaults(Some(&path));
+        assert_eq!(c.tab_width, Config::default().tab_width);
+        let problem = c.problem.unwrap();
+        assert!(problem.contains(&format!("{}:2:9:", path.display())), "{problem}");
+        let mut c = Config { theme: "no-such-theme".into(), ..Config::default() };
+        assert_eq!(c.theme_or_default(), Theme::dark());
+        assert!(c.problem.unwrap().contains("unknown theme"));
     }
 }

@@ -36,6 +36,32 @@ pub enum ChangeKind {
     Other,
 }
 
+/// Whether a recorded change opened a new undo step or joined the open one.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Step {
+    /// The change is the first of a new undo step.
+    New,
+    /// The change joined the open step (typing a word, deleting a run).
+    Joined,
+}
+
+/// The grouping rule shared by local undo and a shared document's CRDT undo: whether `change`, coming right
+/// after `last` with no seal in between, joins its undo step — typing a word (and the spaces before it), a run
+/// of deletions, one batch.
+pub fn joins(last: (ChangeKind, Selection), change: &Change) -> bool {
+    let (last_kind, last_after) = last;
+    if (last_kind, change.kind) == (ChangeKind::Batch, ChangeKind::Batch) {
+        return true;
+    }
+    last_after == change.before
+        && matches!(
+            (last_kind, change.kind),
+            (ChangeKind::TypeWord, ChangeKind::TypeWord)
+                | (ChangeKind::TypeSpace, ChangeKind::TypeSpace | ChangeKind::TypeWord)
+                | (ChangeKind::DeleteChar, ChangeKind::DeleteChar)
+        )
+}
+
 /// Which way to revert.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum UndoStep {
@@ -56,8 +82,8 @@ pub struct Revert {
 
 /// The editor's contract with an undo implementation.
 pub trait UndoHistory {
-    /// Records a local change just applied to the buffer.
-    fn record(&mut self, change: Change);
+    /// Records a local change just applied to the buffer; says whether it opened a new undo step.
+    fn record(&mut self, change: Change) -> Step;
     /// Ends the current group: the next change starts a new undo step.
     fn seal(&mut self);
     /// The edits that undo the last step, which the history now considers undone. A history that only counts
@@ -97,21 +123,7 @@ impl LinearHistory {
 
     fn continues(&self, change: &Change) -> bool {
         let Some(last) = self.undo.last().and_then(|g| g.changes.last()) else { return false };
-        if self.sealed {
-            return false;
-        }
-        if (last.kind, change.kind) == (ChangeKind::Batch, ChangeKind::Batch) {
-            return true;
-        }
-        if last.after != change.before {
-            return false;
-        }
-        matches!(
-            (last.kind, change.kind),
-            (ChangeKind::TypeWord, ChangeKind::TypeWord)
-                | (ChangeKind::TypeSpace, ChangeKind::TypeSpace | ChangeKind::TypeWord)
-                | (ChangeKind::DeleteChar, ChangeKind::DeleteChar)
-        )
+        !self.sealed && joins((last.kind, last.after), change)
     }
 }
 
@@ -121,18 +133,18 @@ fn invert(change: &Change) -> Edit {
 }
 
 impl UndoHistory for LinearHistory {
-    fn record(&mut self, change: Change) {
+    fn record(&mut self, change: Change) -> Step {
         self.redo.clear();
-        if self.continues(&change) {
-            if let Some(group) = self.undo.last_mut() {
-                group.changes.push(change);
-            }
-        } else {
-            let id = self.next_id;
-            self.next_id += 1;
-            self.undo.push(Group { id, changes: vec![change] });
-        }
+        let joined = self.continues(&change);
         self.sealed = false;
+        if joined && let Some(group) = self.undo.last_mut() {
+            group.changes.push(change);
+            return Step::Joined;
+        }
+        let id = self.next_id;
+        self.next_id += 1;
+        self.undo.push(Group { id, changes: vec![change] });
+        Step::New
     }
 
     fn seal(&mut self) {

@@ -331,6 +331,35 @@ pub fn load(dir: &Path, file: &Path) -> Result<Option<Recovery>, JournalError> {
     Ok(Some(Recovery { file, text, differs }))
 }
 
+/// Keeps `text`, an unsaved buffer without a journal of its own (an unnamed buffer, or a file whose earlier
+/// journal still waits), as the journal of a new name in `dir/rescued/` when the editor must exit at once (a
+/// signal). `label` says what it was (`unnamed-1`, the file's name); the name it can be recovered under is
+/// returned: `tandem --recover` lists it and opening it offers the text.
+pub fn rescue(dir: &Path, label: &str, text: &Rope) -> Result<PathBuf, JournalError> {
+    let rescued = dir.join("rescued");
+    fs::create_dir_all(&rescued).map_err(|source| JournalError::Io {
+        action: "creating",
+        path: rescued.clone(),
+        source,
+    })?;
+    let stamp: String = utc(SystemTime::now())
+        .chars()
+        .filter_map(|c| match c {
+            '0'..='9' => Some(c),
+            ' ' => Some('-'),
+            _ => None,
+        })
+        .collect::<String>()
+        .trim_end_matches('-')
+        .to_owned();
+    let label: String = crate::collab::safe_name(label).chars().take(64).collect();
+    let file = rescued.join(format!("{label}-{stamp}-{}.txt", std::process::id()));
+    let mut journal = Journal::open(dir, &file, &Rope::new());
+    journal.snapshot(text, Instant::now());
+    journal.flush()?;
+    Ok(file)
+}
+
 /// Removes the journal of `file` in `dir` (the user chose to discard it).
 pub fn discard(dir: &Path, file: &Path) -> Result<(), JournalError> {
     let path = journal_path(dir, file);

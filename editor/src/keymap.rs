@@ -22,11 +22,16 @@ const PROMPT_KEYS: &[(&str, &str)] = &[
     ("ctrl-p", "prompt_find_prev"),
     ("ctrl-v", "prompt_paste"),
     ("backspace", "prompt_delete_backward"),
+    ("ctrl-h", "prompt_delete_backward"),
     ("delete", "prompt_delete_forward"),
     ("left", "prompt_left"),
     ("right", "prompt_right"),
     ("home", "prompt_home"),
     ("end", "prompt_end"),
+    ("ctrl-u", "prompt_clear"),
+    ("alt-backspace", "prompt_delete_word"),
+    ("ctrl-backspace", "prompt_delete_word"),
+    ("tab", "prompt_complete"),
 ];
 
 /// Key → command name, per scope.

@@ -47,16 +47,17 @@ mod theme;
 pub mod ui;
 pub mod workspace;
 
-pub use buffer::LineDamage;
+pub use buffer::{LineDamage, PendingCommand};
 pub use commands::{Command, Commands, Context, Scope};
 pub use config::{Config, DEFAULT_CONFIG};
 pub use editor::{
-    Confirm, Document, Editor, Effect, LineMove, Message, MessageKind, Mode, Motion, Options,
-    Prompt, PromptEdit, PromptKind, SearchFlag, Status, VerticalAdd, View, ViewId, Viewport,
+    AfterSave, Confirm, Document, Editor, Effect, LineMove, Message, MessageKind, Mode, Motion,
+    Options, Prompt, PromptEdit, PromptKind, RecoveryAnswer, RecoveryOffer, SearchFlag, Status,
+    VerticalAdd, View, ViewId, Viewport,
 };
 pub use file::{DiskStamp, FileError};
 pub use highlight::{Budget, Highlighter, Syntaxes};
-pub use history::{Change, ChangeKind, LinearHistory, Revert, UndoHistory, UndoStep};
+pub use history::{Change, ChangeKind, LinearHistory, Revert, Step, UndoHistory, UndoStep, joins};
 pub use input::{Key, KeyEvent, KeyParseError, Modifiers, MouseEvent, MouseKind};
 pub use keymap::{HelpLine, Keymap};
 pub use keys::Keys;

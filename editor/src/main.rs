@@ -10,7 +10,7 @@ use std::sync::Mutex;
 
 use anyhow::Context;
 use clap::{CommandFactory, Parser, Subcommand};
-use tandem::app::terminal::Document;
+use tandem::app::terminal::{Document, Outcome};
 use tracing_subscriber::EnvFilter;
 
 /// A fast, Unicode-correct terminal text editor; give a ws:// URL to edit a shared document.
@@ -265,8 +265,8 @@ fn run(args: Args) -> anyhow::Result<()> {
     if let Some(command) = args.workspace {
         return run_workspace(command, args.token, args.ca_cert, data_dir(args.data_dir)?);
     }
-    let config =
-        tandem::Config::load(args.config.as_deref()).context("loading the configuration")?;
+    // A broken config never stops the editor: the defaults, and the reason on the message line.
+    let config = tandem::Config::load_or_defaults(args.config.as_deref());
     // Who this user is matters only for shared documents (and reading it may fail).
     let mut identity = None;
     let mut documents = Vec::new();
@@ -283,7 +283,21 @@ fn run(args: Args) -> anyhow::Result<()> {
             }
         });
     }
-    tandem::app::terminal::run(&config, documents)
+    let journal = args.data_dir.map(|d| d.join("journal")).or_else(tandem::journal::default_dir);
+    match tandem::app::terminal::run(&config, documents, journal)? {
+        Outcome::Quit => Ok(()),
+        Outcome::Signalled(signal, kept) => exit_signalled(signal, &kept),
+    }
+}
+
+/// Ended by a signal, with the unsaved work on disk and the terminal restored: says where it went and exits
+/// with `128 + signal`, as a shell reports a process the signal killed.
+fn exit_signalled(signal: tandem::app::Signal, kept: &[String]) -> ! {
+    eprintln!("tandem: {}: unsaved edits kept (`tandem --recover` lists them)", signal.name());
+    for line in kept {
+        eprintln!("  {line}");
+    }
+    std::process::exit(signal.exit_code().into())
 }
 
 /// Who this user is and where shared documents are kept: the options every shared document opens with.

@@ -193,6 +193,26 @@ impl Query {
         }
     }
 
+    /// The match starting at char `at` as `(K, N)`: it is the K-th (1-based) of the N matches in the buffer. Scans
+    /// the whole buffer: for bounded sizes. `None` when no match starts at `at`.
+    pub fn count(&self, rope: &Rope, at: usize) -> Option<(usize, usize)> {
+        let (mut n, mut k) = (0, None);
+        let mut resume = 0;
+        while resume < rope.len_chars() {
+            let w = Window::forward(rope, resume);
+            let mut from = resume;
+            while let Some((s, _)) = self.first_in(rope, &w, from, w.end_char) {
+                n += 1;
+                if s == at {
+                    k = Some(n);
+                }
+                from = s + 1;
+            }
+            resume = w.end_char.max(resume + 1);
+        }
+        k.map(|k| (k, n))
+    }
+
     /// Last match starting before `before`, wrapping around the start. Scans the whole buffer if need be.
     pub fn find_prev(&self, rope: &Rope, before: usize) -> Found {
         let before = before.min(rope.len_chars());

@@ -218,3 +218,154 @@ fn issue_15_two_files_in_two_splits_are_edited_and_saved() {
     assert_eq!(std::fs::read_to_string(&a).unwrap(), "L left file\n");
     assert_eq!(std::fs::read_to_string(&b).unwrap(), "R right file\n");
 }
+
+/// The pid of the tandem the pane's shell runs (the pane's process is the shell of [`command_line`]).
+fn tandem_pid(tmux: &Tmux) -> String {
+    let shell = tmux.run(&["display-message", "-p", "-t", "e2e", "#{pane_pid}"]).unwrap();
+    let shell = String::from_utf8_lossy(&shell.stdout).trim().to_owned();
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let out = Command::new("pgrep").args(["-P", &shell]).output().unwrap();
+        let pid = String::from_utf8_lossy(&out.stdout).trim().to_owned();
+        if !pid.is_empty() {
+            return pid;
+        }
+        assert!(Instant::now() < deadline, "no tandem under the shell {shell}");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+/// A tmux format variable of the pane (`alternate_on`, `mouse_any_flag`).
+fn pane_flag(tmux: &Tmux, name: &str) -> String {
+    let out = tmux.run(&["display-message", "-p", "-t", "e2e", &format!("#{{{name}}}")]).unwrap();
+    String::from_utf8_lossy(&out.stdout).trim().to_owned()
+}
+
+#[test]
+fn issue_11_sigterm_keeps_unsaved_edits_restores_the_terminal_and_exits_non_zero() {
+    if !tmux_available(
+        "issue_11_sigterm_keeps_unsaved_edits_restores_the_terminal_and_exits_non_zero",
+    ) {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("letter.txt");
+    std::fs::write(&file, "dear\n").unwrap();
+    let tmux = Tmux::start("term", &command_line(dir.path(), &file)).unwrap();
+    tmux.wait_for("UTF-8");
+    assert_eq!(pane_flag(&tmux, "alternate_on"), "1");
+    assert_eq!(pane_flag(&tmux, "mouse_any_flag"), "1");
+    let pid = tandem_pid(&tmux);
+    tmux.text("typed just now ");
+    tmux.wait_for("typed just now");
+    // At once: the edits are not yet due on disk (half a second), the signal must write them.
+    assert!(Command::new("kill").args(["-TERM", &pid]).status().unwrap().success());
+    let screen = tmux.wait_for("TANDEM-EXIT=143");
+    assert!(screen.contains("SIGTERM: unsaved edits kept"), "{screen}");
+    assert_eq!(pane_flag(&tmux, "alternate_on"), "0", "the alternate screen is left");
+    assert_eq!(pane_flag(&tmux, "mouse_any_flag"), "0", "mouse reporting is off");
+    let journal = tandem::journal::load(&dir.path().join("data").join("journal"), &file).unwrap();
+    assert_eq!(journal.unwrap().text, "typed just now dear\n");
+    assert_eq!(std::fs::read(&file).unwrap(), b"dear\n", "the file itself is untouched");
+}
+
+#[test]
+fn issue_11_the_terminal_closing_keeps_unsaved_edits() {
+    if !tmux_available("issue_11_the_terminal_closing_keeps_unsaved_edits") {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("ssh.txt");
+    std::fs::write(&file, "remote\n").unwrap();
+    // exec: tandem leads the pane's session, so closing the pane hangs up its terminal (SIGHUP).
+    let tmux = Tmux::start("hup", &tandem(dir.path(), &file, "exec ")).unwrap();
+    tmux.wait_for("UTF-8");
+    tmux.text("before the drop ");
+    tmux.wait_for("before the drop");
+    tmux.run(&["kill-pane", "-t", "e2e"]);
+    let journal_dir = dir.path().join("data").join("journal");
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let recovered = loop {
+        if let Ok(Some(found)) = tandem::journal::load(&journal_dir, &file) {
+            break found;
+        }
+        assert!(Instant::now() < deadline, "nothing journaled after the hang-up");
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    assert_eq!(recovered.text, "before the drop remote\n");
+}
+
+#[test]
+fn issue_11_sigquit_keeps_an_unnamed_buffer() {
+    if !tmux_available("issue_11_sigquit_keeps_an_unnamed_buffer") {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let tmux = Tmux::start("quit-unnamed", &command_line(dir.path(), Path::new(""))).unwrap();
+    tmux.wait_for("[new]");
+    let pid = tandem_pid(&tmux);
+    tmux.text("scratch thoughts");
+    tmux.wait_for("scratch thoughts");
+    assert!(Command::new("kill").args(["-QUIT", &pid]).status().unwrap().success());
+    tmux.wait_for("TANDEM-EXIT=131");
+    let listed = recover(dir.path());
+    let rescued = listed.split("  ").next().unwrap();
+    assert!(rescued.contains("unnamed-1"), "{listed}");
+    let journal_dir = dir.path().join("data").join("journal");
+    let recovered = tandem::journal::load(&journal_dir, Path::new(rescued)).unwrap().unwrap();
+    assert_eq!(recovered.text, "scratch thoughts");
+}
+
+#[test]
+fn issue_11_reopening_after_a_crash_offers_to_recover() {
+    if !tmux_available("issue_11_reopening_after_a_crash_offers_to_recover") {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("crash.txt");
+    std::fs::write(&file, "one\ntwo\n").unwrap();
+    let tmux = Tmux::start("crash", &tandem(dir.path(), &file, "exec ")).unwrap();
+    tmux.wait_for("UTF-8");
+    let pid = tmux.run(&["display-message", "-p", "-t", "e2e", "#{pane_pid}"]).unwrap();
+    let pid = String::from_utf8_lossy(&pid.stdout).trim().to_owned();
+    tmux.keys(&["Down"]);
+    tmux.text("lost? ");
+    tmux.wait_for("lost? two");
+    std::thread::sleep(Duration::from_millis(1500));
+    assert!(Command::new("kill").args(["-9", &pid]).status().unwrap().success());
+    drop(tmux);
+
+    let tmux = Tmux::start("reopen", &command_line(dir.path(), &file)).unwrap();
+    let screen = tmux.wait_for("(r)ecover (d)iscard (o)pen read-only");
+    assert!(screen.contains("line 2 differs"), "{screen}");
+    tmux.keys(&["r"]);
+    let screen = tmux.wait_for("recovered: line 2 differs");
+    assert!(screen.contains("lost? two") && screen.contains("[+]"), "{screen}");
+    tmux.keys(&["C-s"]);
+    tmux.wait_for("saved");
+    tmux.keys(&["C-q"]);
+    tmux.wait_for("TANDEM-EXIT=0");
+    assert_eq!(std::fs::read_to_string(&file).unwrap(), "one\nlost? two\n");
+    assert_eq!(recover(dir.path()), "", "saving removes the journal");
+}
+
+#[test]
+fn issue_11_backspace_sent_as_0x08_deletes_one_character() {
+    if !tmux_available("issue_11_backspace_sent_as_0x08_deletes_one_character") {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("bs.txt");
+    std::fs::write(&file, "").unwrap();
+    let tmux = Tmux::start("bs", &command_line(dir.path(), &file)).unwrap();
+    tmux.wait_for("UTF-8");
+    tmux.text("one two");
+    tmux.wait_for("one two");
+    // tmux sends C-h as the byte 0x08, as many terminals send Backspace.
+    tmux.keys(&["C-h"]);
+    tmux.keys(&["C-s"]);
+    tmux.wait_for("saved");
+    tmux.keys(&["C-q"]);
+    tmux.wait_for("TANDEM-EXIT=0");
+    assert_eq!(std::fs::read_to_string(&file).unwrap(), "one tw");
+}

@@ -3,10 +3,10 @@
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use tokio::sync::Semaphore;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
+use crate::admission::Admission;
 use crate::auth::{Access, AuthError};
 use crate::config::Config;
 use crate::metrics::{Metrics, Rejection};
@@ -25,8 +25,8 @@ pub(crate) struct App {
     pub rooms: Arc<Rooms>,
     /// Counters for `/metrics`.
     pub metrics: Arc<Metrics>,
-    /// One permit per websocket, up to `--max-connections`.
-    pub connection_slots: Arc<Semaphore>,
+    /// Counts every socket, from its accept, up to `--max-connections`.
+    pub admission: Arc<Admission>,
     /// Cancelled when the server stops: websockets close with "going away".
     pub shutdown: CancellationToken,
     /// The websocket tasks, awaited at shutdown.

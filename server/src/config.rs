@@ -21,6 +21,10 @@ pub const DEFAULT_RATE_BYTES: u64 = 16 << 20;
 pub const DEFAULT_MAX_QUEUED_MESSAGES: usize = 4_096;
 /// Default bytes that may wait for a slow reader before it is dropped.
 pub const DEFAULT_MAX_QUEUED_BYTES: usize = 32 << 20;
+/// Default time a client has for its TLS handshake and for each request's headers.
+pub const DEFAULT_HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
+/// Default time a websocket may stay silent (not even answering pings) before it is closed.
+pub const DEFAULT_IDLE_TIMEOUT: Duration = Duration::from_secs(60);
 /// Default quiet period after which a document without connections is unloaded.
 pub const DEFAULT_IDLE_UNLOAD: Duration = Duration::from_secs(60);
 /// Default interval at which the TLS certificate's files are checked for a renewal.
@@ -63,8 +67,17 @@ impl Database {
 pub struct Limits {
     /// Largest websocket message (and frame) a client may send, in bytes.
     pub max_message_bytes: usize,
-    /// Simultaneous websocket connections; more are answered with 503.
+    /// Simultaneous connections, counted from their accept (a handshake in progress counts);
+    /// lowered to what fits in the process's limit on open files. When every one is taken the
+    /// oldest connection still in its handshake is closed to make room; when every one is a
+    /// websocket, more are answered with 503.
     pub max_connections: usize,
+    /// How long a client may take for its TLS handshake and for each request's headers
+    /// (also how long a keep-alive HTTP connection may stay silent).
+    pub handshake_timeout: Duration,
+    /// How long a websocket may stay silent before it is closed; the server pings it three
+    /// times in that span, and every client answers pings by itself.
+    pub idle_timeout: Duration,
     /// Sustained messages per second per connection; a faster sender is slowed down (its socket is
     /// read more slowly), never disconnected.
     pub rate_messages: u32,
@@ -81,6 +94,8 @@ impl Default for Limits {
         Self {
             max_message_bytes: DEFAULT_MAX_MESSAGE_BYTES,
             max_connections: DEFAULT_MAX_CONNECTIONS,
+            handshake_timeout: DEFAULT_HANDSHAKE_TIMEOUT,
+            idle_timeout: DEFAULT_IDLE_TIMEOUT,
             rate_messages: DEFAULT_RATE_MESSAGES,
             rate_bytes: DEFAULT_RATE_BYTES,
             max_queued_messages: DEFAULT_MAX_QUEUED_MESSAGES,

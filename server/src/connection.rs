@@ -2,6 +2,11 @@
 //! bytes — frames from the socket into the room, frames from its [`Outbox`] into the socket.
 //!
 //! The protocol work (decoding, applying, relaying, storing) happens in [`crate::room`].
+//!
+//! A connection that stays silent for `--idle-timeout-secs` is closed: the send loop pings it
+//! three times in that span, and every client (browsers, the `ws` package under y-websocket,
+//! tungstenite under tandem-connect) answers pings by itself, so only a peer that is gone or
+//! stuck (a half-open TCP connection, a frozen process) stays silent that long.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -11,10 +16,11 @@ use axum::extract::ws::{CloseFrame, Message, WebSocket};
 use futures_util::stream::{SplitSink, SplitStream};
 use futures_util::{SinkExt, StreamExt};
 use tandem_crdt::{Extensions, SessionConfig};
-use tokio::sync::OwnedSemaphorePermit;
+use tokio::sync::Semaphore;
 use tokio::time::Instant;
 use tokio_tungstenite::tungstenite;
 
+use crate::admission::Slot;
 use crate::app::App;
 use crate::auth::Access;
 use crate::metrics::Rejection;
@@ -28,6 +34,9 @@ const CLOSE_TIMEOUT: Duration = Duration::from_secs(1);
 const MAX_BATCH_FRAMES: usize = 64;
 /// Bytes after which a batch is flushed even if more frames are queued.
 const MAX_BATCH_BYTES: usize = 64 * 1024;
+/// Frames of one connection queued for its room and not handled yet; past this the connection
+/// stops reading (its frames are handled off the runtime, see [`crate::executor`]).
+const MAX_FRAMES_IN_FLIGHT: usize = 64;
 
 /// What a client asked for when it connected.
 #[derive(Debug, Clone)]
@@ -43,13 +52,13 @@ pub(crate) struct ConnectRequest {
     pub peer: Option<Peer>,
 }
 
-/// Serves one upgraded websocket until it closes. The permit counts it against the connection
+/// Serves one upgraded websocket until it closes. The slot counts it against the connection
 /// limit until then.
 pub(crate) async fn serve(
     socket: WebSocket,
     app: Arc<App>,
     request: ConnectRequest,
-    _permit: OwnedSemaphorePermit,
+    _slot: Arc<Slot>,
 ) {
     let started = Instant::now();
     let id = app.next_connection_id();
@@ -117,8 +126,8 @@ async fn run_session(
     };
     let room = lease.room();
     let session = SessionConfig::server(request.extensions, access.into());
-    if let Err(error) = room.join(id, session, outbox.clone()) {
-        return CloseReason::new(code::INTERNAL, format!("could not open the session: {error}"));
+    if let Err(reason) = room.join(id, session, outbox.clone()).await {
+        return reason;
     }
     tracing::info!(
         doc = %request.doc,
@@ -129,18 +138,25 @@ async fn run_session(
         "connected"
     );
     let limits = &app.config.limits;
+    let idle = tokio::time::sleep(limits.idle_timeout);
     let mut rate =
         RateLimit::new(limits.rate_messages, limits.rate_bytes, limits.max_message_bytes);
+    let in_flight = Arc::new(Semaphore::new(MAX_FRAMES_IN_FLIGHT));
     // Made once, not per frame: each new one registers with (and locks) its token.
     let closed = outbox.closed();
     let shutdown = app.shutdown.cancelled();
-    tokio::pin!(closed, shutdown);
+    tokio::pin!(closed, shutdown, idle);
     let reason = loop {
         let message = tokio::select! {
             _ = &mut closed => break None,
             _ = &mut shutdown => break Some(CloseReason::new(code::GOING_AWAY, "server shutting down")),
+            _ = &mut idle => break Some(CloseReason::new(
+                code::GOING_AWAY,
+                format!("silent for {} s, pings unanswered", limits.idle_timeout.as_secs()),
+            )),
             message = stream.next() => message,
         };
+        idle.as_mut().reset(Instant::now() + limits.idle_timeout);
         let frame = match message {
             Some(Ok(Message::Binary(frame))) => frame,
             Some(Ok(Message::Ping(_) | Message::Pong(_))) => continue,
@@ -164,12 +180,13 @@ async fn run_session(
             tokio::time::sleep(wait).await;
         }
         app.writer.wait_for_space().await;
-        if let Err(reason) = room.receive(id, &frame, unix_ms()) {
-            tracing::info!(doc = %request.doc, client = id, reason = %reason.reason, "malformed frame");
-            break Some(reason);
-        }
+        // Never closed, so this waits only for a slot.
+        let Ok(slot) = in_flight.clone().acquire_owned().await else { break None };
+        // A malformed frame closes the outbox (`closed` above), with the reason.
+        room.submit(id, frame, unix_ms(), slot);
     };
-    room.leave(id, unix_ms());
+    // Queued behind this connection's frames: they are all handled before it leaves.
+    room.leave(id, unix_ms(), Instant::now()).await;
     // The outbox's own reason (slow reader, storage failure) wins when it closed first.
     reason.unwrap_or_else(|| CloseReason::new(code::NORMAL, ""))
 }
@@ -201,11 +218,23 @@ async fn send_loop(
 ) {
     let closed = outbox.closed();
     tokio::pin!(closed);
+    let ping_every = app.config.limits.idle_timeout / 3;
+    let mut pings = tokio::time::interval_at(Instant::now() + ping_every, ping_every);
     loop {
         let frame = tokio::select! {
             biased;
             _ = &mut closed => break,
             frame = frames.recv() => frame,
+            _ = pings.tick() => {
+                let ping = tokio::select! {
+                    _ = &mut closed => break,
+                    sent = sink.send(Message::Ping(Bytes::new())) => sent,
+                };
+                if ping.is_err() {
+                    break;
+                }
+                continue;
+            }
         };
         let Some(frame) = frame else { break };
         let sent = tokio::select! {

@@ -35,7 +35,7 @@ use tower_http::services::{ServeDir, ServeFile};
 use crate::app::App;
 use crate::auth::AuthError;
 use crate::connection::{self, ConnectRequest};
-use crate::metrics::Rejection;
+use crate::listen::ConnectionSlot;
 use crate::peer::{Peer, ProxyTrust};
 use crate::web_bundle;
 
@@ -126,7 +126,7 @@ async fn metrics(State(app): State<Arc<App>>) -> Response {
     text.push_str(&format!(
         "# HELP tandem_connections_available Connections that may still open.\n\
          # TYPE tandem_connections_available gauge\ntandem_connections_available {}\n",
-        app.connection_slots.available_permits()
+        app.admission.available()
     ));
     ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], text).into_response()
 }
@@ -256,9 +256,9 @@ fn websocket(
     let durable =
         query.ext.as_deref().is_some_and(|ext| ext.split(',').any(|e| e.trim() == "durable"));
     let extensions = if durable { Extensions::Tandem } else { Extensions::Stock };
-    let Ok(permit) = app.connection_slots.clone().try_acquire_owned() else {
-        app.metrics.reject(Rejection::ConnectionLimit);
-        return (StatusCode::SERVICE_UNAVAILABLE, "too many connections\n").into_response();
+    // The socket's slot, taken when it was accepted (crate::listen), now counts the websocket.
+    let Some(ConnectionSlot(slot)) = parts.extensions.get::<ConnectionSlot>().cloned() else {
+        return (StatusCode::SERVICE_UNAVAILABLE, "no connection slot\n").into_response();
     };
     let trust = if app.config.trust_proxy { ProxyTrust::LastHop } else { ProxyTrust::None };
     let peer = parts
@@ -273,8 +273,11 @@ fn websocket(
         .max_frame_size(max)
         .read_buffer_size(READ_BUFFER_BYTES)
         .write_buffer_size(WRITE_BUFFER_BYTES)
-        .on_upgrade(move |socket| {
-            tracker.track_future(connection::serve(socket, app, request, permit))
+        .on_upgrade(move |socket| async move {
+            // Evicted while upgrading: it no longer counts, so it may not stay open.
+            if slot.establish() {
+                tracker.track_future(connection::serve(socket, app, request, slot)).await;
+            }
         })
 }
 

@@ -104,9 +104,16 @@ struct ServeArgs {
     /// Largest websocket message accepted, in bytes.
     #[arg(long, env = "TANDEM_MAX_MESSAGE_SIZE", default_value_t = config::DEFAULT_MAX_MESSAGE_BYTES)]
     max_message_size: usize,
-    /// Most simultaneous websocket connections.
+    /// Most simultaneous connections (handshakes in progress count; lowered to what `ulimit -n`
+    /// allows).
     #[arg(long, env = "TANDEM_MAX_CONNECTIONS", default_value_t = config::DEFAULT_MAX_CONNECTIONS)]
     max_connections: usize,
+    /// Seconds a client has for its TLS handshake and for each request's headers.
+    #[arg(long, env = "TANDEM_HANDSHAKE_TIMEOUT_SECS", default_value_t = config::DEFAULT_HANDSHAKE_TIMEOUT.as_secs())]
+    handshake_timeout_secs: u64,
+    /// Seconds a websocket may stay silent (pings unanswered) before it is closed.
+    #[arg(long, env = "TANDEM_IDLE_TIMEOUT_SECS", default_value_t = config::DEFAULT_IDLE_TIMEOUT.as_secs())]
+    idle_timeout_secs: u64,
     /// Sustained messages per second per connection (bursts of 10 s worth).
     #[arg(long, env = "TANDEM_RATE_LIMIT_MESSAGES", default_value_t = config::DEFAULT_RATE_MESSAGES)]
     rate_limit_messages: u32,
@@ -340,6 +347,8 @@ fn config_from(args: &ServeArgs) -> anyhow::Result<Config> {
     config.limits = Limits {
         max_message_bytes: args.max_message_size,
         max_connections: args.max_connections,
+        handshake_timeout: Duration::from_secs(args.handshake_timeout_secs.max(1)),
+        idle_timeout: Duration::from_secs(args.idle_timeout_secs.max(1)),
         rate_messages: args.rate_limit_messages,
         rate_bytes: args.rate_limit_bytes,
         max_queued_messages: args.max_queued_messages,

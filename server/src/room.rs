@@ -2,12 +2,16 @@
 //! each connection's frames through that connection's [`SyncSession`], relays updates and
 //! awareness to the other connections, and hands updates to the storage [`Writer`].
 //!
+//! Every piece of a room's CRDT work runs on its [`Lane`] of the [`Executor`]'s threads, never
+//! on the async runtime's: connections queue frames there and go on reading. The `async`
+//! methods wait for their job; the plain ones are the jobs themselves.
+//!
 //! [`Rooms`] is the registry: it loads a document fully before anyone is served from it,
 //! unloads it after a quiet period once everything is saved, and compacts logs in between.
 
 use std::collections::HashMap;
 use std::panic::AssertUnwindSafe;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
@@ -16,11 +20,12 @@ use tandem_crdt::{
     Document, DocumentConfig, EMPTY_UPDATE, Presence, SessionConfig, SyncSession,
     client_id_from_random,
 };
-use tokio::sync::OnceCell;
+use tokio::sync::{OnceCell, OwnedSemaphorePermit};
 // The runtime's clock for idle tracking, so tests can pause and advance it.
 use tokio::time::Instant;
 
 use crate::cluster::Replicas;
+use crate::executor::{Executor, Lane};
 use crate::metrics::{Metrics, Rejection};
 use crate::outbox::{CloseReason, Outbox, code};
 use crate::storage::{Ack, Storage, StorageError, StoredDocument, WriteOp, Writer};
@@ -34,6 +39,9 @@ pub enum LoadError {
     /// What is stored does not decode; serving an empty document instead could overwrite it.
     #[error("stored document is corrupt: {0}")]
     Corrupt(#[from] tandem_crdt::Error),
+    /// The server stopped (or building the replica failed) before the document was in memory.
+    #[error("the document could not be built in memory")]
+    Unbuilt,
 }
 
 /// How rooms behave (from the server's [`crate::Config`]).
@@ -77,6 +85,10 @@ struct RoomState {
 pub(crate) struct Room {
     id: Arc<str>,
     state: Mutex<RoomState>,
+    /// Where the room's CRDT work runs, one job at a time.
+    lane: Arc<Lane>,
+    /// Connections, readable without waiting for the lane.
+    connections: AtomicUsize,
     writer: Writer,
     metrics: Arc<Metrics>,
     compact_after_updates: usize,
@@ -105,16 +117,32 @@ fn replica(text_name: &str, stored: &StoredDocument) -> Result<Document, tandem_
     Document::from_updates(config, stored.snapshot.iter().chain(&stored.updates).map(Vec::as_slice))
 }
 
+/// Builds the replica of `stored` on the executor's threads (a long log takes a while).
+async fn build_replica(
+    executor: &Executor,
+    text_name: &str,
+    stored: StoredDocument,
+) -> Result<(Document, StoredDocument), LoadError> {
+    let text_name = text_name.to_owned();
+    let built = executor.run(move || (replica(&text_name, &stored), stored)).await;
+    match built {
+        Some((Ok(document), stored)) => Ok((document, stored)),
+        Some((Err(error), _)) => Err(error.into()),
+        None => Err(LoadError::Unbuilt),
+    }
+}
+
 impl Room {
     async fn load(
         id: Arc<str>,
         storage: &dyn Storage,
+        executor: &Executor,
         writer: Writer,
         metrics: Arc<Metrics>,
         settings: &RoomSettings,
     ) -> Result<Self, LoadError> {
         let stored = storage.load(&id).await?;
-        let document = replica(&settings.text_name, &stored)?;
+        let (document, stored) = build_replica(executor, &settings.text_name, stored).await?;
         let presence = Presence::new(document.client_id());
         Ok(Self {
             id,
@@ -127,6 +155,8 @@ impl Room {
                 version: 0,
                 idle_since: Some(Instant::now()),
             }),
+            lane: executor.lane(),
+            connections: AtomicUsize::new(0),
             writer,
             metrics,
             compact_after_updates: settings.compact_after_updates,
@@ -136,7 +166,25 @@ impl Room {
     }
 
     /// Adds a connection and queues its opening frames (SyncStep1 and everyone's awareness).
-    pub fn join(
+    pub async fn join(
+        self: &Arc<Self>,
+        connection: u64,
+        config: SessionConfig,
+        outbox: Arc<Outbox>,
+    ) -> Result<(), CloseReason> {
+        let room = self.clone();
+        let joined = self.lane.run(move || room.join_now(connection, config, outbox)).await;
+        match joined {
+            Some(Ok(())) => Ok(()),
+            Some(Err(error)) => Err(CloseReason::new(
+                code::INTERNAL,
+                format!("could not open the session: {error}"),
+            )),
+            None => Err(CloseReason::new(code::INTERNAL, "could not open the session")),
+        }
+    }
+
+    fn join_now(
         &self,
         connection: u64,
         config: SessionConfig,
@@ -148,13 +196,34 @@ impl Room {
             outbox.push(frame);
         }
         state.members.insert(connection, Member { session, outbox });
+        self.connections.store(state.members.len(), Ordering::Relaxed);
         state.idle_since = None;
         Ok(())
     }
 
+    /// Queues one frame from `connection` behind its earlier ones; `in_flight` is released
+    /// once it is handled. A malformed frame closes that connection with the reason (the
+    /// document and the other connections are untouched) and its later frames are ignored.
+    pub fn submit(
+        self: &Arc<Self>,
+        connection: u64,
+        frame: Bytes,
+        now_ms: u64,
+        in_flight: OwnedSemaphorePermit,
+    ) {
+        let room = self.clone();
+        self.lane.submit(move || {
+            if let Err(reason) = room.receive(connection, &frame, now_ms) {
+                tracing::info!(doc = %room.id, client = connection, reason = %reason.reason, "malformed frame");
+                room.eject(connection, reason, now_ms);
+            }
+            drop(in_flight);
+        });
+    }
+
     /// Handles one frame from `connection`. An `Err` means the frame was malformed: close that
     /// connection with the reason; the document and the other connections are untouched.
-    pub fn receive(&self, connection: u64, frame: &[u8], now_ms: u64) -> Result<(), CloseReason> {
+    fn receive(&self, connection: u64, frame: &[u8], now_ms: u64) -> Result<(), CloseReason> {
         let mut guard = lock(&self.state);
         let state = &mut *guard;
         if !state.members.contains_key(&connection) {
@@ -221,8 +290,14 @@ impl Room {
         Ok(())
     }
 
-    /// Applies an update another server stored and relays it to every connection here.
-    pub fn apply_remote(&self, update: &[u8]) {
+    /// Queues an update another server stored: it is applied and relayed to every connection
+    /// here.
+    pub fn submit_remote(self: &Arc<Self>, update: Vec<u8>) {
+        let room = self.clone();
+        self.lane.submit(move || room.apply_remote(&update));
+    }
+
+    fn apply_remote(&self, update: &[u8]) {
         let mut guard = lock(&self.state);
         let state = &mut *guard;
         if self.is_poisoned() {
@@ -254,8 +329,14 @@ impl Room {
         }
     }
 
-    /// Applies awareness from another server's clients and relays it to every connection here.
-    pub fn apply_remote_presence(&self, update: &[u8], now_ms: u64) {
+    /// Queues awareness from another server's clients: it is applied and relayed to every
+    /// connection here.
+    pub fn submit_remote_presence(self: &Arc<Self>, update: Vec<u8>, now_ms: u64) {
+        let room = self.clone();
+        self.lane.submit(move || room.apply_remote_presence(&update, now_ms));
+    }
+
+    fn apply_remote_presence(&self, update: &[u8], now_ms: u64) {
         let mut guard = lock(&self.state);
         let state = &mut *guard;
         match state.presence.apply_update(update, now_ms) {
@@ -268,7 +349,7 @@ impl Room {
 
     /// Applies everything stored (after missed announcements or another server's compaction)
     /// and relays what was new here.
-    pub fn apply_stored(&self, stored: &StoredDocument) {
+    fn apply_stored(&self, stored: &StoredDocument) {
         let mut guard = lock(&self.state);
         let state = &mut *guard;
         if self.is_poisoned() {
@@ -329,12 +410,35 @@ impl Room {
         self.poisoned.load(Ordering::Relaxed)
     }
 
-    /// Removes a connection and tells the others that the users it spoke for left.
-    pub fn leave(&self, connection: u64, now_ms: u64) {
+    /// Removes a connection once its queued frames are handled, and tells the others that the
+    /// users it spoke for left. `now` is the runtime's clock, for idle tracking.
+    pub async fn leave(self: &Arc<Self>, connection: u64, now_ms: u64, now: Instant) {
+        let room = self.clone();
+        self.lane
+            .run(move || {
+                let mut state = lock(&room.state);
+                room.remove_member(&mut state, connection, now_ms, now);
+            })
+            .await;
+    }
+
+    /// Closes `connection` with `reason` and removes it: its frames still queued are ignored.
+    fn eject(&self, connection: u64, reason: CloseReason, now_ms: u64) {
         let mut state = lock(&self.state);
-        let Some(member) = state.members.remove(&connection) else {
-            return;
-        };
+        if let Some(member) = self.remove_member(&mut state, connection, now_ms, Instant::now()) {
+            member.outbox.close(reason);
+        }
+    }
+
+    fn remove_member(
+        &self,
+        state: &mut RoomState,
+        connection: u64,
+        now_ms: u64,
+        now: Instant,
+    ) -> Option<Member> {
+        let member = state.members.remove(&connection)?;
+        self.connections.store(state.members.len(), Ordering::Relaxed);
         match state.presence.remove_clients(&member.session.peer_clients(), now_ms) {
             Ok(Some(update)) => {
                 broadcast(&state.members, None, SyncSession::awareness_frame(&update));
@@ -344,13 +448,14 @@ impl Room {
             Err(error) => tracing::warn!(doc = %self.id, %error, "announcing a departure failed"),
         }
         if state.members.is_empty() {
-            state.idle_since = Some(Instant::now());
+            state.idle_since = Some(now);
         }
+        Some(member)
     }
 
-    /// Periodic upkeep: expires silent peers' presence and compacts a long log. Returns how long
-    /// the room has had no connections.
-    fn maintain(&self, now_ms: u64) -> Option<Duration> {
+    /// Periodic upkeep: expires silent peers' presence and compacts a long log. Returns since
+    /// when the room has had no connections.
+    fn maintain(&self, now_ms: u64) -> Option<Instant> {
         let mut state = lock(&self.state);
         match state.presence.expire_silent(now_ms) {
             Ok(Some((_, update))) => {
@@ -362,7 +467,7 @@ impl Room {
         if state.unsnapshotted >= self.compact_after_updates && !self.is_poisoned() {
             self.snapshot(&mut state);
         }
-        state.idle_since.map(|since| since.elapsed())
+        state.idle_since
     }
 
     /// Queues a snapshot if the log grew since the last one; returns the room's version.
@@ -392,14 +497,23 @@ impl Room {
         lock(&self.state).version
     }
 
-    /// The current text.
-    pub fn text(&self) -> String {
-        lock(&self.state).document.text()
+    /// Runs `job` on the room's lane and waits for it (`None`: the server is stopping).
+    async fn run<T: Send + 'static>(
+        self: &Arc<Self>,
+        job: impl FnOnce(&Room) -> T + Send + 'static,
+    ) -> Option<T> {
+        let room = self.clone();
+        self.lane.run(move || job(&room)).await
+    }
+
+    /// The current text (`None`: the server is stopping).
+    pub async fn text(self: &Arc<Self>) -> Option<String> {
+        self.run(|room| lock(&room.state).document.text()).await
     }
 
     /// Number of connections.
     pub fn connections(&self) -> usize {
-        lock(&self.state).members.len()
+        self.connections.load(Ordering::Relaxed)
     }
 }
 
@@ -423,6 +537,8 @@ struct Slot {
 /// Every document in memory, by id.
 pub(crate) struct Rooms {
     slots: Mutex<HashMap<Arc<str>, Slot>>,
+    /// The threads every room's CRDT work runs on.
+    executor: Executor,
     /// Other servers' commits taken from the database's announcements so far: a room whose
     /// load overlapped one resyncs once it is visible (see [`Rooms::acquire`]).
     remote_commits: AtomicU64,
@@ -441,7 +557,7 @@ pub(crate) struct RoomLease {
 
 impl RoomLease {
     /// The room.
-    pub fn room(&self) -> &Room {
+    pub fn room(&self) -> &Arc<Room> {
         match &self.room {
             Some(room) => room,
             None => unreachable!("a lease handed out always holds its room"),
@@ -464,6 +580,7 @@ impl Rooms {
     ) -> Self {
         Self {
             slots: Mutex::new(HashMap::new()),
+            executor: Executor::per_core(),
             remote_commits: AtomicU64::new(0),
             storage,
             writer,
@@ -503,6 +620,7 @@ impl Rooms {
                 let room = Room::load(
                     id.clone(),
                     &*self.storage,
+                    &self.executor,
                     self.writer.clone(),
                     self.metrics.clone(),
                     &self.settings,
@@ -548,18 +666,23 @@ impl Rooms {
     /// Periodic upkeep of every room; unloads rooms idle for the configured quiet period.
     pub async fn maintain(&self, now_ms: u64) {
         for (id, room) in self.loaded() {
-            if room.maintain(now_ms).is_some_and(|idle| idle >= self.settings.idle_unload) {
+            let idle_since = room.run(move |room| room.maintain(now_ms)).await.flatten();
+            if idle_since.is_some_and(|since| since.elapsed() >= self.settings.idle_unload) {
                 self.unload(&id, &room).await;
             }
         }
     }
 
     async fn unload(&self, id: &Arc<str>, room: &Arc<Room>) {
-        let version = room.save();
+        let Some(version) = room.run(Room::save).await else {
+            return;
+        };
         if let Err(error) = self.writer.flush().await {
             tracing::warn!(doc = %id, %error, "not unloading: saving failed");
             return;
         }
+        // Nothing else is queued for an idle room; reading the version here, not on its lane,
+        // keeps the check and the removal under one lock of the slots.
         let mut slots = lock(&self.slots);
         let unchanged = room.version() == version;
         if slots.get(id).is_some_and(|slot| slot.users == 0) && unchanged {
@@ -570,9 +693,11 @@ impl Rooms {
     }
 
     /// Applies what storage holds for `doc` to its room.
-    async fn resync_room(&self, doc: &str, room: &Room) {
+    async fn resync_room(&self, doc: &str, room: &Arc<Room>) {
         match self.storage.load(doc).await {
-            Ok(stored) => room.apply_stored(&stored),
+            Ok(stored) => {
+                room.run(move |room| room.apply_stored(&stored)).await;
+            }
             Err(error) => tracing::warn!(doc, %error, "resyncing from storage failed"),
         }
     }
@@ -580,7 +705,7 @@ impl Rooms {
     /// Saves every loaded room and waits for the writes to commit (shutdown).
     pub async fn save_all(&self) -> Result<(), StorageError> {
         for (_, room) in self.loaded() {
-            room.save();
+            room.run(Room::save).await;
         }
         self.writer.flush().await
     }
@@ -589,13 +714,14 @@ impl Rooms {
     /// document does not exist.
     pub async fn text(&self, doc: &str) -> Result<Option<String>, LoadError> {
         if let Some(room) = self.get(doc) {
-            return Ok(Some(room.text()));
+            return room.text().await.map(Some).ok_or(LoadError::Unbuilt);
         }
         let stored = self.storage.load(doc).await?;
         if stored.is_empty() {
             return Ok(None);
         }
-        Ok(Some(replica(&self.settings.text_name, &stored)?.text()))
+        let (document, _) = build_replica(&self.executor, &self.settings.text_name, stored).await?;
+        Ok(Some(document.text()))
     }
 }
 
@@ -611,13 +737,13 @@ impl Replicas for Rooms {
 
     fn apply_update(&self, doc: &str, update: &[u8]) {
         if let Some(room) = self.get(doc) {
-            room.apply_remote(update);
+            room.submit_remote(update.to_vec());
         }
     }
 
     fn apply_presence(&self, doc: &str, update: &[u8]) {
         if let Some(room) = self.get(doc) {
-            room.apply_remote_presence(update, crate::storage::unix_ms());
+            room.submit_remote_presence(update.to_vec(), crate::storage::unix_ms());
         }
     }
 
@@ -657,7 +783,7 @@ mod tests {
     fn member_with_outbox(room: &Room, id: u64) -> (Arc<Outbox>, OutboxReceiver) {
         let (outbox, rx) = Outbox::new(100, 1 << 20, Arc::new(Metrics::default()));
         let config = SessionConfig::server(Extensions::Stock, PeerAccess::ReadWrite);
-        room.join(id, config, outbox.clone()).unwrap();
+        room.join_now(id, config, outbox.clone()).unwrap();
         (outbox, rx)
     }
 
@@ -686,8 +812,8 @@ mod tests {
 
         drop(lease);
         let reloaded = rooms.acquire("doc").await.unwrap();
-        assert!(!std::ptr::eq(reloaded.room(), &*room), "a fresh replica");
-        assert_eq!(reloaded.room().text(), "kept");
+        assert!(!Arc::ptr_eq(reloaded.room(), &room), "a fresh replica");
+        assert_eq!(reloaded.room().text().await.as_deref(), Some("kept"));
         assert!(!reloaded.room().is_poisoned());
     }
 

@@ -112,8 +112,8 @@ fn main() -> anyhow::Result<()> {
         spawn_editor("ann", &url, &dir.path().join("a"))?;
     let Running { keys: b_keys, drawn: b_drawn, thread: b_thread } =
         spawn_editor("bob", &url, &dir.path().join("b"))?;
-    wait_drawn(&a_drawn, "A connected", |d| d.status.starts_with("connected · 1 here"))?;
-    wait_drawn(&b_drawn, "B connected", |d| d.status.starts_with("connected · 1 here"))?;
+    wait_drawn(&a_drawn, "A connected", |d| d.status.starts_with("connected · 2 here"))?;
+    wait_drawn(&b_drawn, "B connected", |d| d.status.starts_with("connected · 2 here"))?;
 
     let mut latencies = Vec::with_capacity(keystrokes);
     let mut chars = 0;

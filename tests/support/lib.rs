@@ -17,6 +17,7 @@
 
 mod client;
 mod haproxy;
+mod hot;
 mod nginx;
 mod pki;
 mod server;
@@ -24,6 +25,7 @@ mod tmpfs;
 
 pub use client::{ClientOptions, Closed, TestClient};
 pub use haproxy::{Balance, Haproxy, haproxy_binary};
+pub use hot::{HotAttack, HotAttackReport, percentile, seed_update};
 pub use nginx::{Nginx, nginx_binary};
 pub use pki::{ServerCert, TestCa, TlsFiles, Validity};
 pub use server::{

@@ -26,6 +26,8 @@ pub struct ServerOptions {
     /// `--tls-cert` and `--tls-key`: the server speaks https and wss, and is addressed as
     /// `localhost` (the name test certificates hold).
     pub tls: Option<crate::TlsFiles>,
+    /// The process's limit on open files (`ulimit -n`, soft and hard).
+    pub max_open_files: Option<u64>,
     /// `--listen`: a fixed address, kept across restarts (a load balancer's configuration
     /// names it); `None` listens on a free port, a new one at each restart.
     pub listen: Option<SocketAddr>,
@@ -128,6 +130,13 @@ impl TestServer {
         }
         if let Some(tls) = &options.tls {
             command.arg("--tls-cert").arg(&tls.cert).arg("--tls-key").arg(&tls.key);
+        }
+        if let Some(limit) = options.max_open_files {
+            use std::os::unix::process::CommandExt;
+            // SAFETY: setrlimit(2) only, between fork and exec: async-signal-safe, no allocation.
+            unsafe {
+                command.pre_exec(move || rlimit::setrlimit(rlimit::Resource::NOFILE, limit, limit));
+            }
         }
         let child = command.spawn().context("spawning tandem-server")?;
         let mut server = Self {

@@ -39,12 +39,14 @@ use crate::ui::{
 pub mod buffers;
 mod follow;
 pub mod picker;
+pub mod signals;
 pub mod splits;
 pub mod terminal;
 
 pub use buffers::{BufferId, Slot};
 use follow::Follow;
 use picker::{Picked, Picker, PickerItem, PickerKey};
+pub use signals::Signal;
 use splits::{Axis, Pane, PaneId, Splits};
 
 #[cfg(test)]
@@ -76,6 +78,8 @@ pub enum AppEvent {
     Syntax(SyntaxReady),
     /// The open picker has new results to show.
     Picker,
+    /// A signal ends the editor: unsaved work is written to disk first ([`App::rescue`]).
+    Signal(Signal),
 }
 
 /// Loaded grammars.
@@ -116,14 +120,16 @@ pub struct App {
     /// Where new buffers' and pickers' events go (shared documents' network, picker results).
     events: Option<Sender<AppEvent>>,
     syntaxes: Option<Arc<Syntaxes>>,
-    /// Journal local files' unsaved edits (the terminal turns it on; tests leave it off).
-    journaling: bool,
+    /// Where local files' unsaved edits are journaled (the terminal sets it; tests leave it off).
+    journal_dir: Option<PathBuf>,
     overlay: Option<Overlay>,
     closing: Option<Closing>,
     follow: Option<Follow>,
     /// Clipboard effects for the terminal.
     effects: Vec<Effect>,
     quit: bool,
+    /// The signal that ended the loop, if one did.
+    signalled: Option<Signal>,
     /// The screen, as last resized.
     area: Rect,
     /// The pane a mouse drag started in.
@@ -167,12 +173,13 @@ impl App {
             config: config.clone(),
             events,
             syntaxes: None,
-            journaling: false,
+            journal_dir: None,
             overlay: None,
             closing: None,
             follow: None,
             effects: Vec::new(),
             quit: false,
+            signalled: None,
             area: Rect::new(0, 0, 80, 24),
             drag: None,
             visible: Vec::new(),
@@ -182,10 +189,17 @@ impl App {
         .with_config_errors(scratch)
     }
 
-    /// Keeps a problem in the config's `[keys]` for the first buffer's message line.
+    /// Keeps a problem in the config (its file, theme or `[keys]`) for the first buffer's
+    /// message line.
     fn with_config_errors(mut self, scratch: Editor) -> Self {
-        if let Some(message) = scratch.message() {
-            self.pending_message = Some(message.clone());
+        let problems: Vec<&str> =
+            [self.config.problem.as_deref(), scratch.message().map(|m| m.text.as_str())]
+                .into_iter()
+                .flatten()
+                .collect();
+        if !problems.is_empty() {
+            let text = problems.join("; ");
+            self.pending_message = Some(crate::editor::Message { text, kind: MessageKind::Error });
         }
         self
     }
@@ -226,16 +240,38 @@ impl App {
     /// background when another buffer is shown.
     pub fn open_shared(&mut self, options: AppOptions) -> Result<BufferId, CollabError> {
         let id = BufferId(self.next_buffer);
+        let (editor, shared) = SharedDoc::open(options, &self.config, self.net_events(id))?;
+        let (base, store) = (&shared.target().base, shared.store_dir().display());
+        tracing::info!(url = %base, store = %store, "collaborating");
+        Ok(self.add_buffer(|id| Slot::shared(id, editor, shared)))
+    }
+
+    /// Where buffer `id`'s network reports: its events on the app's channel.
+    fn net_events(&self, id: BufferId) -> impl Fn(NetEvent) + Send + 'static {
         let events = self.events.clone();
-        let (editor, shared) = SharedDoc::open(options, &self.config, move |event| {
+        move |event| {
             // The UI loop is gone when this fails: nothing left to tell.
             if let Some(events) = &events {
                 let _ = events.send(AppEvent::Net(id, event));
             }
-        })?;
-        let (base, store) = (&shared.target().base, shared.store_dir().display());
-        tracing::info!(url = %base, store = %store, "collaborating");
-        Ok(self.add_buffer(|id| Slot::shared(id, editor, shared)))
+        }
+    }
+
+    /// Connects the focused buffer's shared document when it was opened offline.
+    fn go_online(&mut self) {
+        let i = self.focused_index();
+        let events = self.net_events(self.buffers[i].id);
+        let slot = &mut self.buffers[i];
+        let Some(shared) = slot.shared.as_mut() else {
+            return slot
+                .editor
+                .notify("not a shared document: nothing to connect", MessageKind::Info);
+        };
+        match shared.go_online(events) {
+            Ok(true) => slot.editor.notify("going online…", MessageKind::Info),
+            Ok(false) => slot.editor.notify("already online", MessageKind::Info),
+            Err(e) => slot.editor.notify(format!("cannot go online: {e}"), MessageKind::Error),
+        }
     }
 
     /// Adds the buffer `make` builds and shows it in the focused split.
@@ -245,8 +281,8 @@ impl App {
         let mut slot = make(id);
         let (w, h) = (self.area.width, self.area.height);
         slot.editor.resize(w, h);
-        if self.journaling && slot.shared.is_none() {
-            slot.journal = Live::start(&mut slot.editor);
+        if let Some(dir) = self.journal_dir.as_deref().filter(|_| slot.shared.is_none()) {
+            slot.journal = Live::start(dir, &mut slot.editor);
         }
         if let Some(syntaxes) = &self.syntaxes {
             slot.highlighter = highlighter_for(syntaxes, &mut slot.editor, &self.theme);
@@ -267,13 +303,13 @@ impl App {
         id
     }
 
-    /// Starts journaling local files' unsaved edits in the platform state dir (see
-    /// [`crate::journal`]), for the buffers open now and those opened later.
-    pub fn start_journal(&mut self) {
-        self.journaling = true;
+    /// Starts journaling local files' unsaved edits in `dir` (see [`crate::journal`]), for the
+    /// buffers open now and those opened later.
+    pub fn start_journal(&mut self, dir: PathBuf) {
         for slot in self.buffers.iter_mut().filter(|s| s.shared.is_none() && s.journal.is_none()) {
-            slot.journal = Live::start(&mut slot.editor);
+            slot.journal = Live::start(&dir, &mut slot.editor);
         }
+        self.journal_dir = Some(dir);
     }
 
     /// Starts loading the grammars in the background; an [`AppEvent::Syntax`] follows on
@@ -437,8 +473,60 @@ impl App {
                     picker.refresh();
                 }
             }
+            AppEvent::Signal(signal) => {
+                // The first signal counts; the loop stops at once and the caller rescues.
+                self.signalled.get_or_insert(signal);
+                self.quit = true;
+            }
         }
         Ok(())
+    }
+
+    /// The signal that ended the loop, if one did (the caller then [rescues](App::rescue) and
+    /// exits non-zero without [`App::shutdown`], which would discard the journals).
+    pub fn signalled(&self) -> Option<Signal> {
+        self.signalled
+    }
+
+    /// Puts every unsaved edit on disk before exiting at once (a signal, a broken terminal): call
+    /// it once, after the loop. Local edits reach the journals and
+    /// the shared documents, journals and shared documents' stores are fsync'd, and a modified
+    /// buffer without a journal (unnamed, or a file whose earlier journal still waits) is kept as
+    /// a rescued journal ([`crate::journal::rescue`]). Returns where each buffer's edits went, as
+    /// log lines; failures are logged and the next buffer is tried.
+    pub fn rescue(&mut self, now: u64) -> Vec<String> {
+        self.send(now);
+        let mut kept = Vec::new();
+        for (n, slot) in self.buffers.iter_mut().enumerate() {
+            let name = slot.editor.path().map_or_else(
+                || format!("unnamed-{}", n + 1),
+                |p| p.file_name().map(|f| f.to_string_lossy().into_owned()).unwrap_or_default(),
+            );
+            let result = match (&mut slot.shared, &mut slot.journal, &self.journal_dir) {
+                (Some(shared), _, _) => shared
+                    .flush(now)
+                    .map(|()| format!("{name}: in its store {}", shared.store_dir().display()))
+                    .map_err(|e| e.to_string()),
+                (None, Some(live), _) if slot.editor.is_modified() => live
+                    .flush()
+                    .map(|()| format!("{name}: in its journal {}", live.path().display()))
+                    .map_err(|e| e.to_string()),
+                (None, None, Some(dir)) if slot.editor.is_modified() => {
+                    crate::journal::rescue(dir, &name, slot.editor.rope())
+                        .map(|file| format!("{name}: rescued as {}", file.display()))
+                        .map_err(|e| e.to_string())
+                }
+                (None, _, _) => continue,
+            };
+            match result {
+                Ok(line) => {
+                    tracing::info!("unsaved edits kept: {line}");
+                    kept.push(line);
+                }
+                Err(e) => tracing::error!("keeping the unsaved edits of {name}: {e}"),
+            }
+        }
+        kept
     }
 
     fn key(&mut self, key: KeyEvent, now: u64) {
@@ -524,6 +612,7 @@ impl App {
                 self.overlay =
                     Some(Overlay::Picker(Box::new(self.new_picker("Open", Box::new(source)))));
             }
+            Request::GoOnline => self.go_online(),
             Request::SplitBelow => self.split(Axis::Rows),
             Request::SplitRight => self.split(Axis::Columns),
             Request::Focus(direction) => {
@@ -936,10 +1025,9 @@ impl App {
     /// it, then send the batch's frames at once. The terminal and the latency benchmark share it,
     /// so the benchmark measures what users get.
     ///
-    /// Signals (SIGTERM, SIGHUP, SIGQUIT; issue 11) hook in where events arrive: a signal thread
-    /// sends an event on this same channel, and its arm flushes the recovery journals and the
-    /// shared documents' stores ([`App::persist`]) and returns, so that the caller's terminal
-    /// guard restores the terminal.
+    /// Signals (SIGTERM, SIGHUP, SIGQUIT) arrive on this same channel ([`signals`]): their arm
+    /// writes every unsaved buffer to disk ([`App::rescue`]) and the loop returns at once, so
+    /// that the caller's terminal guard restores the terminal.
     pub fn run_loop(
         &mut self,
         inbox: &Receiver<AppEvent>,
@@ -974,7 +1062,14 @@ impl App {
                     // Everything already queued before drawing again: a paste or fast typing
                     // costs one frame.
                     for event in inbox.try_iter().take(BATCH) {
+                        if self.signalled.is_some() {
+                            break;
+                        }
                         self.handle(event, now);
+                    }
+                    // After a signal the terminal may be gone: no frame, no goodbye.
+                    if self.signalled.is_some() {
+                        return Ok(());
                     }
                 }
                 Err(RecvTimeoutError::Timeout) => {

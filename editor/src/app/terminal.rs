@@ -19,7 +19,7 @@ use crate::config::Config;
 use crate::editor::Effect;
 use crate::ui::terminal::{ClickCounter, Mouse, convert_key, convert_mouse, enter_terminal, osc52};
 
-use super::{App, AppEvent};
+use super::{App, AppEvent, Signal};
 
 /// What to edit.
 #[derive(Debug, Clone)]
@@ -30,10 +30,28 @@ pub enum Document {
     Shared(AppOptions),
 }
 
-/// Opens the documents, each in a buffer (the first one shown), and runs the editor until the user quits.
-pub fn run(config: &Config, documents: Vec<Document>) -> anyhow::Result<()> {
-    let theme = config.load_theme().context("loading the theme")?;
+/// How the editor ended.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Outcome {
+    /// The user quit.
+    Quit,
+    /// A signal ended it after every unsaved buffer was written to disk (the lines say where).
+    Signalled(Signal, Vec<String>),
+}
+
+/// Opens the documents, each in a buffer (the first one shown), and runs the editor until the user quits or a
+/// signal ends it. Local files' unsaved edits are journaled in `journal_dir` (see [`crate::journal`]).
+pub fn run(
+    config: &Config,
+    documents: Vec<Document>,
+    journal_dir: Option<PathBuf>,
+) -> anyhow::Result<Outcome> {
+    let mut config = config.clone();
+    let theme = config.theme_or_default();
+    let config = &config;
     let (events, inbox) = mpsc::channel();
+    // From the start, so a signal during opening is not fatal either: it waits in the channel.
+    super::signals::forward(events.clone()).context("catching signals")?;
     let mut app = App::new(config, theme, events.clone());
     for document in documents {
         match document {
@@ -63,7 +81,9 @@ pub fn run(config: &Config, documents: Vec<Document>) -> anyhow::Result<()> {
         Terminal::new(CrosstermBackend::new(io::stdout())).context("setting up the terminal")?;
     let size = term.size()?;
     app.resize(size.width, size.height);
-    app.start_journal();
+    if let Some(dir) = journal_dir {
+        app.start_journal(dir);
+    }
     if config.syntax {
         app.load_syntax(events.clone());
     }
@@ -72,7 +92,7 @@ pub fn run(config: &Config, documents: Vec<Document>) -> anyhow::Result<()> {
         .spawn(move || read_terminal(&events))
         .context("starting the input thread")?;
 
-    app.run_loop(&inbox, |app, now| {
+    let ended = app.run_loop(&inbox, |app, now| {
         term.draw(|frame| {
             if let Some((x, y)) = app.render(frame.area(), frame.buffer_mut(), now) {
                 frame.set_cursor_position(Position { x, y });
@@ -84,10 +104,20 @@ pub fn run(config: &Config, documents: Vec<Document>) -> anyhow::Result<()> {
             }
         }
         Ok(())
-    })?;
+    });
+    if let Err(e) = ended {
+        // The terminal broke (a write failed): the work is kept as on a signal.
+        app.rescue(now_ms());
+        return Err(e);
+    }
+    if let Some(signal) = app.signalled() {
+        let kept = app.rescue(now_ms());
+        tracing::info!(signal = signal.name(), "ended by a signal");
+        return Ok(Outcome::Signalled(signal, kept));
+    }
     app.shutdown(now_ms()).context("closing the documents")?;
     tracing::info!("quit");
-    Ok(())
+    Ok(Outcome::Quit)
 }
 
 /// Forwards terminal events until the terminal or the UI loop goes away.

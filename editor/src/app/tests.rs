@@ -177,3 +177,79 @@ fn a_file_alone_runs_the_same_loop_without_a_session() {
     assert_eq!(app.epoch(), None);
     app.shutdown(0).unwrap();
 }
+
+/// Issue 11: a signal keeps every buffer's unsaved edits — typed in the same batch, before the
+/// loop sent, persisted or journaled them — in the shared document's store, the file's journal
+/// and, for an unnamed buffer, a rescued journal.
+#[test]
+fn a_signal_keeps_every_unsaved_buffer() {
+    let dir = tempfile::tempdir().unwrap();
+    let journal_dir = dir.path().join("journal");
+    let file = dir.path().join("local.txt");
+    std::fs::write(&file, "local\n").unwrap();
+    let mut app = open_offline(offline_options(dir.path()));
+    app.start_journal(journal_dir.clone());
+    let typed = |app: &mut App, text: &str| {
+        KeyEvent::typed(text).into_iter().for_each(|k| app.handle(AppEvent::Key(k), 0));
+    };
+    typed(&mut app, "shared ");
+    app.open_file(&file).unwrap();
+    typed(&mut app, "file ");
+    app.open_scratch();
+    typed(&mut app, "unnamed");
+    app.handle(AppEvent::Signal(Signal::Terminate), 0);
+    assert_eq!(app.signalled(), Some(Signal::Terminate));
+    let kept = app.rescue(0);
+    assert_eq!(kept.len(), 3, "{kept:?}");
+    // The process exits here: no shutdown.
+    drop(app);
+
+    let journal = crate::journal::load(&journal_dir, &file).unwrap().unwrap();
+    assert_eq!(journal.text, "file local\n");
+    let listed = crate::journal::recoverable(&journal_dir).unwrap();
+    let rescued = listed.iter().find(|r| r.file.to_string_lossy().contains("unnamed-3")).unwrap();
+    let unnamed = crate::journal::load(&journal_dir, &rescued.file).unwrap().unwrap();
+    assert_eq!(unnamed.text, "unnamed");
+    let app = open_offline(offline_options(dir.path()));
+    assert_eq!(app.editor().rope().to_string(), "shared ");
+}
+
+/// Issue 11: a config problem reaches the first buffer's message line, once.
+#[test]
+fn a_config_problem_is_shown_on_the_message_line() {
+    let config =
+        Config { problem: Some("config.toml:2:9: invalid type".into()), ..Config::default() };
+    let (tx, _rx) = std::sync::mpsc::channel();
+    let mut app = App::new(&config, Theme::dark(), tx);
+    app.open_scratch();
+    let message = app.editor().message().unwrap();
+    assert!(message.text.contains("config.toml:2:9: invalid type"), "{message:?}");
+    app.open_scratch();
+    assert!(app.editor().message().is_none(), "once");
+}
+
+/// Issue 11: a second instance of one shared document on one machine is not refused: it gets its
+/// own replica slot, and its edits merge with the first one's (here at the next start, offline).
+#[test]
+fn two_instances_of_one_document_each_get_a_replica_and_nothing_is_lost() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut first = open_offline(offline_options(dir.path()));
+    let mut second = open_offline(offline_options(dir.path()));
+    assert_ne!(first.shared().unwrap().store_dir(), second.shared().unwrap().store_dir());
+    for (app, text) in [(&mut first, "first "), (&mut second, "second ")] {
+        for key in KeyEvent::typed(text) {
+            app.handle(AppEvent::Key(key), 0);
+        }
+        app.send(0);
+        app.persist(0).unwrap();
+    }
+    first.shutdown(0).unwrap();
+    // The second one crashes: its replica keeps its edits until the next start takes them in.
+    drop(second);
+    let app = open_offline(offline_options(dir.path()));
+    let text = app.editor().rope().to_string();
+    assert!(text.contains("first ") && text.contains("second "), "{text:?}");
+    drop(app);
+    let again = open_offline(offline_options(dir.path()));
+    assert_eq!(again.editor().rope().to_string(), text, "folded into the main store");
+}

@@ -158,8 +158,13 @@ impl Collab {
     pub fn flush(&mut self, ed: &mut Editor, now_ms: u64) -> Result<Frames, CollabError> {
         let mut frames = std::mem::take(&mut self.outbox);
         // One transaction per command: a keystroke typed at several cursors is one update.
-        for group in ed.take_pending_groups() {
-            let edits: Vec<_> = group.iter().map(|e| (e.range.clone(), e.text.as_str())).collect();
+        for command in ed.take_pending_commands() {
+            // Undo steps as the local rule draws them (word by word), not by the CRDT's timer alone.
+            if command.new_undo_step {
+                self.client.document_mut().end_undo_step();
+            }
+            let edits: Vec<_> =
+                command.edits.iter().map(|e| (e.range.clone(), e.text.as_str())).collect();
             frames.extend(self.client.replace_each(&edits, now_ms)?);
             self.peers = None;
         }
@@ -396,7 +401,8 @@ impl Collab {
             }
             Connection::Connected { synced: false } => "syncing".to_owned(),
             Connection::Connected { synced: true } => {
-                let here = self.peers(ed).len();
+                // Everyone present, this user included: two users see "2 here".
+                let here = self.peers(ed).len() + 1;
                 // A stock y-websocket server never confirms anything: the count would only grow.
                 if self.durable_seen || unconfirmed == 0 {
                     format!("connected · {here} here · {unconfirmed} unconfirmed")

@@ -207,23 +207,23 @@ fn the_local_cursor_stays_on_its_text_and_remote_cursors_are_drawn_with_names() 
     assert_eq!(decorations[0].colour, crate::Rgb(0x30, 0xbc, 0xed));
     let bob_sees = peers[1].decorations();
     assert_eq!((bob_sees[0].label.as_str(), bob_sees[0].pos), ("ann", 3));
-    assert!(peers[0].status().starts_with("connected · 1 here · 0 unconfirmed"));
+    assert!(peers[0].status().starts_with("connected · 2 here · 0 unconfirmed"));
 }
 
 #[test]
 fn undo_and_redo_revert_only_this_users_edits() {
     let (mut hub, mut peers) = two_connected();
-    typed(&mut peers[0], "ann ");
+    typed(&mut peers[0], "ann");
     pump(&mut hub, &mut peers);
     key(&mut peers[1], KeyEvent::ctrl(Key::End), 0);
-    typed(&mut peers[1], "bob");
+    typed(&mut peers[1], " bob");
     pump(&mut hub, &mut peers);
     assert_eq!(text(&peers[0]), "ann bob");
 
     key(&mut peers[0], KeyEvent::ctrl(Key::Char('z')), 10_000);
     pump(&mut hub, &mut peers);
-    assert_eq!(text(&peers[0]), "bob");
-    assert_eq!(text(&peers[1]), "bob");
+    assert_eq!(text(&peers[0]), " bob");
+    assert_eq!(text(&peers[1]), " bob");
     // The undo was not mirrored back as a new local edit: nothing left to send.
     assert!(peers[0].flush(10_000).is_empty());
     key(&mut peers[0], KeyEvent::ctrl(Key::Char('z')), 10_001);
@@ -235,7 +235,7 @@ fn undo_and_redo_revert_only_this_users_edits() {
     key(&mut peers[0], KeyEvent::ctrl(Key::Char('y')), 10_002);
     pump(&mut hub, &mut peers);
     assert_eq!(text(&peers[1]), "ann bob");
-    assert_eq!(peers[0].ed.selection(), Selection::point(4), "cursor after the redone text");
+    assert_eq!(peers[0].ed.selection(), Selection::point(3), "cursor after the redone text");
 }
 
 #[test]
@@ -319,4 +319,19 @@ fn issue_15_where_a_user_looks_reaches_the_others() {
     let seen = bob.collab.peers(&bob.ed)[0].clone();
     assert_eq!(seen.focused, Some(false));
     assert_eq!(seen.top, Some(50 * 5), "the first char of ann's view");
+}
+
+/// Issue 11: undo in a shared document goes word by word, like local undo, even for a burst of typing
+/// sent in one flush.
+#[test]
+fn undo_in_a_shared_document_groups_word_by_word() {
+    let (mut hub, mut peers) = two_connected();
+    typed(&mut peers[0], "one two three");
+    pump(&mut hub, &mut peers);
+    key(&mut peers[0], KeyEvent::ctrl(Key::Char('z')), 0);
+    pump(&mut hub, &mut peers);
+    assert_eq!(text(&peers[0]), "one two");
+    assert_eq!(text(&peers[1]), "one two");
+    key(&mut peers[0], KeyEvent::ctrl(Key::Char('z')), 0);
+    assert_eq!(text(&peers[0]), "one");
 }

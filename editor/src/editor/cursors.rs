@@ -190,10 +190,15 @@ impl Editor {
             return self.cut();
         }
         self.copy_each();
+        let before = self.rope().len_chars();
         self.each_cursor(|ed| {
             let range = ed.selected_or_line();
             ed.delete_range(range, ChangeKind::Other);
         });
+        if self.rope().len_chars() < before {
+            let n = self.clipboard_pieces.len();
+            self.info(format!("cut {} chars ({n} selections)", before - self.rope().len_chars()));
+        }
     }
 
     /// Pastes at every cursor: each its own piece when the clipboard was copied from as many cursors, else all of

@@ -30,6 +30,8 @@ pub struct Document {
     pub(super) changed_on_disk: bool,
     /// What to call a document without a file (a shared document's URL).
     pub(super) label: Option<String>,
+    /// The answer to an offer to recover unsaved edits, until the journal takes it.
+    pub(super) recovery: Option<super::RecoveryAnswer>,
 }
 
 impl Document {
@@ -47,6 +49,7 @@ impl Document {
             saved_state: 0,
             changed_on_disk: false,
             label: None,
+            recovery: None,
         }
     }
 

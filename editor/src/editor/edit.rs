@@ -8,7 +8,7 @@ use std::ops::Range;
 use super::prompt::PromptEdit;
 use super::{Editor, Effect, Message, MessageKind, Mode};
 use crate::buffer::{EditSource, Grouping};
-use crate::history::{Change, ChangeKind};
+use crate::history::{Change, ChangeKind, Step};
 use crate::selection::Selection;
 use crate::text::{self, Assoc, Edit, LineEnding};
 
@@ -32,7 +32,9 @@ impl Editor {
         self.view.selection = after;
         // The edits of one command at several cursors are one undo step.
         let kind = if self.batching { ChangeKind::Batch } else { kind };
-        self.doc.history.record(Change { edit, removed, before, after, kind });
+        if self.doc.history.record(Change { edit, removed, before, after, kind }) == Step::New {
+            self.doc.buffer.mark_undo_step();
+        }
         true
     }
 
@@ -127,6 +129,10 @@ impl Editor {
 
     /// Inserts a tab, or spaces to the next tab stop.
     pub fn indent(&mut self) {
+        // A selection is never replaced by a tab: its lines are indented.
+        if !self.view.selection.is_empty() {
+            return self.indent_lines();
+        }
         if !self.view.options.insert_spaces {
             return self.replace_selection("\t", ChangeKind::TypeSpace);
         }
@@ -227,7 +233,12 @@ impl Editor {
         let range = self.selected_or_line();
         self.copy();
         self.doc.history.seal();
+        let before = self.rope().len_chars();
         self.delete_range(range, ChangeKind::Other);
+        // The text is gone: say so, not "copied" (a read-only buffer's refusal stays on the message line).
+        if self.rope().len_chars() < before {
+            self.info(format!("cut {} chars", before - self.rope().len_chars()));
+        }
     }
 
     /// Pastes the internal clipboard.

@@ -1,11 +1,22 @@
 //! The document's file: save (atomic, asking before overwriting a file changed on disk), save as, reload,
 //! quitting with unsaved changes, and noticing changes made by other programs.
 
+use std::path::PathBuf;
+
 use super::{Confirm, Editor, Mode};
 use crate::file;
 use crate::history::ChangeKind;
 use crate::selection::Selection;
 use crate::text::{self, Edit};
+
+/// What follows a successful save.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum AfterSave {
+    /// Nothing: keep editing.
+    Stay,
+    /// Quit (or close the buffer): the user asked to save before quitting.
+    Quit,
+}
 
 /// Whether saving over a file that changed on disk since it was read asks first.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -43,16 +54,42 @@ impl Editor {
             }
         }
         match file::save(&path, self.rope(), self.doc.bom) {
-            Ok(stamp) => {
-                self.doc.disk = Some(stamp);
-                self.doc.changed_on_disk = false;
-                self.doc.history.seal();
-                self.doc.saved_state = self.doc.history.state_id();
-                let lines = self.rope().len_lines();
-                self.info(format!("saved {} ({lines} lines, {} bytes)", path.display(), stamp.len));
-            }
+            Ok(stamp) => self.saved(path, stamp),
             Err(e) => self.error(e.to_string()),
         }
+    }
+
+    /// Saves under a new name (save as). The buffer takes the name only once its text is written there, so a
+    /// failed or declined save as leaves it as it was; a file already there is overwritten only when the user says
+    /// so. `then` is what follows a successful save (quitting, when asked to save before quitting).
+    pub(super) fn save_as_to(&mut self, path: PathBuf, overwrite: Overwrite, then: AfterSave) {
+        if self.doc.path.as_ref() == Some(&path) {
+            self.save();
+        } else if overwrite == Overwrite::Ask && std::fs::symlink_metadata(&path).is_ok() {
+            return self.mode = Mode::Confirm(Confirm::Exists { path, then });
+        } else {
+            match file::save(&path, self.rope(), self.doc.bom) {
+                Ok(stamp) => {
+                    self.doc.access = file::access(&path);
+                    self.saved(path, stamp);
+                }
+                Err(e) => return self.error(format!("not saved: {e}")),
+            }
+        }
+        if then == AfterSave::Quit && !self.is_modified() && matches!(self.mode, Mode::Normal) {
+            self.quit = true;
+        }
+    }
+
+    /// The text is on disk in `path` as `stamp` says: it is the buffer's file and its saved state now.
+    fn saved(&mut self, path: PathBuf, stamp: file::DiskStamp) {
+        self.doc.disk = Some(stamp);
+        self.doc.changed_on_disk = false;
+        self.doc.history.seal();
+        self.doc.saved_state = self.doc.history.state_id();
+        let lines = self.rope().len_lines();
+        self.info(format!("saved {} ({lines} lines, {} bytes)", path.display(), stamp.len));
+        self.doc.path = Some(path);
     }
 
     /// Asks to quit; confirms first when there are unsaved changes.

@@ -131,6 +131,54 @@ impl Editor {
         self.after_change();
     }
 
+    /// Indents the selected lines one level (a tab, or `tab_width` spaces), blank lines left alone; the
+    /// selection grows with them. One undo step.
+    pub fn indent_lines(&mut self) {
+        let unit = if self.view.options.insert_spaces {
+            " ".repeat(self.view.options.tab_width)
+        } else {
+            "\t".to_owned()
+        };
+        let rope = self.rope();
+        let starts: Vec<usize> = self
+            .selected_lines()
+            .filter(|l| text::line_content_end(rope, *l) > rope.line_to_char(*l))
+            .map(|l| rope.line_to_char(l))
+            .collect();
+        self.batch(|ed| {
+            for start in starts.into_iter().rev() {
+                ed.edit_keeping_selection(Edit::insert(start, unit.clone()));
+            }
+        });
+        self.after_change();
+    }
+
+    /// Shift-Tab: removes one level of indentation (a tab, or up to `tab_width` spaces) from the selected lines, or
+    /// the cursor's line. One undo step.
+    pub fn dedent(&mut self) {
+        let width = self.view.options.tab_width.max(1);
+        let rope = self.rope();
+        let removals: Vec<(usize, usize)> = self
+            .selected_lines()
+            .filter_map(|l| {
+                let start = rope.line_to_char(l);
+                let mut chars = rope.line(l).chars();
+                let n = match chars.next() {
+                    Some('\t') => 1,
+                    Some(' ') => 1 + chars.take(width - 1).take_while(|c| *c == ' ').count(),
+                    _ => 0,
+                };
+                (n > 0).then_some((start, n))
+            })
+            .collect();
+        self.batch(|ed| {
+            for (start, n) in removals.into_iter().rev() {
+                ed.edit_keeping_selection(Edit::delete(start..start + n));
+            }
+        });
+        self.after_change();
+    }
+
     /// Duplicates the selected text after itself, or the cursor's line below it (the cursor goes with the copy).
     pub fn duplicate(&mut self) {
         let sel = self.view.selection;

@@ -40,15 +40,18 @@ mod lines;
 mod movement;
 mod pairs;
 mod prompt;
+mod recovery;
 mod search;
 mod view;
 mod views;
 
 pub use cursors::VerticalAdd;
 pub use document::Document;
+pub use files::AfterSave;
 pub use lines::{LineMove, line_comment};
 pub use movement::Motion;
 pub use prompt::{Prompt, PromptEdit, PromptKind, SearchFlag};
+pub use recovery::{RecoveryAnswer, RecoveryOffer};
 pub use search::ReplaceSession;
 pub use view::{Options, View, Viewport};
 pub use views::ViewId;
@@ -91,27 +94,41 @@ pub enum Confirm {
     Close,
     /// Overwrite a file that changed on disk?
     Overwrite,
+    /// Save as over a file that exists?
+    Exists {
+        /// The file.
+        path: std::path::PathBuf,
+        /// What follows the save.
+        then: AfterSave,
+    },
     /// Discard changes and reload?
     Reload,
     /// Write a file we have no write permission for?
     WriteProtected,
     /// Replace this match?
     Replace(ReplaceSession),
+    /// Recover an earlier session's unsaved edits?
+    Recover(Box<RecoveryOffer>),
 }
 
 impl Confirm {
     /// The question.
-    pub fn question(&self) -> &'static str {
-        match self {
+    pub fn question(&self) -> std::borrow::Cow<'static, str> {
+        let fixed = match self {
             Confirm::Quit => "Save changes before quitting? (y)es (n)o (Esc) cancel",
             Confirm::Close => "Save changes before closing this buffer? (y)es (n)o (Esc) cancel",
             Confirm::Overwrite => {
                 "The file changed on disk since it was read. Overwrite it? (y)es (n)o"
             }
+            Confirm::Exists { path, .. } => {
+                return format!("{} exists — overwrite? (y)es (n)o", path.display()).into();
+            }
             Confirm::Reload => "Discard unsaved changes and reload from disk? (y)es (n)o",
             Confirm::WriteProtected => "The file is read-only. Write it anyway? (y)es (n)o",
             Confirm::Replace(_) => "Replace this match? (y)es (n)o (a)ll (Esc) stop",
-        }
+            Confirm::Recover(offer) => return offer.question().into(),
+        };
+        fixed.into()
     }
 }
 
@@ -358,6 +375,11 @@ impl Editor {
         self.doc.buffer.take_pending_groups()
     }
 
+    /// [`Editor::take_pending_groups`] with, for each command, whether it opened an undo step.
+    pub fn take_pending_commands(&mut self) -> Vec<crate::buffer::PendingCommand> {
+        self.doc.buffer.take_pending_commands()
+    }
+
     /// Whether this buffer agreed to close: [`Editor::quit`] or [`Editor::close`] was answered. Resets it.
     pub fn take_quit(&mut self) -> bool {
         std::mem::take(&mut self.quit)
@@ -469,10 +491,19 @@ impl Editor {
         let no = key.key == Key::Char('n');
         match c {
             Confirm::Replace(s) => self.replace_key(s, key),
+            Confirm::Recover(offer) => self.recovery_key(offer, key),
+            // An unnamed buffer asks its name first, saves, then quits.
+            Confirm::Quit | Confirm::Close if yes && self.doc.path.is_none() => {
+                self.ask_save_as(AfterSave::Quit);
+            }
             Confirm::Quit | Confirm::Close if yes => {
                 self.save();
                 self.quit = !self.is_modified() && matches!(self.mode, Mode::Normal);
             }
+            Confirm::Exists { path, then } if yes => {
+                self.save_as_to(path, files::Overwrite::Confirmed, then);
+            }
+            Confirm::Exists { .. } if no || key.key == Key::Esc => self.info("not saved"),
             Confirm::Quit | Confirm::Close if no => self.quit = true,
             Confirm::Overwrite if yes => self.write_file(files::Overwrite::Confirmed),
             Confirm::Reload if yes => self.do_reload(),

@@ -4,7 +4,7 @@
 
 use std::path::PathBuf;
 
-use super::files::Overwrite;
+use super::files::{AfterSave, Overwrite};
 use super::search::Direction;
 use super::view::Viewport;
 use super::{Editor, Mode};
@@ -27,7 +27,10 @@ pub enum PromptKind {
     /// Line (and column) to go to.
     Goto,
     /// File name to save under.
-    SaveAs,
+    SaveAs {
+        /// What follows the save.
+        then: AfterSave,
+    },
 }
 
 /// A one-line input on the message line.
@@ -39,6 +42,8 @@ pub struct Prompt {
     pub input: String,
     /// Cursor in `input`, in chars.
     pub cursor: usize,
+    /// The input is prefilled and selected: typing replaces it, Backspace clears it, a motion keeps it.
+    pub selected: bool,
     origin: Selection,
     origin_view: Viewport,
 }
@@ -56,7 +61,7 @@ impl Prompt {
             PromptKind::ReplaceFind => format!("Replace{flags}: "),
             PromptKind::ReplaceWith { pattern } => format!("Replace {pattern:?} with: "),
             PromptKind::Goto => "Go to line[:column]: ".into(),
-            PromptKind::SaveAs => "Save as: ".into(),
+            PromptKind::SaveAs { .. } => "Save as: ".into(),
         }
     }
 }
@@ -78,6 +83,10 @@ pub enum PromptEdit {
     Home,
     /// Cursor to the end.
     End,
+    /// Clear the input (Ctrl-U).
+    Clear,
+    /// Delete the word before the cursor (Alt-Backspace).
+    DeleteWordBackward,
 }
 
 /// A search option a prompt key toggles.
@@ -92,6 +101,21 @@ pub enum SearchFlag {
 impl Prompt {
     /// Applies `edit`; returns whether the input changed (the cursor alone moving does not count).
     pub fn apply(&mut self, edit: &PromptEdit) -> bool {
+        if std::mem::take(&mut self.selected)
+            && matches!(
+                edit,
+                PromptEdit::Insert(_)
+                    | PromptEdit::DeleteBackward
+                    | PromptEdit::DeleteForward
+                    | PromptEdit::DeleteWordBackward
+            )
+        {
+            self.input.clear();
+            self.cursor = 0;
+            if !matches!(edit, PromptEdit::Insert(_)) {
+                return true;
+            }
+        }
         let len = self.input.chars().count();
         match edit {
             PromptEdit::Insert(text) => {
@@ -111,7 +135,26 @@ impl Prompt {
                 self.input.remove(at);
                 return true;
             }
-            PromptEdit::DeleteBackward | PromptEdit::DeleteForward => {}
+            PromptEdit::Clear if !self.input.is_empty() => {
+                self.input.clear();
+                self.cursor = 0;
+                return true;
+            }
+            PromptEdit::DeleteWordBackward if self.cursor > 0 => {
+                let chars: Vec<char> = self.input.chars().take(self.cursor).collect();
+                let word = |c: &char| c.is_alphanumeric() || *c == '_';
+                let spaces = chars.iter().rev().take_while(|c| !word(c)).count();
+                let words = chars.iter().rev().skip(spaces).take_while(|c| word(c)).count();
+                let start = self.cursor - spaces - words;
+                let (from, to) = (self.byte_at(start), self.byte_at(self.cursor));
+                self.input.replace_range(from..to, "");
+                self.cursor = start;
+                return true;
+            }
+            PromptEdit::DeleteBackward
+            | PromptEdit::DeleteForward
+            | PromptEdit::Clear
+            | PromptEdit::DeleteWordBackward => {}
             PromptEdit::Left => self.cursor = self.cursor.saturating_sub(1),
             PromptEdit::Right => self.cursor = (self.cursor + 1).min(len),
             PromptEdit::Home => self.cursor = 0,
@@ -127,10 +170,13 @@ impl Prompt {
 }
 
 impl Editor {
+    /// Opens a prompt; a prefilled `input` starts selected, so typing replaces it.
     pub(super) fn open_prompt(&mut self, kind: PromptKind, input: String) {
         let cursor = input.chars().count();
+        self.message = None;
         self.mode = Mode::Prompt(Prompt {
             kind,
+            selected: !input.is_empty(),
             input,
             cursor,
             origin: self.view.selection,
@@ -158,8 +204,12 @@ impl Editor {
 
     /// Asks for a file name and saves there.
     pub fn save_as(&mut self) {
+        self.ask_save_as(AfterSave::Stay);
+    }
+
+    pub(super) fn ask_save_as(&mut self, then: AfterSave) {
         let current = self.doc.path.as_ref().map(|p| p.display().to_string()).unwrap_or_default();
-        self.open_prompt(PromptKind::SaveAs, current);
+        self.open_prompt(PromptKind::SaveAs { then }, current);
     }
 
     /// Applies a line-editing operation to the open prompt; an incremental search follows the input.
@@ -169,6 +219,59 @@ impl Editor {
             self.prompt_changed(p);
         } else {
             self.mode = Mode::Prompt(p);
+        }
+    }
+
+    /// Tab in the save-as prompt: completes the file name from its directory's entries like a shell (a directory
+    /// gets its `/`; several candidates complete to what they share and are listed on the message line).
+    pub fn complete_prompt(&mut self) {
+        let Mode::Prompt(p) = &mut self.mode else { return };
+        if !matches!(p.kind, PromptKind::SaveAs { .. }) {
+            return;
+        }
+        p.selected = false;
+        let split = p.input.rfind('/').map_or(0, |i| i + 1);
+        let (dir, prefix) = p.input.split_at(split);
+        let listed = if dir.is_empty() { PathBuf::from(".") } else { expand_home(dir) };
+        let mut names: Vec<String> = std::fs::read_dir(&listed)
+            .map(|entries| {
+                entries
+                    .filter_map(Result::ok)
+                    .filter_map(|e| {
+                        let name = e.file_name().into_string().ok()?;
+                        let hidden = name.starts_with('.') && !prefix.starts_with('.');
+                        let is_dir = std::fs::metadata(e.path()).is_ok_and(|m| m.is_dir());
+                        (name.starts_with(prefix) && !hidden)
+                            .then(|| if is_dir { format!("{name}/") } else { name })
+                    })
+                    .collect()
+            })
+            .unwrap_or_default();
+        names.sort();
+        let completed = match names.as_slice() {
+            [] => None,
+            [only] => Some(only.clone()),
+            [first, rest @ ..] => Some(rest.iter().fold(first.clone(), |common, name| {
+                common
+                    .chars()
+                    .zip(name.chars())
+                    .take_while(|(a, b)| a == b)
+                    .map(|(a, _)| a)
+                    .collect()
+            })),
+        };
+        if let Some(name) = completed {
+            p.input = format!("{dir}{name}");
+            p.cursor = p.input.chars().count();
+        }
+        match names.len() {
+            0 => self.error("no file name completes it"),
+            1 => self.message = None,
+            n => {
+                let shown: Vec<&str> = names.iter().take(12).map(String::as_str).collect();
+                let more = if n > shown.len() { format!(" … ({n})") } else { String::new() };
+                self.info(format!("{}{more}", shown.join("  ")));
+            }
         }
     }
 
@@ -268,13 +371,11 @@ impl Editor {
             },
             PromptKind::ReplaceWith { pattern } => self.start_replace(&pattern, p.input),
             PromptKind::Goto => self.goto(&p.input),
-            PromptKind::SaveAs => {
+            PromptKind::SaveAs { then } => {
                 if p.input.trim().is_empty() {
                     return self.info("not saved");
                 }
-                self.doc.path = Some(PathBuf::from(p.input.trim()));
-                self.doc.disk = None;
-                self.write_file(Overwrite::Ask);
+                self.save_as_to(expand_home(p.input.trim()), Overwrite::Ask, then);
             }
         }
     }
@@ -287,10 +388,26 @@ impl Editor {
         let line = line.clamp(1, self.rope().len_lines()) - 1;
         let start = self.rope().line_to_char(line);
         let len = text::content_len(self.rope().line(line));
-        let pos = text::grapheme_floor(self.rope(), start + (col.max(1) - 1).min(len));
+        // COL counts display columns, tabs expanded, as the status bar shows them.
+        let nowrap =
+            crate::layout::LayoutOptions { tab_width: self.view.options.tab_width, wrap: None };
+        let offset = crate::layout::offset_at(&self.line_text(line), 0, col.max(1) - 1, nowrap);
+        let pos = text::grapheme_floor(self.rope(), start + offset.min(len));
         self.view.selection = Selection::point(pos);
         self.view.preferred_col = None;
         self.doc.history.seal();
         self.center_on_cursor();
+    }
+}
+
+/// `~` and `~/…` as the home directory, as a shell would; anything else as typed.
+pub(super) fn expand_home(input: &str) -> PathBuf {
+    let home = || std::env::var_os("HOME").filter(|h| !h.is_empty()).map(PathBuf::from);
+    match input.strip_prefix('~') {
+        Some("") => home().unwrap_or_else(|| PathBuf::from(input)),
+        Some(rest) if rest.starts_with('/') => {
+            home().map_or_else(|| PathBuf::from(input), |h| h.join(&rest[1..]))
+        }
+        _ => PathBuf::from(input),
     }
 }

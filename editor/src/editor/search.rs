@@ -15,6 +15,9 @@ use crate::text::Edit;
 /// Bytes a search scans per step, so that no frame waits on a whole 100 MB buffer.
 pub(super) const SEARCH_BUDGET: usize = 4 << 20;
 
+/// Buffers up to this size count their matches for "match K of N" (a count is a scan of the whole buffer).
+pub(super) const COUNT_LIMIT: usize = 2 << 20;
+
 /// A replace-one-by-one session.
 #[derive(Clone, Debug)]
 pub struct ReplaceSession {
@@ -72,7 +75,7 @@ impl Editor {
                 self.message = None;
                 let from = origin.range().start;
                 let found = q.find_next(self.rope(), from, SEARCH_BUDGET);
-                self.search_found(found, q, from);
+                self.search_found(found, q, from, Direction::Forward);
             }
             Err(e) => {
                 self.search.highlight = None;
@@ -81,14 +84,32 @@ impl Editor {
         }
     }
 
-    pub(super) fn search_found(&mut self, found: Found, query: Query, origin: usize) {
+    /// Shows what a search `direction` from `origin` found: the match selected, "match K of N" (counted in
+    /// buffers up to [`COUNT_LIMIT`]) and whether the search wrapped around.
+    pub(super) fn search_found(
+        &mut self,
+        found: Found,
+        query: Query,
+        origin: usize,
+        direction: Direction,
+    ) {
         match found {
             Found::Match(start, end) => {
                 self.view.selection = Selection { anchor: start, head: end };
                 self.doc.history.seal();
                 self.center_if_off_screen();
-                if matches!(self.message.as_ref().map(|m| m.text.as_str()), Some("searching…")) {
-                    self.message = None;
+                let wrapped = match direction {
+                    Direction::Forward if start < origin => " (wrapped to the top)",
+                    Direction::Backward if start >= origin => " (wrapped to the bottom)",
+                    _ => "",
+                };
+                let counted = (self.rope().len_bytes() <= COUNT_LIMIT)
+                    .then(|| query.count(self.rope(), start))
+                    .flatten();
+                match counted {
+                    Some((k, n)) => self.info(format!("match {k} of {n}{wrapped}")),
+                    None if !wrapped.is_empty() => self.info(format!("search{wrapped}")),
+                    None => self.message = None,
                 }
             }
             Found::None => self.error("no match"),
@@ -111,12 +132,12 @@ impl Editor {
         self.search.highlight = Some(query.clone());
         let range = self.view.selection.range();
         let from = if range.is_empty() { range.end } else { range.start + 1 };
-        let found = if direction == Direction::Forward {
-            query.find_next(self.rope(), from, SEARCH_BUDGET)
+        let (found, origin) = if direction == Direction::Forward {
+            (query.find_next(self.rope(), from, SEARCH_BUDGET), from)
         } else {
-            query.find_prev(self.rope(), range.start)
+            (query.find_prev(self.rope(), range.start), range.start)
         };
-        self.search_found(found, query, from);
+        self.search_found(found, query, origin, direction);
     }
 
     /// Next match of the last search.
@@ -195,15 +216,28 @@ impl Editor {
         self.show_replace(s);
     }
 
+    /// "a" in a replace session: replaces the current match and every one after it up to where the session
+    /// started (wrapping around the end), never the matches already answered "n".
     pub(super) fn replace_all(&mut self, mut s: ReplaceSession) {
         self.doc.history.seal();
-        let mut pos = 0;
+        let (mut pos, mut wrapped, mut origin) = (s.current.start, s.wrapped, s.origin);
         while let Found::Match(start, end) = s.query.find_next(self.rope(), pos, usize::MAX) {
             if start < pos {
+                if wrapped {
+                    break;
+                }
+                wrapped = true;
+            }
+            if wrapped && start >= origin {
                 break;
             }
             let text = s.query.expand(self.rope(), start..end, &s.replacement, s.regex);
-            pos = start + text.chars().count();
+            let len = text.chars().count();
+            pos = start + len;
+            // Replacing before the start moves it.
+            if start < origin {
+                origin = (origin + len).saturating_sub(end - start);
+            }
             let sel = Selection::point(pos);
             if !self.apply_local(Edit { range: start..end, text }, sel, ChangeKind::Batch) {
                 break;
@@ -224,7 +258,7 @@ impl Editor {
     pub fn tick(&mut self) -> bool {
         let Some(p) = self.search.pending.take() else { return false };
         let found = p.query.scan_forward(self.rope(), p.origin, p.resume, SEARCH_BUDGET);
-        self.search_found(found, p.query, p.origin);
+        self.search_found(found, p.query, p.origin, Direction::Forward);
         self.is_busy()
     }
 }

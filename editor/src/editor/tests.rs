@@ -407,3 +407,157 @@ fn a_write_protected_file_is_marked_and_saving_asks_before_writing() {
     assert_eq!(mode, 0o444, "the permissions are kept");
     assert!(!e.is_modified());
 }
+
+/// Issue 11: a save as that fails or is declined leaves the buffer's name alone; the question names the file.
+#[test]
+fn save_as_that_fails_or_is_declined_keeps_the_name() {
+    let dir = tempfile::tempdir().unwrap();
+    let (mine, theirs) = (dir.path().join("mine.txt"), dir.path().join("theirs.txt"));
+    std::fs::write(&mine, "mine").unwrap();
+    std::fs::write(&theirs, "theirs").unwrap();
+    let mut e = Editor::open(&mine, &Config::default()).unwrap();
+    run(&mut e, "x<alt-s><ctrl-u>");
+    run(&mut e, &format!("{}<enter>", dir.path().join("no/such/dir/f.txt").display()));
+    assert!(e.message().unwrap().text.starts_with("not saved"), "{:?}", e.message());
+    assert_eq!(e.path(), Some(mine.as_path()), "a failed save as keeps the name");
+
+    run(&mut e, &format!("<alt-s><ctrl-u>{}<enter>", theirs.display()));
+    let Mode::Confirm(confirm) = e.mode() else { panic!("no question") };
+    assert_eq!(confirm.question(), format!("{} exists — overwrite? (y)es (n)o", theirs.display()));
+    run(&mut e, "n");
+    assert_eq!(e.path(), Some(mine.as_path()), "a declined save as keeps the name");
+    assert_eq!(std::fs::read_to_string(&theirs).unwrap(), "theirs");
+    assert!(e.is_modified());
+
+    run(&mut e, &format!("<alt-s><ctrl-u>{}<enter>y", theirs.display()));
+    assert_eq!(e.path(), Some(theirs.as_path()));
+    assert_eq!(std::fs::read_to_string(&theirs).unwrap(), "xmine");
+    assert_eq!(std::fs::read_to_string(&mine).unwrap(), "mine");
+    assert!(!e.is_modified());
+}
+
+/// Issue 11: quitting an unnamed buffer with "save" asks its name, saves, then quits.
+#[test]
+fn quitting_an_unnamed_buffer_with_save_asks_the_name_then_quits() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("named.txt");
+    let mut e = ed("|");
+    run(&mut e, "words<ctrl-q>y");
+    assert!(matches!(e.mode(), Mode::Prompt(_)), "asks the name");
+    assert!(!e.should_quit());
+    run(&mut e, &format!("{}<enter>", file.display()));
+    assert_eq!(std::fs::read_to_string(&file).unwrap(), "words");
+    assert!(e.should_quit());
+}
+
+/// Issue 11: prompts edit like a line editor — prefilled text selected (typing replaces it), Ctrl-U clears,
+/// Alt-Backspace deletes a word, `~` is the home directory, Tab completes file names.
+#[test]
+fn prompts_edit_like_a_line_editor() {
+    let input = |e: &Editor| match e.mode() {
+        Mode::Prompt(p) => p.input.clone(),
+        other => panic!("no prompt: {other:?}"),
+    };
+    let mut e = ed("|one two one");
+    run(&mut e, "<ctrl-f>one<enter><esc><ctrl-r>");
+    assert_eq!(input(&e), "one", "the last pattern, prefilled");
+    run(&mut e, "two");
+    assert_eq!(input(&e), "two", "typing replaces the prefilled text");
+    run(&mut e, "<esc><ctrl-r><end>s");
+    assert_eq!(input(&e), "ones", "a motion keeps the prefilled text");
+    run(&mut e, " more words<alt-backspace>");
+    assert_eq!(input(&e), "ones more ");
+    run(&mut e, "<alt-backspace>");
+    assert_eq!(input(&e), "ones ");
+    run(&mut e, "<ctrl-u>");
+    assert_eq!(input(&e), "");
+    run(&mut e, "<esc>");
+
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir(dir.path().join("notes")).unwrap();
+    std::fs::write(dir.path().join("notes/alpha.txt"), "").unwrap();
+    std::fs::write(dir.path().join("notes/alpine.txt"), "").unwrap();
+    let typed = format!("{}/no", dir.path().display());
+    run(&mut e, &format!("<alt-s>{typed}<tab>"));
+    assert_eq!(input(&e), format!("{}/notes/", dir.path().display()), "a directory gets its /");
+    run(&mut e, "al<tab>");
+    assert_eq!(input(&e), format!("{}/notes/alp", dir.path().display()), "what both share");
+    assert!(e.message().unwrap().text.contains("alpha.txt  alpine.txt"));
+    run(&mut e, "h<tab>");
+    assert_eq!(input(&e), format!("{}/notes/alpha.txt", dir.path().display()));
+    run(&mut e, "<esc>");
+
+    assert_eq!(
+        prompt::expand_home("~/x.txt"),
+        std::path::Path::new(&std::env::var("HOME").unwrap()).join("x.txt")
+    );
+    assert_eq!(prompt::expand_home("a~/x"), std::path::PathBuf::from("a~/x"));
+}
+
+/// Issue 11: "a" after some "n" replaces only the matches not answered yet.
+#[test]
+fn replace_all_after_no_leaves_the_skipped_matches() {
+    check("|x x x x", "<ctrl-r>x<enter>y<enter>yna", "y x y y|");
+    // Started in the middle: the rest to the end, then from the top up to where it started.
+    check("x x |x x", "<ctrl-r>x<enter>y<enter>na", "y y| x y");
+}
+
+/// Issue 11: search says which match of how many, and when it wrapped; cut says what it did.
+#[test]
+fn search_counts_matches_and_says_when_it_wrapped_and_cut_counts_chars() {
+    let mut e = ed("one |two one one");
+    run(&mut e, "<ctrl-f>one");
+    assert_eq!(e.message().unwrap().text, "match 2 of 3");
+    run(&mut e, "<enter><f3>");
+    assert_eq!(e.message().unwrap().text, "match 3 of 3");
+    run(&mut e, "<f3>");
+    assert_eq!(e.message().unwrap().text, "match 1 of 3 (wrapped to the top)");
+    run(&mut e, "<shift-f3>");
+    assert_eq!(e.message().unwrap().text, "match 3 of 3 (wrapped to the bottom)");
+
+    let mut e = ed("a^bc|d");
+    run(&mut e, "<ctrl-x>");
+    assert_eq!(e.message().unwrap().text, "cut 2 chars");
+}
+
+/// Issue 11: Tab on a selection indents its lines (never replaces it), Shift-Tab dedents; without a selection
+/// Tab inserts at the cursor.
+#[test]
+fn tab_indents_and_shift_tab_dedents_the_selected_lines() {
+    let mut e = ed("a^b\n\ncd|\nef");
+    e.view.options.insert_spaces = true;
+    e.view.options.tab_width = 4;
+    run(&mut e, "<tab>");
+    assert_eq!(e.rope().to_string(), "    ab\n\n    cd\nef", "blank lines stay blank");
+    run(&mut e, "<backtab>");
+    assert_eq!(e.rope().to_string(), "ab\n\ncd\nef");
+    run(&mut e, "<ctrl-z>");
+    assert_eq!(e.rope().to_string(), "    ab\n\n    cd\nef", "one undo step each");
+    check("x|y", "<tab>", "x\t|y");
+    check("\t\tx|y", "<backtab>", "\tx|y");
+    check("a^bc|d", "<tab>", "\ta^bc|d");
+}
+
+/// Issue 11: go to LINE:COL counts display columns (tabs expanded, wide chars two), as the status bar does.
+#[test]
+fn goto_column_is_the_status_bar_column() {
+    let mut e = ed("|x\na\t中bc");
+    e.view.options.tab_width = 4;
+    run(&mut e, "<ctrl-g>2:7<enter>");
+    assert_eq!(state(&e), "x\na\t中|bc");
+    assert_eq!(e.status().column, 7);
+    run(&mut e, "<ctrl-g>2:5<enter>");
+    assert_eq!(state(&e), "x\na\t|中bc");
+}
+
+/// Issue 11: Backspace arriving as 0x08 (read as Ctrl-H) deletes one grapheme, in the text and in prompts.
+#[test]
+fn ctrl_h_is_backspace() {
+    check("a👍🏽|", "<ctrl-h>", "a|");
+    check("one two|", "<ctrl-h>", "one tw|");
+    check("one two|", "<alt-backspace>", "one |");
+    let mut e = ed("|");
+    run(&mut e, "<ctrl-f>ab<ctrl-h>");
+    let Mode::Prompt(p) = e.mode() else { panic!("no prompt") };
+    assert_eq!(p.input, "a");
+}

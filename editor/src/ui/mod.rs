@@ -251,17 +251,16 @@ fn render_text(
         y += used_rows.saturating_sub(skip_rows).max(1);
         line += 1;
     }
+    let text_area = Rect { x: text_x, width: area.width - gutter, ..area };
     for d in input.decorations {
         if let Some((x, y)) = screen_pos(ed, &rows, d.pos, area, gutter) {
             buf[(x, y)].set_bg(rgb(d.colour)).set_fg(rgb(ui.background));
-            let label_y = if y > area.y { y - 1 } else { y + 1 };
-            if label_y < area.y + area.height {
-                let room = usize::from(area.x + area.width - x);
+            if let Some((fx, fy)) = flag_place(buf, text_area, (x, y), d.label.width()) {
                 let style = Style::default()
                     .bg(rgb(d.colour))
                     .fg(rgb(ui.background))
                     .add_modifier(Modifier::BOLD);
-                buf.set_stringn(x, label_y, &d.label, room, style);
+                buf.set_stringn(fx, fy, &d.label, d.label.width(), style);
             }
         }
     }
@@ -318,6 +317,30 @@ fn draw_cells(buf: &mut Buffer, x: u16, y: u16, symbol: &str, width: usize, styl
     }
 }
 
+/// Where another user's name flag goes for their cursor at `(x, y)`, so that it never covers text (as Zed and
+/// VS Code Live Share place theirs): after the end of the cursor's row, else on blank cells just above or below
+/// the cursor; `None` when there is no such room (the cursor keeps its colour).
+fn flag_place(buf: &Buffer, text: Rect, (x, y): (u16, u16), width: usize) -> Option<(u16, u16)> {
+    let width = u16::try_from(width).ok()?;
+    let right = text.x + text.width;
+    let blank = |cx: u16, cy: u16| buf[(cx, cy)].symbol() == " ";
+    // After the row's last glyph, one blank cell apart.
+    let last = (text.x..right).rev().find(|&cx| !blank(cx, y));
+    let after = last.map_or(x + 1, |l| (l + 2).max(x + 1));
+    if after + width <= right {
+        return Some((after, y));
+    }
+    let fits = |cy: u16| x + width <= right && (x..x + width).all(|cx| blank(cx, cy));
+    [
+        y.checked_sub(1).filter(|&up| up >= text.y),
+        Some(y + 1).filter(|&down| down < text.y + text.height),
+    ]
+    .into_iter()
+    .flatten()
+    .find(|&cy| fits(cy))
+    .map(|cy| (x, cy))
+}
+
 fn screen_pos(
     ed: &Editor,
     rows: &[Row],
@@ -353,9 +376,8 @@ fn render_status(
     };
     buf.set_style(area, style);
     let s = ed.status();
-    let left = format!(
-        " {}{}{}  {}",
-        s.name,
+    let flags = format!(
+        "{}{}",
         if s.modified { " [+]" } else { "" },
         if s.read_only {
             " [read-only]"
@@ -364,19 +386,18 @@ fn render_status(
         } else {
             ""
         },
-        s.mode
     );
-    let mut right = format!("{}:{}  {}  {}", s.line, s.column, s.line_ending.label(), s.encoding);
-    if let Some(syntax) = input.syntax {
-        right.push_str("  ");
-        right.push_str(syntax);
-    }
-    if let Some(conn) = input.connection {
-        right.push_str("  ");
-        right.push_str(conn);
-    }
-    right.push(' ');
+    let position = format!("{}:{}", s.line, s.column);
+    let parts = StatusParts {
+        name: &s.name,
+        flags: &flags,
+        mode: s.mode,
+        position: &position,
+        connection: input.connection,
+        details: [Some(s.line_ending.label()), Some(s.encoding), input.syntax],
+    };
     let width = usize::from(area.width);
+    let (left, right) = parts.fit(width);
     let right_w = right.width().min(width);
     buf.set_stringn(
         area.x,
@@ -386,6 +407,86 @@ fn render_status(
         style.add_modifier(Modifier::BOLD),
     );
     buf.set_stringn(area.x + (width - right_w) as u16, area.y, &right, right_w, style);
+}
+
+/// What the status bar shows, by importance when the terminal is narrow: the modified and read-only flags and
+/// the cursor position always; then the connection, the mode and the details (line ending, encoding, syntax) as
+/// room allows; the file name fills what is left, shortened from its start.
+struct StatusParts<'a> {
+    name: &'a str,
+    flags: &'a str,
+    mode: &'a str,
+    position: &'a str,
+    connection: Option<&'a str>,
+    /// Left to right, dropped from the right first.
+    details: [Option<&'a str>; 3],
+}
+
+impl StatusParts<'_> {
+    /// The left and right texts for `width` cells.
+    fn fit(&self, width: usize) -> (String, String) {
+        let mut details: Vec<&str> = self.details.iter().flatten().copied().collect();
+        let mut connection = self.connection;
+        let mut mode = Some(self.mode);
+        loop {
+            let mut right: Vec<&str> = vec![self.position];
+            right.extend(&details);
+            right.extend(connection);
+            let right = format!("{} ", right.join("  "));
+            let mode_text = mode.map(|m| format!("  {m}")).unwrap_or_default();
+            // A name of at least a few cells, the flags, the mode, one space before the right part.
+            let fixed = 1 + self.flags.width() + mode_text.width() + 1 + right.width();
+            let name_room = width.saturating_sub(fixed);
+            let enough = name_room >= self.name.width().min(8);
+            if enough || (details.is_empty() && connection.is_none() && mode.is_none()) {
+                let name = shorten_start(self.name, name_room);
+                return (format!(" {name}{}{mode_text}", self.flags), right);
+            }
+            if details.pop().is_none() && mode.take().is_none() {
+                connection = None;
+            }
+        }
+    }
+}
+
+/// `text` in at most `room` cells: its end kept, an ellipsis for what was cut from its start.
+fn shorten_start(text: &str, room: usize) -> String {
+    if text.width() <= room {
+        return text.to_owned();
+    }
+    if room == 0 {
+        return String::new();
+    }
+    let mut kept: Vec<char> = Vec::new();
+    let mut used = 1;
+    for c in text.chars().rev() {
+        let w = c.to_string().width();
+        if used + w > room {
+            break;
+        }
+        used += w;
+        kept.push(c);
+    }
+    std::iter::once('…').chain(kept.into_iter().rev()).collect()
+}
+
+/// A question for `width` cells: its choices (from the first `(x)` on) are kept whole and the text before them is
+/// shortened from its start, so a long file name goes first.
+fn fit_question(question: &str, width: usize) -> String {
+    if question.width() <= width {
+        return question.to_owned();
+    }
+    let bytes = question.as_bytes();
+    let choices = (0..bytes.len().saturating_sub(2))
+        .find(|&i| bytes[i] == b'(' && bytes[i + 2] == b')' && bytes[i + 1].is_ascii_alphabetic());
+    match choices {
+        Some(i) => {
+            let (text, choices) = question.split_at(i);
+            let room = width.saturating_sub(choices.width() + 1);
+            format!("{} {choices}", shorten_start(text.trim_end(), room)).trim_start().to_owned()
+        }
+        None => question.to_owned(),
+    }
 }
 
 /// Draws the message line: `ed`'s prompt, question or message. Returns where the cursor is while a prompt is open.
@@ -415,21 +516,28 @@ pub fn render_message(
                 }
                 shown.push(c);
             }
-            buf.set_stringn(x, area.y, &shown, room + 1, Style::default().fg(rgb(ui.foreground)));
+            // Prefilled input is selected: typing replaces it.
+            let input_style = if p.selected {
+                Style::default().fg(rgb(ui.background)).bg(rgb(ui.foreground))
+            } else {
+                Style::default().fg(rgb(ui.foreground))
+            };
+            buf.set_stringn(x, area.y, &shown, room + 1, input_style);
             let cx = x + (before.width() - skip.min(before.width())) as u16;
-            if let Some(m) = ed.message().filter(|m| m.kind == MessageKind::Error) {
+            if let Some(m) = ed.message() {
                 let text = format!("  {}", m.text);
                 let start = x + shown.width() as u16;
+                let fg = if m.kind == MessageKind::Error { ui.error } else { ui.message };
                 if start < area.x + area.width {
                     let room = usize::from(area.x + area.width - start);
-                    buf.set_stringn(start, area.y, &text, room, Style::default().fg(rgb(ui.error)));
+                    buf.set_stringn(start, area.y, &text, room, Style::default().fg(rgb(fg)));
                 }
             }
             Some((cx.min(area.x + area.width - 1), area.y))
         }
         Mode::Confirm(c) => {
             let style = Style::default().fg(rgb(ui.message)).add_modifier(Modifier::BOLD);
-            buf.set_stringn(area.x, area.y, c.question(), width, style);
+            buf.set_stringn(area.x, area.y, fit_question(&c.question(), width), width, style);
             None
         }
         _ => {
@@ -441,6 +549,18 @@ pub fn render_message(
         }
     }
 }
+
+/// What the help screen says after the keys: how tandem keeps work safe and the units it counts in.
+pub const HELP_NOTES: &[&str] = &[
+    "Recovery journal: unsaved edits of a file reach the disk within a second, append-only, in journal/ of",
+    "  the state dir (Linux: ~/.local/state/tandem/journal; DATA_DIR/journal with --data-dir or",
+    "  TANDEM_DATA_DIR), never beside the file. A crash, kill -9 or power cut loses at most the last second;",
+    "  SIGTERM, SIGHUP (terminal closed) and SIGQUIT write every unsaved buffer first (an unnamed one to",
+    "  journal/rescued/). Reopening the file offers (r)ecover (d)iscard (o)pen read-only; `tandem --recover`",
+    "  lists what waits. Saving, or quitting with \"don't save\", removes the journal.",
+    "Go to LINE:COL: COL is the display column the status bar shows (tabs expanded, wide chars two).",
+    "Prompts: Ctrl-U clears, Alt-Backspace deletes a word, Tab completes a file name, ~ is your home.",
+];
 
 fn render_help(lines: &[HelpLine], scroll: usize, theme: &Theme, area: Rect, buf: &mut Buffer) {
     let ui = &theme.ui;
@@ -457,19 +577,21 @@ fn render_help(lines: &[HelpLine], scroll: usize, theme: &Theme, area: Rect, buf
     );
     let key_w = lines.iter().map(|(k, _, _)| k.width()).max().unwrap_or(0).min(width / 3);
     let name_w = lines.iter().map(|(_, n, _)| n.len()).max().unwrap_or(0);
-    for (i, (keys, name, help)) in
-        lines.iter().skip(scroll).take(usize::from(area.height) - 1).enumerate()
+    let keys = lines.iter().map(|(keys, name, help)| {
+        (format!(" {keys:<key_w$}  {name:<name_w$}  {help}"), Some(format!(" {keys:<key_w$}")))
+    });
+    let notes = std::iter::once(String::new())
+        .chain(HELP_NOTES.iter().map(|n| format!(" {n}")))
+        .map(|n| (n, None));
+    for (i, (row, keys)) in
+        keys.chain(notes).skip(scroll).take(usize::from(area.height) - 1).enumerate()
     {
         let y = area.y + 1 + i as u16;
-        let row = format!(" {keys:<key_w$}  {name:<name_w$}  {help}");
         buf.set_stringn(area.x, y, &row, width, base);
-        buf.set_stringn(
-            area.x,
-            y,
-            format!(" {keys:<key_w$}"),
-            width.min(key_w + 1),
-            base.fg(rgb(ui.gutter_current)),
-        );
+        if let Some(keys) = keys {
+            let key_style = base.fg(rgb(ui.gutter_current));
+            buf.set_stringn(area.x, y, keys, width.min(key_w + 1), key_style);
+        }
     }
 }
 

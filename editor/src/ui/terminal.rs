@@ -29,7 +29,11 @@ pub fn convert_key(ev: event::KeyEvent) -> Option<KeyEvent> {
         }
         KeyCode::Enter => Key::Enter,
         KeyCode::Tab => Key::Tab,
-        KeyCode::BackTab => Key::BackTab,
+        KeyCode::BackTab => {
+            // Shift is what makes it BackTab: bindings say "backtab".
+            mods.shift = false;
+            Key::BackTab
+        }
         KeyCode::Backspace => Key::Backspace,
         KeyCode::Delete => Key::Delete,
         KeyCode::Insert => Key::Insert,

@@ -85,7 +85,7 @@ fn wide_cjk_and_emoji_with_soft_wrap() {
             "              ",
             "  2 ok        ",
             "              ",
-            "2:1  LF  UTF-8",
+            " [new]    2:1 ",
             "              ",
         ]
     );
@@ -130,7 +130,7 @@ fn selection_and_search_matches_are_coloured() {
     assert_eq!(term.backend().buffer()[(4, 0)].bg, Color::Rgb(m.0, m.1, m.2));
     assert_eq!(term.backend().buffer()[(12, 0)].bg, Color::Rgb(sel.0, sel.1, sel.2));
     let rows = screen(&term);
-    assert_eq!(rows[3], "Search: one         ");
+    assert_eq!(rows[3], "Search: one  match 2", "match 2 of 2, cut at the edge");
     assert_eq!(cursor, Some((11, 3)));
 }
 
@@ -141,8 +141,9 @@ fn remote_cursor_decorations_draw_with_label() {
         [Decoration { pos: 8, selection: Some(6..8), colour: Rgb(200, 0, 0), label: "ann".into() }];
     let (term, _) = draw(&mut ed, 16, 5, &deco);
     let rows = screen(&term);
-    assert_eq!(rows[0], "  1 heann       ");
-    assert_eq!(rows[1], "  2 world       ");
+    // Issue 11: the name flag never covers text: it goes after the end of the cursor's line.
+    assert_eq!(rows[0], "  1 hello       ");
+    assert_eq!(rows[1], "  2 world ann   ");
     let buf = term.backend().buffer();
     assert_eq!(buf[(6, 1)].bg, Color::Rgb(200, 0, 0));
     let b = blend(Rgb(200, 0, 0), Theme::dark().ui.background);
@@ -209,4 +210,61 @@ fn rendering_into_a_smaller_area_than_the_view_does_not_panic() {
     })
     .unwrap();
     assert!(screen(&term)[0].starts_with("  1 中文👍🏽"));
+}
+
+/// Issue 11: on a narrow terminal the status bar keeps the modified flag and the position (the file name is
+/// shortened first), and questions keep their choices.
+#[test]
+fn small_terminals_keep_the_modified_flag_and_the_choices() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("a-rather-long-file-name.txt");
+    std::fs::write(&path, "x").unwrap();
+    let mut ed = Editor::open(&path, &Config::default()).unwrap();
+    type_keys(&mut ed, &["y"]);
+    let (term, _) = draw(&mut ed, 24, 4, &[]);
+    let status = &screen(&term)[2];
+    assert_eq!(status, " …ame.txt [+]  EDIT 1:2 ", "{status:?}");
+
+    let question = format!("{} exists — overwrite? (y)es (n)o", path.display());
+    let fitted = fit_question(&question, 40);
+    assert!(fitted.ends_with("overwrite? (y)es (n)o"), "{fitted}");
+    assert!(fitted.starts_with('…') && fitted.width() <= 40, "{fitted}");
+    assert_eq!(fit_question("Quit? (y)es (n)o", 40), "Quit? (y)es (n)o");
+}
+
+/// Issue 11: with no room after the line, the flag goes on blank cells above or below the cursor, never on text.
+#[test]
+fn name_flags_find_blank_room_or_are_left_out() {
+    let mut ed = Editor::new(
+        "abcdefghijkl
+\nxxxxxxxxxxxx\n",
+    );
+    let deco =
+        |pos| [Decoration { pos, selection: None, colour: Rgb(200, 0, 0), label: "bob".into() }];
+    // Cursor on "c" of a full row: the blank line below takes the flag.
+    let (term, _) = draw(&mut ed, 16, 5, &deco(2));
+    let rows = screen(&term);
+    assert_eq!(rows[0], "  1 abcdefghijkl");
+    assert_eq!(rows[1], "  2   bob       ");
+    // Cursor on a full row between two full rows: no flag at all.
+    let mut ed = Editor::new("abcdefghijkl\nabcdefghijkl\nabcdefghijkl\n");
+    let (term, _) = draw(&mut ed, 16, 5, &deco(15));
+    let rows = screen(&term);
+    assert_eq!(&rows[..3], ["  1 abcdefghijkl", "  2 abcdefghijkl", "  3 abcdefghijkl"]);
+}
+
+/// Issue 11: the help screen says what the recovery journal is and where it lives, after the keys.
+#[test]
+fn help_screen_explains_the_recovery_journal() {
+    let mut ed = Editor::new("");
+    type_keys(&mut ed, &["f1"]);
+    let rows = help_lines(&ed, &KEYS).len();
+    for _ in 0..rows {
+        type_keys(&mut ed, &["down"]);
+    }
+    let (term, _) = draw(&mut ed, 110, 12, &[]);
+    let screen = screen(&term).join("\n");
+    assert!(screen.contains("Recovery journal: unsaved edits"), "{screen}");
+    assert!(screen.contains("~/.local/state/tandem/journal"), "{screen}");
+    assert!(screen.contains("tandem --recover"), "{screen}");
 }
