@@ -257,7 +257,9 @@ if wants cold; then
         crash "$peer"
         NODE_PERSIST=1 cold_samples "$peer" before "${flags[@]}"
         if [[ $peer == tandem ]]; then
+            # A graceful stop snapshots the rooms it has loaded: open the document once first.
             start tandem "$WORK/cold-tandem"
+            load cold-open tandem --docs 1 --clients-per-doc 1 --rate 0 --duration 0 --drain 0 --doc-prefix cold-
             stop tandem
             cold_samples tandem after
         fi
