@@ -14,7 +14,7 @@ import os
 import sys
 
 PEERS = ["tandem", "ysweet", "hocuspocus", "node"]
-SCENARIOS = ["hot50", "hot200", "many", "idle"]
+SCENARIOS = ["hot50", "hot200", "many", "idle", "durable"]
 CAP_RATES = [2, 5, 10, 20, 40, 80, 160]
 CAP_P99_MS = 20.0
 # A second threshold: a latency floor that is a constant (a TCP delay, say) would otherwise hide

@@ -14,7 +14,7 @@
 #   CARGO_TARGET_DIR  where tandem-server and tandem-load are built     (default: the workspace's)
 #   BENCH_SECONDS     typing window of the timed scenarios              (default 20)
 #   BENCH_PEERS       servers to run, in order                          (default: tandem ysweet hocuspocus node)
-#   BENCH_SCENARIOS   scenario groups: hot many idle capacity cold loss cluster (default: all)
+#   BENCH_SCENARIOS   scenario groups: hot many idle durable capacity cold loss cluster (default: all)
 #   BENCH_CAP_RATES   keys/s per client of the capacity ladder          (default: 2 5 10 20 40 80 160)
 #   BENCH_COLD_UPDATES  length of the cold scenario's update log       (default 100000)
 #   BENCH_SKIP_BUILD  set to 1 to use the binaries already built
@@ -34,7 +34,7 @@ OUT="${1:-$ROOT/load/bench-results}"
 TARGET="$(target_dir)"
 SECS="${BENCH_SECONDS:-20}"
 read -r -a PEERS <<<"${BENCH_PEERS:-tandem ysweet hocuspocus node}"
-SCENARIOS=" ${BENCH_SCENARIOS:-hot many idle capacity cold loss cluster} "
+SCENARIOS=" ${BENCH_SCENARIOS:-hot many idle durable capacity cold loss cluster} "
 RAW="$OUT/raw"
 LOGS="$OUT/logs"
 WORK="$(mktemp -d -t tandem-bench.XXXXXX)"
@@ -204,7 +204,20 @@ wants many && each many --docs 1000 --clients-per-doc 5 --rate 1 "${S[@]}"
 # 3. Idle scale: 10,000 connections over 2,000 documents.
 wants idle && each idle --docs 2000 --clients-per-doc 5 --rate 0 "${S[@]}"
 
-# 4. Capacity: the hot document at rising rates, to compare updates/s at the same p99.
+# 4. Durable write throughput: 400 clients typing 60 keys/s (24,000 updates/s offered) into 200
+# documents; tandem counts its Durable confirmations, the peers (which confirm nothing) run the
+# same load for throughput and latency only.
+if wants durable; then
+    for peer in "${PEERS[@]}"; do
+        flags=(--docs 200 --clients-per-doc 2 --rate 60 "${S[@]}" --doc-prefix durable-)
+        [[ $peer == tandem ]] && flags+=(--ext-durable)
+        start "$peer" "$WORK/durable-$peer"
+        measured durable "$peer" "${flags[@]}"
+        stop "$peer"
+    done
+fi
+
+# 5. Capacity: the hot document at rising rates, to compare updates/s at the same p99.
 if wants capacity; then
     for rate in ${BENCH_CAP_RATES:-2 5 10 20 40 80 160}; do
         for peer in "${PEERS[@]}"; do
@@ -215,7 +228,7 @@ if wants capacity; then
     done
 fi
 
-# 5. Cold load of a document whose log holds 100,000 updates: seed, stop the server the hard
+# 6. Cold load of a document whose log holds 100,000 updates: seed, stop the server the hard
 # way (kill -9, so no shutdown snapshot), start it on the same store and time a fresh client
 # from connect to SyncStep2, three times. tandem runs with compaction off here, so its log holds
 # every update; "after compaction" is one graceful start/stop later. The others load whatever
@@ -244,14 +257,16 @@ if wants cold; then
         crash "$peer"
         NODE_PERSIST=1 cold_samples "$peer" before "${flags[@]}"
         if [[ $peer == tandem ]]; then
+            # A graceful stop snapshots the rooms it has loaded: open the document once first.
             start tandem "$WORK/cold-tandem"
+            load cold-open tandem --docs 1 --clients-per-doc 1 --rate 0 --duration 0 --drain 0 --doc-prefix cold-
             stop tandem
             cold_samples tandem after
         fi
     done
 fi
 
-# 6. Durability side by side: the same typing load (1 x 50 x 5), the server killed with
+# 7. Durability side by side: the same typing load (1 x 50 x 5), the server killed with
 # kill -9 two thirds into the window and restarted on the same store one second later. The
 # clients do not reconnect (--reconnect never), so what the restarted server has is what it
 # stored itself; --verify-sent counts the sent updates it lost, and for tandem --verify-durable
@@ -274,7 +289,7 @@ if wants loss; then
     done
 fi
 
-# 7. Cluster: 1, 2 and 3 tandem-servers on one PostgreSQL. Direct: tandem-load gets every
+# 8. Cluster: 1, 2 and 3 tandem-servers on one PostgreSQL. Direct: tandem-load gets every
 # node's URL and spreads each document's clients over them (cross-node latency measured).
 # Behind HAProxy (assets/deploy/haproxy.cfg): round robin, and consistent hashing by document.
 # Then the chaos run: kill -9 one node of three under load behind HAProxy, verify.
