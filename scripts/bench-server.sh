@@ -376,5 +376,8 @@ PY
 fi
 
 note "machine-end$tag" "{\"loadavg_at_end\": \"$(cut -d' ' -f1-3 /proc/loadavg)\"}"
+# The plot needs matplotlib: installed from PyPI for the python3 on the PATH when it is missing.
+python3 -c 'import matplotlib' 2>/dev/null || python3 -m pip install --quiet matplotlib \
+    || echo "matplotlib could not be installed: results.json only, no plot" >&2
 python3 "$ROOT/scripts/bench-report.py" "$RAW" "$OUT/results.json" "$OUT/bench.png"
 log "done: $OUT/results.json, $OUT/bench.png"
