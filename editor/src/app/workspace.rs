@@ -26,8 +26,8 @@ pub enum NewFileError {
     /// The path cannot be a document id under the prefix.
     #[error("{0:?} cannot be a file of the workspace (a relative path: no empty, . or .. part)")]
     BadPath(String),
-    /// The token grants read-only access.
-    #[error("read-only: the token grants read-only access")]
+    /// The server grants read-only access (its `Access` message locked the manifest).
+    #[error("read-only: the server grants this connection read-only access")]
     ReadOnly,
 }
 
@@ -159,7 +159,7 @@ impl Workspace {
         if let Some(id) = self.files().get(path) {
             return Ok(self.url_of(id));
         }
-        if self.options.token.as_deref().is_some_and(crate::collab::token_is_read_only) {
+        if self.editor.read_only().is_some() {
             return Err(NewFileError::ReadOnly);
         }
         let manifest = Manifest::parse(&self.manifest_text());
