@@ -1,9 +1,10 @@
 //! `tandem [FILE]…`: the terminal editor, a buffer per file; `tandem ws://HOST:PORT/DOC-ID` (or `tandem --server
 //! URL --doc DOC-ID`): the same editor on a shared document — and both at once, side by side; `tandem share DIR
-//! URL` and `tandem sync URL DIR`: a directory kept in step with a workspace.
+//! URL` and `tandem sync URL DIR`: a directory kept in step with a workspace; `tandem history URL [VERSION]`:
+//! a shared document's versions, or one version's text.
 //!
-//! `share` and `sync` as the first argument are these commands; to edit a file of that name, write
-//! `tandem ./share` (as with git's subcommands).
+//! `share`, `sync` and `history` as the first argument are these commands; to edit a file of that name,
+//! write `tandem ./share` (as with git's subcommands).
 
 use std::path::PathBuf;
 use std::sync::Mutex;
@@ -89,6 +90,14 @@ enum WorkspaceCommand {
         dir: PathBuf,
         #[command(flatten)]
         limits: WorkspaceLimits,
+    },
+    /// Print the versions of the shared document ws://HOST:PORT/DOC-ID on tandem-server, newest
+    /// first (id, time, kind, length, authors, name); with VERSION, print that version's text.
+    History {
+        /// The document: ws://HOST:PORT/DOC-ID (wss:// too).
+        url: String,
+        /// A version id from the list.
+        version: Option<i64>,
     },
 }
 
@@ -263,6 +272,9 @@ fn run(args: Args) -> anyhow::Result<()> {
         eprintln!("tandem: logging disabled: {e:#}");
     }
     if let Some(command) = args.workspace {
+        if let WorkspaceCommand::History { url, version } = command {
+            return print_history(&url, version, args.token, args.ca_cert.as_deref());
+        }
         return run_workspace(command, args.token, args.ca_cert, data_dir(args.data_dir)?);
     }
     // A broken config never stops the editor: the defaults, and the reason on the message line.
@@ -331,6 +343,33 @@ fn data_dir(explicit: Option<PathBuf>) -> anyhow::Result<PathBuf> {
     }
 }
 
+/// `tandem history URL [VERSION]`: the version list, or one version's text as it is.
+fn print_history(
+    url: &str,
+    version: Option<i64>,
+    token: Option<String>,
+    ca_cert: Option<&std::path::Path>,
+) -> anyhow::Result<()> {
+    let connector = tandem_connect::Connector::new(ca_cert).context("--ca-cert")?;
+    let history = tandem::collab::HistoryClient::new(url, token, connector)?;
+    let runtime = tokio::runtime::Runtime::new().context("starting the async runtime")?;
+    runtime.block_on(async {
+        match version {
+            Some(id) => print!("{}", history.text(id).await?),
+            None => {
+                let versions = history.list().await?;
+                if versions.is_empty() {
+                    eprintln!("tandem: {url} has no versions yet");
+                }
+                for version in versions {
+                    println!("{}", tandem::collab::version_line(&version));
+                }
+            }
+        }
+        Ok(())
+    })
+}
+
 fn run_workspace(
     command: WorkspaceCommand,
     token: Option<String>,
@@ -341,6 +380,7 @@ fn run_workspace(
     let (root, url, source, limits) = match command {
         WorkspaceCommand::Share { dir, url, limits } => (dir, url, Source::Directory, limits),
         WorkspaceCommand::Sync { url, dir, limits } => (dir, url, Source::Workspace, limits),
+        WorkspaceCommand::History { .. } => anyhow::bail!("history is not a workspace command"),
     };
     let options = WorkspaceOptions {
         root,

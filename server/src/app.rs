@@ -9,6 +9,7 @@ use tokio_util::task::TaskTracker;
 use crate::admission::Admission;
 use crate::auth::{self, Access, AuthError, Grant};
 use crate::config::Config;
+use crate::history::History;
 use crate::metrics::{Metrics, Rejection};
 use crate::room::Rooms;
 use crate::storage::{self, Storage, Writer};
@@ -23,6 +24,8 @@ pub(crate) struct App {
     pub writer: Writer,
     /// The loaded documents.
     pub rooms: Arc<Rooms>,
+    /// The documents' version history.
+    pub history: History,
     /// Counters for `/metrics`.
     pub metrics: Arc<Metrics>,
     /// Counts every socket, from its accept, up to `--max-connections`.
@@ -41,6 +44,14 @@ impl App {
         self.next_connection.fetch_add(1, Ordering::Relaxed) + 1
     }
 
+    /// The `name` claim of a token [`App::authorize`] accepted: who its holder is in the
+    /// version history. Without an auth key tokens are not checked, so their claims are not
+    /// believed.
+    pub fn author_claim(&self, token: Option<&str>) -> Option<String> {
+        self.config.auth_key.as_ref()?;
+        crate::auth::name_claim(token?)
+    }
+
     /// Checks a request's token for `doc` (`""`: every document) and counts a refusal: the one
     /// check websockets and the API share. Returns what the token grants (its expiry among it);
     /// without an auth key access is open and never expires.
@@ -51,6 +62,7 @@ impl App {
                 prefix: true,
                 access: Access::ReadWrite,
                 expires_at: None,
+                name: None,
             }),
             (Some(_), None) => Err(AuthError::Missing),
             (Some(key), Some(token)) => auth::grant_by_any(

@@ -377,6 +377,7 @@ async fn a_connection_ends_when_its_token_expires() {
             prefix: false,
             access: Access::ReadWrite,
             expires_at: Some(now + seconds),
+            name: None,
         };
         key.mint(&grant)
     };
@@ -407,8 +408,13 @@ async fn retiring_a_key_revokes_its_tokens() {
     let before = AuthKey::new(b"before rotation");
     let june = AuthKey::with_id("2026-06", b"june");
     let december = AuthKey::with_id("2026-12", b"december");
-    let grant =
-        Grant { doc: "d".into(), prefix: false, access: Access::ReadWrite, expires_at: None };
+    let grant = Grant {
+        doc: "d".into(),
+        prefix: false,
+        access: Access::ReadWrite,
+        expires_at: None,
+        name: None,
+    };
     let tokens = [&before, &june, &december].map(|key| key.mint(&grant));
     let options =
         |token: &str| ClientOptions { token: Some(token.into()), ..ClientOptions::default() };

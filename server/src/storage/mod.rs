@@ -25,6 +25,7 @@ pub use writer::{Ack, AckSink, Writer};
 
 use crate::cluster::Cluster;
 use crate::config::Database;
+use crate::history::HistoryStore;
 
 /// A storage failure.
 #[derive(Debug, thiserror::Error)]
@@ -57,6 +58,9 @@ pub enum StorageError {
     /// The writer task is gone (the server is shutting down).
     #[error("storage writer stopped")]
     WriterStopped,
+    /// Something stored does not decode.
+    #[error("stored data is corrupt: {0}")]
+    Corrupt(String),
 }
 
 /// A stored document as loaded: apply `snapshot`, then `updates` in order.
@@ -144,17 +148,24 @@ pub struct Opened {
     pub storage: Arc<dyn Storage>,
     /// The servers sharing the database; `None` when no other server can write to it (SQLite).
     pub cluster: Option<Arc<dyn Cluster>>,
+    /// The documents' version history, in the same database.
+    pub history: Arc<dyn HistoryStore>,
 }
 
 /// Opens (and migrates) the configured database.
 pub async fn open(database: &Database) -> Result<Opened, StorageError> {
     Ok(match database {
         Database::Sqlite(path) => {
-            Opened { storage: Arc::new(SqliteStorage::open(path).await?), cluster: None }
+            let storage = SqliteStorage::open(path).await?;
+            Opened { history: storage.history(), storage: Arc::new(storage), cluster: None }
         }
         Database::Postgres(url) => {
             let storage = PostgresStorage::open(url).await?;
-            Opened { cluster: Some(Arc::new(storage.cluster())), storage: Arc::new(storage) }
+            Opened {
+                cluster: Some(Arc::new(storage.cluster())),
+                history: storage.history(),
+                storage: Arc::new(storage),
+            }
         }
     })
 }
