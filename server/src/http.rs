@@ -150,7 +150,7 @@ pub(crate) fn authorize_api(
     headers: &HeaderMap,
     doc: &str,
 ) -> Result<Access, AuthError> {
-    app.authorize(api_token(query, headers), doc)
+    app.authorize(api_token(query, headers), doc).map(|grant| grant.access)
 }
 
 /// The token of an API request: `?token=` or else `Authorization: Bearer`.

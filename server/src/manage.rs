@@ -26,7 +26,7 @@ use serde::{Deserialize, Serialize};
 use tandem_crdt::{Removal, validate_doc_id};
 
 use crate::app::App;
-use crate::auth::{Access, AuthError, Grant};
+use crate::auth::{Access, Grant};
 use crate::http::{IdInPath, IdRefusal, TokenQuery, api_token, authorize_api, unauthorized};
 use crate::storage::{Relocated, unix_ms};
 
@@ -142,16 +142,12 @@ fn share(app: &App, id: &str, query: &TokenQuery, headers: &HeaderMap, body: &[u
             "this server needs no tokens: share the link itself",
         );
     };
-    // Counts a refusal like every other check, then reads what the token grants.
-    if let Err(error) = authorize_api(app, query, headers, id) {
-        return unauthorized(error);
-    }
-    let now_s = unix_ms() / 1000;
-    let maker = match api_token(query, headers).map(|token| key.grant(token, id, now_s)) {
-        Some(Ok(grant)) => grant,
-        Some(Err(error)) => return unauthorized(error),
-        None => return unauthorized(AuthError::Missing),
+    // Counts a refusal like every other check; the grant is what the token holds.
+    let maker = match app.authorize(api_token(query, headers), id) {
+        Ok(grant) => grant,
+        Err(error) => return unauthorized(error),
     };
+    let now_s = unix_ms() / 1000;
     match link_grant(&maker, id, &wanted, now_s) {
         Ok(grant) => axum::Json(Shared {
             token: key.mint(&grant),
