@@ -38,6 +38,7 @@ pub mod auth;
 pub mod cluster;
 pub mod config;
 mod connection;
+mod cpu_budget;
 mod executor;
 mod http;
 pub mod metrics;
@@ -46,6 +47,7 @@ mod peer;
 mod room;
 pub mod storage;
 pub mod tls;
+mod token_bucket;
 pub mod transfer;
 mod web_bundle;
 

@@ -58,6 +58,9 @@ pub struct HotAttackReport {
     pub relay_ms: Vec<f64>,
     /// Updates the attackers sent.
     pub attack_updates: u64,
+    /// `tandem_cpu_limited_total` at the end: how often connections waited for their CPU
+    /// budget (`None`: the server has no such metric).
+    pub cpu_limited: Option<u64>,
     /// SIGTERM to "going away" on another document's connection (`None`: never came).
     pub sigterm_close_ms: Option<f64>,
     /// SIGTERM to the process's exit.
@@ -87,10 +90,11 @@ impl HotAttackReport {
             )
         };
         format!(
-            "seed {} bytes; attack updates sent {}; /healthz {}; other document's relay {}; \
-             SIGTERM to going-away {}; to exit {:.0} ms",
+            "seed {} bytes; attack updates sent {}; CPU-limited waits {:?}; /healthz {}; other \
+             document's relay {}; SIGTERM to going-away {}; to exit {:.0} ms",
             self.seed_bytes,
             self.attack_updates,
+            self.cpu_limited,
             stats(&self.healthz_ms),
             stats(&self.relay_ms),
             self.sigterm_close_ms.map_or("never".to_owned(), |ms| format!("{ms:.0} ms")),
@@ -244,6 +248,11 @@ impl HotAttack {
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
 
+        let (_, metrics) = http_get(server.addr(), "/metrics").await?;
+        report.cpu_limited = metrics
+            .lines()
+            .find_map(|line| line.strip_prefix("tandem_cpu_limited_total "))
+            .and_then(|n| n.trim().parse().ok());
         // SAFETY: kill(2) on the server's pid; no memory is touched.
         let signalled = Instant::now();
         unsafe { libc::kill(server.pid() as libc::pid_t, libc::SIGTERM) };
