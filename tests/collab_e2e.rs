@@ -126,3 +126,28 @@ async fn refused_tokens_and_read_only_access_are_explained() {
     reader.type_text("x");
     reader.wait_for(&["read-only: the token grants read-only access"]);
 }
+
+/// Issue 11: an editor started with `--offline` goes online with Alt-G, without a restart; what
+/// was typed offline reaches the other editor, and two instances of one document on one machine
+/// (one data dir) are both allowed, each its own replica.
+#[tokio::test]
+async fn issue_11_offline_goes_online_without_restart_and_two_instances_share_a_data_dir() {
+    if !tmux_available("issue_11_offline_goes_online_without_restart") {
+        return;
+    }
+    let server = TestServer::start(ServerOptions::default()).await.unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let url = server.ws_url("later");
+    let (file_a, file_b) = (dir.path().join("a.txt"), dir.path().join("b.txt"));
+    let mut args_a = editor_args(&url, "ann", &file_a);
+    args_a.push("--offline".into());
+    let a = Pane::start("a", &dir.path().join("a"), &args_a).unwrap();
+    a.wait_for(&["offline"]);
+    a.type_text("typed offline");
+    // A second instance of the same document with the same home (data dir): not refused.
+    let b = Pane::start("b", &dir.path().join("a"), &editor_args(&url, "bob", &file_b)).unwrap();
+    b.wait_for(&["connected · 1 here"]);
+    a.keys(&["M-g"]);
+    a.wait_for(&["connected · 2 here"]);
+    b.wait_for(&["typed offline"]);
+}

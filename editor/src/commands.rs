@@ -133,6 +133,9 @@ const EDITING: &[Command] = &[
         |cx| cx.editor.goto_line(),
     ),
     normal("help", "Show this help", |cx| cx.editor.help()),
+    normal("go_online", "Connect a shared document opened with --offline", |cx| {
+        cx.editor.request(Request::GoOnline)
+    }),
     normal("copy", "Copy the selection (or the line) to the clipboard", |cx| cx.editor.copy_each()),
     normal("cut", "Cut the selection (or the line)", |cx| cx.editor.cut_each()),
     normal("paste", "Paste the clipboard", |cx| cx.editor.paste_each()),

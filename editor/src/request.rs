@@ -40,6 +40,8 @@ pub enum Request {
     CloseSplit,
     /// Make the focused split bigger or smaller.
     Resize(Resize),
+    /// Connect the focused shared document opened with `--offline`.
+    GoOnline,
 }
 
 /// Which way [`Request::Resize`] goes.

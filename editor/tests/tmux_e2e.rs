@@ -348,3 +348,24 @@ fn issue_11_reopening_after_a_crash_offers_to_recover() {
     assert_eq!(std::fs::read_to_string(&file).unwrap(), "one\nlost? two\n");
     assert_eq!(recover(dir.path()), "", "saving removes the journal");
 }
+
+#[test]
+fn issue_11_backspace_sent_as_0x08_deletes_one_character() {
+    if !tmux_available("issue_11_backspace_sent_as_0x08_deletes_one_character") {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("bs.txt");
+    std::fs::write(&file, "").unwrap();
+    let tmux = Tmux::start("bs", &command_line(dir.path(), &file)).unwrap();
+    tmux.wait_for("UTF-8");
+    tmux.text("one two");
+    tmux.wait_for("one two");
+    // tmux sends C-h as the byte 0x08, as many terminals send Backspace.
+    tmux.keys(&["C-h"]);
+    tmux.keys(&["C-s"]);
+    tmux.wait_for("saved");
+    tmux.keys(&["C-q"]);
+    tmux.wait_for("TANDEM-EXIT=0");
+    assert_eq!(std::fs::read_to_string(&file).unwrap(), "one tw");
+}

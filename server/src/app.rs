@@ -3,12 +3,13 @@
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use tokio::sync::Semaphore;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
-use crate::auth::{Access, AuthError};
+use crate::admission::Admission;
+use crate::auth::{self, Access, AuthError, Grant};
 use crate::config::Config;
+use crate::history::History;
 use crate::metrics::{Metrics, Rejection};
 use crate::room::Rooms;
 use crate::storage::{self, Storage, Writer};
@@ -23,10 +24,12 @@ pub(crate) struct App {
     pub writer: Writer,
     /// The loaded documents.
     pub rooms: Arc<Rooms>,
+    /// The documents' version history.
+    pub history: History,
     /// Counters for `/metrics`.
     pub metrics: Arc<Metrics>,
-    /// One permit per websocket, up to `--max-connections`.
-    pub connection_slots: Arc<Semaphore>,
+    /// Counts every socket, from its accept, up to `--max-connections`.
+    pub admission: Arc<Admission>,
     /// Cancelled when the server stops: websockets close with "going away".
     pub shutdown: CancellationToken,
     /// The websocket tasks, awaited at shutdown.
@@ -41,13 +44,33 @@ impl App {
         self.next_connection.fetch_add(1, Ordering::Relaxed) + 1
     }
 
+    /// The `name` claim of a token [`App::authorize`] accepted: who its holder is in the
+    /// version history. Without an auth key tokens are not checked, so their claims are not
+    /// believed.
+    pub fn author_claim(&self, token: Option<&str>) -> Option<String> {
+        self.config.auth_key.as_ref()?;
+        crate::auth::name_claim(token?)
+    }
+
     /// Checks a request's token for `doc` (`""`: every document) and counts a refusal: the one
-    /// check websockets and the API share. Without an auth key access is open.
-    pub fn authorize(&self, token: Option<&str>, doc: &str) -> Result<Access, AuthError> {
+    /// check websockets and the API share. Returns what the token grants (its expiry among it);
+    /// without an auth key access is open and never expires.
+    pub fn authorize(&self, token: Option<&str>, doc: &str) -> Result<Grant, AuthError> {
         let result = match (&self.config.auth_key, token) {
-            (None, _) => Ok(Access::ReadWrite),
+            (None, _) => Ok(Grant {
+                doc: String::new(),
+                prefix: true,
+                access: Access::ReadWrite,
+                expires_at: None,
+                name: None,
+            }),
             (Some(_), None) => Err(AuthError::Missing),
-            (Some(key), Some(token)) => key.verify(token, doc, storage::unix_ms() / 1000),
+            (Some(key), Some(token)) => auth::grant_by_any(
+                std::iter::once(key).chain(&self.config.older_auth_keys),
+                token,
+                doc,
+                storage::unix_ms() / 1000,
+            ),
         };
         if result.is_err() {
             self.metrics.reject(Rejection::Auth);

@@ -23,12 +23,21 @@ pub const DEFAULT_CPU_BUDGET_MS: u32 = 250;
 pub const DEFAULT_MAX_QUEUED_MESSAGES: usize = 4_096;
 /// Default bytes that may wait for a slow reader before it is dropped.
 pub const DEFAULT_MAX_QUEUED_BYTES: usize = 32 << 20;
+/// Default time a client has for its TLS handshake and for each request's headers.
+pub const DEFAULT_HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
+/// Default time a websocket may stay silent (not even answering pings) before it is closed.
+pub const DEFAULT_IDLE_TIMEOUT: Duration = Duration::from_secs(60);
 /// Default quiet period after which a document without connections is unloaded.
 pub const DEFAULT_IDLE_UNLOAD: Duration = Duration::from_secs(60);
 /// Default interval at which the TLS certificate's files are checked for a renewal.
 pub const DEFAULT_TLS_RELOAD_INTERVAL: Duration = Duration::from_secs(10);
 /// Default number of logged updates after which a document's log is compacted into a snapshot.
 pub const DEFAULT_COMPACT_AFTER_UPDATES: usize = 1_000;
+
+/// Default time after a version of a changed document before the next automatic one.
+pub const DEFAULT_VERSION_INTERVAL: Duration = Duration::from_secs(300);
+/// Default interval between prunings of old versions.
+pub const DEFAULT_HISTORY_PRUNE_INTERVAL: Duration = Duration::from_secs(3600);
 
 /// Where documents are stored.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -65,8 +74,17 @@ impl Database {
 pub struct Limits {
     /// Largest websocket message (and frame) a client may send, in bytes.
     pub max_message_bytes: usize,
-    /// Simultaneous websocket connections; more are answered with 503.
+    /// Simultaneous connections, counted from their accept (a handshake in progress counts);
+    /// lowered to what fits in the process's limit on open files. When every one is taken the
+    /// oldest connection still in its handshake is closed to make room; when every one is a
+    /// websocket, more are answered with 503.
     pub max_connections: usize,
+    /// How long a client may take for its TLS handshake and for each request's headers
+    /// (also how long a keep-alive HTTP connection may stay silent).
+    pub handshake_timeout: Duration,
+    /// How long a websocket may stay silent before it is closed; the server pings it three
+    /// times in that span, and every client answers pings by itself.
+    pub idle_timeout: Duration,
     /// Sustained messages per second per connection; a faster sender is slowed down (its socket is
     /// read more slowly), never disconnected.
     pub rate_messages: u32,
@@ -86,6 +104,8 @@ impl Default for Limits {
         Self {
             max_message_bytes: DEFAULT_MAX_MESSAGE_BYTES,
             max_connections: DEFAULT_MAX_CONNECTIONS,
+            handshake_timeout: DEFAULT_HANDSHAKE_TIMEOUT,
+            idle_timeout: DEFAULT_IDLE_TIMEOUT,
             rate_messages: DEFAULT_RATE_MESSAGES,
             rate_bytes: DEFAULT_RATE_BYTES,
             cpu_budget_ms: DEFAULT_CPU_BUDGET_MS,
@@ -100,8 +120,12 @@ impl Default for Limits {
 pub struct Config {
     /// Where documents live.
     pub database: Database,
-    /// With a key, every connection needs a valid token; without one, access is open.
+    /// With a key, every connection needs a valid token; without one, access is open. This key
+    /// mints tokens (share links).
     pub auth_key: Option<AuthKey>,
+    /// Keys whose tokens are still honoured beside `auth_key`'s (key rotation): each token is
+    /// checked with the key its id names, so removing a key here revokes its tokens.
+    pub older_auth_keys: Vec<AuthKey>,
     /// Directory of the browser client's static files; `None` serves the client built into the
     /// binary (or, without one, a page saying how to get it).
     pub web_dir: Option<PathBuf>,
@@ -121,6 +145,12 @@ pub struct Config {
     pub tls_reload_interval: Duration,
     /// Behind one reverse proxy: log the client address it puts last in `X-Forwarded-For`.
     pub trust_proxy: bool,
+    /// A changed document gets an automatic version this long after its last one.
+    pub version_interval: Duration,
+    /// Every version is kept this long; older ones thin out ([`crate::history::retention`]).
+    pub history_keep_all: Duration,
+    /// How often old versions are pruned (also once at start).
+    pub history_prune_interval: Duration,
 }
 
 impl Config {
@@ -129,6 +159,7 @@ impl Config {
         Self {
             database,
             auth_key: None,
+            older_auth_keys: Vec::new(),
             web_dir: None,
             text_name: tandem_crdt::DEFAULT_TEXT_NAME.to_owned(),
             limits: Limits::default(),
@@ -138,6 +169,9 @@ impl Config {
             tls: None,
             tls_reload_interval: DEFAULT_TLS_RELOAD_INTERVAL,
             trust_proxy: false,
+            version_interval: DEFAULT_VERSION_INTERVAL,
+            history_keep_all: crate::history::retention::DEFAULT_KEEP_ALL,
+            history_prune_interval: DEFAULT_HISTORY_PRUNE_INTERVAL,
         }
     }
 }

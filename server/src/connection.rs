@@ -2,6 +2,11 @@
 //! bytes — frames from the socket into the room, frames from its [`Outbox`] into the socket.
 //!
 //! The protocol work (decoding, applying, relaying, storing) happens in [`crate::room`].
+//!
+//! A connection that stays silent for `--idle-timeout-secs` is closed: the send loop pings it
+//! three times in that span, and every client (browsers, the `ws` package under y-websocket,
+//! tungstenite under tandem-connect) answers pings by itself, so only a peer that is gone or
+//! stuck (a half-open TCP connection, a frozen process) stays silent that long.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -11,12 +16,13 @@ use axum::extract::ws::{CloseFrame, Message, WebSocket};
 use futures_util::stream::{SplitSink, SplitStream};
 use futures_util::{SinkExt, StreamExt};
 use tandem_crdt::{Extensions, SessionConfig};
-use tokio::sync::{OwnedSemaphorePermit, Semaphore};
+use tokio::sync::Semaphore;
 use tokio::time::Instant;
 use tokio_tungstenite::tungstenite;
 
+use crate::admission::Slot;
 use crate::app::App;
-use crate::auth::Access;
+use crate::auth::{Access, AuthError};
 use crate::cpu_budget::{CpuBudget, MAX_FRAMES_IN_FLIGHT};
 use crate::metrics::Rejection;
 use crate::outbox::{CloseReason, Outbox, OutboxReceiver, code};
@@ -45,13 +51,13 @@ pub(crate) struct ConnectRequest {
     pub peer: Option<Peer>,
 }
 
-/// Serves one upgraded websocket until it closes. The permit counts it against the connection
+/// Serves one upgraded websocket until it closes. The slot counts it against the connection
 /// limit until then.
 pub(crate) async fn serve(
     socket: WebSocket,
     app: Arc<App>,
     request: ConnectRequest,
-    _permit: OwnedSemaphorePermit,
+    _slot: Arc<Slot>,
 ) {
     let started = Instant::now();
     let id = app.next_connection_id();
@@ -98,8 +104,8 @@ async fn run_session(
     outbox: &Arc<Outbox>,
     stream: &mut SplitStream<WebSocket>,
 ) -> CloseReason {
-    let access = match app.authorize(request.token.as_deref(), &request.doc) {
-        Ok(access) => access,
+    let grant = match app.authorize(request.token.as_deref(), &request.doc) {
+        Ok(grant) => grant,
         Err(error) => {
             tracing::info!(doc = %request.doc, client = id, peer = ?request.peer, %error, "refused");
             // y-protocols' auth message first, so Yjs clients see "permission denied".
@@ -118,8 +124,10 @@ async fn run_session(
         }
     };
     let room = lease.room();
+    let access = grant.access;
     let session = SessionConfig::server(request.extensions, access.into());
-    if let Err(reason) = room.join(id, session, outbox.clone()).await {
+    let author = app.author_claim(request.token.as_deref());
+    if let Err(reason) = room.join(id, session, outbox.clone(), author).await {
         return reason;
     }
     tracing::info!(
@@ -131,6 +139,18 @@ async fn run_session(
         "connected"
     );
     let limits = &app.config.limits;
+    let idle = tokio::time::sleep(limits.idle_timeout);
+    // The token's expiry, on the runtime's clock: the connection ends at that moment.
+    let expiry = grant.expires_at.map(|exp| {
+        let left = exp.saturating_mul(1000).saturating_sub(unix_ms());
+        tokio::time::sleep(Duration::from_millis(left))
+    });
+    let expired = async move {
+        match expiry {
+            Some(expiry) => expiry.await,
+            None => std::future::pending().await,
+        }
+    };
     let mut rate =
         RateLimit::new(limits.rate_messages, limits.rate_bytes, limits.max_message_bytes);
     // Frames queued for the room and not handled yet (handled off the runtime, see
@@ -140,13 +160,19 @@ async fn run_session(
     // Made once, not per frame: each new one registers with (and locks) its token.
     let closed = outbox.closed();
     let shutdown = app.shutdown.cancelled();
-    tokio::pin!(closed, shutdown);
+    tokio::pin!(closed, shutdown, idle, expired);
     let reason = loop {
         let message = tokio::select! {
             _ = &mut closed => break None,
             _ = &mut shutdown => break Some(CloseReason::new(code::GOING_AWAY, "server shutting down")),
+            _ = &mut expired => break Some(token_expired(app, outbox)),
+            _ = &mut idle => break Some(CloseReason::new(
+                code::GOING_AWAY,
+                format!("silent for {} s, pings unanswered", limits.idle_timeout.as_secs()),
+            )),
             message = stream.next() => message,
         };
+        idle.as_mut().reset(Instant::now() + limits.idle_timeout);
         let frame = match message {
             Some(Ok(Message::Binary(frame))) => frame,
             Some(Ok(Message::Ping(_) | Message::Pong(_))) => continue,
@@ -178,6 +204,7 @@ async fn run_session(
             tokio::select! {
                 _ = &mut closed => break None,
                 _ = &mut shutdown => break Some(CloseReason::new(code::GOING_AWAY, "server shutting down")),
+                _ = &mut expired => break Some(token_expired(app, outbox)),
                 _ = tokio::time::sleep(wait) => {}
             }
         }
@@ -186,6 +213,12 @@ async fn run_session(
         let Ok(slots) = in_flight.clone().acquire_many_owned(cpu.slots()).await else {
             break None;
         };
+        // A frame read before the token expired may be handled only before it expired: the
+        // rate limit, storage back-pressure or the frames ahead of it may have held it past
+        // that moment.
+        if grant.is_expired(unix_ms() / 1000) {
+            break Some(token_expired(app, outbox));
+        }
         // A malformed frame closes the outbox (`closed` above), with the reason.
         room.submit(id, frame, unix_ms(), cpu.receipt(slots));
     };
@@ -193,6 +226,15 @@ async fn run_session(
     room.leave(id, unix_ms(), Instant::now()).await;
     // The outbox's own reason (slow reader, storage failure) wins when it closed first.
     reason.unwrap_or_else(|| CloseReason::new(code::NORMAL, ""))
+}
+
+/// Ends a connection whose token expired as a refusal at connect does: y-protocols' auth
+/// message, then 1008 with the same reason.
+fn token_expired(app: &App, outbox: &Outbox) -> CloseReason {
+    app.metrics.reject(Rejection::Auth);
+    let reason = AuthError::Expired.to_string();
+    outbox.push(tandem_crdt::Message::AuthDenied { reason: reason.clone() }.encode());
+    CloseReason::new(code::POLICY, reason)
 }
 
 /// Maps a websocket read error to a close reason.
@@ -222,11 +264,23 @@ async fn send_loop(
 ) {
     let closed = outbox.closed();
     tokio::pin!(closed);
+    let ping_every = app.config.limits.idle_timeout / 3;
+    let mut pings = tokio::time::interval_at(Instant::now() + ping_every, ping_every);
     loop {
         let frame = tokio::select! {
             biased;
             _ = &mut closed => break,
             frame = frames.recv() => frame,
+            _ = pings.tick() => {
+                let ping = tokio::select! {
+                    _ = &mut closed => break,
+                    sent = sink.send(Message::Ping(Bytes::new())) => sent,
+                };
+                if ping.is_err() {
+                    break;
+                }
+                continue;
+            }
         };
         let Some(frame) = frame else { break };
         let sent = tokio::select! {

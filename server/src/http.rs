@@ -7,6 +7,7 @@
 //! | `GET /metrics` | Prometheus text |
 //! | `GET /api/docs` | JSON list of stored documents: `id`, `stored_bytes`, `updated_at_ms`, `connections` |
 //! | `GET /api/docs/ID/text` | the document's current plain text (404 if it does not exist) |
+//! | `/api/docs/ID/versions...`, `POST /api/docs/ID/restore` | the version history ([`crate::history::api`]) |
 //! | `GET /ws/ID`, or any `GET /ID` with `Upgrade: websocket` | the document's websocket |
 //! | anything else | the browser client: built into the binary, or the files of `--web-dir`; unknown paths get its `index.html`, so `/d/ID` and `/ID` open it |
 //!
@@ -35,7 +36,7 @@ use tower_http::services::{ServeDir, ServeFile};
 use crate::app::App;
 use crate::auth::AuthError;
 use crate::connection::{self, ConnectRequest};
-use crate::metrics::Rejection;
+use crate::listen::ConnectionSlot;
 use crate::peer::{Peer, ProxyTrust};
 use crate::web_bundle;
 
@@ -101,7 +102,7 @@ pub(crate) fn router(app: Arc<App>) -> Router {
         .route("/healthz", get(healthz))
         .route("/metrics", get(metrics))
         .route("/api/docs", get(list_documents))
-        .route("/api/docs/{*id}", get(document_text))
+        .route("/api/docs/{*id}", get(document_get).post(document_post))
         .route("/ws/{*id}", get(websocket_route))
         .fallback(fallback)
         .with_state(app)
@@ -126,7 +127,7 @@ async fn metrics(State(app): State<Arc<App>>) -> Response {
     text.push_str(&format!(
         "# HELP tandem_connections_available Connections that may still open.\n\
          # TYPE tandem_connections_available gauge\ntandem_connections_available {}\n",
-        app.connection_slots.available_permits()
+        app.admission.available()
     ));
     ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], text).into_response()
 }
@@ -182,6 +183,35 @@ async fn list_documents(
             axum::Json(listing).into_response()
         }
         Err(error) => (StatusCode::SERVICE_UNAVAILABLE, format!("{error}\n")).into_response(),
+    }
+}
+
+/// `GET /api/docs/...`: the history's endpoints, else the document's text.
+async fn document_get(
+    State(app): State<Arc<App>>,
+    OriginalUri(uri): OriginalUri,
+    Query(query): Query<TokenQuery>,
+    headers: HeaderMap,
+) -> Response {
+    if let Some(response) =
+        crate::history::api::handle(&app, &axum::http::Method::GET, &uri, &headers, &[]).await
+    {
+        return response;
+    }
+    document_text(State(app), OriginalUri(uri), Query(query), headers).await
+}
+
+/// `POST /api/docs/...`: the history's endpoints.
+async fn document_post(
+    State(app): State<Arc<App>>,
+    OriginalUri(uri): OriginalUri,
+    headers: HeaderMap,
+    body: axum::body::Bytes,
+) -> Response {
+    match crate::history::api::handle(&app, &axum::http::Method::POST, &uri, &headers, &body).await
+    {
+        Some(response) => response,
+        None => (StatusCode::NOT_FOUND, "not found\n").into_response(),
     }
 }
 
@@ -256,9 +286,9 @@ fn websocket(
     let durable =
         query.ext.as_deref().is_some_and(|ext| ext.split(',').any(|e| e.trim() == "durable"));
     let extensions = if durable { Extensions::Tandem } else { Extensions::Stock };
-    let Ok(permit) = app.connection_slots.clone().try_acquire_owned() else {
-        app.metrics.reject(Rejection::ConnectionLimit);
-        return (StatusCode::SERVICE_UNAVAILABLE, "too many connections\n").into_response();
+    // The socket's slot, taken when it was accepted (crate::listen), now counts the websocket.
+    let Some(ConnectionSlot(slot)) = parts.extensions.get::<ConnectionSlot>().cloned() else {
+        return (StatusCode::SERVICE_UNAVAILABLE, "no connection slot\n").into_response();
     };
     let trust = if app.config.trust_proxy { ProxyTrust::LastHop } else { ProxyTrust::None };
     let peer = parts
@@ -273,8 +303,11 @@ fn websocket(
         .max_frame_size(max)
         .read_buffer_size(READ_BUFFER_BYTES)
         .write_buffer_size(WRITE_BUFFER_BYTES)
-        .on_upgrade(move |socket| {
-            tracker.track_future(connection::serve(socket, app, request, permit))
+        .on_upgrade(move |socket| async move {
+            // Evicted while upgrading: it no longer counts, so it may not stay open.
+            if slot.establish() {
+                tracker.track_future(connection::serve(socket, app, request, slot)).await;
+            }
         })
 }
 

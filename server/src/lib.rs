@@ -20,6 +20,7 @@
 //! runs on `executor`'s threads, never on the async runtime's), [`storage`]
 //! keeps update logs and snapshots (SQLite or PostgreSQL) behind a group-committing writer,
 //! [`cluster`] carries commits and awareness between servers sharing a PostgreSQL database,
+//! [`history`] records versions of every document and restores them,
 //! [`metrics`] counts everything.
 //!
 //! ```no_run
@@ -33,6 +34,7 @@
 //! ```
 #![deny(missing_docs)]
 
+mod admission;
 mod app;
 pub mod auth;
 pub mod cluster;
@@ -40,7 +42,9 @@ pub mod config;
 mod connection;
 mod cpu_budget;
 mod executor;
+pub mod history;
 mod http;
+mod listen;
 pub mod metrics;
 mod outbox;
 mod peer;
@@ -52,16 +56,11 @@ pub mod transfer;
 mod web_bundle;
 
 use std::future::Future;
-use std::net::SocketAddr;
 use std::sync::Arc;
 use std::sync::atomic::AtomicU64;
 use std::time::Duration;
 
-use axum::Router;
-use axum::extract::connect_info::IntoMakeServiceWithConnectInfo;
-use axum::serve::{Listener, ListenerExt, TapIo};
 use tokio::net::TcpListener;
-use tokio::sync::Semaphore;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
@@ -69,11 +68,14 @@ pub use config::{Config, Database, Limits};
 pub use room::LoadError;
 pub use tandem_crdt::validate_doc_id;
 
+use admission::Admission;
 use app::App;
+use history::History;
+use listen::Listening;
 use metrics::Metrics;
 use room::{RoomSettings, Rooms};
 use storage::{StorageError, Writer};
-use tls::{HandshakeLimits, ServerTls, TlsListener};
+use tls::ServerTls;
 
 /// Unwritten bytes above which connections stop reading until storage catches up.
 const MAX_PENDING_WRITE_BYTES: usize = 64 << 20;
@@ -109,7 +111,13 @@ pub async fn run(
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Result<(), ServerError> {
     let tls = config.tls.clone().map(ServerTls::load).transpose()?;
-    let storage::Opened { storage, cluster } = storage::open(&config.database).await?;
+    let storage::Opened { storage, cluster, history } = storage::open(&config.database).await?;
+    let pruner = tokio::spawn(history::recorder::prune_periodically(
+        history.clone(),
+        config.history_keep_all,
+        config.history_prune_interval,
+    ));
+    let history = History::spawn(history, config.version_interval);
     let metrics = Arc::new(Metrics::default());
     let writer = Writer::spawn(storage.clone(), metrics.clone(), MAX_PENDING_WRITE_BYTES);
     // Servers sharing a PostgreSQL database apply each other's commits to their rooms and
@@ -130,6 +138,7 @@ pub async fn run(
         compact_after_updates: config.compact_after_updates.max(1),
         idle_unload: config.idle_unload,
         presence_out,
+        history: history.clone(),
     };
     let rooms = Arc::new(Rooms::new(storage.clone(), writer.clone(), metrics.clone(), settings));
     if config.auth_key.is_none() {
@@ -137,12 +146,14 @@ pub async fn run(
             "no auth key set: anyone who can reach this server may read and edit every document"
         );
     }
+    let admission = Admission::new(connection_limit(config.limits.max_connections));
     let app = Arc::new(App {
-        connection_slots: Arc::new(Semaphore::new(config.limits.max_connections)),
+        admission: admission.clone(),
         config,
         storage: storage.clone(),
         writer,
         rooms,
+        history,
         metrics,
         shutdown: CancellationToken::new(),
         tracker: TaskTracker::new(),
@@ -168,24 +179,25 @@ pub async fn run(
         "listening"
     );
 
-    let token = app.shutdown.clone();
-    let service = http::router(app.clone()).into_make_service_with_connect_info::<SocketAddr>();
-    let stop = async move {
-        shutdown.await;
-        // Websockets are no longer hyper's: they watch this token themselves.
-        token.cancel();
+    if let Some(tls) = &tls {
+        tokio::spawn(tls.watch(app.config.tls_reload_interval, app.shutdown.clone()));
+    }
+    let listening = Listening {
+        router: http::router(app.clone()),
+        tls: tls.as_ref().map(ServerTls::acceptor),
+        admission,
+        handshake_timeout: app.config.limits.handshake_timeout,
+        metrics: app.metrics.clone(),
     };
-    // Without TCP_NODELAY, Nagle's algorithm holds a small frame back until the peer's delayed
-    // ACK (40 ms on Linux): a floor under every relayed keystroke's latency. The send loop
-    // batches frames itself (connection.rs), so small segments are not the cost Nagle guards
-    // against.
-    match tls {
-        None => serve_on(listener.tap_io(set_nodelay), service, stop).await?,
-        Some(tls) => {
-            tokio::spawn(tls.watch(app.config.tls_reload_interval, app.shutdown.clone()));
-            let listener = TlsListener::new(listener, tls.acceptor(), HandshakeLimits::default())
-                .tap_io(|stream| set_nodelay(stream.get_mut().0));
-            serve_on(listener, service, stop).await?
+    let serving = listen::serve(listener, listening, app.shutdown.clone(), SHUTDOWN_GRACE);
+    tokio::pin!(serving, shutdown);
+    tokio::select! {
+        // Serving ends only after the token is cancelled; something else cancelled it.
+        () = &mut serving => {}
+        () = &mut shutdown => {
+            // Websockets watch this token themselves; the accept loop stops on it.
+            app.shutdown.cancel();
+            serving.await;
         }
     }
 
@@ -195,33 +207,32 @@ pub async fn run(
         tracing::warn!("connections still open after {SHUTDOWN_GRACE:?}; saving anyway");
     }
     maintenance.abort();
+    pruner.abort();
     for task in follower.into_iter().chain(publisher) {
         task.abort();
     }
     let saved = app.rooms.save_all().await;
+    // Versions queued as the last clients left.
+    app.history.flush().await;
     storage.close().await;
     saved?;
     tracing::info!("stopped");
     Ok(())
 }
 
-/// Serves HTTP on `listener` until `stop` resolves. The listener comes wrapped in
-/// [`ListenerExt::tap_io`], which is also what gives handlers the peer's address.
-async fn serve_on<L, F>(
-    listener: TapIo<L, F>,
-    service: IntoMakeServiceWithConnectInfo<Router, SocketAddr>,
-    stop: impl Future<Output = ()> + Send + 'static,
-) -> std::io::Result<()>
-where
-    L: Listener<Addr = SocketAddr>,
-    F: FnMut(&mut L::Io) + Send + 'static,
-{
-    axum::serve(listener, service).with_graceful_shutdown(stop).await
-}
-
-fn set_nodelay(tcp: &mut tokio::net::TcpStream) {
-    if let Err(error) = tcp.set_nodelay(true) {
-        tracing::debug!(%error, "cannot set TCP_NODELAY");
+/// `--max-connections`, lowered to what fits in the process's file descriptors.
+fn connection_limit(configured: usize) -> usize {
+    match listen::socket_budget_of_this_process() {
+        Some(budget) if budget < configured => {
+            tracing::warn!(
+                max_connections = configured,
+                fits = budget,
+                reserve = listen::DESCRIPTOR_RESERVE,
+                "the limit on open files (ulimit -n) allows fewer connections than --max-connections; using that"
+            );
+            budget
+        }
+        _ => configured,
     }
 }
 

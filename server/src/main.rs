@@ -61,6 +61,11 @@ struct AuthKeyArgs {
     /// File holding the auth key (its first line; surrounding whitespace is ignored).
     #[arg(long, env = "TANDEM_AUTH_KEY_FILE", value_name = "PATH")]
     auth_key_file: Option<PathBuf>,
+    /// Key rotation: a file of lines `ID KEY`. The first key mints tokens (which carry its id);
+    /// tokens of every listed key are honoured, so deleting a line (and restarting) revokes the
+    /// tokens of that key. --auth-key still honours the tokens minted before rotation.
+    #[arg(long, env = "TANDEM_AUTH_KEYS_FILE", value_name = "PATH")]
+    auth_keys_file: Option<PathBuf>,
 }
 
 #[derive(Debug, clap::Args)]
@@ -104,9 +109,16 @@ struct ServeArgs {
     /// Largest websocket message accepted, in bytes.
     #[arg(long, env = "TANDEM_MAX_MESSAGE_SIZE", default_value_t = config::DEFAULT_MAX_MESSAGE_BYTES)]
     max_message_size: usize,
-    /// Most simultaneous websocket connections.
+    /// Most simultaneous connections (handshakes in progress count; lowered to what `ulimit -n`
+    /// allows).
     #[arg(long, env = "TANDEM_MAX_CONNECTIONS", default_value_t = config::DEFAULT_MAX_CONNECTIONS)]
     max_connections: usize,
+    /// Seconds a client has for its TLS handshake and for each request's headers.
+    #[arg(long, env = "TANDEM_HANDSHAKE_TIMEOUT_SECS", default_value_t = config::DEFAULT_HANDSHAKE_TIMEOUT.as_secs())]
+    handshake_timeout_secs: u64,
+    /// Seconds a websocket may stay silent (pings unanswered) before it is closed.
+    #[arg(long, env = "TANDEM_IDLE_TIMEOUT_SECS", default_value_t = config::DEFAULT_IDLE_TIMEOUT.as_secs())]
+    idle_timeout_secs: u64,
     /// Sustained messages per second per connection (bursts of 10 s worth).
     #[arg(long, env = "TANDEM_RATE_LIMIT_MESSAGES", default_value_t = config::DEFAULT_RATE_MESSAGES)]
     rate_limit_messages: u32,
@@ -129,6 +141,13 @@ struct ServeArgs {
     /// Logged updates after which a document's log is compacted into a snapshot.
     #[arg(long, env = "TANDEM_COMPACT_AFTER", default_value_t = config::DEFAULT_COMPACT_AFTER_UPDATES)]
     compact_after: usize,
+    /// Seconds after a version of a changed document before the next automatic one.
+    #[arg(long, env = "TANDEM_VERSION_INTERVAL", default_value_t = config::DEFAULT_VERSION_INTERVAL.as_secs())]
+    version_interval: u64,
+    /// Days every version is kept; older ones thin out to one per hour, after 30 days to one
+    /// per day (named versions are kept forever).
+    #[arg(long, env = "TANDEM_HISTORY_KEEP_ALL", default_value_t = 7)]
+    history_keep_all: u64,
     /// Log format.
     #[arg(long, env = "TANDEM_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text)]
     log_format: LogFormat,
@@ -170,7 +189,10 @@ struct TokenArgs {
     /// Lifetime in seconds; 0 never expires.
     #[arg(long, default_value_t = 3600)]
     ttl: u64,
-    /// The server's key (--auth-key or --auth-key-file).
+    /// Who holds the token: the author name of their edits in the version history.
+    #[arg(long)]
+    name: Option<String>,
+    /// The server's key (--auth-key, --auth-key-file or the first of --auth-keys-file).
     #[command(flatten)]
     auth: AuthKeyArgs,
 }
@@ -210,14 +232,34 @@ fn token(args: TokenArgs) -> anyhow::Result<()> {
         prefix: args.prefix,
         access: if args.read_only { Access::ReadOnly } else { Access::ReadWrite },
         expires_at: (args.ttl > 0).then(|| now.saturating_add(args.ttl)),
+        name: args.name,
     };
-    let key = args.auth.key()?.context("give the server's key: --auth-key or --auth-key-file")?;
+    let (key, _) = args.auth.keys()?;
+    let key =
+        key.context("give the server's key: --auth-key, --auth-key-file or --auth-keys-file")?;
     println!("{}", key.mint(&grant));
     Ok(())
 }
 
 impl AuthKeyArgs {
-    /// The key, if one is given; an empty one counts as none.
+    /// The key that mints tokens, then every other key whose tokens are honoured: the keys of
+    /// --auth-keys-file first (its first line mints), then --auth-key.
+    fn keys(&self) -> anyhow::Result<(Option<AuthKey>, Vec<AuthKey>)> {
+        let mut keys = match &self.auth_keys_file {
+            Some(path) => {
+                let text = std::fs::read_to_string(path)
+                    .with_context(|| format!("--auth-keys-file {}", path.display()))?;
+                tandem_server::auth::keys_from_lines(&text)
+                    .with_context(|| format!("--auth-keys-file {}", path.display()))?
+            }
+            None => Vec::new(),
+        };
+        keys.extend(self.key()?);
+        let mut keys = keys.into_iter();
+        Ok((keys.next(), keys.collect()))
+    }
+
+    /// The key without an id, if one is given; an empty one counts as none.
     fn key(&self) -> anyhow::Result<Option<AuthKey>> {
         let text = match (&self.auth_key, &self.auth_key_file) {
             (Some(key), _) => key.clone(),
@@ -337,13 +379,15 @@ fn config_from(args: &ServeArgs) -> anyhow::Result<Config> {
         bail!("--max-message-size and --max-connections must be positive");
     }
     let mut config = Config::new(database);
-    config.auth_key = args.auth.key()?;
+    (config.auth_key, config.older_auth_keys) = args.auth.keys()?;
     config.trust_proxy = args.trust_proxy;
     config.web_dir = args.web_dir.clone();
     config.text_name = args.text_name.clone();
     config.limits = Limits {
         max_message_bytes: args.max_message_size,
         max_connections: args.max_connections,
+        handshake_timeout: Duration::from_secs(args.handshake_timeout_secs.max(1)),
+        idle_timeout: Duration::from_secs(args.idle_timeout_secs.max(1)),
         rate_messages: args.rate_limit_messages,
         rate_bytes: args.rate_limit_bytes,
         cpu_budget_ms: args.cpu_budget_ms,
@@ -352,6 +396,8 @@ fn config_from(args: &ServeArgs) -> anyhow::Result<Config> {
     };
     config.idle_unload = Duration::from_secs(args.idle_unload_secs);
     config.compact_after_updates = args.compact_after;
+    config.version_interval = Duration::from_secs(args.version_interval.max(1));
+    config.history_keep_all = Duration::from_secs(args.history_keep_all.saturating_mul(86_400));
     config.tls = args
         .tls_cert
         .clone()

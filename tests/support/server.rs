@@ -26,6 +26,8 @@ pub struct ServerOptions {
     /// `--tls-cert` and `--tls-key`: the server speaks https and wss, and is addressed as
     /// `localhost` (the name test certificates hold).
     pub tls: Option<crate::TlsFiles>,
+    /// The process's limit on open files (`ulimit -n`, soft and hard).
+    pub max_open_files: Option<u64>,
     /// `--listen`: a fixed address, kept across restarts (a load balancer's configuration
     /// names it); `None` listens on a free port, a new one at each restart.
     pub listen: Option<SocketAddr>,
@@ -129,6 +131,13 @@ impl TestServer {
         if let Some(tls) = &options.tls {
             command.arg("--tls-cert").arg(&tls.cert).arg("--tls-key").arg(&tls.key);
         }
+        if let Some(limit) = options.max_open_files {
+            use std::os::unix::process::CommandExt;
+            // SAFETY: setrlimit(2) only, between fork and exec: async-signal-safe, no allocation.
+            unsafe {
+                command.pre_exec(move || rlimit::setrlimit(rlimit::Resource::NOFILE, limit, limit));
+            }
+        }
         let child = command.spawn().context("spawning tandem-server")?;
         let mut server = Self {
             child,
@@ -218,6 +227,11 @@ impl TestServer {
         }
     }
 
+    /// `POST path` with the JSON `body` (plain http only): the status and body.
+    pub async fn post(&self, path: &str, body: &str) -> anyhow::Result<(u16, String)> {
+        http_post(self.addr, path, body).await
+    }
+
     /// Everything the server logged so far.
     pub fn log(&self) -> String {
         std::fs::read_to_string(&self.log_path).unwrap_or_default()
@@ -300,6 +314,17 @@ pub async fn http_get(addr: SocketAddr, path: &str) -> anyhow::Result<(u16, Stri
     get_on(stream, &addr.to_string(), path).await
 }
 
+/// A minimal HTTP/1.1 POST of a JSON `body`: status and body.
+pub async fn http_post(addr: SocketAddr, path: &str, body: &str) -> anyhow::Result<(u16, String)> {
+    let stream = tokio::net::TcpStream::connect(addr).await?;
+    let head = format!(
+        "POST {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\
+         Content-Type: application/json\r\nContent-Length: {}\r\n\r\n",
+        body.len()
+    );
+    exchange(stream, format!("{head}{body}")).await
+}
+
 /// [`http_get`] over TLS to `host` at `addr`, trusting the authority of the PEM file `ca`.
 pub async fn https_get(
     addr: SocketAddr,
@@ -335,11 +360,19 @@ async fn tls_connect(
 }
 
 async fn get_on(
-    mut stream: impl tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin,
+    stream: impl tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin,
     host: &str,
     path: &str,
 ) -> anyhow::Result<(u16, String)> {
     let request = format!("GET {path} HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n");
+    exchange(stream, request).await
+}
+
+/// Sends a whole request and reads the whole response: status and body.
+async fn exchange(
+    mut stream: impl tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin,
+    request: String,
+) -> anyhow::Result<(u16, String)> {
     stream.write_all(request.as_bytes()).await?;
     let mut response = Vec::new();
     tokio::time::timeout(TIMEOUT, stream.read_to_end(&mut response)).await??;

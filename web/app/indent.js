@@ -1,6 +1,6 @@
 // Tab and Shift-Tab, as in the terminal editor: Tab inserts spaces up to the next tab stop at
-// each cursor (replacing a selection within one line) and indents the lines of a selection that
-// spans several; Shift-Tab dedents the lines of every selection.
+// each cursor and indents the lines of any selection (it never replaces selected text);
+// Shift-Tab dedents the lines of every selection.
 
 import { EditorSelection } from "@codemirror/state";
 import { indentLess, indentMore } from "@codemirror/commands";
@@ -13,22 +13,22 @@ export const TAB_WIDTH = 4;
 /** @typedef {{ state: EditorState, dispatch: (tr: Transaction) => void }} Target */
 
 /**
- * Whether some selection covers more than one line.
+ * Whether some selection is not empty.
  * @param {EditorState} state
  * @returns {boolean}
  */
-function spansLines(state) {
-  return state.selection.ranges.some((r) => state.doc.lineAt(r.from).number !== state.doc.lineAt(r.to).number);
+function selects(state) {
+  return state.selection.ranges.some((r) => !r.empty);
 }
 
 /**
- * Tab: indent the lines of a multi-line selection, else insert spaces to the next tab stop.
+ * Tab: indent the lines of a selection, else insert spaces to the next tab stop.
  * @param {Target} target
  * @returns {boolean}
  */
 export function insertTab(target) {
   const { state, dispatch } = target;
-  if (spansLines(state)) return indentMore(target);
+  if (selects(state)) return indentMore(target);
   const change = state.changeByRange((range) => {
     const line = state.doc.lineAt(range.from);
     const column = range.from - line.from;

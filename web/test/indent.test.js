@@ -45,8 +45,8 @@ test("Tab inserts spaces to the next tab stop at the cursor, not at the line sta
   assert.equal(run("a|b\ncd|", insertTab), "a   |b\ncd  |");
 });
 
-test("Tab replaces a selection within one line", () => {
-  assert.equal(run("a[bc]d", insertTab), "a   |d");
+test("Tab never replaces a selection: it indents its line (issue 11, as the terminal editor does)", () => {
+  assert.equal(run("a[bc]d", insertTab), "    a[bc]d");
 });
 
 test("Tab indents every line of a multi-line selection", () => {

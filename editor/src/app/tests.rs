@@ -227,3 +227,29 @@ fn a_config_problem_is_shown_on_the_message_line() {
     app.open_scratch();
     assert!(app.editor().message().is_none(), "once");
 }
+
+/// Issue 11: a second instance of one shared document on one machine is not refused: it gets its
+/// own replica slot, and its edits merge with the first one's (here at the next start, offline).
+#[test]
+fn two_instances_of_one_document_each_get_a_replica_and_nothing_is_lost() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut first = open_offline(offline_options(dir.path()));
+    let mut second = open_offline(offline_options(dir.path()));
+    assert_ne!(first.shared().unwrap().store_dir(), second.shared().unwrap().store_dir());
+    for (app, text) in [(&mut first, "first "), (&mut second, "second ")] {
+        for key in KeyEvent::typed(text) {
+            app.handle(AppEvent::Key(key), 0);
+        }
+        app.send(0);
+        app.persist(0).unwrap();
+    }
+    first.shutdown(0).unwrap();
+    // The second one crashes: its replica keeps its edits until the next start takes them in.
+    drop(second);
+    let app = open_offline(offline_options(dir.path()));
+    let text = app.editor().rope().to_string();
+    assert!(text.contains("first ") && text.contains("second "), "{text:?}");
+    drop(app);
+    let again = open_offline(offline_options(dir.path()));
+    assert_eq!(again.editor().rope().to_string(), text, "folded into the main store");
+}

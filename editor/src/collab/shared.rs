@@ -79,9 +79,15 @@ impl SharedDoc {
     ) -> Result<(Editor, Self), CollabError> {
         let now = now_ms();
         let target = Target::parse(&options.url)?;
-        let mut store = OfflineStore::new(&options.data_dir, &target.server, &target.doc);
-        store.lock()?;
-        let loaded = store.load()?;
+        let mut store = OfflineStore::open(&options.data_dir, &target.server, &target.doc)?;
+        let mut loaded = store.load()?;
+        // Replica slots of instances that have exited: their edits join this one's.
+        let idle = store.idle_replicas()?;
+        for (_, other) in &idle {
+            if let Some(other) = other {
+                loaded.get_or_insert_with(Loaded::default).absorb(other.clone());
+            }
+        }
         // A fresh client id per run: the stored state holds the old ids' updates already.
         // Undo steps end where the editor's word-by-word rule ends them (Collab::flush), never
         // by a timer: a burst of typing undoes a word at a time, slow typing a word at once.
@@ -90,6 +96,12 @@ impl SharedDoc {
             ..DocumentConfig::new(rand::random_range(1..=MAX_CLIENT_ID))
         };
         let client = Loaded::restore(loaded.as_ref(), doc_config)?;
+        if !idle.is_empty() {
+            store.write_snapshot(&client.offline_state())?;
+            for (slot, _) in idle {
+                slot.remove()?;
+            }
+        }
         let text = client.document().text();
 
         let mut file_text = None;
@@ -160,12 +172,33 @@ impl SharedDoc {
             shared.collab.set_connection(Connection::Offline);
             shared.seed_from_file(&mut editor, now)?;
         } else {
-            let url = shared.target.connect_url(options.token.as_deref());
-            let connector = Connector::new(options.ca_cert.as_deref())?;
-            let net = NetHandle::spawn(url, connector, events).map_err(CollabError::Net)?;
-            shared.net = Some(net);
+            shared.connect(events)?;
         }
         Ok((editor, shared))
+    }
+
+    /// Starts the network thread; its events go to `events`.
+    fn connect(&mut self, events: impl Fn(NetEvent) + Send + 'static) -> Result<(), CollabError> {
+        let url = self.target.connect_url(self.options.token.as_deref());
+        let connector = Connector::new(self.options.ca_cert.as_deref())?;
+        self.net = Some(NetHandle::spawn(url, connector, events).map_err(CollabError::Net)?);
+        self.collab.set_connection(Connection::Connecting);
+        Ok(())
+    }
+
+    /// Goes online from an `--offline` session, without a restart: connects as
+    /// [`SharedDoc::open`] would have, the stored edits syncing as after any network cut. Returns
+    /// whether it started connecting (false when already online).
+    pub fn go_online(
+        &mut self,
+        events: impl Fn(NetEvent) + Send + 'static,
+    ) -> Result<bool, CollabError> {
+        if self.net.is_some() {
+            return Ok(false);
+        }
+        self.options.offline = false;
+        self.connect(events)?;
+        Ok(true)
     }
 
     /// The collaborative session.
@@ -295,6 +328,14 @@ impl SharedDoc {
             }
             None => {}
         }
+        Ok(())
+    }
+
+    /// Makes `edits` as this user though not typed (see [`Collab::apply_local`]); they go out
+    /// with the next [`SharedDoc::send`] and are stored with the next [`SharedDoc::persist`].
+    pub fn edit(&mut self, ed: &mut Editor, edits: &[Edit], now: u64) -> Result<(), CollabError> {
+        let frames = self.collab.apply_local(ed, edits, now)?;
+        self.outbox.extend(frames);
         Ok(())
     }
 

@@ -23,6 +23,9 @@ use tandem_crdt::{
 
 use crate::records::{self, AppendLog};
 
+/// Most instances of one document that one data dir holds at once (replica slots).
+const MAX_SLOTS: usize = 64;
+
 /// Rewrite the snapshot when the log has grown past this many bytes.
 pub const COMPACT_LOG_BYTES: u64 = 4 << 20;
 
@@ -118,6 +121,70 @@ impl OfflineStore {
         }
     }
 
+    /// Opens the document's store for one instance: its main folder, or — when another tandem
+    /// holds that — the first free replica slot `replicas/N/` beside it. Each instance has its own
+    /// snapshot and log (and its own client id, fresh every run), so two terminals or two views
+    /// of one document on one machine are two replicas that merge like any peers; none is refused.
+    pub fn open(data_dir: &Path, server: &str, doc: &str) -> Result<Self, StoreError> {
+        let main = OfflineStore::new(data_dir, server, doc);
+        for n in 0..MAX_SLOTS {
+            let mut store = main.slot(n);
+            match store.lock() {
+                Ok(()) => return Ok(store),
+                Err(StoreError::Busy { .. }) => {}
+                Err(e) => return Err(e),
+            }
+        }
+        Err(StoreError::Busy { path: main.dir.join("lock") })
+    }
+
+    /// Replica slot `n` of the document whose main store this is (0 is the main store itself).
+    fn slot(&self, n: usize) -> Self {
+        let dir = match n {
+            0 => self.main_dir().to_owned(),
+            n => self.main_dir().join("replicas").join(n.to_string()),
+        };
+        let log = AppendLog::new(dir.join("log"));
+        Self { dir, log, lock: None }
+    }
+
+    /// The document's main folder (a replica slot's lives under it).
+    fn main_dir(&self) -> &Path {
+        match self.dir.parent() {
+            Some(replicas) if replicas.file_name().is_some_and(|n| n == "replicas") => {
+                replicas.parent().unwrap_or(&self.dir)
+            }
+            _ => &self.dir,
+        }
+    }
+
+    /// The replica slots no instance holds now (their tandem exited or crashed), locked, with what
+    /// they store: fold their updates into this store, snapshot it, then [remove](Self::remove)
+    /// them, so that no edit made in a second instance waits for that slot to be opened again.
+    pub fn idle_replicas(&self) -> Result<Vec<(OfflineStore, Option<Loaded>)>, StoreError> {
+        let mut idle = Vec::new();
+        for n in 1..MAX_SLOTS {
+            let mut slot = self.slot(n);
+            if slot.dir == self.dir || !slot.dir.exists() {
+                continue;
+            }
+            match slot.lock() {
+                Ok(()) => {
+                    let loaded = slot.load()?;
+                    idle.push((slot, loaded));
+                }
+                Err(StoreError::Busy { .. }) => {}
+                Err(e) => return Err(e),
+            }
+        }
+        Ok(idle)
+    }
+
+    /// Deletes this replica slot's files (its updates are in another store now).
+    pub fn remove(self) -> Result<(), StoreError> {
+        fs::remove_dir_all(&self.dir).map_err(|source| self.io("removing", "", source))
+    }
+
     /// The folder holding this document's files.
     pub fn dir(&self) -> &Path {
         &self.dir
@@ -211,6 +278,16 @@ impl OfflineStore {
 }
 
 impl Loaded {
+    /// Adds what another replica slot stored (its snapshot, its logged updates) as updates to
+    /// apply: they merge like any peer's.
+    pub fn absorb(&mut self, other: Loaded) {
+        if !other.state.state.is_empty() {
+            self.remote.push(other.state.state);
+        }
+        self.remote.extend(other.state.unconfirmed);
+        self.remote.extend(other.remote);
+    }
+
     /// The client this stored copy restores (a new one for `None`), its journal on: logged local
     /// updates stay unconfirmed, logged remote ones are applied after them.
     pub fn restore(loaded: Option<&Loaded>, config: DocumentConfig) -> CrdtResult<Client> {
@@ -244,8 +321,15 @@ fn sync_dir(dir: &Path) -> io::Result<()> {
     }
 }
 
+/// The longest name [`safe_name`] gives: file systems take 255 bytes per name, and callers may
+/// add a little (a suffix, a temporary file's decoration).
+pub const MAX_SAFE_NAME_BYTES: usize = 200;
+
 /// A file-name-safe rendering of `name`: letters, digits, `-`, `_` and `.` kept, everything else
-/// as `%XX`, and no name that is only dots.
+/// as `%XX`, and no name that is only dots. A rendering longer than [`MAX_SAFE_NAME_BYTES`] (a
+/// document id may be 512 bytes, three times that encoded) keeps its start and ends in `~` and a
+/// 128-bit hash of the whole name, so distinct names stay distinct; no shorter rendering has a
+/// `~`, and names that fit are rendered as they always were.
 pub fn safe_name(name: &str) -> String {
     let mut out = String::with_capacity(name.len());
     for byte in name.bytes() {
@@ -255,7 +339,24 @@ pub fn safe_name(name: &str) -> String {
             _ => out.push_str(&format!("%{byte:02X}")),
         }
     }
-    if out.is_empty() { "%".to_owned() } else { out }
+    if out.is_empty() {
+        return "%".to_owned();
+    }
+    if out.len() > MAX_SAFE_NAME_BYTES {
+        let hash = format!("~{:032x}", fnv1a_128(name.as_bytes()));
+        // The rendering is ASCII: any byte is a char boundary.
+        out.truncate(MAX_SAFE_NAME_BYTES - hash.len());
+        out.push_str(&hash);
+    }
+    out
+}
+
+/// 128-bit FNV-1a: stable across runs and platforms (a store must be found again), wide enough
+/// that two document ids never share a name.
+fn fnv1a_128(bytes: &[u8]) -> u128 {
+    const OFFSET: u128 = 0x6c62_272e_07bb_0142_62b8_2175_6295_c58d;
+    const PRIME: u128 = 0x0000_0000_0100_0000_0000_0000_0000_013b;
+    bytes.iter().fold(OFFSET, |h, &b| (h ^ u128::from(b)).wrapping_mul(PRIME))
 }
 
 #[cfg(test)]
@@ -317,15 +418,26 @@ mod tests {
     }
 
     #[test]
-    fn a_second_store_on_the_same_document_is_refused_until_the_first_closes() {
+    fn a_second_instance_of_a_document_gets_its_own_replica_slot() {
         let dir = tempfile::tempdir().unwrap();
         let mut first = OfflineStore::new(dir.path(), "h:1", "d");
         first.lock().unwrap();
         let mut second = OfflineStore::new(dir.path(), "h:1", "d");
-        assert!(matches!(second.lock(), Err(StoreError::Busy { .. })));
-        OfflineStore::new(dir.path(), "h:1", "other").lock().unwrap();
+        assert!(matches!(second.lock(), Err(StoreError::Busy { .. })), "one lock per slot");
+        // Issue 11: opening is never refused: the second instance gets slot 1, the third slot 2.
+        let second = OfflineStore::open(dir.path(), "h:1", "d").unwrap();
+        assert_eq!(second.dir(), first.dir().join("replicas").join("1"));
+        let third = OfflineStore::open(dir.path(), "h:1", "d").unwrap();
+        assert_eq!(third.dir(), first.dir().join("replicas").join("2"));
+        assert!(first.idle_replicas().unwrap().is_empty(), "both are in use");
+        drop(third);
+        let idle = first.idle_replicas().unwrap();
+        assert_eq!(idle.len(), 1);
+        let (slot, _) = idle.into_iter().next().unwrap();
+        slot.remove().unwrap();
+        assert!(!first.dir().join("replicas").join("2").exists());
         drop(first);
-        second.lock().unwrap();
+        assert_eq!(OfflineStore::open(dir.path(), "h:1", "d").unwrap().dir(), second.main_dir());
     }
 
     #[test]
@@ -344,5 +456,25 @@ mod tests {
         assert_eq!(safe_name(".."), "%2E.");
         assert_eq!(safe_name("127.0.0.1:8080"), "127.0.0.1%3A8080");
         assert_eq!(safe_name(""), "%");
+    }
+
+    #[test]
+    fn issue_16_a_long_document_id_gets_a_short_distinct_file_name() {
+        // The longest id, nearly all escapes: 1,530 bytes once encoded.
+        let id = |last: char| format!("{}/{last}", "é/".repeat(127).trim_end_matches('/'));
+        let (a, b) = (id('a'), id('b'));
+        assert!(tandem_crdt::validate_doc_id(&a).is_ok() && a.len() > 380, "{}", a.len());
+        let (name_a, name_b) = (safe_name(&a), safe_name(&b));
+        assert!(name_a.len() <= MAX_SAFE_NAME_BYTES, "{}", name_a.len());
+        assert_ne!(name_a, name_b);
+        assert_eq!(safe_name(&a), name_a, "stable");
+        assert!(name_a.contains('~') && !safe_name("team/notes.md").contains('~'));
+        // The store of such a document works on a real file system.
+        let dir = tempfile::tempdir().unwrap();
+        let mut store = OfflineStore::new(dir.path(), "h:1", &a);
+        store.lock().unwrap();
+        store.append(&[(Origin::Local, b"kept")]).unwrap();
+        let loaded = OfflineStore::new(dir.path(), "h:1", &a).load().unwrap().unwrap();
+        assert_eq!(loaded.state.unconfirmed, vec![b"kept".to_vec()]);
     }
 }

@@ -549,3 +549,15 @@ fn goto_column_is_the_status_bar_column() {
     run(&mut e, "<ctrl-g>2:5<enter>");
     assert_eq!(state(&e), "x\na\t|中bc");
 }
+
+/// Issue 11: Backspace arriving as 0x08 (read as Ctrl-H) deletes one grapheme, in the text and in prompts.
+#[test]
+fn ctrl_h_is_backspace() {
+    check("a👍🏽|", "<ctrl-h>", "a|");
+    check("one two|", "<ctrl-h>", "one tw|");
+    check("one two|", "<alt-backspace>", "one |");
+    let mut e = ed("|");
+    run(&mut e, "<ctrl-f>ab<ctrl-h>");
+    let Mode::Prompt(p) = e.mode() else { panic!("no prompt") };
+    assert_eq!(p.input, "a");
+}

@@ -1,13 +1,12 @@
 //! Native TLS: `--tls-cert` / `--tls-key` make the server speak https and wss on its listening
 //! port, with rustls.
 //!
-//! - [`TlsListener`] wraps any axum listener; its `accept` yields TLS streams, handshakes done
-//!   concurrently with a time limit. The server's accept loop takes it like any other listener.
 //! - [`ServerTls`] holds the certificate, which is reloaded when its files change or on SIGHUP
-//!   (a certbot renewal), without touching connections already open.
+//!   (a certbot renewal), without touching connections already open. The accept loop
+//!   (`crate::listen`) runs each handshake in the connection's own task, time-limited, so a
+//!   client that connects and says nothing holds up no one.
 
 mod certificate;
-mod listener;
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -15,8 +14,6 @@ use std::time::Duration;
 
 use tokio_rustls::TlsAcceptor;
 use tokio_util::sync::CancellationToken;
-
-pub use listener::{HandshakeLimits, TlsListener};
 
 use certificate::ReloadableCert;
 
@@ -83,7 +80,7 @@ impl ServerTls {
         Ok(Self { files, cert, acceptor: TlsAcceptor::from(Arc::new(config)) })
     }
 
-    /// The acceptor for [`TlsListener`]; it always presents the current certificate.
+    /// The acceptor for each connection's handshake; it always presents the current certificate.
     pub fn acceptor(&self) -> TlsAcceptor {
         self.acceptor.clone()
     }
