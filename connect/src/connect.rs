@@ -70,8 +70,8 @@ pub enum ConnectError {
 /// Opens websockets to `ws://` and `wss://` URLs with one TLS configuration.
 #[derive(Clone)]
 pub struct Connector {
-    tls: Arc<ClientConfig>,
-    timeout: Duration,
+    pub(crate) tls: Arc<ClientConfig>,
+    pub(crate) timeout: Duration,
 }
 
 impl Connector {
@@ -136,7 +136,7 @@ impl Connector {
 }
 
 /// Resolves `host` and connects to its addresses in turn.
-async fn open_tcp(host: &str, port: u16) -> Result<TcpStream, ConnectError> {
+pub(crate) async fn open_tcp(host: &str, port: u16) -> Result<TcpStream, ConnectError> {
     let dns = |source| ConnectError::Dns { host: host.to_owned(), source };
     let addrs: Vec<SocketAddr> =
         tokio::net::lookup_host((host, port)).await.map_err(dns)?.collect();

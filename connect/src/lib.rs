@@ -4,6 +4,7 @@
 //!   ([`client_config`]): the platform's roots, which honour `SSL_CERT_FILE` and
 //!   `SSL_CERT_DIR`, plus a `--ca-cert FILE` for a private authority. Host names are always
 //!   verified.
+//! - [`Connector::request`]: one HTTP request to the server's JSON API (the version history).
 //! - [`ConnectError`]: which step of an attempt failed (lookup, TCP, TLS/upgrade, time).
 //! - [`Problem`]: what went wrong in words a person can act on, and whether to [`Retry`] soon,
 //!   slowly or never. Pure, and the same for every client.
@@ -25,9 +26,11 @@
 #![deny(missing_docs)]
 
 mod connect;
+mod http;
 mod problem;
 mod tls;
 
 pub use connect::{ConnectError, Connector, DEFAULT_CONNECT_TIMEOUT, WsStream};
+pub use http::HttpResponse;
 pub use problem::{Problem, Retry, SLOW_RETRY};
 pub use tls::{TlsConfigError, client_config};

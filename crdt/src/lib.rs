@@ -13,6 +13,7 @@
 //! - Per-user undo ([`Document::undo`]): only this replica's edits, grouped in time.
 //! - [`Message`] and [`SyncSession`]: the y-protocols wire format and the sync conversation,
 //!   bytes in and bytes out, plus tandem's durability extension.
+//! - [`diff`]: the minimal change between two texts (a restore, a file diffed in, a preview).
 //! - [`validate_doc_id`] and [`doc_id_from_path`]: the document-id rule and its URL form.
 //! - [`Client`] and [`OfflineState`]: what a client keeps across connections and restarts.
 //!
@@ -46,6 +47,7 @@
 mod client;
 mod decode;
 mod delta;
+pub mod diff;
 mod doc_id;
 mod document;
 mod error;

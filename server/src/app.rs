@@ -9,6 +9,7 @@ use tokio_util::task::TaskTracker;
 use crate::admission::Admission;
 use crate::auth::{Access, AuthError};
 use crate::config::Config;
+use crate::history::History;
 use crate::metrics::{Metrics, Rejection};
 use crate::room::Rooms;
 use crate::storage::{self, Storage, Writer};
@@ -23,6 +24,8 @@ pub(crate) struct App {
     pub writer: Writer,
     /// The loaded documents.
     pub rooms: Arc<Rooms>,
+    /// The documents' version history.
+    pub history: History,
     /// Counters for `/metrics`.
     pub metrics: Arc<Metrics>,
     /// Counts every socket, from its accept, up to `--max-connections`.
@@ -39,6 +42,14 @@ impl App {
     /// A new connection number, for the logs.
     pub fn next_connection_id(&self) -> u64 {
         self.next_connection.fetch_add(1, Ordering::Relaxed) + 1
+    }
+
+    /// The `name` claim of a token [`App::authorize`] accepted: who its holder is in the
+    /// version history. Without an auth key tokens are not checked, so their claims are not
+    /// believed.
+    pub fn author_claim(&self, token: Option<&str>) -> Option<String> {
+        self.config.auth_key.as_ref()?;
+        crate::auth::name_claim(token?)
     }
 
     /// Checks a request's token for `doc` (`""`: every document) and counts a refusal: the one

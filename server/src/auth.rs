@@ -10,7 +10,7 @@
 //! use tandem_server::auth::{Access, AuthKey, Grant};
 //!
 //! let key = AuthKey::new(b"secret");
-//! let token = key.mint(&Grant { doc: "notes".into(), prefix: false, access: Access::ReadOnly, expires_at: Some(100) });
+//! let token = key.mint(&Grant { doc: "notes".into(), prefix: false, access: Access::ReadOnly, expires_at: Some(100), name: None });
 //! assert_eq!(key.verify(&token, "notes", 50), Ok(Access::ReadOnly));
 //! assert!(key.verify(&token, "other", 50).is_err());
 //! assert!(key.verify(&token, "notes", 100).is_err());
@@ -55,6 +55,18 @@ pub struct Grant {
     /// Unix time in seconds from which the token is refused; `None` never expires.
     #[serde(rename = "exp", default, skip_serializing_if = "Option::is_none")]
     pub expires_at: Option<u64>,
+    /// Who holds the token: the author name of its edits in the version history.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+}
+
+/// The `name` claim of `token`, read without checking the signature: only for a token
+/// [`AuthKey::verify`] accepted.
+pub fn name_claim(token: &str) -> Option<String> {
+    let (payload, _) = token.split_once('.')?;
+    let payload = URL_SAFE_NO_PAD.decode(payload).ok()?;
+    let grant: Grant = serde_json::from_slice(&payload).ok()?;
+    grant.name.filter(|name| !name.is_empty())
 }
 
 /// Why a token was refused. The messages are sent to the client as the close reason.
@@ -141,7 +153,7 @@ mod tests {
     use super::*;
 
     fn grant(doc: &str, prefix: bool, access: Access, expires_at: Option<u64>) -> Grant {
-        Grant { doc: doc.into(), prefix, access, expires_at }
+        Grant { doc: doc.into(), prefix, access, expires_at, name: None }
     }
 
     #[test]
@@ -151,6 +163,18 @@ mod tests {
         assert_eq!(key.verify(&token, "notes", u64::MAX - 1), Ok(Access::ReadWrite));
         assert_eq!(key.verify(&token, "notes2", 0), Err(AuthError::WrongDocument));
         assert_eq!(key.verify(&token, "note", 0), Err(AuthError::WrongDocument));
+    }
+
+    #[test]
+    fn a_name_claim_is_read_from_the_token() {
+        let key = AuthKey::new(b"k");
+        let named =
+            Grant { name: Some("ada".into()), ..grant("d", false, Access::ReadWrite, None) };
+        let token = key.mint(&named);
+        assert_eq!(key.verify(&token, "d", 0), Ok(Access::ReadWrite));
+        assert_eq!(name_claim(&token).as_deref(), Some("ada"));
+        assert_eq!(name_claim(&key.mint(&grant("d", false, Access::ReadWrite, None))), None);
+        assert_eq!(name_claim("garbage"), None);
     }
 
     #[test]

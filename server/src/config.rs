@@ -32,6 +32,11 @@ pub const DEFAULT_TLS_RELOAD_INTERVAL: Duration = Duration::from_secs(10);
 /// Default number of logged updates after which a document's log is compacted into a snapshot.
 pub const DEFAULT_COMPACT_AFTER_UPDATES: usize = 1_000;
 
+/// Default time after a version of a changed document before the next automatic one.
+pub const DEFAULT_VERSION_INTERVAL: Duration = Duration::from_secs(300);
+/// Default interval between prunings of old versions.
+pub const DEFAULT_HISTORY_PRUNE_INTERVAL: Duration = Duration::from_secs(3600);
+
 /// Where documents are stored.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Database {
@@ -130,6 +135,12 @@ pub struct Config {
     pub tls_reload_interval: Duration,
     /// Behind one reverse proxy: log the client address it puts last in `X-Forwarded-For`.
     pub trust_proxy: bool,
+    /// A changed document gets an automatic version this long after its last one.
+    pub version_interval: Duration,
+    /// Every version is kept this long; older ones thin out ([`crate::history::retention`]).
+    pub history_keep_all: Duration,
+    /// How often old versions are pruned (also once at start).
+    pub history_prune_interval: Duration,
 }
 
 impl Config {
@@ -147,6 +158,9 @@ impl Config {
             tls: None,
             tls_reload_interval: DEFAULT_TLS_RELOAD_INTERVAL,
             trust_proxy: false,
+            version_interval: DEFAULT_VERSION_INTERVAL,
+            history_keep_all: crate::history::retention::DEFAULT_KEEP_ALL,
+            history_prune_interval: DEFAULT_HISTORY_PRUNE_INTERVAL,
         }
     }
 }

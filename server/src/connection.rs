@@ -126,7 +126,8 @@ async fn run_session(
     };
     let room = lease.room();
     let session = SessionConfig::server(request.extensions, access.into());
-    if let Err(reason) = room.join(id, session, outbox.clone()).await {
+    let author = app.author_claim(request.token.as_deref());
+    if let Err(reason) = room.join(id, session, outbox.clone(), author).await {
         return reason;
     }
     tracing::info!(

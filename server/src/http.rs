@@ -7,6 +7,7 @@
 //! | `GET /metrics` | Prometheus text |
 //! | `GET /api/docs` | JSON list of stored documents: `id`, `stored_bytes`, `updated_at_ms`, `connections` |
 //! | `GET /api/docs/ID/text` | the document's current plain text (404 if it does not exist) |
+//! | `/api/docs/ID/versions...`, `POST /api/docs/ID/restore` | the version history ([`crate::history::api`]) |
 //! | `GET /ws/ID`, or any `GET /ID` with `Upgrade: websocket` | the document's websocket |
 //! | anything else | the browser client: built into the binary, or the files of `--web-dir`; unknown paths get its `index.html`, so `/d/ID` and `/ID` open it |
 //!
@@ -101,7 +102,7 @@ pub(crate) fn router(app: Arc<App>) -> Router {
         .route("/healthz", get(healthz))
         .route("/metrics", get(metrics))
         .route("/api/docs", get(list_documents))
-        .route("/api/docs/{*id}", get(document_text))
+        .route("/api/docs/{*id}", get(document_get).post(document_post))
         .route("/ws/{*id}", get(websocket_route))
         .fallback(fallback)
         .with_state(app)
@@ -182,6 +183,35 @@ async fn list_documents(
             axum::Json(listing).into_response()
         }
         Err(error) => (StatusCode::SERVICE_UNAVAILABLE, format!("{error}\n")).into_response(),
+    }
+}
+
+/// `GET /api/docs/...`: the history's endpoints, else the document's text.
+async fn document_get(
+    State(app): State<Arc<App>>,
+    OriginalUri(uri): OriginalUri,
+    Query(query): Query<TokenQuery>,
+    headers: HeaderMap,
+) -> Response {
+    if let Some(response) =
+        crate::history::api::handle(&app, &axum::http::Method::GET, &uri, &headers, &[]).await
+    {
+        return response;
+    }
+    document_text(State(app), OriginalUri(uri), Query(query), headers).await
+}
+
+/// `POST /api/docs/...`: the history's endpoints.
+async fn document_post(
+    State(app): State<Arc<App>>,
+    OriginalUri(uri): OriginalUri,
+    headers: HeaderMap,
+    body: axum::body::Bytes,
+) -> Response {
+    match crate::history::api::handle(&app, &axum::http::Method::POST, &uri, &headers, &body).await
+    {
+        Some(response) => response,
+        None => (StatusCode::NOT_FOUND, "not found\n").into_response(),
     }
 }
 

@@ -20,6 +20,7 @@
 //! runs on `executor`'s threads, never on the async runtime's), [`storage`]
 //! keeps update logs and snapshots (SQLite or PostgreSQL) behind a group-committing writer,
 //! [`cluster`] carries commits and awareness between servers sharing a PostgreSQL database,
+//! [`history`] records versions of every document and restores them,
 //! [`metrics`] counts everything.
 //!
 //! ```no_run
@@ -40,6 +41,7 @@ pub mod cluster;
 pub mod config;
 mod connection;
 mod executor;
+pub mod history;
 mod http;
 mod listen;
 pub mod metrics;
@@ -66,6 +68,7 @@ pub use tandem_crdt::validate_doc_id;
 
 use admission::Admission;
 use app::App;
+use history::History;
 use listen::Listening;
 use metrics::Metrics;
 use room::{RoomSettings, Rooms};
@@ -106,7 +109,13 @@ pub async fn run(
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Result<(), ServerError> {
     let tls = config.tls.clone().map(ServerTls::load).transpose()?;
-    let storage::Opened { storage, cluster } = storage::open(&config.database).await?;
+    let storage::Opened { storage, cluster, history } = storage::open(&config.database).await?;
+    let pruner = tokio::spawn(history::recorder::prune_periodically(
+        history.clone(),
+        config.history_keep_all,
+        config.history_prune_interval,
+    ));
+    let history = History::spawn(history, config.version_interval);
     let metrics = Arc::new(Metrics::default());
     let writer = Writer::spawn(storage.clone(), metrics.clone(), MAX_PENDING_WRITE_BYTES);
     // Servers sharing a PostgreSQL database apply each other's commits to their rooms and
@@ -127,6 +136,7 @@ pub async fn run(
         compact_after_updates: config.compact_after_updates.max(1),
         idle_unload: config.idle_unload,
         presence_out,
+        history: history.clone(),
     };
     let rooms = Arc::new(Rooms::new(storage.clone(), writer.clone(), metrics.clone(), settings));
     if config.auth_key.is_none() {
@@ -141,6 +151,7 @@ pub async fn run(
         storage: storage.clone(),
         writer,
         rooms,
+        history,
         metrics,
         shutdown: CancellationToken::new(),
         tracker: TaskTracker::new(),
@@ -194,10 +205,13 @@ pub async fn run(
         tracing::warn!("connections still open after {SHUTDOWN_GRACE:?}; saving anyway");
     }
     maintenance.abort();
+    pruner.abort();
     for task in follower.into_iter().chain(publisher) {
         task.abort();
     }
     let saved = app.rooms.save_all().await;
+    // Versions queued as the last clients left.
+    app.history.flush().await;
     storage.close().await;
     saved?;
     tracing::info!("stopped");

@@ -132,6 +132,13 @@ struct ServeArgs {
     /// Logged updates after which a document's log is compacted into a snapshot.
     #[arg(long, env = "TANDEM_COMPACT_AFTER", default_value_t = config::DEFAULT_COMPACT_AFTER_UPDATES)]
     compact_after: usize,
+    /// Seconds after a version of a changed document before the next automatic one.
+    #[arg(long, env = "TANDEM_VERSION_INTERVAL", default_value_t = config::DEFAULT_VERSION_INTERVAL.as_secs())]
+    version_interval: u64,
+    /// Days every version is kept; older ones thin out to one per hour, after 30 days to one
+    /// per day (named versions are kept forever).
+    #[arg(long, env = "TANDEM_HISTORY_KEEP_ALL", default_value_t = 7)]
+    history_keep_all: u64,
     /// Log format.
     #[arg(long, env = "TANDEM_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text)]
     log_format: LogFormat,
@@ -173,6 +180,9 @@ struct TokenArgs {
     /// Lifetime in seconds; 0 never expires.
     #[arg(long, default_value_t = 3600)]
     ttl: u64,
+    /// Who holds the token: the author name of their edits in the version history.
+    #[arg(long)]
+    name: Option<String>,
     /// The server's key (--auth-key or --auth-key-file).
     #[command(flatten)]
     auth: AuthKeyArgs,
@@ -213,6 +223,7 @@ fn token(args: TokenArgs) -> anyhow::Result<()> {
         prefix: args.prefix,
         access: if args.read_only { Access::ReadOnly } else { Access::ReadWrite },
         expires_at: (args.ttl > 0).then(|| now.saturating_add(args.ttl)),
+        name: args.name,
     };
     let key = args.auth.key()?.context("give the server's key: --auth-key or --auth-key-file")?;
     println!("{}", key.mint(&grant));
@@ -356,6 +367,8 @@ fn config_from(args: &ServeArgs) -> anyhow::Result<Config> {
     };
     config.idle_unload = Duration::from_secs(args.idle_unload_secs);
     config.compact_after_updates = args.compact_after;
+    config.version_interval = Duration::from_secs(args.version_interval.max(1));
+    config.history_keep_all = Duration::from_secs(args.history_keep_all.saturating_mul(86_400));
     config.tls = args
         .tls_cert
         .clone()

@@ -26,6 +26,8 @@ use tokio::time::Instant;
 
 use crate::cluster::Replicas;
 use crate::executor::{Executor, Lane};
+use crate::history::pending::Pending;
+use crate::history::{History, NewVersion, VersionKind};
 use crate::metrics::{Metrics, Rejection};
 use crate::outbox::{CloseReason, Outbox, code};
 use crate::storage::{Ack, Storage, StorageError, StoredDocument, WriteOp, Writer};
@@ -53,6 +55,8 @@ pub(crate) struct RoomSettings {
     /// Where awareness updates of this server's clients go to reach other servers sharing the
     /// database (`None`: no other servers).
     pub presence_out: Option<PresenceOut>,
+    /// Where versions are recorded.
+    pub history: History,
 }
 
 /// A room's awareness update for other servers: the document and the update.
@@ -67,6 +71,37 @@ fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
 struct Member {
     session: SyncSession,
     outbox: Arc<Outbox>,
+    /// The `name` claim of the connection's token: its author name in the history, before the
+    /// name its presence gives.
+    author: Option<String>,
+}
+
+impl Member {
+    /// The name this connection's edits are credited to: its token's, else its presence's.
+    fn author(&self, presence: &Presence) -> Option<String> {
+        if let Some(author) = &self.author {
+            return Some(author.clone());
+        }
+        let peers = presence.peers();
+        self.session.peer_clients().iter().find_map(|client| {
+            let user = peers.get(client)?.state.user.as_ref()?;
+            (!user.name.is_empty()).then(|| user.name.clone())
+        })
+    }
+}
+
+/// Why the server's own edit of a document (a restore) was not made.
+#[derive(Debug, thiserror::Error)]
+pub(crate) enum EditError {
+    /// The room is being reloaded after an internal error.
+    #[error("the document is reloading after an internal error; try again")]
+    Poisoned,
+    /// The server is stopping.
+    #[error("the server is stopping")]
+    Stopping,
+    /// The CRDT refused the edit.
+    #[error(transparent)]
+    Crdt(#[from] tandem_crdt::Error),
 }
 
 struct RoomState {
@@ -79,6 +114,8 @@ struct RoomState {
     version: u64,
     /// When the last member left; `None` while someone is connected.
     idle_since: Option<Instant>,
+    /// What the next version owes.
+    pending: Pending,
 }
 
 /// One loaded document and its connections.
@@ -93,6 +130,7 @@ pub(crate) struct Room {
     metrics: Arc<Metrics>,
     compact_after_updates: usize,
     presence_out: Option<PresenceOut>,
+    history: History,
     /// Set when applying a frame panicked inside the CRDT: the replica may be inconsistent, so
     /// it is never saved again, everyone is disconnected, and the next connection reloads the
     /// document from storage (which never saw the bad frame).
@@ -154,6 +192,7 @@ impl Room {
                 unsnapshotted: stored.updates.len(),
                 version: 0,
                 idle_since: Some(Instant::now()),
+                pending: Pending::new(crate::storage::unix_ms()),
             }),
             lane: executor.lane(),
             connections: AtomicUsize::new(0),
@@ -161,19 +200,22 @@ impl Room {
             metrics,
             compact_after_updates: settings.compact_after_updates,
             presence_out: settings.presence_out.clone(),
+            history: settings.history.clone(),
             poisoned: AtomicBool::new(false),
         })
     }
 
     /// Adds a connection and queues its opening frames (SyncStep1 and everyone's awareness).
+    /// `author` is its token's `name` claim, for the history.
     pub async fn join(
         self: &Arc<Self>,
         connection: u64,
         config: SessionConfig,
         outbox: Arc<Outbox>,
+        author: Option<String>,
     ) -> Result<(), CloseReason> {
         let room = self.clone();
-        let joined = self.lane.run(move || room.join_now(connection, config, outbox)).await;
+        let joined = self.lane.run(move || room.join_now(connection, config, outbox, author)).await;
         match joined {
             Some(Ok(())) => Ok(()),
             Some(Err(error)) => Err(CloseReason::new(
@@ -189,13 +231,14 @@ impl Room {
         connection: u64,
         config: SessionConfig,
         outbox: Arc<Outbox>,
+        author: Option<String>,
     ) -> Result<(), tandem_crdt::Error> {
         let mut state = lock(&self.state);
         let mut session = SyncSession::new(config);
         for frame in session.open(&state.document, &state.presence)? {
             outbox.push(frame);
         }
-        state.members.insert(connection, Member { session, outbox });
+        state.members.insert(connection, Member { session, outbox, author });
         self.connections.store(state.members.len(), Ordering::Relaxed);
         state.idle_since = None;
         Ok(())
@@ -270,6 +313,7 @@ impl Room {
                 broadcast(&state.members, Some(connection), SyncSession::update_frame(&update));
                 state.unsnapshotted += 1;
                 state.version += 1;
+                state.pending.edited(connection);
             }
             // One ack per frame, on its last update: it confirms every message up to update_seq.
             let ack = match (&ack_sink, incoming.update_seq) {
@@ -439,6 +483,10 @@ impl Room {
     ) -> Option<Member> {
         let member = state.members.remove(&connection)?;
         self.connections.store(state.members.len(), Ordering::Relaxed);
+        if state.pending.is_editor(connection) {
+            let name = member.author(&state.presence);
+            state.pending.name_editor(connection, name);
+        }
         match state.presence.remove_clients(&member.session.peer_clients(), now_ms) {
             Ok(Some(update)) => {
                 broadcast(&state.members, None, SyncSession::awareness_frame(&update));
@@ -449,8 +497,87 @@ impl Room {
         }
         if state.members.is_empty() {
             state.idle_since = Some(now);
+            if state.pending.is_changed() && !self.is_poisoned() {
+                let version = self.take_version(state, VersionKind::Auto, None, now_ms);
+                self.history.queue(self.id.clone(), version);
+            }
         }
         Some(member)
+    }
+
+    /// The version to record now, of kind `kind`: the text and who edited since the last one.
+    fn take_version(
+        &self,
+        state: &mut RoomState,
+        kind: VersionKind,
+        name: Option<String>,
+        now_ms: u64,
+    ) -> NewVersion {
+        for connection in state.pending.editors() {
+            let author = state.members.get(&connection).and_then(|m| m.author(&state.presence));
+            state.pending.name_editor(connection, author);
+        }
+        NewVersion {
+            kind,
+            name,
+            authors: state.pending.take(now_ms),
+            text: state.document.text(),
+            created_at_ms: now_ms as i64,
+        }
+    }
+
+    /// The version to record now (named, or the one before a restore), whether or not the text
+    /// changed since the last (`None`: the server is stopping).
+    pub async fn checkpoint(
+        self: &Arc<Self>,
+        kind: VersionKind,
+        name: Option<String>,
+        now_ms: u64,
+    ) -> Option<NewVersion> {
+        self.run(move |room| {
+            let mut state = lock(&room.state);
+            room.take_version(&mut state, kind, name, now_ms)
+        })
+        .await
+    }
+
+    /// Makes the text equal to `text` by the smallest change from the current one, as an edit
+    /// of the server's replica that every connection receives and the log stores (a restore).
+    /// Edits other clients make meanwhile merge with it like any concurrent edit.
+    pub async fn replace_text(
+        self: &Arc<Self>,
+        text: String,
+        now_ms: u64,
+    ) -> Result<(), EditError> {
+        self.run(move |room| room.replace_text_now(&text, now_ms))
+            .await
+            .unwrap_or(Err(EditError::Stopping))
+    }
+
+    fn replace_text_now(&self, text: &str, now_ms: u64) -> Result<(), EditError> {
+        let mut guard = lock(&self.state);
+        let state = &mut *guard;
+        if self.is_poisoned() {
+            return Err(EditError::Poisoned);
+        }
+        let changes = tandem_crdt::diff::minimal_edits(&state.document.text(), text);
+        if changes.is_empty() {
+            return Ok(());
+        }
+        // Last first: each range is then still in the current text's chars when applied.
+        let edits: Vec<(std::ops::Range<usize>, &str)> =
+            changes.iter().rev().map(|c| (c.range.clone(), c.text.as_str())).collect();
+        let update = match self
+            .guarded(state, "a restore", |state| state.document.replace_each(&edits, now_ms))
+        {
+            Some(result) => result?,
+            None => return Err(EditError::Poisoned),
+        };
+        broadcast(&state.members, None, SyncSession::update_frame(&update));
+        state.unsnapshotted += 1;
+        state.version += 1;
+        self.writer.write(WriteOp::Append { doc: self.id.clone(), update }, None);
+        Ok(())
     }
 
     /// Periodic upkeep: expires silent peers' presence and compacts a long log. Returns since
@@ -466,6 +593,11 @@ impl Room {
         }
         if state.unsnapshotted >= self.compact_after_updates && !self.is_poisoned() {
             self.snapshot(&mut state);
+        }
+        let interval_ms = self.history.interval().as_millis() as u64;
+        if state.pending.is_due(now_ms, interval_ms) && !self.is_poisoned() {
+            let version = self.take_version(&mut state, VersionKind::Auto, None, now_ms);
+            self.history.queue(self.id.clone(), version);
         }
         state.idle_since
     }
@@ -763,8 +895,9 @@ mod tests {
     use crate::storage::SqliteStorage;
 
     async fn rooms(dir: &std::path::Path) -> Arc<Rooms> {
-        let storage: Arc<dyn Storage> =
-            Arc::new(SqliteStorage::open(&dir.join("t.db")).await.unwrap());
+        let sqlite = SqliteStorage::open(&dir.join("t.db")).await.unwrap();
+        let history = History::spawn(sqlite.history(), Duration::from_secs(300));
+        let storage: Arc<dyn Storage> = Arc::new(sqlite);
         let metrics = Arc::new(Metrics::default());
         let writer = Writer::spawn(storage.clone(), metrics.clone(), 1 << 20);
         let settings = RoomSettings {
@@ -772,6 +905,7 @@ mod tests {
             compact_after_updates: 1000,
             idle_unload: Duration::from_secs(60),
             presence_out: None,
+            history,
         };
         Arc::new(Rooms::new(storage, writer, metrics, settings))
     }
@@ -783,7 +917,7 @@ mod tests {
     fn member_with_outbox(room: &Room, id: u64) -> (Arc<Outbox>, OutboxReceiver) {
         let (outbox, rx) = Outbox::new(100, 1 << 20, Arc::new(Metrics::default()));
         let config = SessionConfig::server(Extensions::Stock, PeerAccess::ReadWrite);
-        room.join_now(id, config, outbox.clone()).unwrap();
+        room.join_now(id, config, outbox.clone(), None).unwrap();
         (outbox, rx)
     }
 

@@ -29,8 +29,8 @@ pub use hot::{HotAttack, HotAttackReport, percentile, seed_update};
 pub use nginx::{Nginx, nginx_binary};
 pub use pki::{ServerCert, TestCa, TlsFiles, Validity};
 pub use server::{
-    ServerOptions, TestServer, http_get, https_get, presented_certificate, server_binary,
-    workspace_binary,
+    ServerOptions, TestServer, http_get, http_post, https_get, presented_certificate,
+    server_binary, workspace_binary,
 };
 pub use tandem_require::require_or_skip;
 pub use tmpfs::Tmpfs;

@@ -227,6 +227,11 @@ impl TestServer {
         }
     }
 
+    /// `POST path` with the JSON `body` (plain http only): the status and body.
+    pub async fn post(&self, path: &str, body: &str) -> anyhow::Result<(u16, String)> {
+        http_post(self.addr, path, body).await
+    }
+
     /// Everything the server logged so far.
     pub fn log(&self) -> String {
         std::fs::read_to_string(&self.log_path).unwrap_or_default()
@@ -309,6 +314,17 @@ pub async fn http_get(addr: SocketAddr, path: &str) -> anyhow::Result<(u16, Stri
     get_on(stream, &addr.to_string(), path).await
 }
 
+/// A minimal HTTP/1.1 POST of a JSON `body`: status and body.
+pub async fn http_post(addr: SocketAddr, path: &str, body: &str) -> anyhow::Result<(u16, String)> {
+    let stream = tokio::net::TcpStream::connect(addr).await?;
+    let head = format!(
+        "POST {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\
+         Content-Type: application/json\r\nContent-Length: {}\r\n\r\n",
+        body.len()
+    );
+    exchange(stream, format!("{head}{body}")).await
+}
+
 /// [`http_get`] over TLS to `host` at `addr`, trusting the authority of the PEM file `ca`.
 pub async fn https_get(
     addr: SocketAddr,
@@ -344,11 +360,19 @@ async fn tls_connect(
 }
 
 async fn get_on(
-    mut stream: impl tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin,
+    stream: impl tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin,
     host: &str,
     path: &str,
 ) -> anyhow::Result<(u16, String)> {
     let request = format!("GET {path} HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n");
+    exchange(stream, request).await
+}
+
+/// Sends a whole request and reads the whole response: status and body.
+async fn exchange(
+    mut stream: impl tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin,
+    request: String,
+) -> anyhow::Result<(u16, String)> {
     stream.write_all(request.as_bytes()).await?;
     let mut response = Vec::new();
     tokio::time::timeout(TIMEOUT, stream.read_to_end(&mut response)).await??;

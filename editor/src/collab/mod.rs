@@ -9,6 +9,7 @@
 //! - [`NetHandle`]: a background websocket with reconnection, backoff and jitter.
 //! - [`SharedDoc`]: all of the above for one document; the front end ([`crate::app::App`]) holds
 //!   one for a shared document and feeds it network events.
+//! - [`HistoryClient`]: the document's version history on tandem-server (REST).
 //! - [`commands`]: the session's own `undo` and `redo`, registered over the built-in ones.
 //!
 //! Nothing here draws: the renderer (`ui/`) shows the peers this module reports.
@@ -40,6 +41,7 @@ mod net;
 mod session;
 mod shared;
 mod store;
+mod versions;
 
 #[cfg(test)]
 mod tests;
@@ -51,6 +53,7 @@ pub use net::{NetEvent, NetHandle, backoff};
 pub use session::{Collab, Connection, Frames, PRESENCE_RENEW_MS, PeerView, Received};
 pub use shared::{AppOptions, SharedDoc, now_ms};
 pub use store::{COMPACT_LOG_BYTES, Loaded, OfflineStore, Origin, StoreError, safe_name};
+pub use versions::{HistoryClient, HistoryError, VersionInfo, version_line};
 
 /// What can go wrong in a collaborative session.
 #[derive(Debug, thiserror::Error)]

@@ -8,6 +8,7 @@
 //! [`crate::cluster`]'s.
 
 mod backup;
+pub mod error;
 mod postgres;
 mod sql;
 mod sqlite;
@@ -19,45 +20,14 @@ use std::sync::Arc;
 use futures_util::future::BoxFuture;
 
 pub use backup::{BackupError, backup_sqlite};
+pub use error::StorageError;
 pub use postgres::PostgresStorage;
 pub use sqlite::SqliteStorage;
 pub use writer::{Ack, AckSink, Writer};
 
 use crate::cluster::Cluster;
 use crate::config::Database;
-
-/// A storage failure.
-#[derive(Debug, thiserror::Error)]
-pub enum StorageError {
-    /// The database refused or failed a statement.
-    #[error("database error: {0}")]
-    Database(#[from] sqlx::Error),
-    /// The schema migrations failed.
-    #[error("migration failed: {0}")]
-    Migration(#[from] sqlx::migrate::MigrateError),
-    /// The data directory could not be created.
-    #[error("cannot create data directory {path}: {source}")]
-    DataDir {
-        /// The directory.
-        path: std::path::PathBuf,
-        /// Why.
-        source: std::io::Error,
-    },
-    /// The SQLite database file could not be opened or migrated.
-    #[error("cannot open database {}", path.display())]
-    Open {
-        /// The database file.
-        path: std::path::PathBuf,
-        /// Why.
-        source: Box<StorageError>,
-    },
-    /// A batch of writes could not be committed (yet: the writer keeps it and retries).
-    #[error("commit failed: {0}")]
-    CommitFailed(String),
-    /// The writer task is gone (the server is shutting down).
-    #[error("storage writer stopped")]
-    WriterStopped,
-}
+use crate::history::HistoryStore;
 
 /// A stored document as loaded: apply `snapshot`, then `updates` in order.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -144,17 +114,24 @@ pub struct Opened {
     pub storage: Arc<dyn Storage>,
     /// The servers sharing the database; `None` when no other server can write to it (SQLite).
     pub cluster: Option<Arc<dyn Cluster>>,
+    /// The documents' version history, in the same database.
+    pub history: Arc<dyn HistoryStore>,
 }
 
 /// Opens (and migrates) the configured database.
 pub async fn open(database: &Database) -> Result<Opened, StorageError> {
     Ok(match database {
         Database::Sqlite(path) => {
-            Opened { storage: Arc::new(SqliteStorage::open(path).await?), cluster: None }
+            let storage = SqliteStorage::open(path).await?;
+            Opened { history: storage.history(), storage: Arc::new(storage), cluster: None }
         }
         Database::Postgres(url) => {
             let storage = PostgresStorage::open(url).await?;
-            Opened { cluster: Some(Arc::new(storage.cluster())), storage: Arc::new(storage) }
+            Opened {
+                cluster: Some(Arc::new(storage.cluster())),
+                history: storage.history(),
+                storage: Arc::new(storage),
+            }
         }
     })
 }

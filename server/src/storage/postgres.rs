@@ -48,8 +48,16 @@ impl PostgresStorage {
             .acquire_timeout(Duration::from_secs(10))
             .connect(url)
             .await?;
-        sql::migrator(SCHEMA).run(&pool).await?;
+        sql::migrator(SCHEMA, crate::history::store::POSTGRES_SCHEMA).run(&pool).await?;
         Ok(Self { pool, node: rand::random::<u64>() })
+    }
+
+    /// The version history kept in the same database.
+    pub fn history(&self) -> std::sync::Arc<dyn crate::history::HistoryStore> {
+        std::sync::Arc::new(crate::history::store::PostgresHistory::new(
+            self.pool.clone(),
+            self.pool.clone(),
+        ))
     }
 
     /// This server's membership of the servers sharing the database.
@@ -280,6 +288,7 @@ mod tests {
             return;
         };
         let storage = PostgresStorage::open(&db.url).await.unwrap();
+        crate::history::store::tests::record_list_read_delete(&*storage.history()).await;
         log_snapshot_and_listing(&storage).await;
         db.drop_database().await.unwrap();
     }

@@ -36,15 +36,22 @@ pub(super) const ROWS_PER_STATEMENT: usize = 4_096;
 /// A row of [`LOAD`]: data, part (0 snapshot, 1 log), log id.
 pub(super) type LoadRow = (Vec<u8>, i32, i64);
 
-/// The schema migration of a backend.
-pub(super) fn migrator(schema: &'static str) -> Migrator {
-    Migrator::with_migrations(vec![Migration::new(
-        1,
-        Cow::Borrowed("documents, snapshots and the update log"),
-        MigrationType::Simple,
-        schema.into_sql_str(),
-        false,
-    )])
+/// The schema migrations of a backend: its tables, then the version history's
+/// ([`crate::history::store`]).
+pub(super) fn migrator(schema: &'static str, history_schema: &'static str) -> Migrator {
+    let migration = |version, description, sql: &'static str| {
+        Migration::new(
+            version,
+            Cow::Borrowed(description),
+            MigrationType::Simple,
+            sql.into_sql_str(),
+            false,
+        )
+    };
+    Migrator::with_migrations(vec![
+        migration(1, "documents, snapshots and the update log", schema),
+        migration(2, "version history", history_schema),
+    ])
 }
 
 /// Everything stored for `doc`, read in one statement.

@@ -1,6 +1,7 @@
 //! [`SqliteStorage`]: one database file in WAL mode, owned by one server.
 
 use std::path::Path;
+use std::sync::Arc;
 use std::time::Duration;
 
 use futures_util::future::BoxFuture;
@@ -11,6 +12,9 @@ use sqlx::{Connection, Sqlite};
 
 use super::sql::{self, APPEND, AppendRun};
 use super::write_connection::WriteConnection;
+use crate::history::HistoryStore;
+use crate::history::store::SqliteHistory;
+
 use super::{DocumentInfo, Storage, StorageError, StoredDocument, WriteOp, unix_ms};
 
 const SCHEMA: &str = "
@@ -58,13 +62,21 @@ impl SqliteStorage {
             .connect_with(options.clone())
             .await
             .map_err(|e| in_file(e.into()))?;
-        sql::migrator(SCHEMA).run(&writer).await.map_err(|e| in_file(e.into()))?;
+        sql::migrator(SCHEMA, crate::history::store::SQLITE_SCHEMA)
+            .run(&writer)
+            .await
+            .map_err(|e| in_file(e.into()))?;
         let reader = SqlitePoolOptions::new()
             .max_connections(READERS)
             .connect_with(options)
             .await
             .map_err(|e| in_file(e.into()))?;
         Ok(Self { reader, writer })
+    }
+
+    /// The version history kept in the same file (written through the one write connection).
+    pub fn history(&self) -> Arc<dyn HistoryStore> {
+        Arc::new(SqliteHistory::new(self.reader.clone(), self.writer.clone()))
     }
 }
 
