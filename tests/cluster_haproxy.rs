@@ -11,9 +11,10 @@ use std::process::Stdio;
 use std::time::Duration;
 
 use tandem_e2e::{
-    Balance, Haproxy, PostgresDatabase, ServerOptions, TestServer, haproxy_binary, workspace_binary,
+    Balance, ClientOptions, Haproxy, PostgresDatabase, ServerOptions, TestClient, TestServer,
+    haproxy_binary, now_ms, workspace_binary,
 };
-use tokio::time::sleep;
+use tokio::time::{Instant, sleep};
 
 /// Three nodes, their database and the balancer in front.
 struct Cluster {
@@ -130,19 +131,62 @@ async fn allow_connections(database_url: &str, allow: bool) {
     }
 }
 
+/// A durable client typing on its own document through the balancer, counting confirmations.
+struct Typist {
+    client: TestClient,
+    sent: usize,
+}
+
+impl Typist {
+    /// The updates confirmed durable so far.
+    fn confirmed(&self) -> usize {
+        self.sent - self.client.client().unconfirmed_count()
+    }
+
+    /// Types a key every 100 ms for `period`, reading confirmations meanwhile.
+    async fn type_for(&mut self, period: Duration) {
+        let end = Instant::now() + period;
+        while Instant::now() < end {
+            let at = self.client.client().document().len_chars();
+            let frames = self.client.client_mut().replace(at..at, "k", now_ms()).unwrap();
+            self.client.send_frames(frames).await.unwrap();
+            self.sent += 1;
+            let next = Instant::now() + Duration::from_millis(100);
+            while self.client.pump(next.saturating_duration_since(Instant::now())).await.unwrap() {}
+        }
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn consistent_hashing_survives_a_node_crash_and_a_database_outage() {
     let test = "consistent_hashing_survives_a_node_crash_and_a_database_outage";
     // By document: each document on one node until that node goes away.
     let Some(mut cluster) = Cluster::start(test, Balance::ConsistentUri).await else { return };
+    let url = format!("ws://{}/outage-typist", cluster.proxy.addr);
+    let durable = ClientOptions { durable: true, ..ClientOptions::default() };
+    let client = TestClient::connect_synced(&url, durable).await.unwrap();
+    let mut typist = Typist { client, sent: 0 };
     let load = start_load(&cluster.proxy, 8);
-    sleep(Duration::from_secs(3)).await;
-    // The database gone for two seconds under load: nodes may confirm nothing meanwhile, and
-    // must store what they held back once it is back.
+    typist.type_for(Duration::from_secs(3)).await;
+    // The database gone for two seconds under load: nodes may confirm nothing meanwhile (the
+    // clients are told the truth), and must store what they held back once it is back.
     allow_connections(&cluster.db.url, false).await;
-    sleep(Duration::from_secs(2)).await;
+    // Confirmations of commits that ended before the cut may still be on their way.
+    typist.type_for(Duration::from_millis(300)).await;
+    let before = typist.confirmed();
+    typist.type_for(Duration::from_millis(1500)).await;
+    let during = typist.confirmed();
     allow_connections(&cluster.db.url, true).await;
-    sleep(Duration::from_secs(1)).await;
+    typist.client.wait_durable().await.unwrap();
+    eprintln!(
+        "typist: {before} confirmed at the cut, {during} after 1.5 s without the database, {} sent",
+        typist.sent
+    );
+    assert!(typist.sent > during, "nothing typed during the outage");
+    assert_eq!(during, before, "confirmed while the database refused every connection");
+    assert_eq!(typist.confirmed(), typist.sent, "not everything confirmed after the outage");
+    typist.client.close().await.unwrap();
+    sleep(Duration::from_millis(500)).await;
     for node in &mut cluster.nodes {
         node.kill();
     }

@@ -4,7 +4,7 @@
 
 mod collab;
 
-use collab::{Pane, tmux_available};
+use collab::{Pane, tmux_available, wait_for};
 use tandem_e2e::{ServerOptions, TestServer};
 
 /// Types `lines`, pressing Enter between them.
@@ -95,8 +95,17 @@ async fn issue_15_follow_mode_tracks_another_editors_cursor() {
         a.wait_for(&[chunk[chunk.len() - 1].as_str()]);
     }
     a.wait_for(&["200:8", "0 unconfirmed"]);
-    b.keys(&["C-End"]);
-    b.wait_for(&["row-200"]);
+    // Bob may still be receiving the last rows: a remote insertion at his cursor carries the
+    // cursor along but keeps the view's top line, so he presses C-End until row 200 shows.
+    wait_for(
+        "row-200 in bob's view",
+        || {
+            b.keys(&["C-End"]);
+            std::thread::sleep(std::time::Duration::from_millis(200));
+            b.screen().contains("row-200").then_some(())
+        },
+        || b.screen(),
+    );
     a.keys(&["C-Home"]);
     b.keys(&["C-Home"]);
     a.wait_for(&["row-001"]);

@@ -321,3 +321,82 @@ async fn a_first_contact_keeps_both_versions_and_edits_made_while_stopped_merge_
     );
     drop((share, sync));
 }
+
+/// Waits until the file at `path` under `root` holds exactly `want`.
+fn wait_file(root: &Path, path: &str, want: &str) {
+    wait_until(
+        &format!("{path} to hold {want:?}"),
+        RECONNECT,
+        || (read(root, path) == want).then_some(()),
+        || format!("{path}: {:?}", read(root, path)),
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn issue_16_the_editor_opens_a_workspace_makes_files_and_follows_across_them() {
+    if !tmux_available("issue_16_the_editor_opens_a_workspace") {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let one = dir.path().join("one");
+    // Name flags sit over the line above a cursor: wait for the end of a line.
+    write(&one, "a.txt", b"alpha is the first letter\n");
+    write(&one, "src/main.rs", b"fn main() {}\n");
+    let addr = std::net::SocketAddr::from(([127, 0, 0, 1], free_port().unwrap()));
+    let server = FixedServer::start(addr, &dir.path().join("server")).await.unwrap();
+    let url = server.ws_url("team");
+    let share = Engine::start(
+        "share",
+        &dir.path().join("e1"),
+        &["share", &one.display().to_string(), &url],
+    );
+    share.wait_output("published 2 files");
+
+    // `tandem ws://HOST/team/` opens with the picker over the workspace's files.
+    let workspace = format!("{url}/");
+    let start = |name: &str| {
+        let args = [workspace.clone(), "--name".into(), name.into()];
+        Pane::start(name, &dir.path().join(name), &args).unwrap()
+    };
+    let ann = start("ann");
+    ann.wait_for(&["a.txt", "src/main.rs", "2/2"]);
+    ann.type_text("main");
+    ann.keys(&["Enter"]);
+    ann.wait_for(&["fn main() {}", "src/main.rs", "connected"]);
+    ann.keys(&["C-End"]);
+    ann.type_text("// by ann");
+    wait_file(&one, "src/main.rs", "fn main() {}\n// by ann");
+
+    // A new file made from the picker is a file of the workspace: the sharing side writes it.
+    ann.keys(&["C-o"]);
+    ann.type_text("notes/todo.md");
+    ann.keys(&["Enter"]);
+    ann.wait_for(&["notes/todo.md: a file of the workspace"]);
+    ann.type_text("todo: write tests");
+    wait_file(&one, "notes/todo.md", "todo: write tests");
+    let (_, manifest) = http_get(addr, "/api/docs/team/.tandem/manifest/text").await.unwrap();
+    assert!(manifest.contains("notes/todo.md\tnotes/todo.md\n"), "{manifest}");
+
+    // Bob opens a file Ann has not opened; her presence list says who is where.
+    let bob = start("bob");
+    bob.wait_for(&["a.txt", "notes/todo.md"]);
+    bob.type_text("a.txt");
+    bob.keys(&["Enter"]);
+    bob.wait_for(&["the first letter", "connected"]);
+    ann.keys(&["F2"]);
+    ann.wait_for(&["bob  a.txt"]);
+    // Following him opens his file here, and crosses into the next one he opens.
+    ann.keys(&["Enter"]);
+    let screen = ann.wait_for(&["following bob", "the first letter"]);
+    assert!(!screen.contains("todo: write tests"), "{screen}");
+    bob.keys(&["C-o"]);
+    bob.type_text("todo");
+    bob.keys(&["Enter"]);
+    bob.wait_for(&["todo: write tests"]);
+    let screen = ann.wait_for(&["todo: write tests"]);
+    assert!(!screen.contains("the first letter"), "{screen}");
+    bob.keys(&["C-End"]);
+    bob.type_text("!");
+    wait_file(&one, "notes/todo.md", "todo: write tests!");
+    drop((ann, bob, share));
+}

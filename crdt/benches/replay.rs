@@ -14,7 +14,17 @@
 //! The four replays run the first `PREFIX` patches of each trace; state encoding, loading and
 //! diffing use the whole trace's final state.
 //!
-//! Run: `cargo bench -p tandem-crdt --bench replay`.
+//! `long-document` measures one keystroke's cost where real documents end up long: the
+//! 30k-patch prefix of automerge-paper (today's replays), its whole final document (105k chars
+//! after 260k patches) and a 1 MB document of the same edit density (ten replicas of that
+//! history side by side, about 2.6 million edits' worth of blocks). On each, a typist types
+//! [`KEYSTROKES`] chars in bursts at random places: `local_edit` (`Document::replace`, which
+//! encodes the update), `remote_apply` (a replica applying those updates with deltas, as an
+//! editor does) and `server_apply` (the server's replica: no deltas, no undo, re-encoding
+//! verified). Times are per iteration of [`KEYSTROKES`] keystrokes.
+//!
+//! Run: `cargo bench -p tandem-crdt --bench replay` (the 1 MB document is built once, several
+//! minutes, and cached in the target directory).
 
 use std::hint::black_box;
 use std::io::Read;
@@ -162,9 +172,132 @@ fn bench_trace(c: &mut Criterion, name: &str) {
     group.finish();
 }
 
+/// Keystrokes typed per timed iteration of the long-document benchmarks.
+const KEYSTROKES: usize = 500;
+/// Keystrokes per burst at one place.
+const BURST: usize = 25;
+/// Copies of the automerge-paper history side by side in the 1 MB document.
+const COPIES: u64 = 10;
+
+/// The final state of `patches` replayed by a raw yrs replica with client id `client`.
+fn final_state_as(patches: &[Patch], client: u64) -> Vec<u8> {
+    let mut options = Options::with_client_id(yrs::ClientID::new(client));
+    options.offset_kind = OffsetKind::Utf16;
+    let doc = Doc::with_options(options);
+    let text = doc.get_or_insert_text("content");
+    for (pos, del, ins) in patches {
+        let mut txn = doc.transact_mut();
+        if *del > 0 {
+            text.remove_range(&mut txn, *pos, *del);
+        }
+        if !ins.is_empty() {
+            text.insert(&mut txn, *pos, ins);
+        }
+    }
+    let txn = doc.transact();
+    txn.encode_state_as_update_v1(&yrs::StateVector::default())
+}
+
+/// `COPIES` replicas of the whole trace, each by its own client, merged: every copy starts at
+/// the text start with no origin, so they sit side by side (ordered by client id), each with
+/// its history's blocks. Cached in the target directory: building takes minutes.
+fn copies_state(patches: &[Patch]) -> Vec<u8> {
+    let cache = Path::new(env!("CARGO_TARGET_TMPDIR")).join("automerge-paper-x10.update");
+    if let Ok(state) = std::fs::read(&cache) {
+        return state;
+    }
+    let copies: Vec<Vec<u8>> = (0..COPIES).map(|k| final_state_as(patches, 100 + k)).collect();
+    let state = yrs::merge_updates_v1(&copies).unwrap();
+    let _ = std::fs::write(&cache, &state);
+    state
+}
+
+/// A typist's keystrokes on a document of `len` chars: bursts of `BURST` chars at random
+/// places, each burst typed left to right, as `(char position, char)`.
+fn keystrokes(len: usize) -> Vec<(usize, char)> {
+    use rand::{Rng, SeedableRng};
+    let mut rng = rand::rngs::SmallRng::seed_from_u64(17);
+    let mut out = Vec::with_capacity(KEYSTROKES);
+    let mut typed = 0;
+    while out.len() < KEYSTROKES {
+        let start = rng.random_range(0..=len + typed);
+        for i in 0..BURST.min(KEYSTROKES - out.len()) {
+            out.push((start + i, (b'a' + rng.random_range(0..26u8)) as char));
+        }
+        typed += BURST;
+    }
+    out
+}
+
+fn server_config(client: u64) -> DocumentConfig {
+    DocumentConfig {
+        track_deltas: false,
+        track_undo: false,
+        verify_integration: true,
+        ..DocumentConfig::new(client)
+    }
+}
+
+fn bench_long(c: &mut Criterion) {
+    let Some((patches, end)) = load("automerge-paper") else { return };
+    let prefix = final_state(&patches[..PREFIX.min(patches.len())]);
+    let full = final_state(&patches);
+    assert_eq!(Document::from_state(DocumentConfig::new(3), &full).unwrap().text(), end);
+    let megabyte = copies_state(&patches);
+    let mut group = c.benchmark_group("long-document");
+    group.sample_size(10).warm_up_time(Duration::from_secs(1));
+    group.measurement_time(Duration::from_secs(5));
+    group.throughput(Throughput::Elements(KEYSTROKES as u64));
+    for (name, state) in [("prefix-30k", &prefix), ("final-105k", &full), ("copies-1mb", &megabyte)]
+    {
+        let len = Document::from_state(DocumentConfig::new(3), state).unwrap().len_chars();
+        println!("{name}: {len} chars, state {} bytes", state.len());
+        let keys = keystrokes(len);
+        let type_all = |doc: &mut Document| -> Vec<Vec<u8>> {
+            keys.iter()
+                .map(|&(pos, ch)| doc.replace(pos..pos, ch.encode_utf8(&mut [0; 4]), 0).unwrap())
+                .collect()
+        };
+        let updates = type_all(&mut Document::from_state(DocumentConfig::new(7), state).unwrap());
+        group.bench_function(format!("{name}/local_edit"), |b| {
+            b.iter_batched(
+                || Document::from_state(DocumentConfig::new(7), state).unwrap(),
+                |mut doc| type_all(&mut doc),
+                BatchSize::PerIteration,
+            )
+        });
+        group.bench_function(format!("{name}/remote_apply"), |b| {
+            b.iter_batched(
+                || Document::from_state(DocumentConfig::new(8), state).unwrap(),
+                |mut doc| {
+                    for update in &updates {
+                        black_box(doc.apply_update(update).unwrap());
+                    }
+                    doc
+                },
+                BatchSize::PerIteration,
+            )
+        });
+        group.bench_function(format!("{name}/server_apply"), |b| {
+            b.iter_batched(
+                || Document::from_state(server_config(9), state).unwrap(),
+                |mut doc| {
+                    for update in &updates {
+                        black_box(doc.integrate_update(update).unwrap());
+                    }
+                    doc
+                },
+                BatchSize::PerIteration,
+            )
+        });
+    }
+    group.finish();
+}
+
 fn benches(c: &mut Criterion) {
     bench_trace(c, "automerge-paper");
     bench_trace(c, "seph-blog1");
+    bench_long(c);
 }
 
 criterion_group!(replay, benches);

@@ -15,12 +15,14 @@ use crate::presence::{
 };
 
 /// Where this user looks, for [`Client::set_presence_with_view`].
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct LocalView {
     /// Whether this document is the one in front of the user.
     pub focused: bool,
     /// Char offset of the first char they see.
     pub top: Option<usize>,
+    /// In a workspace's manifest: the document in front of the user (see [`ViewPresence`]).
+    pub file: Option<String>,
 }
 use crate::session::{Extensions, PeerAccess, SessionConfig, SyncSession};
 
@@ -274,7 +276,7 @@ impl Client {
             None => None,
         };
         let state = PresenceState { user: Some(user), cursor: self.sticky_cursor(cursor)? };
-        let view = ViewPresence { focused: view.focused, top };
+        let view = ViewPresence { focused: view.focused, top, file: view.file };
         let update = self.presence.set_local_state_with_view(&state, &view, now_ms)?;
         Ok(self.frames_if_connected(SyncSession::awareness_frame(&update)))
     }

@@ -78,6 +78,10 @@ pub struct ViewPresence {
     /// The start of the first line they see.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub top: Option<StickyIndex>,
+    /// In a workspace's manifest: the document (its id under the workspace's prefix) the user
+    /// has in front of them, so that everyone in the workspace sees who is in which file.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub file: Option<String>,
 }
 
 /// The [`ViewPresence`] of an awareness state, if it has one.
@@ -327,7 +331,7 @@ mod tests {
         let top = document.sticky_position(4, Assoc::After).unwrap();
         let mut ana = Presence::new(7);
         let state = PresenceState { user: Some(user("ana")), cursor: None };
-        let view = ViewPresence { focused: true, top: Some(top) };
+        let view = ViewPresence { focused: true, top: Some(top), file: Some("src/a.rs".into()) };
         let update = ana.set_local_state_with_view(&state, &view, 0).unwrap();
         let mut ben = Presence::new(8);
         ben.apply_update(&update, 0).unwrap();
@@ -335,6 +339,7 @@ mod tests {
         assert_eq!(peer.state, state, "stock clients read the standard fields as before");
         let seen = peer.view.as_ref().unwrap();
         assert!(seen.focused);
+        assert_eq!(seen.file.as_deref(), Some("src/a.rs"));
         assert_eq!(document.resolve_position(seen.top.as_ref().unwrap()), Some(4));
         let plain = ana.set_local_state(&state, 1).unwrap();
         ben.apply_update(&plain, 1).unwrap();

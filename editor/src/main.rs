@@ -109,6 +109,11 @@ struct WorkspaceLimits {
     max_file_size: u64,
 }
 
+/// A document URL, or a workspace's when it ends in `/`.
+fn shared(url: String) -> Launch {
+    if url.ends_with('/') { Launch::Workspace(url) } else { Launch::Shared(url) }
+}
+
 /// One thing the command line asks to open.
 #[derive(Debug, PartialEq, Eq)]
 enum Launch {
@@ -116,6 +121,8 @@ enum Launch {
     Local(Option<PathBuf>),
     /// A shared document, `ws://HOST:PORT/DOC-ID`.
     Shared(String),
+    /// A workspace, `ws://HOST:PORT/PREFIX/` (the trailing slash).
+    Workspace(String),
 }
 
 /// A command line whose parts do not fit together.
@@ -140,6 +147,14 @@ enum UsageError {
     /// --file with several shared documents: which one it belongs to is unclear.
     #[error("--file links one shared document; {0} are given")]
     FileForMany(usize),
+    /// --file with a workspace: its files are linked by `tandem sync`.
+    #[error(
+        "--file links a shared document, not a workspace (keep a copy with tandem sync URL DIR)"
+    )]
+    FileForWorkspace,
+    /// Two workspaces at once.
+    #[error("one workspace at a time ({0} are given)")]
+    ManyWorkspaces(usize),
 }
 
 fn is_ws_url(s: &str) -> bool {
@@ -166,7 +181,7 @@ impl Args {
                     return Err(UsageError::BadDoc(doc.to_owned()));
                 }
                 // The scheme is checked with the rest of the URL when the document opens.
-                opened.push(Launch::Shared(format!("{server}/{doc}")));
+                opened.push(shared(format!("{server}/{doc}")));
             }
             // clap's `requires` makes --server and --doc come together.
             (Some(_), None) | (None, Some(_)) => return Err(UsageError::TwoDocuments),
@@ -174,13 +189,21 @@ impl Args {
         }
         for file in &self.files {
             opened.push(match file.to_str().filter(|f| is_ws_url(f)) {
-                Some(url) => Launch::Shared(url.to_owned()),
+                Some(url) => shared(url.to_owned()),
                 None => Launch::Local(Some(file.clone())),
             });
         }
         let shared = opened.iter().filter(|l| matches!(l, Launch::Shared(_))).count();
-        if shared == 0 && (self.linked_file.is_some() || self.offline || self.token.is_some()) {
+        let workspaces = opened.iter().filter(|l| matches!(l, Launch::Workspace(_))).count();
+        let collaborating = shared + workspaces > 0;
+        if !collaborating && (self.linked_file.is_some() || self.offline || self.token.is_some()) {
             return Err(UsageError::NotShared);
+        }
+        if workspaces > 1 {
+            return Err(UsageError::ManyWorkspaces(workspaces));
+        }
+        if shared == 0 && workspaces > 0 && self.linked_file.is_some() {
+            return Err(UsageError::FileForWorkspace);
         }
         if shared > 1 && self.linked_file.is_some() {
             return Err(UsageError::FileForMany(shared));
@@ -292,6 +315,13 @@ fn run(args: Args) -> anyhow::Result<()> {
                 };
                 let file = args.linked_file.clone();
                 Document::Shared(tandem::collab::AppOptions { url, file, ..base.clone() })
+            }
+            Launch::Workspace(url) => {
+                let base = match &identity {
+                    Some(base) => base,
+                    None => identity.insert(collaboration(&args, &config)?),
+                };
+                Document::Workspace(tandem::collab::AppOptions { url, file: None, ..base.clone() })
             }
         });
     }
@@ -514,6 +544,23 @@ mod tests {
         assert_eq!(args.data_dir.as_deref(), Some(std::path::Path::new("d")));
         assert_eq!(parse(&["./share"]).launch(), Ok(vec![Launch::Local(Some("./share".into()))]));
         assert!(clap_refuses(&["share", "proj"]).contains("URL"));
+    }
+
+    #[test]
+    fn issue_16_a_trailing_slash_opens_a_workspace() {
+        let ws = |url: &str| Launch::Workspace(url.into());
+        assert_eq!(launch(&["ws://h:1/team/"]), Ok(vec![ws("ws://h:1/team/")]));
+        assert_eq!(launch(&["ws://h:1/team"]), Ok(vec![shared("ws://h:1/team")]));
+        assert_eq!(
+            launch(&["--server", "ws://h:1", "--doc", "team/", "--token", "t"]),
+            Ok(vec![ws("ws://h:1/team/")])
+        );
+        assert_eq!(
+            launch(&["ws://h:1/team/", "notes.md", "ws://h:1/plan"]),
+            Ok(vec![ws("ws://h:1/team/"), local("notes.md"), shared("ws://h:1/plan")])
+        );
+        assert_eq!(launch(&["ws://h:1/a/", "ws://h:1/b/"]), Err(UsageError::ManyWorkspaces(2)));
+        assert_eq!(launch(&["ws://h:1/a/", "--file", "x"]), Err(UsageError::FileForWorkspace));
     }
 
     #[test]

@@ -401,7 +401,9 @@ fn y_sweet_binary() -> PathBuf {
 }
 
 /// y-sweet re-encodes every update through its own replica (yrs 0.19) instead of relaying the
-/// bytes; the probe still finds each keystroke, and every sent update is in the final state.
+/// bytes, and drops frames to a connection whose queue (1,024 frames) is full: the probe still
+/// finds each keystroke, 2,000 seeded updates still settle, and every sent update is in the
+/// final state.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn two_second_load_against_y_sweet() {
     const TEST: &str = "two_second_load_against_y_sweet";
@@ -433,7 +435,7 @@ async fn two_second_load_against_y_sweet() {
     let url = format!("ws://127.0.0.1:{port}");
     let flags = ["--docs", "2", "--clients-per-doc", "3", "--rate", "20", "--duration", "2"];
     let extra =
-        ["--drain", "0.5", "--protocol", "y-sweet", "--verify-sent", "--seed-updates", "50"];
+        ["--drain", "0.5", "--protocol", "y-sweet", "--verify-sent", "--seed-updates", "2000"];
     let report =
         run(args(&url, &[&flags[..], &extra[..]].concat()).validate().unwrap()).await.unwrap();
     assert_healthy(&report);

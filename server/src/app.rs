@@ -7,7 +7,7 @@ use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
 use crate::admission::Admission;
-use crate::auth::{Access, AuthError};
+use crate::auth::{self, Access, AuthError, Grant};
 use crate::config::Config;
 use crate::history::History;
 use crate::metrics::{Metrics, Rejection};
@@ -53,12 +53,24 @@ impl App {
     }
 
     /// Checks a request's token for `doc` (`""`: every document) and counts a refusal: the one
-    /// check websockets and the API share. Without an auth key access is open.
-    pub fn authorize(&self, token: Option<&str>, doc: &str) -> Result<Access, AuthError> {
+    /// check websockets and the API share. Returns what the token grants (its expiry among it);
+    /// without an auth key access is open and never expires.
+    pub fn authorize(&self, token: Option<&str>, doc: &str) -> Result<Grant, AuthError> {
         let result = match (&self.config.auth_key, token) {
-            (None, _) => Ok(Access::ReadWrite),
+            (None, _) => Ok(Grant {
+                doc: String::new(),
+                prefix: true,
+                access: Access::ReadWrite,
+                expires_at: None,
+                name: None,
+            }),
             (Some(_), None) => Err(AuthError::Missing),
-            (Some(key), Some(token)) => key.verify(token, doc, storage::unix_ms() / 1000),
+            (Some(key), Some(token)) => auth::grant_by_any(
+                std::iter::once(key).chain(&self.config.older_auth_keys),
+                token,
+                doc,
+                storage::unix_ms() / 1000,
+            ),
         };
         if result.is_err() {
             self.metrics.reject(Rejection::Auth);

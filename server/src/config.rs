@@ -114,8 +114,12 @@ impl Default for Limits {
 pub struct Config {
     /// Where documents live.
     pub database: Database,
-    /// With a key, every connection needs a valid token; without one, access is open.
+    /// With a key, every connection needs a valid token; without one, access is open. This key
+    /// mints tokens (share links).
     pub auth_key: Option<AuthKey>,
+    /// Keys whose tokens are still honoured beside `auth_key`'s (key rotation): each token is
+    /// checked with the key its id names, so removing a key here revokes its tokens.
+    pub older_auth_keys: Vec<AuthKey>,
     /// Directory of the browser client's static files; `None` serves the client built into the
     /// binary (or, without one, a page saying how to get it).
     pub web_dir: Option<PathBuf>,
@@ -149,6 +153,7 @@ impl Config {
         Self {
             database,
             auth_key: None,
+            older_auth_keys: Vec::new(),
             web_dir: None,
             text_name: tandem_crdt::DEFAULT_TEXT_NAME.to_owned(),
             limits: Limits::default(),

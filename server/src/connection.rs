@@ -22,7 +22,7 @@ use tokio_tungstenite::tungstenite;
 
 use crate::admission::Slot;
 use crate::app::App;
-use crate::auth::Access;
+use crate::auth::{Access, AuthError};
 use crate::metrics::Rejection;
 use crate::outbox::{CloseReason, Outbox, OutboxReceiver, code};
 use crate::peer::Peer;
@@ -105,8 +105,8 @@ async fn run_session(
     outbox: &Arc<Outbox>,
     stream: &mut SplitStream<WebSocket>,
 ) -> CloseReason {
-    let access = match app.authorize(request.token.as_deref(), &request.doc) {
-        Ok(access) => access,
+    let grant = match app.authorize(request.token.as_deref(), &request.doc) {
+        Ok(grant) => grant,
         Err(error) => {
             tracing::info!(doc = %request.doc, client = id, peer = ?request.peer, %error, "refused");
             // y-protocols' auth message first, so Yjs clients see "permission denied".
@@ -125,6 +125,7 @@ async fn run_session(
         }
     };
     let room = lease.room();
+    let access = grant.access;
     let session = SessionConfig::server(request.extensions, access.into());
     let author = app.author_claim(request.token.as_deref());
     if let Err(reason) = room.join(id, session, outbox.clone(), author).await {
@@ -140,17 +141,29 @@ async fn run_session(
     );
     let limits = &app.config.limits;
     let idle = tokio::time::sleep(limits.idle_timeout);
+    // The token's expiry, on the runtime's clock: the connection ends at that moment.
+    let expiry = grant.expires_at.map(|exp| {
+        let left = exp.saturating_mul(1000).saturating_sub(unix_ms());
+        tokio::time::sleep(Duration::from_millis(left))
+    });
+    let expired = async move {
+        match expiry {
+            Some(expiry) => expiry.await,
+            None => std::future::pending().await,
+        }
+    };
     let mut rate =
         RateLimit::new(limits.rate_messages, limits.rate_bytes, limits.max_message_bytes);
     let in_flight = Arc::new(Semaphore::new(MAX_FRAMES_IN_FLIGHT));
     // Made once, not per frame: each new one registers with (and locks) its token.
     let closed = outbox.closed();
     let shutdown = app.shutdown.cancelled();
-    tokio::pin!(closed, shutdown, idle);
+    tokio::pin!(closed, shutdown, idle, expired);
     let reason = loop {
         let message = tokio::select! {
             _ = &mut closed => break None,
             _ = &mut shutdown => break Some(CloseReason::new(code::GOING_AWAY, "server shutting down")),
+            _ = &mut expired => break Some(token_expired(app, outbox)),
             _ = &mut idle => break Some(CloseReason::new(
                 code::GOING_AWAY,
                 format!("silent for {} s, pings unanswered", limits.idle_timeout.as_secs()),
@@ -178,9 +191,17 @@ async fn run_session(
         let wait = rate.take(frame.len(), Instant::now());
         if !wait.is_zero() {
             app.metrics.rate_limited.inc();
-            tokio::time::sleep(wait).await;
+            tokio::select! {
+                _ = &mut expired => break Some(token_expired(app, outbox)),
+                _ = tokio::time::sleep(wait) => {}
+            }
         }
         app.writer.wait_for_space().await;
+        // A frame read before the token expired may be handled only before it expired: the
+        // rate limit or storage back-pressure may have held it past that moment.
+        if grant.is_expired(unix_ms() / 1000) {
+            break Some(token_expired(app, outbox));
+        }
         // Never closed, so this waits only for a slot.
         let Ok(slot) = in_flight.clone().acquire_owned().await else { break None };
         // A malformed frame closes the outbox (`closed` above), with the reason.
@@ -190,6 +211,15 @@ async fn run_session(
     room.leave(id, unix_ms(), Instant::now()).await;
     // The outbox's own reason (slow reader, storage failure) wins when it closed first.
     reason.unwrap_or_else(|| CloseReason::new(code::NORMAL, ""))
+}
+
+/// Ends a connection whose token expired as a refusal at connect does: y-protocols' auth
+/// message, then 1008 with the same reason.
+fn token_expired(app: &App, outbox: &Outbox) -> CloseReason {
+    app.metrics.reject(Rejection::Auth);
+    let reason = AuthError::Expired.to_string();
+    outbox.push(tandem_crdt::Message::AuthDenied { reason: reason.clone() }.encode());
+    CloseReason::new(code::POLICY, reason)
 }
 
 /// Maps a websocket read error to a close reason.

@@ -61,6 +61,11 @@ struct AuthKeyArgs {
     /// File holding the auth key (its first line; surrounding whitespace is ignored).
     #[arg(long, env = "TANDEM_AUTH_KEY_FILE", value_name = "PATH")]
     auth_key_file: Option<PathBuf>,
+    /// Key rotation: a file of lines `ID KEY`. The first key mints tokens (which carry its id);
+    /// tokens of every listed key are honoured, so deleting a line (and restarting) revokes the
+    /// tokens of that key. --auth-key still honours the tokens minted before rotation.
+    #[arg(long, env = "TANDEM_AUTH_KEYS_FILE", value_name = "PATH")]
+    auth_keys_file: Option<PathBuf>,
 }
 
 #[derive(Debug, clap::Args)]
@@ -183,7 +188,7 @@ struct TokenArgs {
     /// Who holds the token: the author name of their edits in the version history.
     #[arg(long)]
     name: Option<String>,
-    /// The server's key (--auth-key or --auth-key-file).
+    /// The server's key (--auth-key, --auth-key-file or the first of --auth-keys-file).
     #[command(flatten)]
     auth: AuthKeyArgs,
 }
@@ -225,13 +230,32 @@ fn token(args: TokenArgs) -> anyhow::Result<()> {
         expires_at: (args.ttl > 0).then(|| now.saturating_add(args.ttl)),
         name: args.name,
     };
-    let key = args.auth.key()?.context("give the server's key: --auth-key or --auth-key-file")?;
+    let (key, _) = args.auth.keys()?;
+    let key =
+        key.context("give the server's key: --auth-key, --auth-key-file or --auth-keys-file")?;
     println!("{}", key.mint(&grant));
     Ok(())
 }
 
 impl AuthKeyArgs {
-    /// The key, if one is given; an empty one counts as none.
+    /// The key that mints tokens, then every other key whose tokens are honoured: the keys of
+    /// --auth-keys-file first (its first line mints), then --auth-key.
+    fn keys(&self) -> anyhow::Result<(Option<AuthKey>, Vec<AuthKey>)> {
+        let mut keys = match &self.auth_keys_file {
+            Some(path) => {
+                let text = std::fs::read_to_string(path)
+                    .with_context(|| format!("--auth-keys-file {}", path.display()))?;
+                tandem_server::auth::keys_from_lines(&text)
+                    .with_context(|| format!("--auth-keys-file {}", path.display()))?
+            }
+            None => Vec::new(),
+        };
+        keys.extend(self.key()?);
+        let mut keys = keys.into_iter();
+        Ok((keys.next(), keys.collect()))
+    }
+
+    /// The key without an id, if one is given; an empty one counts as none.
     fn key(&self) -> anyhow::Result<Option<AuthKey>> {
         let text = match (&self.auth_key, &self.auth_key_file) {
             (Some(key), _) => key.clone(),
@@ -351,7 +375,7 @@ fn config_from(args: &ServeArgs) -> anyhow::Result<Config> {
         bail!("--max-message-size and --max-connections must be positive");
     }
     let mut config = Config::new(database);
-    config.auth_key = args.auth.key()?;
+    (config.auth_key, config.older_auth_keys) = args.auth.keys()?;
     config.trust_proxy = args.trust_proxy;
     config.web_dir = args.web_dir.clone();
     config.text_name = args.text_name.clone();

@@ -7,6 +7,7 @@ use std::time::Duration;
 use common::{InProcess, metric, sqlite_config};
 use tandem_crdt::PeerAccess;
 use tandem_e2e::{ClientOptions, Closed, PostgresDatabase, TestClient};
+use tandem_server::auth::{Access, AuthKey, Grant};
 use tandem_server::{Config, Database};
 
 fn durable() -> ClientOptions {
@@ -354,5 +355,89 @@ async fn connections_over_the_limit_are_turned_away() {
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
     assert!(admitted);
+    server.stop().await.unwrap();
+}
+
+/// Issue 18: a token is checked for as long as the connection lasts. At its expiry the
+/// connection is closed with 1008 "token expired" (after y-protocols' "permission denied"),
+/// and frames read before but applied after that moment (held back by the rate limit) are
+/// never applied.
+#[tokio::test]
+async fn a_connection_ends_when_its_token_expires() {
+    let dir = tempfile::tempdir().unwrap();
+    let key = AuthKey::new(b"expiry");
+    let mut config = sqlite_config(dir.path());
+    config.auth_key = Some(key.clone());
+    config.limits.rate_messages = 1;
+    let server = InProcess::start(config).await;
+    let token = |doc: &str, seconds: u64| {
+        let now = tandem_e2e::now_ms() / 1000;
+        let grant = Grant {
+            doc: doc.into(),
+            prefix: false,
+            access: Access::ReadWrite,
+            expires_at: Some(now + seconds),
+            name: None,
+        };
+        key.mint(&grant)
+    };
+    let options = |token: String| ClientOptions { token: Some(token), ..ClientOptions::default() };
+
+    let url = server.ws_url("d");
+    let mut writer = TestClient::connect_synced(&url, options(token("d", 3))).await.unwrap();
+    // Ten seconds' burst, then one message a second: most of these wait in the socket.
+    for _ in 0..40 {
+        writer.append("x").await.unwrap();
+    }
+    match writer.wait_closed().await.unwrap() {
+        Closed::Frame(code, reason) => assert_eq!((code, reason.as_str()), (1008, "token expired")),
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(writer.auth_denied(), Some("token expired"));
+    let reader = TestClient::connect_synced(&url, options(token("d", 60))).await.unwrap();
+    let applied = reader.text().len();
+    assert!(applied < 20, "{applied} of 40 frames applied");
+    server.stop().await.unwrap();
+}
+
+/// Key rotation: tokens of every configured key open documents, each checked with the key its
+/// id names; restarted without a key, that key's tokens are refused and the others still work.
+#[tokio::test]
+async fn retiring_a_key_revokes_its_tokens() {
+    let dir = tempfile::tempdir().unwrap();
+    let before = AuthKey::new(b"before rotation");
+    let june = AuthKey::with_id("2026-06", b"june");
+    let december = AuthKey::with_id("2026-12", b"december");
+    let grant = Grant {
+        doc: "d".into(),
+        prefix: false,
+        access: Access::ReadWrite,
+        expires_at: None,
+        name: None,
+    };
+    let tokens = [&before, &june, &december].map(|key| key.mint(&grant));
+    let options =
+        |token: &str| ClientOptions { token: Some(token.into()), ..ClientOptions::default() };
+    let config = |older: Vec<AuthKey>| {
+        let mut config = sqlite_config(dir.path());
+        config.auth_key = Some(december.clone());
+        config.older_auth_keys = older;
+        config
+    };
+
+    let server = InProcess::start(config(vec![june.clone(), before.clone()])).await;
+    for token in &tokens {
+        TestClient::connect_synced(&server.ws_url("d"), options(token)).await.unwrap();
+    }
+    server.stop().await.unwrap();
+
+    let server = InProcess::start(config(vec![before.clone()])).await;
+    let [legacy, from_june, from_december] = &tokens;
+    for token in [legacy, from_december] {
+        TestClient::connect_synced(&server.ws_url("d"), options(token)).await.unwrap();
+    }
+    let mut revoked = TestClient::connect(&server.ws_url("d"), options(from_june)).await.unwrap();
+    let closed = revoked.wait_closed().await.unwrap();
+    assert_eq!(closed, Closed::Frame(1008, "token signed with a retired or unknown key".into()));
     server.stop().await.unwrap();
 }

@@ -40,13 +40,10 @@ impl Slot {
         Slot { id, editor, shared: Some(shared), journal: None, highlighter: None }
     }
 
-    /// The name in the buffer list: the file, else the shared document's URL, else "[new]".
+    /// The name in the buffer list: the file, else the shared document's label (its URL, or its
+    /// path in an open workspace), else "[new]".
     pub fn name(&self) -> String {
-        match (self.editor.path(), &self.shared) {
-            (Some(path), _) => path.display().to_string(),
-            (None, Some(shared)) => shared.target().base.clone(),
-            (None, None) => "[new]".to_owned(),
-        }
+        self.editor.document().display_name()
     }
 
     /// The status bar's connection text (`None` for a local file).

@@ -42,12 +42,14 @@ pub mod picker;
 pub mod signals;
 pub mod splits;
 pub mod terminal;
+pub mod workspace;
 
 pub use buffers::{BufferId, Slot};
 use follow::Follow;
 use picker::{Picked, Picker, PickerItem, PickerKey};
 pub use signals::Signal;
 use splits::{Axis, Pane, PaneId, Splits};
+use workspace::Workspace;
 
 #[cfg(test)]
 mod buffer_tests;
@@ -74,6 +76,8 @@ pub enum AppEvent {
     Resize(u16, u16),
     /// From the network thread of a shared document's buffer.
     Net(BufferId, NetEvent),
+    /// From the network thread of the open workspace's manifest.
+    Manifest(NetEvent),
     /// The grammars finished loading (on a background thread).
     Syntax(SyntaxReady),
     /// The open picker has new results to show.
@@ -140,6 +144,8 @@ pub struct App {
     picker_pending: Arc<AtomicBool>,
     /// A problem in the config's `[keys]`, for the first buffer's message line.
     pending_message: Option<crate::editor::Message>,
+    /// The workspace open in the editor (`tandem ws://HOST/PREFIX/`), if any.
+    workspace: Option<Workspace>,
 }
 
 impl App {
@@ -185,6 +191,7 @@ impl App {
             visible: Vec::new(),
             picker_pending: Arc::new(AtomicBool::new(false)),
             pending_message: None,
+            workspace: None,
         }
         .with_config_errors(scratch)
     }
@@ -239,11 +246,23 @@ impl App {
     /// Opens a shared document and shows it in the focused split; it keeps syncing in the
     /// background when another buffer is shown.
     pub fn open_shared(&mut self, options: AppOptions) -> Result<BufferId, CollabError> {
+        if let Some(open) = self.shared_buffer(&options.url) {
+            self.show_buffer(open);
+            return Ok(open);
+        }
         let id = BufferId(self.next_buffer);
         let (editor, shared) = SharedDoc::open(options, &self.config, self.net_events(id))?;
         let (base, store) = (&shared.target().base, shared.store_dir().display());
         tracing::info!(url = %base, store = %store, "collaborating");
-        Ok(self.add_buffer(|id| Slot::shared(id, editor, shared)))
+        let path = self.workspace.as_ref().and_then(|w| w.path_of(&w.id_of(shared.target())?));
+        Ok(self.add_buffer(|id| {
+            let mut slot = Slot::shared(id, editor, shared);
+            if let Some(path) = path {
+                // A workspace's file is named by its path.
+                slot.editor.set_label(path);
+            }
+            slot
+        }))
     }
 
     /// Where buffer `id`'s network reports: its events on the app's channel.
@@ -274,6 +293,42 @@ impl App {
         }
     }
 
+    /// The open buffer of the shared document at `url`, if there is one.
+    fn shared_buffer(&self, url: &str) -> Option<BufferId> {
+        let target = collab::Target::parse(url).ok()?;
+        self.buffers
+            .iter()
+            .find(|s| s.shared.as_ref().is_some_and(|d| d.target().base == target.base))
+            .map(|s| s.id)
+    }
+
+    /// Opens the workspace at `options.url` (`ws://HOST:PORT/PREFIX/`): its files are what the
+    /// file picker (Ctrl-O) lists.
+    pub fn open_workspace(&mut self, options: AppOptions) -> Result<(), CollabError> {
+        let events = self.events.clone();
+        let workspace = Workspace::open(options, &self.config, move |event| {
+            if let Some(events) = &events {
+                let _ = events.send(AppEvent::Manifest(event));
+            }
+        })?;
+        tracing::info!(prefix = %workspace.prefix(), "workspace open");
+        self.workspace = Some(workspace);
+        for slot in &mut self.buffers {
+            slot.editor.enable_presence_list();
+        }
+        Ok(())
+    }
+
+    /// Whether a workspace is open.
+    pub fn has_workspace(&self) -> bool {
+        self.workspace.is_some()
+    }
+
+    /// Opens the file picker (over the workspace's files when one is open), as Ctrl-O does.
+    pub fn pick_file(&mut self) {
+        self.request(Request::OpenFile);
+    }
+
     /// Adds the buffer `make` builds and shows it in the focused split.
     fn add_buffer(&mut self, make: impl FnOnce(BufferId) -> Slot) -> BufferId {
         let id = BufferId(self.next_buffer);
@@ -286,6 +341,10 @@ impl App {
         }
         if let Some(syntaxes) = &self.syntaxes {
             slot.highlighter = highlighter_for(syntaxes, &mut slot.editor, &self.theme);
+        }
+        if self.workspace.is_some() {
+            // Who is in which file of the workspace, from any buffer.
+            slot.editor.enable_presence_list();
         }
         if let Some(message) = self.pending_message.take()
             && slot.editor.message().is_none()
@@ -466,6 +525,14 @@ impl App {
                 }
                 return result;
             }
+            AppEvent::Manifest(net) => {
+                let Some(workspace) = &mut self.workspace else { return Ok(()) };
+                let result = workspace.network(net, now);
+                if result.is_ok() {
+                    self.follow_peer();
+                }
+                return result;
+            }
             AppEvent::Syntax(ready) => self.set_syntaxes(ready.syntaxes),
             AppEvent::Picker => {
                 self.picker_pending.store(false, Ordering::Relaxed);
@@ -607,10 +674,17 @@ impl App {
                     Some(Overlay::Picker(Box::new(self.new_picker("Buffers", Box::new(source)))));
             }
             Request::OpenFile => {
-                let root = std::env::current_dir().unwrap_or_else(|_| PathBuf::from("."));
-                let source = picker::FilesSource { root };
-                self.overlay =
-                    Some(Overlay::Picker(Box::new(self.new_picker("Open", Box::new(source)))));
+                let (title, source): (_, Box<dyn picker::PickerSource>) = match &mut self.workspace
+                {
+                    Some(workspace) => {
+                        ("Open (Enter on a new path makes it)", workspace.picker_source())
+                    }
+                    None => {
+                        let root = std::env::current_dir().unwrap_or_else(|_| PathBuf::from("."));
+                        ("Open", Box::new(picker::FilesSource { root }))
+                    }
+                };
+                self.overlay = Some(Overlay::Picker(Box::new(self.new_picker(title, source))));
             }
             Request::GoOnline => self.go_online(),
             Request::SplitBelow => self.split(Axis::Rows),
@@ -666,24 +740,56 @@ impl App {
                     self.editor_mut().notify(e.to_string(), MessageKind::Error);
                 }
             }
-            Picked::Document(url) => {
-                let options = self.shared_options(&url);
-                match options.map(|o| self.open_shared(o)) {
-                    Some(Ok(_)) => {}
-                    Some(Err(e)) => self.editor_mut().notify(e.to_string(), MessageKind::Error),
-                    None => self.editor_mut().notify(
-                        "open a shared document first: its identity and store are reused",
-                        MessageKind::Error,
-                    ),
+            Picked::Document(url) => self.open_document(&url),
+            Picked::NewFile(path) => {
+                let Some(workspace) = &mut self.workspace else { return };
+                match workspace.create(&path, now_ms()) {
+                    Ok(url) => {
+                        self.open_document(&url);
+                        self.editor_mut()
+                            .notify(format!("{path}: a file of the workspace"), MessageKind::Info);
+                    }
+                    Err(e) => self.editor_mut().notify(e.to_string(), MessageKind::Error),
                 }
             }
         }
         self.size_views();
     }
 
-    /// Options for another document, like those of a shared document already open (identity,
-    /// token, store).
+    /// Opens (or shows) the shared document at `url` with the identity and store of the
+    /// workspace or of a shared document already open. An untouched scratch buffer it replaces
+    /// is closed (the one a workspace opens with).
+    fn open_document(&mut self, url: &str) {
+        let Some(options) = self.shared_options(url) else {
+            return self.editor_mut().notify(
+                "open a shared document first: its identity and store are reused",
+                MessageKind::Error,
+            );
+        };
+        let before = self.splits.focused_pane().buffer;
+        let scratch = self.index_of(before).is_some_and(|i| {
+            let slot = &self.buffers[i];
+            let ed = &slot.editor;
+            slot.shared.is_none()
+                && ed.path().is_none()
+                && ed.rope().len_chars() == 0
+                && !ed.is_modified()
+        });
+        match self.open_shared(options) {
+            Ok(opened) if scratch && opened != before && self.splits.panes().count() == 1 => {
+                self.buffers.retain(|s| s.id != before);
+            }
+            Ok(_) => {}
+            Err(e) => self.editor_mut().notify(e.to_string(), MessageKind::Error),
+        }
+    }
+
+    /// Options for another document: the workspace's when it is one of its files, else those of
+    /// a shared document already open (identity, token, store).
     fn shared_options(&self, url: &str) -> Option<AppOptions> {
+        if let Some(workspace) = &self.workspace {
+            return Some(workspace.options_for(url));
+        }
         let open = self.buffers.iter().find_map(|s| s.shared.as_ref())?;
         Some(AppOptions { url: url.to_owned(), file: None, ..open.options().clone() })
     }
@@ -916,12 +1022,21 @@ impl App {
         for slot in &mut self.buffers {
             slot.tick(now);
         }
+        if let Some(workspace) = &mut self.workspace {
+            workspace.tick(now);
+        }
     }
 
     /// Sends every buffer's local edits to its shared document (or journals them).
     pub fn send(&mut self, now: u64) {
         for slot in &mut self.buffers {
             slot.send(now);
+        }
+        let i = self.focused_index();
+        if let Some(workspace) = &mut self.workspace {
+            let focused = self.buffers[i].shared.as_ref().and_then(|s| workspace.id_of(s.target()));
+            workspace.set_location(focused);
+            workspace.send(now);
         }
     }
 
@@ -930,7 +1045,10 @@ impl App {
         for slot in &mut self.buffers {
             slot.persist(now)?;
         }
-        Ok(())
+        match &mut self.workspace {
+            Some(workspace) => workspace.persist(now),
+            None => Ok(()),
+        }
     }
 
     /// Draws the splits with their buffers (other users' cursors, connection states), the
@@ -996,14 +1114,11 @@ impl App {
                 return crate::ui::render_picker(&picker.view(preview), &self.theme, layout, buf);
             }
             Some(Overlay::Presence { selected }) => {
-                let slot = &mut self.buffers[i];
-                if let Some(shared) = &mut slot.shared {
-                    let collab = shared.collab();
-                    let user = collab.user().clone();
-                    let colour = Rgb::parse(&user.color).unwrap_or(self.theme.ui.foreground);
-                    let peers = collab.peers(&slot.editor);
-                    let selected = (!peers.is_empty()).then(|| (*selected).min(peers.len() - 1));
-                    render_peers((&user.name, colour), peers, selected, &self.theme, layout, buf);
+                let selected = *selected;
+                if let Some((name, colour)) = self.me() {
+                    let peers = self.focused_peers();
+                    let selected = (!peers.is_empty()).then(|| selected.min(peers.len() - 1));
+                    render_peers((&name, colour), &peers, selected, &self.theme, layout, buf);
                 }
             }
             None => {}
@@ -1105,6 +1220,12 @@ impl App {
                 result = Err(e);
             }
         }
+        if let Some(workspace) = self.workspace.take()
+            && let Err(e) = workspace.shutdown(now)
+        {
+            tracing::error!(error = %e, "closing the workspace");
+            result = Err(e);
+        }
         result
     }
 
@@ -1114,6 +1235,9 @@ impl App {
             if let Some(shared) = &mut slot.shared {
                 shared.disconnect_now();
             }
+        }
+        if let Some(workspace) = &mut self.workspace {
+            workspace.disconnect_now();
         }
     }
 }
@@ -1147,7 +1271,9 @@ fn highlighter_for(
     theme: &Theme,
 ) -> Option<Highlighter> {
     let first = crate::text::line_text(editor.rope(), 0);
-    let name = syntaxes.detect(editor.path(), &first)?;
+    // A shared document has no file, but its name (a URL, a workspace's path) may end in one's extension.
+    let name_hint = PathBuf::from(editor.document().display_name());
+    let name = syntaxes.detect(Some(editor.path().unwrap_or(&name_hint)), &first)?;
     tracing::info!(syntax = %name, "highlighting");
     editor.set_comment_token(crate::editor::line_comment(&name));
     Some(Highlighter::new(syntaxes.clone(), name, theme))

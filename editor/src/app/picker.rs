@@ -23,6 +23,8 @@ pub enum Picked {
     Buffer(BufferId),
     /// A shared document, `ws://HOST:PORT/DOC-ID`.
     Document(String),
+    /// A new file of the open workspace at this path (relative to the workspace's root).
+    NewFile(String),
 }
 
 /// One candidate: what it is called and what picking it opens.
@@ -278,7 +280,7 @@ impl Picker {
                 let end = rope.line_to_char(rope.len_lines().min(200));
                 String::from(rope.slice(..end)).into()
             }
-            Picked::Document(_) => return None,
+            Picked::Document(_) | Picked::NewFile(_) => return None,
         };
         self.preview = Some((target, text.clone()));
         Some(text)

@@ -28,6 +28,8 @@ pub enum Document {
     File(Option<PathBuf>),
     /// A shared document on a server.
     Shared(AppOptions),
+    /// A workspace on a server (`ws://HOST:PORT/PREFIX/`): its files are what the picker lists.
+    Workspace(AppOptions),
 }
 
 /// How the editor ended.
@@ -65,9 +67,16 @@ pub fn run(
                 let url = options.url.clone();
                 app.open_shared(options).with_context(|| format!("opening {url}"))?;
             }
+            Document::Workspace(options) => {
+                let url = options.url.clone();
+                app.open_workspace(options).with_context(|| format!("opening {url}"))?;
+            }
         }
     }
-    if app.buffers().is_empty() {
+    // A workspace alone opens with its file picker, over an empty buffer that the first file
+    // picked replaces.
+    let pick = app.buffers().is_empty();
+    if pick {
         app.open_scratch();
     }
     // The first document on the command line is the one shown.
@@ -83,6 +92,9 @@ pub fn run(
     app.resize(size.width, size.height);
     if let Some(dir) = journal_dir {
         app.start_journal(dir);
+    }
+    if pick && app.has_workspace() {
+        app.pick_file();
     }
     if config.syntax {
         app.load_syntax(events.clone());

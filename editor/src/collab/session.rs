@@ -66,6 +66,9 @@ pub struct PeerView {
     pub focused: Option<bool>,
     /// The first char they see, when their client says and it resolves here.
     pub top: Option<usize>,
+    /// In a workspace's manifest: the document they have in front of them (its id under the
+    /// prefix), when their client says.
+    pub file: Option<String>,
 }
 
 /// What a frame from the server did, beyond patching the editor.
@@ -98,6 +101,8 @@ pub struct Collab {
     published: Option<(Selection, LocalView)>,
     /// Whether this document is the one in front of the user (the app may show several).
     focused: bool,
+    /// In a workspace's manifest: the document in front of the user, published with presence.
+    location: Option<String>,
     last_publish_ms: u64,
     connection: Connection,
     /// Whether this connection's server sends durability confirmations (stock y-websocket
@@ -118,6 +123,7 @@ impl Collab {
             user,
             published: None,
             focused: true,
+            location: None,
             last_publish_ms: 0,
             connection: Connection::Connecting,
             durable_seen: false,
@@ -176,10 +182,10 @@ impl Collab {
     fn publish(&mut self, ed: &Editor, now_ms: u64, when: Publish) -> Result<Frames, CollabError> {
         let force = when == Publish::Always;
         let published = (ed.selection(), self.local_view(ed));
-        if !force && self.published == Some(published) {
+        if !force && self.published.as_ref() == Some(&published) {
             return Ok(Vec::new());
         }
-        self.published = Some(published);
+        self.published = Some(published.clone());
         self.last_publish_ms = now_ms;
         let (selection, view) = published;
         let cursor = Some((selection.anchor, selection.head));
@@ -188,13 +194,20 @@ impl Collab {
 
     fn local_view(&self, ed: &Editor) -> LocalView {
         let top = ed.rope().line_to_char(ed.view().top_line.min(ed.rope().len_lines() - 1));
-        LocalView { focused: self.focused, top: Some(top) }
+        LocalView { focused: self.focused, top: Some(top), file: self.location.clone() }
     }
 
     /// Says whether this document is the one in front of the user; others following them
     /// switch documents with them. Published with the next flush.
     pub fn set_focused(&mut self, focused: bool) {
         self.focused = focused;
+    }
+
+    /// Says which document of a workspace is in front of the user (this session being the
+    /// workspace's manifest), so that everyone in it sees who is in which file and followers
+    /// cross files. Published with the next flush.
+    pub fn set_location(&mut self, file: Option<String>) {
+        self.location = file;
     }
 
     /// Periodic work: renews presence before peers time it out, forgets silent peers.
@@ -240,7 +253,8 @@ impl Collab {
         let event = self.client.receive(frame, now_ms)?;
         self.durable_seen |= event.durable;
         frames.extend(event.replies);
-        let cursor_published = self.published == Some((ed.selection(), self.local_view(ed)));
+        let cursor_published =
+            self.published.as_ref() == Some(&(ed.selection(), self.local_view(ed)));
         for delta in &event.deltas {
             self.apply_delta(ed, delta);
         }
@@ -335,6 +349,23 @@ impl Collab {
         Ok(Some(frames))
     }
 
+    /// Makes `edits` (ascending, in the current text's chars) as this user, though not typed: a
+    /// program's change, such as a line added to a workspace's manifest. Returns the frames.
+    pub fn apply_local(
+        &mut self,
+        ed: &mut Editor,
+        edits: &[Edit],
+        now_ms: u64,
+    ) -> Result<Frames, CollabError> {
+        let mut frames = self.flush(ed, now_ms)?;
+        for edit in edits.iter().rev() {
+            frames.extend(self.client.replace(edit.range.clone(), &edit.text, now_ms)?);
+            ed.apply_remote(edit.clone());
+        }
+        self.peers = None;
+        Ok(frames)
+    }
+
     /// The frames that tell others this user left (send before closing).
     pub fn leave(&mut self, now_ms: u64) -> Result<Frames, CollabError> {
         Ok(self.client.leave(now_ms)?)
@@ -353,6 +384,7 @@ impl Collab {
                 .into_iter()
                 .map(|(peer, cursor)| {
                     let focused = peer.view.as_ref().map(|v| v.focused);
+                    let file = peer.view.as_ref().and_then(|v| v.file.clone());
                     let top = peer
                         .view
                         .as_ref()
@@ -365,7 +397,7 @@ impl Collab {
                         .and_then(|u| Rgb::parse(&u.color).ok())
                         .unwrap_or(Rgb(0x88, 0x88, 0x88));
                     let cursor = cursor.map(|(a, h)| (a.min(len), h.min(len)));
-                    PeerView { client_id: peer.client_id, name, colour, cursor, focused, top }
+                    PeerView { client_id: peer.client_id, name, colour, cursor, focused, top, file }
                 })
                 .collect();
             peers.sort_by(|a, b| (&a.name, a.client_id).cmp(&(&b.name, b.client_id)));

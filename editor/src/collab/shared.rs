@@ -331,6 +331,14 @@ impl SharedDoc {
         Ok(())
     }
 
+    /// Makes `edits` as this user though not typed (see [`Collab::apply_local`]); they go out
+    /// with the next [`SharedDoc::send`] and are stored with the next [`SharedDoc::persist`].
+    pub fn edit(&mut self, ed: &mut Editor, edits: &[Edit], now: u64) -> Result<(), CollabError> {
+        let frames = self.collab.apply_local(ed, edits, now)?;
+        self.outbox.extend(frames);
+        Ok(())
+    }
+
     /// Periodic work (call about once a second): presence renewal, peer expiry, snapshots.
     pub fn tick(&mut self, ed: &mut Editor, now: u64) {
         match self.collab.tick(ed, now) {

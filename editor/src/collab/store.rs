@@ -321,8 +321,15 @@ fn sync_dir(dir: &Path) -> io::Result<()> {
     }
 }
 
+/// The longest name [`safe_name`] gives: file systems take 255 bytes per name, and callers may
+/// add a little (a suffix, a temporary file's decoration).
+pub const MAX_SAFE_NAME_BYTES: usize = 200;
+
 /// A file-name-safe rendering of `name`: letters, digits, `-`, `_` and `.` kept, everything else
-/// as `%XX`, and no name that is only dots.
+/// as `%XX`, and no name that is only dots. A rendering longer than [`MAX_SAFE_NAME_BYTES`] (a
+/// document id may be 512 bytes, three times that encoded) keeps its start and ends in `~` and a
+/// 128-bit hash of the whole name, so distinct names stay distinct; no shorter rendering has a
+/// `~`, and names that fit are rendered as they always were.
 pub fn safe_name(name: &str) -> String {
     let mut out = String::with_capacity(name.len());
     for byte in name.bytes() {
@@ -332,7 +339,24 @@ pub fn safe_name(name: &str) -> String {
             _ => out.push_str(&format!("%{byte:02X}")),
         }
     }
-    if out.is_empty() { "%".to_owned() } else { out }
+    if out.is_empty() {
+        return "%".to_owned();
+    }
+    if out.len() > MAX_SAFE_NAME_BYTES {
+        let hash = format!("~{:032x}", fnv1a_128(name.as_bytes()));
+        // The rendering is ASCII: any byte is a char boundary.
+        out.truncate(MAX_SAFE_NAME_BYTES - hash.len());
+        out.push_str(&hash);
+    }
+    out
+}
+
+/// 128-bit FNV-1a: stable across runs and platforms (a store must be found again), wide enough
+/// that two document ids never share a name.
+fn fnv1a_128(bytes: &[u8]) -> u128 {
+    const OFFSET: u128 = 0x6c62_272e_07bb_0142_62b8_2175_6295_c58d;
+    const PRIME: u128 = 0x0000_0000_0100_0000_0000_0000_0000_013b;
+    bytes.iter().fold(OFFSET, |h, &b| (h ^ u128::from(b)).wrapping_mul(PRIME))
 }
 
 #[cfg(test)]
@@ -432,5 +456,25 @@ mod tests {
         assert_eq!(safe_name(".."), "%2E.");
         assert_eq!(safe_name("127.0.0.1:8080"), "127.0.0.1%3A8080");
         assert_eq!(safe_name(""), "%");
+    }
+
+    #[test]
+    fn issue_16_a_long_document_id_gets_a_short_distinct_file_name() {
+        // The longest id, nearly all escapes: 1,530 bytes once encoded.
+        let id = |last: char| format!("{}/{last}", "é/".repeat(127).trim_end_matches('/'));
+        let (a, b) = (id('a'), id('b'));
+        assert!(tandem_crdt::validate_doc_id(&a).is_ok() && a.len() > 380, "{}", a.len());
+        let (name_a, name_b) = (safe_name(&a), safe_name(&b));
+        assert!(name_a.len() <= MAX_SAFE_NAME_BYTES, "{}", name_a.len());
+        assert_ne!(name_a, name_b);
+        assert_eq!(safe_name(&a), name_a, "stable");
+        assert!(name_a.contains('~') && !safe_name("team/notes.md").contains('~'));
+        // The store of such a document works on a real file system.
+        let dir = tempfile::tempdir().unwrap();
+        let mut store = OfflineStore::new(dir.path(), "h:1", &a);
+        store.lock().unwrap();
+        store.append(&[(Origin::Local, b"kept")]).unwrap();
+        let loaded = OfflineStore::new(dir.path(), "h:1", &a).load().unwrap().unwrap();
+        assert_eq!(loaded.state.unconfirmed, vec![b"kept".to_vec()]);
     }
 }

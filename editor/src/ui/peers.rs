@@ -20,7 +20,11 @@ pub fn render_peers(
 ) {
     let ui = &theme.ui;
     let mut rows = vec![(format!("● {} (you)", me.0), me.1)];
-    rows.extend(peers.iter().map(|p| (format!("● {}", p.name), p.colour)));
+    rows.extend(peers.iter().map(|p| match &p.file {
+        // In a workspace: the file in front of them.
+        Some(file) => (format!("● {}  {file}", p.name), p.colour),
+        None => (format!("● {}", p.name), p.colour),
+    }));
     let width = rows.iter().map(|(r, _)| r.chars().count()).max().unwrap_or(0) as u16 + 2;
     let width = width.max(if peers.is_empty() { 12 } else { 36 }).min(area.width);
     let height = (rows.len() as u16 + 1).min(area.height.saturating_sub(2));

@@ -143,7 +143,8 @@ impl Request<'_> {
         let access = self
             .app
             .authorize(self.token, &id)
-            .map_err(|error| Refusal::new(StatusCode::UNAUTHORIZED, error.to_string()))?;
+            .map_err(|error| Refusal::new(StatusCode::UNAUTHORIZED, error.to_string()))?
+            .access;
         if needed == Access::ReadWrite && access == Access::ReadOnly {
             return Err(Refusal::new(StatusCode::FORBIDDEN, "the token grants reading only"));
         }

@@ -9,7 +9,7 @@ use tokio::sync::{mpsc, oneshot};
 
 use super::retention;
 use super::store::{HistoryStore, NewVersion};
-use crate::storage::StorageError;
+use crate::storage::error::StorageError;
 
 enum Job {
     Record(Arc<str>, NewVersion),

@@ -15,7 +15,7 @@ use futures_util::future::BoxFuture;
 use sha2::{Digest, Sha256};
 
 use super::{Version, VersionKind};
-use crate::storage::StorageError;
+use crate::storage::error::StorageError;
 
 /// The `versions` table in SQLite (migration 2).
 pub(crate) const SQLITE_SCHEMA: &str = "
