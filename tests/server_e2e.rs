@@ -142,8 +142,12 @@ async fn auth_tokens() {
 /// does not grow with what it would have had to queue.
 #[tokio::test]
 async fn slow_reader_is_dropped_and_memory_stays_bounded() {
+    // The typist is a firehose: in a debug build its 10,000 updates cost seconds of CPU, which
+    // a CPU budget would rightly slow down. This test is about the reader.
     let options = ServerOptions {
-        args: ["--max-queued-messages", "500"].map(String::from).to_vec(),
+        args: ["--max-queued-messages", "500", "--cpu-budget-ms", "100000"]
+            .map(String::from)
+            .to_vec(),
         ..ServerOptions::default()
     };
     let server = TestServer::start(options).await.unwrap();

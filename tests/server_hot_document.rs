@@ -31,6 +31,7 @@ async fn a_hot_document_leaves_health_other_documents_and_shutdown_responsive() 
     assert!(report.relay_ms.len() >= 10, "the other document relayed too little: {report:?}");
     assert!(percentile(&report.healthz_ms, 99.0) < 1_000.0, "{}", report.summary());
     assert!(percentile(&report.relay_ms, 99.0) < 1_000.0, "{}", report.summary());
+    assert!(report.cpu_limited > Some(0), "no attacker was slowed: {}", report.summary());
     let close = report.sigterm_close_ms.unwrap_or(f64::INFINITY);
     assert!(close < 3_000.0, "SIGTERM acted on late: {}", report.summary());
 }

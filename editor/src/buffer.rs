@@ -2,9 +2,20 @@
 //!
 //! All positions are char offsets into the buffer.
 
+use std::cell::Cell;
+use std::ops::Range;
+
 use ropey::Rope;
 
 use crate::text::{Edit, LineEnding};
+
+/// Lines at least this long (in bytes) are checked for the plain-line fast path ([`Buffer::plain_long_line`]).
+pub const LONG_LINE_BYTES: usize = 64 * 1024;
+
+/// Whether `text` keeps a line plain: ASCII, no tab, no line break.
+fn plain(text: &str) -> bool {
+    text.bytes().all(|b| b.is_ascii() && !matches!(b, b'\t' | b'\n' | b'\r'))
+}
 
 /// Who made an edit: local edits are queued for the collaborative layer, remote ones came from it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -58,6 +69,9 @@ pub struct Buffer {
     grouping: bool,
     /// Index in `pending` of each edit that opened an undo step (the shared document's undo mirrors them).
     step_starts: Vec<usize>,
+    /// The char range of the content of a long line known to be plain (see [`Buffer::plain_long_line`]), kept
+    /// through edits that keep it plain so that typing in it never rescans it.
+    plain_long: Cell<Option<Range<usize>>>,
     damage: Vec<LineDamage>,
     damage_overflow: Option<usize>,
     line_ending: LineEnding,
@@ -73,6 +87,7 @@ impl Buffer {
             group_starts: Vec::new(),
             grouping: false,
             step_starts: Vec::new(),
+            plain_long: Cell::new(None),
             damage: Vec::new(),
             damage_overflow: None,
             line_ending,
@@ -102,6 +117,7 @@ impl Buffer {
         let removed_lines = self.rope.char_to_line(edit.range.end) - line;
         self.rope.remove(edit.range.clone());
         self.rope.insert(edit.range.start, &edit.text);
+        self.keep_plain_long(edit);
         let added = self.rope.char_to_line(edit.range.start + edit.inserted_len()) - line;
         self.note_damage(LineDamage { line, removed: removed_lines, added });
         if source == EditSource::Local {
@@ -111,6 +127,49 @@ impl Buffer {
             self.pending.push(edit.clone());
         }
         Some(removed)
+    }
+
+    /// Whether line `idx` is long (at least [`LONG_LINE_BYTES`]) and plain: ASCII without tabs, so that laid out
+    /// on one row each char takes one cell and its column is its offset. Layout of such a line (a 50 MB minified
+    /// file) then needs no scan from its start. The answer for the last long line asked about is kept through
+    /// edits, so a keystroke in it costs no scan either.
+    pub fn plain_long_line(&self, idx: usize) -> bool {
+        let line = self.rope.line(idx);
+        if line.len_bytes() < LONG_LINE_BYTES {
+            return false;
+        }
+        let start = self.rope.line_to_char(idx);
+        let content = start..start + crate::text::content_len(line);
+        let known = self.plain_long.take();
+        if known.as_ref() == Some(&content) {
+            self.plain_long.set(known);
+            return true;
+        }
+        let is_plain = line.slice(..content.end - start).chunks().all(plain);
+        self.plain_long.set(if is_plain { Some(content) } else { known });
+        is_plain
+    }
+
+    /// Keeps the known plain long line's range in step with `edit` (just applied), or forgets it when the edit
+    /// may have made it something else.
+    fn keep_plain_long(&mut self, edit: &Edit) {
+        let Some(known) = self.plain_long.take() else { return };
+        let inserted = edit.inserted_len();
+        let removed = edit.range.len();
+        let kept = if edit.range.end < known.start {
+            // Before the line (an edit ending right at its start may join it to the previous line).
+            Some(known.start + inserted - removed..known.end + inserted - removed)
+        } else if edit.range.start > known.end {
+            Some(known)
+        } else if edit.range.start >= known.start
+            && edit.range.end <= known.end
+            && plain(&edit.text)
+        {
+            Some(known.start..known.end + inserted - removed)
+        } else {
+            None
+        };
+        self.plain_long.set(kept);
     }
 
     fn note_damage(&mut self, damage: LineDamage) {
@@ -210,5 +269,29 @@ mod tests {
         let sizes: Vec<usize> = b.take_pending_groups().iter().map(Vec::len).collect();
         assert_eq!(sizes, vec![1, 2, 1, 1]);
         assert!(b.take_pending_groups().is_empty());
+    }
+
+    #[test]
+    fn a_plain_long_line_is_known_through_plain_edits_and_forgotten_otherwise() {
+        let known = |b: &Buffer| {
+            let k = b.plain_long.take();
+            b.plain_long.set(k.clone());
+            k
+        };
+        let long = "x".repeat(LONG_LINE_BYTES);
+        let mut b = Buffer::new(Rope::from_str(&format!("short\n{long}\nend")));
+        assert!(!b.plain_long_line(0), "short lines never take the fast path");
+        assert!(b.plain_long_line(1));
+        b.splice(&Edit::insert(6 + 10, "typed"), EditSource::Local);
+        assert_eq!(known(&b), Some(6..6 + LONG_LINE_BYTES + 5));
+        b.splice(&Edit::insert(0, "before "), EditSource::Remote);
+        assert!(b.plain_long_line(1));
+        b.splice(&Edit::insert(20, "\t"), EditSource::Local);
+        assert_eq!(known(&b), None, "a tab ends it");
+        assert!(!b.plain_long_line(1));
+        let mut b = Buffer::new(Rope::from_str(&format!("{long}é")));
+        assert!(!b.plain_long_line(0), "not ASCII");
+        b.splice(&Edit::delete(LONG_LINE_BYTES..LONG_LINE_BYTES + 1), EditSource::Local);
+        assert!(b.plain_long_line(0));
     }
 }

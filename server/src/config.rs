@@ -17,6 +17,8 @@ pub const DEFAULT_MAX_CONNECTIONS: usize = 10_000;
 pub const DEFAULT_RATE_MESSAGES: u32 = 1_000;
 /// Default sustained bytes per second a connection may send (bursts of ten seconds' worth).
 pub const DEFAULT_RATE_BYTES: u64 = 16 << 20;
+/// Default milliseconds of handling per second a connection's frames may cost (after a burst).
+pub const DEFAULT_CPU_BUDGET_MS: u32 = 250;
 /// Default number of frames that may wait for a slow reader before it is dropped.
 pub const DEFAULT_MAX_QUEUED_MESSAGES: usize = 4_096;
 /// Default bytes that may wait for a slow reader before it is dropped.
@@ -88,6 +90,9 @@ pub struct Limits {
     pub rate_messages: u32,
     /// Sustained bytes per second per connection, handled like `rate_messages`.
     pub rate_bytes: u64,
+    /// Milliseconds of handling per second a connection's frames may cost the server (after a
+    /// half-second burst); a connection over it is read more slowly, like `rate_messages`.
+    pub cpu_budget_ms: u32,
     /// Frames that may wait to be sent to one connection; past that it is dropped as too slow.
     pub max_queued_messages: usize,
     /// Bytes that may wait to be sent to one connection; past that it is dropped as too slow.
@@ -103,6 +108,7 @@ impl Default for Limits {
             idle_timeout: DEFAULT_IDLE_TIMEOUT,
             rate_messages: DEFAULT_RATE_MESSAGES,
             rate_bytes: DEFAULT_RATE_BYTES,
+            cpu_budget_ms: DEFAULT_CPU_BUDGET_MS,
             max_queued_messages: DEFAULT_MAX_QUEUED_MESSAGES,
             max_queued_bytes: DEFAULT_MAX_QUEUED_BYTES,
         }

@@ -23,10 +23,12 @@ use tokio_tungstenite::tungstenite;
 use crate::admission::Slot;
 use crate::app::App;
 use crate::auth::{Access, AuthError};
+use crate::cpu_budget::{CpuBudget, MAX_FRAMES_IN_FLIGHT};
 use crate::metrics::Rejection;
 use crate::outbox::{CloseReason, Outbox, OutboxReceiver, code};
 use crate::peer::Peer;
 use crate::storage::unix_ms;
+use crate::token_bucket::TokenBucket;
 
 /// How long closing may take before the socket is simply dropped.
 const CLOSE_TIMEOUT: Duration = Duration::from_secs(1);
@@ -34,9 +36,6 @@ const CLOSE_TIMEOUT: Duration = Duration::from_secs(1);
 const MAX_BATCH_FRAMES: usize = 64;
 /// Bytes after which a batch is flushed even if more frames are queued.
 const MAX_BATCH_BYTES: usize = 64 * 1024;
-/// Frames of one connection queued for its room and not handled yet; past this the connection
-/// stops reading (its frames are handled off the runtime, see [`crate::executor`]).
-const MAX_FRAMES_IN_FLIGHT: usize = 64;
 
 /// What a client asked for when it connected.
 #[derive(Debug, Clone)]
@@ -154,7 +153,10 @@ async fn run_session(
     };
     let mut rate =
         RateLimit::new(limits.rate_messages, limits.rate_bytes, limits.max_message_bytes);
-    let in_flight = Arc::new(Semaphore::new(MAX_FRAMES_IN_FLIGHT));
+    // Frames queued for the room and not handled yet (handled off the runtime, see
+    // `crate::executor`); weighed by their cost, see `crate::cpu_budget`.
+    let in_flight = Arc::new(Semaphore::new(MAX_FRAMES_IN_FLIGHT as usize));
+    let mut cpu = CpuBudget::new(limits.cpu_budget_ms);
     // Made once, not per frame: each new one registers with (and locks) its token.
     let closed = outbox.closed();
     let shutdown = app.shutdown.cancelled();
@@ -188,24 +190,37 @@ async fn run_session(
         };
         app.metrics.messages_in.inc();
         app.metrics.bytes_in.add(frame.len() as u64);
-        let wait = rate.take(frame.len(), Instant::now());
-        if !wait.is_zero() {
+        let now = Instant::now();
+        let rate_wait = rate.take(frame.len(), now);
+        let cpu_wait = cpu.charge(now);
+        if !rate_wait.is_zero() {
             app.metrics.rate_limited.inc();
+        }
+        if !cpu_wait.is_zero() {
+            app.metrics.cpu_limited.inc();
+        }
+        let wait = rate_wait.max(cpu_wait);
+        if !wait.is_zero() {
             tokio::select! {
+                _ = &mut closed => break None,
+                _ = &mut shutdown => break Some(CloseReason::new(code::GOING_AWAY, "server shutting down")),
                 _ = &mut expired => break Some(token_expired(app, outbox)),
                 _ = tokio::time::sleep(wait) => {}
             }
         }
         app.writer.wait_for_space().await;
+        // Never closed, so this waits only for slots.
+        let Ok(slots) = in_flight.clone().acquire_many_owned(cpu.slots()).await else {
+            break None;
+        };
         // A frame read before the token expired may be handled only before it expired: the
-        // rate limit or storage back-pressure may have held it past that moment.
+        // rate limit, storage back-pressure or the frames ahead of it may have held it past
+        // that moment.
         if grant.is_expired(unix_ms() / 1000) {
             break Some(token_expired(app, outbox));
         }
-        // Never closed, so this waits only for a slot.
-        let Ok(slot) = in_flight.clone().acquire_owned().await else { break None };
         // A malformed frame closes the outbox (`closed` above), with the reason.
-        room.submit(id, frame, unix_ms(), slot);
+        room.submit(id, frame, unix_ms(), cpu.receipt(slots));
     };
     // Queued behind this connection's frames: they are all handled before it leaves.
     room.leave(id, unix_ms(), Instant::now()).await;
@@ -346,50 +361,9 @@ impl RateLimit {
     }
 }
 
-struct TokenBucket {
-    rate: f64,
-    burst: f64,
-    tokens: f64,
-    last: Option<Instant>,
-}
-
-impl TokenBucket {
-    fn new(rate: f64, burst: f64) -> Self {
-        Self { rate, burst, tokens: burst, last: None }
-    }
-
-    /// Takes `n` tokens, going into debt if needed; returns the time until the debt is paid.
-    fn take(&mut self, n: f64, now: Instant) -> Duration {
-        if let Some(last) = self.last {
-            let refill = now.saturating_duration_since(last).as_secs_f64() * self.rate;
-            self.tokens = (self.tokens + refill).min(self.burst);
-        }
-        self.last = Some(now);
-        self.tokens -= n;
-        if self.tokens >= 0.0 {
-            Duration::ZERO
-        } else {
-            Duration::from_secs_f64(-self.tokens / self.rate)
-        }
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn bucket_allows_a_burst_then_the_rate() {
-        let start = Instant::now();
-        let mut bucket = TokenBucket::new(10.0, 20.0);
-        for _ in 0..20 {
-            assert_eq!(bucket.take(1.0, start), Duration::ZERO);
-        }
-        assert_eq!(bucket.take(1.0, start), Duration::from_millis(100));
-        // Half a second later five tokens came back, one was owed.
-        assert_eq!(bucket.take(1.0, start + Duration::from_millis(500)), Duration::ZERO);
-        assert_eq!(bucket.tokens.round() as i64, 3);
-    }
 
     #[test]
     fn one_largest_message_always_fits_the_byte_bucket() {

@@ -40,6 +40,7 @@ pub mod auth;
 pub mod cluster;
 pub mod config;
 mod connection;
+mod cpu_budget;
 mod executor;
 pub mod history;
 mod http;
@@ -50,6 +51,7 @@ mod peer;
 mod room;
 pub mod storage;
 pub mod tls;
+mod token_bucket;
 pub mod transfer;
 mod web_bundle;
 

@@ -125,6 +125,10 @@ struct ServeArgs {
     /// Sustained bytes per second per connection (bursts of 10 s worth).
     #[arg(long, env = "TANDEM_RATE_LIMIT_BYTES", default_value_t = config::DEFAULT_RATE_BYTES)]
     rate_limit_bytes: u64,
+    /// Milliseconds of server CPU per second one connection's updates may cost (after a
+    /// half-second burst); a connection over it is read more slowly.
+    #[arg(long, env = "TANDEM_CPU_BUDGET_MS", default_value_t = config::DEFAULT_CPU_BUDGET_MS)]
+    cpu_budget_ms: u32,
     /// Frames queued for one client before it is dropped as too slow.
     #[arg(long, env = "TANDEM_MAX_QUEUED_MESSAGES", default_value_t = config::DEFAULT_MAX_QUEUED_MESSAGES)]
     max_queued_messages: usize,
@@ -386,6 +390,7 @@ fn config_from(args: &ServeArgs) -> anyhow::Result<Config> {
         idle_timeout: Duration::from_secs(args.idle_timeout_secs.max(1)),
         rate_messages: args.rate_limit_messages,
         rate_bytes: args.rate_limit_bytes,
+        cpu_budget_ms: args.cpu_budget_ms,
         max_queued_messages: args.max_queued_messages,
         max_queued_bytes: args.max_queued_bytes,
     };

@@ -174,6 +174,8 @@ pub struct Metrics {
     pub compactions: Counter,
     /// Times a connection had to wait for its rate limit.
     pub rate_limited: Counter,
+    /// Times a connection had to wait because its frames used up its CPU budget.
+    pub cpu_limited: Counter,
     rejected: [Counter; Rejection::ALL.len()],
 }
 
@@ -227,6 +229,11 @@ impl Metrics {
                 "tandem_rate_limited_total",
                 "Times a connection waited for its rate limit.",
                 &self.rate_limited,
+            ),
+            (
+                "tandem_cpu_limited_total",
+                "Times a connection waited because its updates used up its CPU budget.",
+                &self.cpu_limited,
             ),
         ];
         for (name, help, counter) in counters {

@@ -20,11 +20,12 @@ use tandem_crdt::{
     Document, DocumentConfig, EMPTY_UPDATE, Presence, SessionConfig, SyncSession,
     client_id_from_random,
 };
-use tokio::sync::{OnceCell, OwnedSemaphorePermit};
+use tokio::sync::OnceCell;
 // The runtime's clock for idle tracking, so tests can pause and advance it.
 use tokio::time::Instant;
 
 use crate::cluster::Replicas;
+use crate::cpu_budget::Receipt;
 use crate::executor::{Executor, Lane};
 use crate::history::pending::Pending;
 use crate::history::{History, NewVersion, VersionKind};
@@ -244,23 +245,18 @@ impl Room {
         Ok(())
     }
 
-    /// Queues one frame from `connection` behind its earlier ones; `in_flight` is released
-    /// once it is handled. A malformed frame closes that connection with the reason (the
+    /// Queues one frame from `connection` behind its earlier ones; `receipt` learns what
+    /// handling it cost. A malformed frame closes that connection with the reason (the
     /// document and the other connections are untouched) and its later frames are ignored.
-    pub fn submit(
-        self: &Arc<Self>,
-        connection: u64,
-        frame: Bytes,
-        now_ms: u64,
-        in_flight: OwnedSemaphorePermit,
-    ) {
+    pub fn submit(self: &Arc<Self>, connection: u64, frame: Bytes, now_ms: u64, receipt: Receipt) {
         let room = self.clone();
         self.lane.submit(move || {
+            let started = std::time::Instant::now();
             if let Err(reason) = room.receive(connection, &frame, now_ms) {
                 tracing::info!(doc = %room.id, client = connection, reason = %reason.reason, "malformed frame");
                 room.eject(connection, reason, now_ms);
             }
-            drop(in_flight);
+            receipt.handled(started.elapsed());
         });
     }
 

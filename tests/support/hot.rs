@@ -58,6 +58,12 @@ pub struct HotAttackReport {
     pub relay_ms: Vec<f64>,
     /// Updates the attackers sent.
     pub attack_updates: u64,
+    /// `tandem_cpu_limited_total` at the end: how often connections waited for their CPU
+    /// budget (`None`: the server has no such metric).
+    pub cpu_limited: Option<u64>,
+    /// Updates the server applied (`tandem_update_apply_seconds_count`), and their mean cost
+    /// in milliseconds.
+    pub applied: Option<(u64, f64)>,
     /// SIGTERM to "going away" on another document's connection (`None`: never came).
     pub sigterm_close_ms: Option<f64>,
     /// SIGTERM to the process's exit.
@@ -87,10 +93,13 @@ impl HotAttackReport {
             )
         };
         format!(
-            "seed {} bytes; attack updates sent {}; /healthz {}; other document's relay {}; \
-             SIGTERM to going-away {}; to exit {:.0} ms",
+            "seed {} bytes; attack updates sent {}, applied (count, mean ms) {:?}; CPU-limited \
+             waits {:?}; /healthz {}; other document's relay {}; SIGTERM to going-away {}; to \
+             exit {:.0} ms",
             self.seed_bytes,
             self.attack_updates,
+            self.applied,
+            self.cpu_limited,
             stats(&self.healthz_ms),
             stats(&self.relay_ms),
             self.sigterm_close_ms.map_or("never".to_owned(), |ms| format!("{ms:.0} ms")),
@@ -244,6 +253,17 @@ impl HotAttack {
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
 
+        let (_, metrics) = http_get(server.addr(), "/metrics").await?;
+        let metric = |name: &str| -> Option<f64> {
+            metrics.lines().find_map(|line| line.strip_prefix(name)?.trim().parse().ok())
+        };
+        report.cpu_limited = metric("tandem_cpu_limited_total ").map(|n| n as u64);
+        if let (Some(count), Some(sum)) = (
+            metric("tandem_update_apply_seconds_count "),
+            metric("tandem_update_apply_seconds_sum "),
+        ) {
+            report.applied = Some((count as u64, sum * 1000.0 / count.max(1.0)));
+        }
         // SAFETY: kill(2) on the server's pid; no memory is touched.
         let signalled = Instant::now();
         unsafe { libc::kill(server.pid() as libc::pid_t, libc::SIGTERM) };
@@ -260,7 +280,9 @@ impl HotAttack {
             }
         }
         stop.store(true, Ordering::Relaxed);
-        server.stop().await?;
+        if let Err(error) = server.stop().await {
+            eprintln!("{error:#}");
+        }
         report.sigterm_exit_ms = signalled.elapsed().as_secs_f64() * 1000.0;
         for attacker in attackers {
             attacker.abort();

@@ -395,6 +395,12 @@ impl Editor {
         self.doc.buffer.take_damage()
     }
 
+    /// Whether line `line` is laid out with its columns equal to its char offsets: a long plain line
+    /// (see [`crate::buffer::Buffer::plain_long_line`]) on one row. Layout then needs no scan of it.
+    pub fn columns_are_offsets(&self, line: usize) -> bool {
+        !self.view.options.soft_wrap && self.doc.buffer.plain_long_line(line)
+    }
+
     /// Layout of lines on screen with the current options and size.
     pub fn layout_options(&self) -> LayoutOptions {
         LayoutOptions {
@@ -426,10 +432,14 @@ impl Editor {
     pub fn status(&self) -> Status {
         let head = self.view.selection.head;
         let line = self.rope().char_to_line(head);
-        let text = text::line_text(self.rope(), line);
         let offset = head - self.rope().line_to_char(line);
         let nowrap = LayoutOptions { tab_width: self.view.options.tab_width, wrap: None };
-        let (_, col) = layout::position_of(&text, offset, nowrap);
+        // The status bar counts display columns on one row, wrapped or not.
+        let col = if self.doc.buffer.plain_long_line(line) {
+            offset
+        } else {
+            layout::position_of(&text::line_text(self.rope(), line), offset, nowrap).1
+        };
         let name = self.doc.display_name();
         let mode = match &self.mode {
             Mode::Normal if self.view.selection.is_empty() => "EDIT",

@@ -112,6 +112,9 @@ impl Editor {
     pub(super) fn visual(&self, pos: usize) -> (usize, usize, usize) {
         let line = self.rope().char_to_line(pos);
         let offset = pos - self.rope().line_to_char(line);
+        if self.columns_are_offsets(line) {
+            return (line, 0, offset);
+        }
         let (row, col) = layout::position_of(&self.line_text(line), offset, self.layout_options());
         (line, row, col)
     }
@@ -164,8 +167,12 @@ impl Editor {
     }
 
     pub(super) fn pos_at_row(&self, (line, row): (usize, usize), col: usize) -> usize {
+        let start = self.rope().line_to_char(line);
+        if self.columns_are_offsets(line) {
+            return start + col.min(text::content_len(self.rope().line(line)));
+        }
         let offset = layout::offset_at(&self.line_text(line), row, col, self.layout_options());
-        self.rope().line_to_char(line) + offset
+        start + offset
     }
 
     /// Char offset under a screen cell of the text area.

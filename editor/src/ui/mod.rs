@@ -14,8 +14,8 @@ use crate::editor::{Editor, MessageKind, Mode};
 use crate::highlight::{Highlighter, Span};
 use crate::keymap::HelpLine;
 use crate::keys::Keys;
-use crate::layout::{self, Glyphs};
-use crate::text::line_text;
+use crate::layout::{self, Glyph, Glyphs};
+use crate::text::{self, line_text};
 use crate::theme::{Rgb, Theme};
 
 mod peers;
@@ -159,8 +159,16 @@ fn render_text(
     let mut y = 0usize;
     let mut line = view.top_line;
     while y < height && line < last_line {
-        let text = line_text(rope, line);
         let start = rope.line_to_char(line);
+        // A long plain line on one row: only its visible window is laid out (columns are offsets there).
+        let (text, base) = if ed.columns_are_offsets(line) {
+            let len = text::content_len(rope.line(line));
+            let from = view.left_col.min(len);
+            let to = (from + text_w + 1).min(len);
+            (std::borrow::Cow::Owned(rope.slice(start + from..start + to).to_string()), from)
+        } else {
+            (line_text(rope, line), 0)
+        };
         let skip_rows = if line == view.top_line { view.top_row } else { 0 };
         rows.push(Row { line, first_row: skip_rows, y: area.y + y as u16 });
         if gutter > 0 {
@@ -179,7 +187,12 @@ fn render_text(
         let mut span_i = 0;
         let mut used_rows = 1;
         let mut end_cell = (0usize, 0usize);
-        for g in Glyphs::new(&text, opts) {
+        let glyphs = Glyphs::new(&text, opts).map(|g| Glyph {
+            offset: g.offset + base,
+            col: g.col + base,
+            ..g
+        });
+        for g in glyphs {
             end_cell = (g.row, g.col + g.width);
             used_rows = g.row + 1;
             if g.row < skip_rows {
@@ -233,8 +246,8 @@ fn render_text(
             );
         }
         // A selected line break shows as one highlighted cell after the line.
-        let ends_selected =
-            sel_range.contains(&(start + text.chars().count())) && line + 1 < last_line;
+        let ends_selected = sel_range.contains(&(start + text::content_len(rope.line(line))))
+            && line + 1 < last_line;
         if let Some(wrap) = opts.wrap
             && end_cell.1 >= wrap
         {
@@ -352,7 +365,11 @@ fn screen_pos(
     let line = rope.char_to_line(pos.min(rope.len_chars()));
     let row = rows.iter().find(|r| r.line == line)?;
     let offset = pos - rope.line_to_char(line);
-    let (vrow, col) = layout::position_of(&line_text(rope, line), offset, ed.layout_options());
+    let (vrow, col) = if ed.columns_are_offsets(line) {
+        (0, offset)
+    } else {
+        layout::position_of(&line_text(rope, line), offset, ed.layout_options())
+    };
     let vrow = vrow.checked_sub(row.first_row)?;
     let col = if ed.options().soft_wrap { col } else { col.checked_sub(ed.view().left_col)? };
     let y = row.y + u16::try_from(vrow).ok()?;

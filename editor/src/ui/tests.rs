@@ -268,3 +268,29 @@ fn help_screen_explains_the_recovery_journal() {
     assert!(screen.contains("~/.local/state/tandem/journal"), "{screen}");
     assert!(screen.contains("tandem --recover"), "{screen}");
 }
+
+/// Issue 11: a long plain line (laid out from its visible window only) draws, scrolls and reports its column
+/// exactly as the general layout does.
+#[test]
+fn a_long_plain_line_draws_its_end_like_any_line() {
+    let long = format!("{}tail", "a".repeat(crate::buffer::LONG_LINE_BYTES));
+    let mut ed = Editor::new(&format!("{long}\nnext\n"));
+    type_keys(&mut ed, &["end"]);
+    let (term, cursor) = draw(&mut ed, 20, 4, &[]);
+    let rows = screen(&term);
+    assert_eq!(rows[0], "  1 aaaaaaaaaaatail ", "{rows:?}");
+    assert_eq!(cursor, Some((19, 0)));
+    assert_eq!(ed.status().column, long.len() + 1);
+    // The same with a tab in front takes the general path: the same picture, one tab further.
+    let mut general = Editor::new(&format!("\t{long}\nnext\n"));
+    type_keys(&mut general, &["end"]);
+    let (term, _) = draw(&mut general, 20, 4, &[]);
+    assert_eq!(screen(&term)[0], rows[0]);
+    type_keys(&mut ed, &["shift-left", "shift-left"]);
+    let (term, _) = draw(&mut ed, 20, 4, &[]);
+    let sel = Theme::dark().ui.selection;
+    assert_eq!(term.backend().buffer()[(17, 0)].bg, Color::Rgb(sel.0, sel.1, sel.2));
+    type_keys(&mut ed, &["ctrl-home"]);
+    let (term, _) = draw(&mut ed, 20, 4, &[]);
+    assert_eq!(screen(&term)[0], "  1 aaaaaaaaaaaaaaaa");
+}
