@@ -23,7 +23,11 @@ fn the_seed_update_holds_one_item_per_client() {
 async fn a_hot_document_leaves_health_other_documents_and_shutdown_responsive() {
     let secs: u64 =
         std::env::var("TANDEM_HOT_ATTACK_SECS").ok().and_then(|s| s.parse().ok()).unwrap_or(6);
-    let mut server = TestServer::start(ServerOptions::default()).await.unwrap();
+    let options = ServerOptions {
+        args: ["--cpu-budget-ms", "250"].map(String::from).to_vec(),
+        ..ServerOptions::default()
+    };
+    let mut server = TestServer::start(options).await.unwrap();
     let attack = HotAttack { duration: Duration::from_secs(secs), ..HotAttack::default() };
     let report = attack.run(&mut server).await.unwrap();
     eprintln!("{}", report.summary());
