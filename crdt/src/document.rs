@@ -87,6 +87,8 @@ pub struct Integrated {
     /// peer's bytes, is what to store and relay: the peer's bytes may integrate differently on a
     /// replica that splits blocks differently.
     pub update: Vec<u8>,
+    /// The client ids whose items the update carried: who wrote it.
+    pub writers: Vec<u64>,
 }
 
 /// Whether an apply keeps the re-encoding of what it integrated.
@@ -417,6 +419,7 @@ impl Document {
 
     fn apply(&mut self, update: &[u8], reencoding: Reencoding) -> Result<Integrated> {
         let update = decode::update(update)?;
+        let writers = update.state_vector().iter().map(|(client, _)| client.get()).collect();
         let len_before = self.config.track_deltas.then(|| self.len_chars());
         let update = {
             // One transaction for the update and whatever held updates it unblocks, so the
@@ -453,7 +456,7 @@ impl Document {
                 Delta::default()
             }
         };
-        Ok(Integrated { delta, update })
+        Ok(Integrated { delta, update, writers })
     }
 
     /// The state vector (what this replica has seen), encoded for SyncStep1.

@@ -5,11 +5,11 @@
 //! "head" } }`, with `anchor`/`head` as Yjs relative-position JSON. Cursor positions in this
 //! module's API are char offsets, resolved through a [`Document`].
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 
 use serde::{Deserialize, Serialize};
 use yrs::sync::Awareness;
-use yrs::sync::awareness::AwarenessUpdateEntry;
+use yrs::sync::awareness::{AwarenessUpdate, AwarenessUpdateEntry};
 use yrs::updates::encoder::Encode;
 use yrs::{Assoc, Doc, StickyIndex};
 
@@ -129,10 +129,27 @@ impl PresenceChange {
     }
 }
 
+/// What of a peer's awareness update a server applied ([`Presence::apply_owned_update`]).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct OwnedPresence {
+    /// The update to relay: the peer's bytes, or their re-encoding without the refused clients;
+    /// `None` when nothing was left.
+    pub update: Option<Vec<u8>>,
+    /// What it changed.
+    pub change: PresenceChange,
+    /// The clients it published, each with whether it is present (`false`: removed).
+    pub clients: Vec<(u64, bool)>,
+    /// Clients it spoke for that another connection owns: left out.
+    pub refused: Vec<u64>,
+}
+
 /// The awareness CRDT of one document: the local state and every peer's.
 pub struct Presence {
     awareness: Awareness,
     clock: SharedClock,
+    /// Server: which connection owns each client id (the first to announce it or to write
+    /// updates as it); only the owner may publish or remove that client's presence.
+    owners: HashMap<u64, u64>,
 }
 
 impl std::fmt::Debug for Presence {
@@ -146,7 +163,7 @@ impl Presence {
     pub fn new(client_id: u64) -> Self {
         let clock = SharedClock::default();
         let doc = Doc::with_client_id(client_id);
-        Self { awareness: Awareness::with_clock(doc, clock.clone()), clock }
+        Self { awareness: Awareness::with_clock(doc, clock.clone()), clock, owners: HashMap::new() }
     }
 
     /// The local client id.
@@ -191,8 +208,61 @@ impl Presence {
 
     /// Applies an encoded awareness update from a peer.
     pub fn apply_update(&mut self, update: &[u8], now_ms: u64) -> Result<PresenceChange> {
+        self.apply_decoded(decode::awareness(update)?, now_ms)
+    }
+
+    /// Server: applies the part of a peer's awareness update that the connection `owner` (any
+    /// number unique among the connections) may publish: the clients it owns, and those no one
+    /// owns yet, which become its. A client another connection owns (or the server's own) is
+    /// left out, so no one can rename, move or remove someone else's cursor.
+    pub fn apply_owned_update(
+        &mut self,
+        update: &[u8],
+        owner: u64,
+        now_ms: u64,
+    ) -> Result<OwnedPresence> {
+        let mut decoded = decode::awareness(update)?;
+        let local = self.client_id();
+        let mut refused = Vec::new();
+        decoded.clients.retain(|client, _| {
+            let client = client.get();
+            let mine = client != local && self.owners.get(&client).is_none_or(|o| *o == owner);
+            if !mine {
+                refused.push(client);
+            }
+            mine
+        });
+        if decoded.clients.is_empty() {
+            return Ok(OwnedPresence { refused, ..OwnedPresence::default() });
+        }
+        let clients: Vec<(u64, bool)> = decoded
+            .clients
+            .iter()
+            .map(|(id, AwarenessUpdateEntry { json, .. })| (id.get(), json.as_ref() != "null"))
+            .collect();
+        let update = if refused.is_empty() { update.to_vec() } else { decoded.encode_v1() };
+        let change = self.apply_decoded(decoded, now_ms)?;
+        for &(client, _) in &clients {
+            self.owners.entry(client).or_insert(owner);
+        }
+        Ok(OwnedPresence { update: Some(update), change, clients, refused })
+    }
+
+    /// Server: the connection `owner` wrote updates as `clients`; those no one owns become its.
+    pub fn claim(&mut self, owner: u64, clients: &[u64]) {
+        let local = self.client_id();
+        for &client in clients.iter().filter(|&&client| client != local) {
+            self.owners.entry(client).or_insert(owner);
+        }
+    }
+
+    /// Server: the connection `owner` closed; the clients it owned are free again.
+    pub fn release(&mut self, owner: u64) {
+        self.owners.retain(|_, o| *o != owner);
+    }
+
+    fn apply_decoded(&mut self, update: AwarenessUpdate, now_ms: u64) -> Result<PresenceChange> {
         self.clock.set(now_ms);
-        let update = decode::awareness(update)?;
         for entry in update.clients.values() {
             if entry.json.as_ref() != "null" {
                 serde_json::from_str::<serde_json::Value>(&entry.json)

@@ -5,6 +5,7 @@
 //! frame the peer sends ([`SyncSession::receive`]) and send back what it returns.
 
 use std::collections::BTreeSet;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use crate::delta::Delta;
 use crate::document::Document;
@@ -97,6 +98,9 @@ pub struct Incoming {
     pub auth_denied: Option<String>,
     /// Server: a read-only peer sent an update, which was dropped.
     pub refused_update: bool,
+    /// Server: clients whose presence the peer tried to publish or remove but another
+    /// connection owns; left out of what was applied and relayed.
+    pub refused_presence: Vec<u64>,
     /// Client: the server said what this connection may do (tandem extension).
     pub access: Option<PeerAccess>,
     /// Client: the document left this id (tandem extension); do not reconnect to it.
@@ -111,7 +115,13 @@ pub struct SyncSession {
     updates_sent: u64,
     updates_received: u64,
     peer_clients: BTreeSet<u64>,
+    /// This session's number among all sessions of the process: who owns a client's presence
+    /// (see [`Presence::apply_owned_update`]).
+    owner: u64,
 }
+
+/// The last session number handed out.
+static LAST_OWNER: AtomicU64 = AtomicU64::new(0);
 
 impl SyncSession {
     /// A session that has not started yet.
@@ -122,6 +132,7 @@ impl SyncSession {
             updates_sent: 0,
             updates_received: 0,
             peer_clients: BTreeSet::new(),
+            owner: LAST_OWNER.fetch_add(1, Ordering::Relaxed) + 1,
         }
     }
 
@@ -194,26 +205,33 @@ impl SyncSession {
                 }
             }
             Message::SyncStep2 { update } => {
-                self.apply(update, document, incoming)?;
+                self.apply(update, document, presence, incoming)?;
                 if !self.synced {
                     self.synced = true;
                     incoming.synced = true;
                 }
             }
-            Message::Update { update } => self.apply(update, document, incoming)?,
-            Message::Awareness { update } => {
-                let change = presence.apply_update(&update, now_ms)?;
-                if self.config.role == Role::Server {
-                    for (client, present) in Presence::clients_in_update(&update)? {
+            Message::Update { update } => self.apply(update, document, presence, incoming)?,
+            Message::Awareness { update } => match self.config.role {
+                Role::Client => {
+                    let change = presence.apply_update(&update, now_ms)?;
+                    incoming.presence.push((update, change));
+                }
+                Role::Server => {
+                    let owned = presence.apply_owned_update(&update, self.owner, now_ms)?;
+                    for (client, present) in owned.clients {
                         if present {
                             self.peer_clients.insert(client);
                         } else {
                             self.peer_clients.remove(&client);
                         }
                     }
+                    incoming.refused_presence.extend(owned.refused);
+                    if let Some(update) = owned.update {
+                        incoming.presence.push((update, owned.change));
+                    }
                 }
-                incoming.presence.push((update, change));
-            }
+            },
             Message::QueryAwareness => {
                 incoming
                     .replies
@@ -252,6 +270,7 @@ impl SyncSession {
         &mut self,
         update: Vec<u8>,
         document: &mut Document,
+        presence: &mut Presence,
         incoming: &mut Incoming,
     ) -> Result<()> {
         if self.config.role == Role::Server {
@@ -266,6 +285,8 @@ impl SyncSession {
             // integrate differently elsewhere (see `Document::integrate_update`).
             Role::Server => {
                 let integrated = document.integrate_update(&update)?;
+                // Writing as a client makes its presence this connection's to publish.
+                presence.claim(self.owner, &integrated.writers);
                 (integrated.delta, integrated.update)
             }
             Role::Client => (document.apply_update(&update)?, update),
@@ -285,6 +306,13 @@ impl SyncSession {
     pub fn send_update(&mut self, update: &[u8]) -> (Vec<u8>, u64) {
         self.updates_sent += 1;
         (Self::update_frame(update), self.updates_sent)
+    }
+
+    /// Server: the peer is gone. Its clients' presence is removed (returns the update telling
+    /// the others, if any had a state) and what it owned is free to be claimed again.
+    pub fn leave(&self, presence: &mut Presence, now_ms: u64) -> Result<Option<Vec<u8>>> {
+        presence.release(self.owner);
+        presence.remove_clients(&self.peer_clients(), now_ms)
     }
 
     /// An Update frame for `update` (a server relays peers' updates with it).
@@ -375,6 +403,74 @@ mod tests {
             }
         }
         (got_a, got_b)
+    }
+
+    /// An awareness frame from a peer with client id `client` named `name`, sent `times` times
+    /// over (each raises its clock, as renewals do).
+    fn announce(client: u64, name: &str, times: usize) -> Vec<u8> {
+        let mut presence = Presence::new(client);
+        let state = PresenceState {
+            user: Some(UserInfo { name: name.into(), color: "#000000".into(), color_light: None }),
+            cursor: None,
+        };
+        let mut update = Vec::new();
+        for _ in 0..times {
+            update = presence.set_local_state(&state, 0).unwrap();
+        }
+        SyncSession::awareness_frame(&update)
+    }
+
+    fn names(presence: &Presence) -> Vec<(u64, String)> {
+        presence
+            .peers()
+            .into_values()
+            .map(|peer| (peer.client_id, peer.state.user.map(|u| u.name).unwrap_or_default()))
+            .collect()
+    }
+
+    /// Issue 18: a connection may publish or remove presence only for the clients it owns (the
+    /// ids it announced first or wrote updates as); one room, sessions sharing its replica.
+    #[test]
+    fn no_connection_can_speak_for_another_connections_clients() {
+        let config = SessionConfig::server(Extensions::Stock, PeerAccess::ReadWrite);
+        let mut room = Side::new(config, 100);
+        let mut alice = SyncSession::new(config);
+        let mut bob = SyncSession::new(config);
+        let mut mallory = SyncSession::new(config);
+        let (document, presence) = (&mut room.document, &mut room.presence);
+
+        let got = alice.receive(&announce(1, "alice", 1), document, presence, 0).unwrap();
+        assert_eq!(got.presence.len(), 1);
+        // Bob writes as client 5 before announcing anything.
+        let mut bobs = Document::new(DocumentConfig::new(5)).unwrap();
+        let update = bobs.insert(0, "bob", 0).unwrap();
+        bob.receive(&SyncSession::update_frame(&update), document, presence, 0).unwrap();
+
+        // Mallory renames alice, removes her, and claims bob's id: all refused, nothing relayed.
+        let mut forged = Presence::new(1);
+        forged.set_local_state(&PresenceState::default(), 0).unwrap();
+        let removal = SyncSession::awareness_frame(&forged.clear_local_state(0).unwrap());
+        for frame in [announce(1, "mallory-as-alice", 3), removal, announce(5, "not bob", 2)] {
+            let got = mallory.receive(&frame, document, presence, 0).unwrap();
+            assert!(got.presence.is_empty(), "{got:?}");
+            assert_eq!(got.refused_presence.len(), 1);
+        }
+        // Her own client is fine.
+        let got = mallory.receive(&announce(7, "mallory", 1), document, presence, 0).unwrap();
+        assert_eq!(got.presence.len(), 1);
+        assert_eq!(names(presence), [(1, "alice".to_owned()), (7, "mallory".to_owned())]);
+        assert_eq!(mallory.peer_clients(), [7]);
+        let got = bob.receive(&announce(5, "bob", 1), document, presence, 0).unwrap();
+        assert_eq!(got.presence.len(), 1);
+
+        // Mallory leaving removes only her own client.
+        mallory.leave(presence, 0).unwrap();
+        assert_eq!(names(presence), [(1, "alice".to_owned()), (5, "bob".to_owned())]);
+        // Alice leaving frees her id (a reconnect of hers claims it again).
+        alice.leave(presence, 0).unwrap();
+        let mut again = SyncSession::new(config);
+        let got = again.receive(&announce(1, "alice", 5), document, presence, 0).unwrap();
+        assert_eq!(got.presence.len(), 1);
     }
 
     #[test]

@@ -115,10 +115,12 @@ pub enum Rejection {
     SlowReader,
     /// Over the connection limit.
     ConnectionLimit,
+    /// Presence published for a client another connection owns (left out, not relayed).
+    Presence,
 }
 
 impl Rejection {
-    const ALL: [Rejection; 7] = [
+    const ALL: [Rejection; 8] = [
         Rejection::Malformed,
         Rejection::TextFrame,
         Rejection::TooLarge,
@@ -126,6 +128,7 @@ impl Rejection {
         Rejection::Auth,
         Rejection::SlowReader,
         Rejection::ConnectionLimit,
+        Rejection::Presence,
     ];
 
     fn label(self) -> &'static str {
@@ -137,6 +140,7 @@ impl Rejection {
             Rejection::Auth => "auth",
             Rejection::SlowReader => "slow_reader",
             Rejection::ConnectionLimit => "connection_limit",
+            Rejection::Presence => "presence",
         }
     }
 }

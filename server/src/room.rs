@@ -306,6 +306,10 @@ impl Room {
         if incoming.refused_update {
             self.metrics.reject(Rejection::ReadOnly);
         }
+        if !incoming.refused_presence.is_empty() {
+            self.metrics.reject(Rejection::Presence);
+            tracing::info!(doc = %self.id, client = connection, refused = ?incoming.refused_presence, "presence for clients another connection owns refused");
+        }
         for reply in incoming.replies {
             member.outbox.push(reply);
         }
@@ -508,7 +512,7 @@ impl Room {
             let name = member.author(&state.presence);
             state.pending.name_editor(connection, name);
         }
-        match state.presence.remove_clients(&member.session.peer_clients(), now_ms) {
+        match member.session.leave(&mut state.presence, now_ms) {
             Ok(Some(update)) => {
                 broadcast(&state.members, None, SyncSession::awareness_frame(&update));
                 self.publish_presence(update);

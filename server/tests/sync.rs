@@ -441,3 +441,45 @@ async fn retiring_a_key_revokes_its_tokens() {
     assert_eq!(closed, Closed::Frame(1008, "token signed with a retired or unknown key".into()));
     server.stop().await.unwrap();
 }
+
+/// Issue 18: a connection may publish or remove presence only for the clients it owns. Mallory
+/// connects with alice's client id and renames her, then removes her: both are refused, alice
+/// stays "alice" for everyone, and mallory's departure takes nothing of alice's with it.
+#[tokio::test]
+async fn no_connection_can_rewrite_or_remove_anothers_presence() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = InProcess::start(sqlite_config(dir.path())).await;
+    let url = server.ws_url("p");
+    let mut alice = TestClient::connect_synced(&url, ClientOptions::default()).await.unwrap();
+    alice.set_presence("alice", Some((0, 0))).await.unwrap();
+    let mut bob = TestClient::connect_synced(&url, ClientOptions::default()).await.unwrap();
+    bob.wait_until("alice's presence", |c| c.peer_names() == ["alice"]).await.unwrap();
+
+    let as_alice = ClientOptions {
+        client_id: Some(alice.client().presence().client_id()),
+        ..ClientOptions::default()
+    };
+    let mut mallory = TestClient::connect_synced(&url, as_alice).await.unwrap();
+    // Each renewal raises the clock, so stock awareness would take the last one.
+    for _ in 0..3 {
+        mallory.set_presence("mallory-as-alice", None).await.unwrap();
+    }
+    let refused = |metrics: &str| metric(metrics, "tandem_rejected_total{reason=\"presence\"}");
+    let mut seen = 0.0;
+    for _ in 0..500 {
+        seen = refused(&server.get("/metrics").await.1);
+        if seen >= 3.0 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    assert!(seen >= 3.0, "{seen} refused");
+    mallory.close().await.unwrap();
+    // Bob and a newcomer see alice as herself, after mallory left too.
+    let mut carol = TestClient::connect_synced(&url, ClientOptions::default()).await.unwrap();
+    carol.wait_until("alice's presence", |c| c.peer_names() == ["alice"]).await.unwrap();
+    alice.insert(0, "barrier").await.unwrap();
+    bob.wait_text("barrier").await.unwrap();
+    assert_eq!(bob.peer_names(), ["alice"]);
+    server.stop().await.unwrap();
+}
