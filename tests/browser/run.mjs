@@ -186,13 +186,12 @@ async function banner() {
   const waitStatus = (page, what, words) =>
     waitInPage(page, what, (words) => document.getElementById("conn").textContent.includes(words), words, 60_000);
   try {
+    // No "server full" step: every socket counts toward --max-connections (issue 18 item 4),
+    // so a full server cannot serve the page that would explain it; over TLS it closes the
+    // socket unanswered. The terminal editor's test covers the 503 over plain HTTP.
     const first = await browser.context.newPage();
     await openSynced(first, docUrl);
-    const second = await browser.context.newPage();
-    await second.goto(docUrl);
-    await waitStatus(second, "the full server explained", "refuses the connection");
-    report("full", { status: await status(second) });
-    await second.close();
+    report("connected", { status: await status(first) });
     await waitStatus(first, "the server going away", "the server is restarting, retry in");
     report("going-away", { status: await status(first) });
     await waitStatus(first, "the server unreachable", "cannot reach the server, retry in");
