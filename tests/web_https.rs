@@ -53,10 +53,8 @@ async fn the_status_bar_says_why_the_page_is_not_connected() -> anyhow::Result<(
     let dir = tempfile::tempdir()?;
     let ca = TestCa::new("tandem test CA")?;
     let cert = ca.issue(&["localhost"], Validity::Current)?;
-    let options = ServerOptions {
-        tls: Some(cert.write(dir.path(), &ca)?),
-        ..ServerOptions::default()
-    };
+    let options =
+        ServerOptions { tls: Some(cert.write(dir.path(), &ca)?), ..ServerOptions::default() };
     let mut server = TestServer::start(options).await?;
     let base = format!("https://localhost:{}", server.addr().port());
     let mut scenario = tools.trusting(&cert).run("banner", &base, "web-banner", &[])?;
