@@ -29,17 +29,16 @@ use axum::extract::{ConnectInfo, FromRequestParts, OriginalUri, Query, Request, 
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
-use serde::Deserialize;
-use tandem_crdt::{DocIdError, Extensions, doc_id_from_path};
+use tandem_crdt::Extensions;
 use tower::ServiceExt;
 use tower_http::services::{ServeDir, ServeFile};
 
 use crate::app::App;
-use crate::auth::{Access, AuthError};
 use crate::connection::{self, ConnectRequest};
 use crate::listen::ConnectionSlot;
 use crate::manage;
 use crate::peer::{Peer, ProxyTrust};
+use crate::request::{IdInPath, TokenQuery, authorize_api, unauthorized};
 use crate::web_bundle;
 
 /// Bytes read from a websocket's socket at a time. tungstenite's default (128 KiB) is zero-filled
@@ -50,53 +49,12 @@ const READ_BUFFER_BYTES: usize = 4 * 1024;
 /// flushes every batch anyway, so this only splits very large batches.
 const WRITE_BUFFER_BYTES: usize = 8 * 1024;
 
-/// Where a document's id sits in a request path: after `prefix`, before `suffix`.
-///
-/// Every endpoint reads its id from the raw (still percent-encoded) path through
-/// [`doc_id_from_path`], so an id is decoded exactly once and by one rule whichever
-/// endpoint it came through.
-pub(crate) struct IdInPath {
-    pub(crate) prefix: &'static str,
-    pub(crate) suffix: &'static str,
-}
-
 /// `/ID...`: y-websocket's URL convention.
 const BARE: IdInPath = IdInPath { prefix: "/", suffix: "" };
 /// `/ws/ID...`.
 const WS: IdInPath = IdInPath { prefix: "/ws/", suffix: "" };
 /// `/api/docs/ID.../text`.
 const TEXT: IdInPath = IdInPath { prefix: "/api/docs/", suffix: "/text" };
-
-/// Why a request path names no document.
-#[derive(Debug, PartialEq, Eq)]
-pub(crate) enum IdRefusal {
-    /// The path is not this endpoint's shape: 404.
-    NotHere,
-    /// The id breaks the rule: 400.
-    Invalid(DocIdError),
-}
-
-impl IntoResponse for IdRefusal {
-    fn into_response(self) -> Response {
-        match self {
-            IdRefusal::NotHere => (StatusCode::NOT_FOUND, "not found\n").into_response(),
-            IdRefusal::Invalid(reason) => {
-                (StatusCode::BAD_REQUEST, format!("{reason}\n")).into_response()
-            }
-        }
-    }
-}
-
-impl IdInPath {
-    /// The decoded id.
-    pub(crate) fn read(&self, path: &str) -> Result<String, IdRefusal> {
-        let raw = path
-            .strip_prefix(self.prefix)
-            .and_then(|rest| rest.strip_suffix(self.suffix))
-            .ok_or(IdRefusal::NotHere)?;
-        doc_id_from_path(raw).map_err(IdRefusal::Invalid)
-    }
-}
 
 /// The router over the shared server state.
 pub(crate) fn router(app: Arc<App>) -> Router {
@@ -135,35 +93,6 @@ async fn metrics(State(app): State<Arc<App>>) -> Response {
         app.admission.available()
     ));
     ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], text).into_response()
-}
-
-#[derive(Debug, Default, Deserialize)]
-pub(crate) struct TokenQuery {
-    pub(crate) token: Option<String>,
-}
-
-/// Checks an API request's token (`?token=` or `Authorization: Bearer`) for `doc` (`""`: every
-/// document).
-pub(crate) fn authorize_api(
-    app: &App,
-    query: &TokenQuery,
-    headers: &HeaderMap,
-    doc: &str,
-) -> Result<Access, AuthError> {
-    app.authorize(api_token(query, headers), doc).map(|grant| grant.access)
-}
-
-/// The token of an API request: `?token=` or else `Authorization: Bearer`.
-pub(crate) fn api_token<'a>(query: &'a TokenQuery, headers: &'a HeaderMap) -> Option<&'a str> {
-    let bearer = headers
-        .get(header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Bearer "));
-    query.token.as_deref().or(bearer)
-}
-
-pub(crate) fn unauthorized(error: AuthError) -> Response {
-    (StatusCode::UNAUTHORIZED, format!("{error}\n")).into_response()
 }
 
 #[derive(Debug, serde::Serialize)]
@@ -350,7 +279,10 @@ async fn static_files(app: &App, request: Request) -> Response {
 
 #[cfg(test)]
 mod tests {
+    use tandem_crdt::DocIdError;
+
     use super::*;
+    use crate::request::IdRefusal;
 
     #[test]
     fn every_endpoint_reads_its_id_the_same_way() {

@@ -49,6 +49,7 @@ mod manage;
 pub mod metrics;
 mod outbox;
 mod peer;
+mod request;
 mod room;
 pub mod storage;
 pub mod tls;

@@ -27,7 +27,7 @@ use tandem_crdt::{Removal, validate_doc_id};
 
 use crate::app::App;
 use crate::auth::{Access, Grant};
-use crate::http::{IdInPath, IdRefusal, TokenQuery, api_token, authorize_api, unauthorized};
+use crate::request::{IdInPath, IdRefusal, TokenQuery, api_token, authorize_api, unauthorized};
 use crate::storage::{Relocated, unix_ms};
 
 /// `/api/docs/ID.../share`.
