@@ -38,17 +38,7 @@ export function showKeptAside(main, { docId, unconfirmed, text }) {
     banner.setAttribute("role", "alert");
     const message = document.createElement("span");
     message.className = "kept-message";
-    const copy = document.createElement("button");
-    copy.type = "button";
-    copy.textContent = "Copy the text";
-    copy.addEventListener("click", () => {
-      navigator.clipboard.writeText(text()).catch((error) => console.error("tandem: copy failed", error));
-    });
-    const download = document.createElement("button");
-    download.type = "button";
-    download.className = "kept-download";
-    download.textContent = "Download";
-    download.addEventListener("click", () => downloadText(docId, text()));
+    const [copy, download] = keepButtons(docId, text);
     banner.append(message, copy, download);
     main.prepend(banner);
   }
@@ -70,6 +60,23 @@ export function showGoneBanner(main, { docId, text, onDiscard }) {
   const message = document.createElement("span");
   message.className = "kept-message";
   message.textContent = `“${docId}” was deleted on the server. This browser keeps its copy: copy or download the text to keep it.`;
+  const [copy, download] = keepButtons(docId, text);
+  const discard = document.createElement("button");
+  discard.type = "button";
+  discard.className = "kept-discard";
+  discard.textContent = "Discard this copy";
+  discard.addEventListener("click", onDiscard);
+  banner.append(message, copy, download, discard);
+  main.prepend(banner);
+}
+
+/**
+ * The two buttons every kept-copy banner offers: copy the text, download it as a file.
+ * @param {string} docId
+ * @param {() => string} text
+ * @returns {[HTMLButtonElement, HTMLButtonElement]}
+ */
+function keepButtons(docId, text) {
   const copy = document.createElement("button");
   copy.type = "button";
   copy.textContent = "Copy the text";
@@ -81,11 +88,5 @@ export function showGoneBanner(main, { docId, text, onDiscard }) {
   download.className = "kept-download";
   download.textContent = "Download";
   download.addEventListener("click", () => downloadText(docId, text()));
-  const discard = document.createElement("button");
-  discard.type = "button";
-  discard.className = "kept-discard";
-  discard.textContent = "Discard this copy";
-  discard.addEventListener("click", onDiscard);
-  banner.append(message, copy, download, discard);
-  main.prepend(banner);
+  return [copy, download];
 }
