@@ -78,8 +78,14 @@ async fn two_pages_and_a_rust_client_converge_with_cursors() -> anyhow::Result<(
         ensure!(Instant::now() < deadline, "the pages never converged");
         rust.pump(Duration::from_millis(20)).await?;
     };
-    // Read before the browsers close: closing pages say they left.
+    // Read before the browsers close: closing pages say they left. A page whose socket dropped
+    // under load announces itself again on reconnect; give that a moment to arrive.
     let mut peers = rust.peer_names();
+    let announced = Instant::now() + Duration::from_secs(5);
+    while peers.len() < 2 && Instant::now() < announced {
+        rust.pump(Duration::from_millis(50)).await?;
+        peers = rust.peer_names();
+    }
     peers.sort();
     scenario.finish().await?;
 

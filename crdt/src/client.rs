@@ -173,6 +173,7 @@ impl Client {
     /// A connection opened: returns the frames to send first.
     pub fn connect(&mut self) -> Result<Vec<Vec<u8>>> {
         let mut session = SyncSession::new(SessionConfig::client(self.extensions));
+        self.presence.outrun_removal();
         let frames = session.open(&self.document, &self.presence)?;
         self.unconfirmed.mark_all_unsent();
         self.session = Some(session);

@@ -199,6 +199,18 @@ impl Presence {
         self.awareness.local_state()
     }
 
+    /// Raises the local state's clock past a removal the server may have published while this
+    /// client was disconnected (the server marks a dropped connection's clients gone with their
+    /// clock + 1). Without it the re-announcement after a reconnect carries an old clock, every
+    /// peer ignores it, and the user stays invisible until two renewals later (up to 30 s).
+    pub fn outrun_removal(&mut self) {
+        if let Some(raw) = self.awareness.local_state_raw() {
+            // Each call raises the clock by one: two beat the removal's clock + 1.
+            self.awareness.set_local_state_raw(raw.clone());
+            self.awareness.set_local_state_raw(raw);
+        }
+    }
+
     /// Marks the local client as gone (sent when leaving); returns the update to send.
     pub fn clear_local_state(&mut self, now_ms: u64) -> Result<Vec<u8>> {
         self.clock.set(now_ms);
@@ -447,6 +459,28 @@ mod tests {
         let (gone, update) = ben.expire_silent(10 + PRESENCE_TIMEOUT_MS).unwrap().unwrap();
         assert_eq!(gone, vec![1]);
         assert_eq!(Presence::clients_in_update(&update).unwrap(), vec![(1, false)]);
+    }
+
+    #[test]
+    fn a_reconnecting_client_is_seen_again_at_once() {
+        let mut server = Presence::new(100);
+        let mut ana = Presence::new(1);
+        let mut bo = Presence::new(2);
+        let state = PresenceState { user: Some(user("ana")), cursor: None };
+        let joined = ana.set_local_state(&state, 0).unwrap();
+        server.apply_update(&joined, 0).unwrap();
+        bo.apply_update(&joined, 0).unwrap();
+        // Ana's connection drops: the server tells Bo she left.
+        let removal = server.remove_clients(&[1], 1).unwrap().unwrap();
+        bo.apply_update(&removal, 1).unwrap();
+        assert!(bo.peers().is_empty());
+        // She reconnects and announces herself again.
+        ana.outrun_removal();
+        let again = ana.encode_clients(&[1]).unwrap();
+        server.apply_update(&again, 2).unwrap();
+        assert!(!server.is_empty(), "the server takes the announcement");
+        bo.apply_update(&again, 2).unwrap();
+        assert_eq!(bo.peers()[&1].state.user.as_ref().unwrap().name, "ana");
     }
 
     #[test]
