@@ -44,6 +44,7 @@ mod cpu_budget;
 mod executor;
 pub mod history;
 mod http;
+mod linger;
 mod listen;
 mod manage;
 pub mod metrics;
