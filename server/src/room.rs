@@ -33,6 +33,7 @@ use crate::history::{History, NewVersion, VersionKind};
 use crate::metrics::{Metrics, Rejection};
 use crate::outbox::{CloseReason, Outbox, code};
 use crate::storage::{Ack, Relocated, Storage, StorageError, StoredDocument, WriteOp, Writer};
+use crate::text_cache::{self, TextCache};
 
 /// Why a document could not be loaded.
 #[derive(Debug, thiserror::Error)]
@@ -755,6 +756,8 @@ pub(crate) struct Rooms {
     writer: Writer,
     metrics: Arc<Metrics>,
     settings: RoomSettings,
+    /// Texts of documents that are not loaded, for the HTTP API.
+    texts: TextCache,
 }
 
 /// A connection's hold on a room: while it exists the room stays loaded.
@@ -795,6 +798,7 @@ impl Rooms {
             writer,
             metrics,
             settings,
+            texts: TextCache::new(text_cache::DEFAULT_MAX_BYTES),
         }
     }
 
@@ -927,6 +931,10 @@ impl Rooms {
         if let Some(room) = self.get(doc) {
             room.retire(removal);
         }
+        self.texts.forget(doc);
+        if let Removal::Renamed { to } = removal {
+            self.texts.forget(to);
+        }
         self.writer.flush().await?;
         match removal {
             Removal::Deleted => self.storage.delete(doc).await,
@@ -951,38 +959,38 @@ impl Rooms {
         self.writer.flush().await
     }
 
-    /// The current text of `doc`: from memory if loaded, else from storage; `None` if the
-    /// document does not exist.
+    /// The current text of `doc`: from memory if loaded, else as stored, built once per stored
+    /// state ([`TextCache`]); `None` if the document does not exist.
     pub async fn text(&self, doc: &str) -> Result<Option<String>, LoadError> {
         if let Some(room) = self.get(doc) {
             return room.text().await.map(Some).ok_or(LoadError::Unbuilt);
         }
-        Ok(self.stored_replica(doc).await?.map(|document| document.text()))
+        let Some(stamp) = self.storage.stamp(doc).await? else {
+            return Ok(None);
+        };
+        let build = || async {
+            // Read after the stamp: the text is at least as new as the state it is kept for.
+            let stored = self.storage.load(doc).await?;
+            self.metrics.text_builds.inc();
+            let (document, _) =
+                build_replica(&self.executor, &self.settings.text_name, stored).await?;
+            Ok::<_, LoadError>(document.text())
+        };
+        Ok(Some(self.texts.text(doc, stamp, build).await?.to_string()))
     }
 
-    /// The current text of `doc` by client, and the names its room credits client ids to
-    /// (none when it is not loaded: then only stored names speak); `None` if the document
-    /// does not exist.
+    /// The current text of `doc` by client, and the names its room credits client ids to;
+    /// `None` if the document does not exist. The document is loaded for this (and then stays
+    /// until it is idle again, like after any visit), so repeated asking builds no replica.
     pub async fn authorship(
-        &self,
+        self: &Arc<Self>,
         doc: &str,
     ) -> Result<Option<(Vec<ClientRun>, HashMap<u64, String>)>, LoadError> {
-        if let Some(room) = self.get(doc) {
-            return room.authorship().await.map(Some).ok_or(LoadError::Unbuilt);
-        }
-        let document = self.stored_replica(doc).await?;
-        Ok(document.map(|document| (document.client_runs(), HashMap::new())))
-    }
-
-    /// A replica of what storage holds for `doc`, built apart from any room; `None` if the
-    /// document does not exist.
-    async fn stored_replica(&self, doc: &str) -> Result<Option<Document>, LoadError> {
-        let stored = self.storage.load(doc).await?;
-        if stored.is_empty() {
+        if self.get(doc).is_none() && self.storage.stamp(doc).await?.is_none() {
             return Ok(None);
         }
-        let (document, _) = build_replica(&self.executor, &self.settings.text_name, stored).await?;
-        Ok(Some(document))
+        let lease = self.acquire(doc).await?;
+        lease.room().authorship().await.map(Some).ok_or(LoadError::Unbuilt)
     }
 }
 
