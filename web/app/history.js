@@ -17,6 +17,9 @@ import { groupByDay, timeOfDay, versionBefore, versionTitle } from "./history-da
 /** How often an open sidebar asks for new versions (others name and restore too). */
 const REFRESH_MS = 10_000;
 
+/** Versions drawn at first and per "Show older" (a document may have thousands). */
+const PAGE = 200;
+
 /** Why a read-only page cannot name or restore, next to the disabled buttons. */
 const READ_ONLY_REASON = "Your link grants reading only: naming and restoring versions need a link that can edit.";
 
@@ -115,6 +118,7 @@ export function openHistory(aside, context) {
   /** @type {Version[]} */
   let versions = [];
   let listed = "";
+  let shown = PAGE;
   /** @type {number | null} */
   let selected = null;
   // Answers to an older selection must not overwrite the newer one's preview.
@@ -166,13 +170,23 @@ export function openHistory(aside, context) {
       list.append(element("p", "history-empty", "No versions yet: one is kept every few minutes of editing, and when you name one."));
       return;
     }
-    for (const day of groupByDay(versions, Date.now())) {
+    for (const day of groupByDay(versions.slice(0, shown), Date.now())) {
       const section = element("section", "history-day");
       const heading = element("h3", "", day.label);
       const items = element("ol");
       items.append(...day.versions.map(entry));
       section.append(heading, items);
       list.append(section);
+    }
+    if (versions.length > shown) {
+      const older = element("button", "history-older", `Show older versions (${versions.length - shown} more)`);
+      older.type = "button";
+      older.addEventListener("click", () => {
+        shown += PAGE;
+        renderList();
+        /** @type {HTMLElement | null} */ (list.querySelector(`.version[data-id="${versions[shown - PAGE]?.id}"]`))?.focus();
+      });
+      list.append(older);
     }
     if (focused) {
       /** @type {HTMLElement | null} */ (list.querySelector(`.version[data-id="${focused.dataset.id}"]`))?.focus();
