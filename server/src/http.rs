@@ -35,6 +35,7 @@ use tower_http::services::{ServeDir, ServeFile};
 
 use crate::app::App;
 use crate::connection::{self, ConnectRequest};
+use crate::linger::LingerOnClose;
 use crate::listen::ConnectionSlot;
 use crate::manage;
 use crate::peer::{Peer, ProxyTrust};
@@ -230,6 +231,7 @@ fn websocket(
     let Some(ConnectionSlot(slot)) = parts.extensions.get::<ConnectionSlot>().cloned() else {
         return (StatusCode::SERVICE_UNAVAILABLE, "no connection slot\n").into_response();
     };
+    let linger = parts.extensions.get::<LingerOnClose>().cloned().unwrap_or_default();
     let trust = if app.config.trust_proxy { ProxyTrust::LastHop } else { ProxyTrust::None };
     let peer = parts
         .extensions
@@ -246,6 +248,9 @@ fn websocket(
         .on_upgrade(move |socket| async move {
             // Evicted while upgrading: it no longer counts, so it may not stay open.
             if slot.establish() {
+                // The server may close a websocket while its client still sends (a frame over
+                // the limit, say): the close frame must not be reset away.
+                linger.arm();
                 tracker.track_future(connection::serve(socket, app, request, slot)).await;
             }
         })

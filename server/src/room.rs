@@ -32,6 +32,7 @@ use crate::history::{History, NewVersion, VersionKind};
 use crate::metrics::{Metrics, Rejection};
 use crate::outbox::{CloseReason, Outbox, code};
 use crate::storage::{Ack, Relocated, Storage, StorageError, StoredDocument, WriteOp, Writer};
+use crate::text_cache::{self, TextCache};
 
 /// Why a document could not be loaded.
 #[derive(Debug, thiserror::Error)]
@@ -703,6 +704,8 @@ pub(crate) struct Rooms {
     writer: Writer,
     metrics: Arc<Metrics>,
     settings: RoomSettings,
+    /// Texts of documents that are not loaded, for the HTTP API.
+    texts: TextCache,
 }
 
 /// A connection's hold on a room: while it exists the room stays loaded.
@@ -743,6 +746,7 @@ impl Rooms {
             writer,
             metrics,
             settings,
+            texts: TextCache::new(text_cache::DEFAULT_MAX_BYTES),
         }
     }
 
@@ -875,6 +879,10 @@ impl Rooms {
         if let Some(room) = self.get(doc) {
             room.retire(removal);
         }
+        self.texts.forget(doc);
+        if let Removal::Renamed { to } = removal {
+            self.texts.forget(to);
+        }
         self.writer.flush().await?;
         match removal {
             Removal::Deleted => self.storage.delete(doc).await,
@@ -899,18 +907,24 @@ impl Rooms {
         self.writer.flush().await
     }
 
-    /// The current text of `doc`: from memory if loaded, else from storage; `None` if the
-    /// document does not exist.
+    /// The current text of `doc`: from memory if loaded, else as stored, built once per stored
+    /// state ([`TextCache`]); `None` if the document does not exist.
     pub async fn text(&self, doc: &str) -> Result<Option<String>, LoadError> {
         if let Some(room) = self.get(doc) {
             return room.text().await.map(Some).ok_or(LoadError::Unbuilt);
         }
-        let stored = self.storage.load(doc).await?;
-        if stored.is_empty() {
+        let Some(stamp) = self.storage.stamp(doc).await? else {
             return Ok(None);
-        }
-        let (document, _) = build_replica(&self.executor, &self.settings.text_name, stored).await?;
-        Ok(Some(document.text()))
+        };
+        let build = || async {
+            // Read after the stamp: the text is at least as new as the state it is kept for.
+            let stored = self.storage.load(doc).await?;
+            self.metrics.text_builds.inc();
+            let (document, _) =
+                build_replica(&self.executor, &self.settings.text_name, stored).await?;
+            Ok::<_, LoadError>(document.text())
+        };
+        Ok(Some(self.texts.text(doc, stamp, build).await?.to_string()))
     }
 }
 

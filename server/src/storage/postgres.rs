@@ -11,7 +11,9 @@ use sqlx::{Connection, PgConnection, Postgres};
 
 use super::sql::{self, AppendRun, LOAD, LoadRow, ROWS_PER_STATEMENT};
 use super::write_connection::WriteConnection;
-use super::{DocumentInfo, Relocated, Storage, StorageError, StoredDocument, WriteOp, unix_ms};
+use super::{
+    DocumentInfo, Relocated, Stamp, Storage, StorageError, StoredDocument, WriteOp, unix_ms,
+};
 use crate::cluster::{self, CHANNEL, NOTIFY, PostgresCluster};
 
 const SCHEMA: &str = "
@@ -198,6 +200,10 @@ impl Storage for PostgresStorage {
             connection.committed();
             Ok(())
         })
+    }
+
+    fn stamp<'a>(&'a self, doc: &'a str) -> BoxFuture<'a, Result<Option<Stamp>, StorageError>> {
+        Box::pin(async move { Ok(sql::stamp(&self.pool, doc).await?) })
     }
 
     fn list(&self) -> BoxFuture<'_, Result<Vec<DocumentInfo>, StorageError>> {

@@ -15,7 +15,9 @@ use super::write_connection::WriteConnection;
 use crate::history::HistoryStore;
 use crate::history::store::SqliteHistory;
 
-use super::{DocumentInfo, Relocated, Storage, StorageError, StoredDocument, WriteOp, unix_ms};
+use super::{
+    DocumentInfo, Relocated, Stamp, Storage, StorageError, StoredDocument, WriteOp, unix_ms,
+};
 
 const SCHEMA: &str = "
 CREATE TABLE documents (id TEXT PRIMARY KEY NOT NULL, stored_bytes INTEGER NOT NULL, updated_at INTEGER NOT NULL);
@@ -124,6 +126,10 @@ impl Storage for SqliteStorage {
             connection.committed();
             Ok(())
         })
+    }
+
+    fn stamp<'a>(&'a self, doc: &'a str) -> BoxFuture<'a, Result<Option<Stamp>, StorageError>> {
+        Box::pin(async move { Ok(sql::stamp(&self.reader, doc).await?) })
     }
 
     fn list(&self) -> BoxFuture<'_, Result<Vec<DocumentInfo>, StorageError>> {
