@@ -119,9 +119,7 @@ pub fn walk_paths(root: &Path, max_len: u64, max_path: usize, paths: &BTreeSet<S
             dir = parent;
         }
     }
-    walk_where(root, max_len, max_path, move |rel| {
-        ancestors.contains(rel) || within(rel, &wanted)
-    })
+    walk_where(root, max_len, max_path, move |rel| ancestors.contains(rel) || within(rel, &wanted))
 }
 
 /// Whether `path` is one of `set` or lies under one of them.
