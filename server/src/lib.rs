@@ -53,6 +53,7 @@ mod peer;
 mod request;
 mod room;
 pub mod storage;
+mod text_cache;
 pub mod tls;
 mod token_bucket;
 pub mod transfer;
