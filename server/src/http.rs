@@ -8,7 +8,7 @@
 //! | `GET /api/docs` | JSON list of stored documents: `id`, `stored_bytes`, `updated_at_ms`, `connections` |
 //! | `GET /api/docs/ID/text` | the document's current plain text (404 if it does not exist) |
 //! | `POST /api/docs/ID/share`, `POST /api/docs/ID/rename`, `DELETE /api/docs/ID` | share links, rename, delete: see [`crate::manage`] |
-//! | `/api/docs/ID/versions...`, `POST /api/docs/ID/restore` | the version history ([`crate::history::api`]) |
+//! | `/api/docs/ID/versions...`, `POST /api/docs/ID/restore`, `GET /api/docs/ID/authors` | the version history and who wrote the text ([`crate::history::api`]) |
 //! | `GET /ws/ID`, or any `GET /ID` with `Upgrade: websocket` | the document's websocket |
 //! | anything else | the browser client: built into the binary, or the files of `--web-dir`; unknown paths get its `index.html`, so `/d/ID` and `/ID` open it |
 //!

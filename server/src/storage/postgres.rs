@@ -321,6 +321,7 @@ mod tests {
         };
         let storage = PostgresStorage::open(&db.url).await.unwrap();
         crate::history::store::tests::record_list_read_delete(&*storage.history()).await;
+        crate::history::store::tests::authors_keep_their_first_name(&*storage.history()).await;
         log_snapshot_and_listing(&storage).await;
         db.drop_database().await.unwrap();
     }

@@ -35,19 +35,22 @@ const TOUCH_AFTER_SNAPSHOT: &str = "INSERT INTO documents (id, stored_bytes, upd
 const LIST: &str = "SELECT id, stored_bytes, updated_at FROM documents ORDER BY id";
 const EXISTS: &str = "SELECT COUNT(*) FROM documents WHERE id = $1";
 /// What moving a document from `$1` to `$2` changes: its log, its snapshot, its listing.
-/// The version history (`versions`, migration 2) goes along.
-const RENAME: [&str; 4] = [
+/// The version history (`versions`, migration 2) and its authors (`authors`, migration 3) go
+/// along.
+const RENAME: [&str; 5] = [
     "UPDATE updates SET doc = $2 WHERE doc = $1",
     "UPDATE snapshots SET doc = $2 WHERE doc = $1",
     "UPDATE documents SET id = $2 WHERE id = $1",
     "UPDATE versions SET doc = $2 WHERE doc = $1",
+    "UPDATE authors SET doc = $2 WHERE doc = $1",
 ];
-/// What deleting document `$1` removes, its version history included.
-const DELETE: [&str; 4] = [
+/// What deleting document `$1` removes, its version history and authors included.
+const DELETE: [&str; 5] = [
     "DELETE FROM updates WHERE doc = $1",
     "DELETE FROM snapshots WHERE doc = $1",
     "DELETE FROM documents WHERE id = $1",
     "DELETE FROM versions WHERE doc = $1",
+    "DELETE FROM authors WHERE doc = $1",
 ];
 const PING: &str = "SELECT 1";
 
@@ -58,8 +61,8 @@ pub(super) const ROWS_PER_STATEMENT: usize = 4_096;
 /// A row of [`LOAD`]: data, part (0 snapshot, 1 log), log id.
 pub(super) type LoadRow = (Vec<u8>, i32, i64);
 
-/// The schema migrations of a backend: its tables, then the version history's
-/// ([`crate::history::store`]).
+/// The schema migrations of a backend: its tables, then the version history's and its
+/// authors' ([`crate::history::store`]).
 pub(super) fn migrator(schema: &'static str, history_schema: &'static str) -> Migrator {
     let migration = |version, description, sql: &'static str| {
         Migration::new(
@@ -73,6 +76,7 @@ pub(super) fn migrator(schema: &'static str, history_schema: &'static str) -> Mi
     Migrator::with_migrations(vec![
         migration(1, "documents, snapshots and the update log", schema),
         migration(2, "version history", history_schema),
+        migration(3, "authors of the text", crate::history::store::AUTHORS_SCHEMA),
     ])
 }
 

@@ -186,6 +186,22 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn authors_move_and_go_with_their_document() {
+        use crate::storage::Relocated;
+        use sql::tests::{append, typed};
+        let dir = tempfile::tempdir().unwrap();
+        let storage = SqliteStorage::open(&dir.path().join("t.db")).await.unwrap();
+        let history = storage.history();
+        storage.commit(&[append("a", &typed(1, "alpha").1)]).await.unwrap();
+        history.add_authors("a", &[(1, "ada".into())]).await.unwrap();
+        assert_eq!(storage.rename("a", "b").await.unwrap(), Relocated::Done);
+        assert!(history.authors("a").await.unwrap().is_empty());
+        assert_eq!(history.authors("b").await.unwrap(), [(1, "ada".to_owned())].into());
+        assert_eq!(storage.delete("b").await.unwrap(), Relocated::Done);
+        assert!(history.authors("b").await.unwrap().is_empty());
+    }
+
+    #[tokio::test]
     async fn sqlite_log_snapshot_and_listing() {
         let dir = tempfile::tempdir().unwrap();
         let storage = SqliteStorage::open(&dir.path().join("sub/t.db")).await.unwrap();
