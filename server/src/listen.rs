@@ -30,6 +30,7 @@ use tokio_util::task::TaskTracker;
 use tower::ServiceExt;
 
 use crate::admission::{Admission, Room, Slot};
+use crate::linger::{LingerOnClose, Lingering};
 use crate::metrics::{Metrics, Rejection};
 
 /// File descriptors kept out of the socket budget: the database's connections and files, the
@@ -43,7 +44,8 @@ const MAX_ACCEPT_BACKOFF: Duration = Duration::from_secs(1);
 const FULL_RESPONSE: &[u8] = b"HTTP/1.1 503 Service Unavailable\r\nConnection: close\r\n\
     Content-Type: text/plain\r\nContent-Length: 21\r\n\r\ntoo many connections\n";
 
-/// A socket's slot, in each of its requests' extensions: the websocket upgrade takes it over.
+/// A socket's slot, in each of its requests' extensions (with its [`LingerOnClose`]): the
+/// websocket upgrade takes it over.
 #[derive(Clone)]
 pub(crate) struct ConnectionSlot(pub Arc<Slot>);
 
@@ -193,9 +195,12 @@ async fn http<Io>(
 {
     let router = listening.router.clone();
     let request_slot = slot.clone();
+    let linger = LingerOnClose::default();
+    let io = Lingering::new(io, linger.clone(), slot.clone());
     let service = hyper::service::service_fn(move |mut request: hyper::Request<Incoming>| {
         request.extensions_mut().insert(ConnectInfo(addr));
         request.extensions_mut().insert(ConnectionSlot(request_slot.clone()));
+        request.extensions_mut().insert(linger.clone());
         router.clone().oneshot(request)
     });
     let mut builder = hyper::server::conn::http1::Builder::new();

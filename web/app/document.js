@@ -227,10 +227,13 @@ export async function openDocument(docId) {
   const lockEditor = () => {
     view.dispatch({ effects: editable.reconfigure([EditorState.readOnly.of(true), EditorView.editable.of(false)]) });
   };
+  /** @type {import("./history.js").HistoryPanel | null} */
+  let history = null;
   /** @param {Access} next what the server says this page may do (the `Access` message) */
   const setAccess = (next) => {
     access = next;
     if (next === "read-only") lockEditor();
+    history?.accessChanged();
     showStatus();
   };
 
@@ -415,6 +418,28 @@ export async function openDocument(docId) {
     showRenameDialog(docId, token, (to) => documentGone({ renamedTo: to })),
   );
   $("delete-button").addEventListener("click", () => showDeleteDialog(docId, token, () => documentGone({ deleted: true })));
+  const historyButton = $("history-button");
+  historyButton.addEventListener("click", async () => {
+    if (history) {
+      history.close();
+      return;
+    }
+    if (historyButton.getAttribute("aria-expanded") === "true") return; // still loading
+    historyButton.setAttribute("aria-expanded", "true");
+    // The sidebar's code is a chunk of its own: most visits never open it.
+    const { openHistory } = await import("./history.js");
+    history = openHistory($("history"), {
+      docId,
+      token,
+      access: () => access,
+      people: () => [{ name: identity().name, color: me.color }, ...client.peers()],
+      onClose: () => {
+        history = null;
+        historyButton.setAttribute("aria-expanded", "false");
+        historyButton.focus();
+      },
+    });
+  });
   showPresence();
   showStatus();
   showCounts();

@@ -18,13 +18,21 @@ use crate::layout::{self, Glyph, Glyphs};
 use crate::text::{self, line_text};
 use crate::theme::{Rgb, Theme};
 
+#[cfg(unix)]
+mod input_parser;
 mod peers;
 mod picker;
 pub mod terminal;
+#[cfg(unix)]
+mod tty;
 
 pub use crate::decoration::Decoration;
+#[cfg(unix)]
+pub(crate) use input_parser::TermEvent;
 pub use peers::render_peers;
 pub use picker::render_picker;
+#[cfg(unix)]
+pub(crate) use tty::TtyInput;
 
 /// Everything drawn besides the editor itself.
 pub struct RenderInput<'a> {

@@ -99,7 +99,11 @@ pub struct Engine {
     events: Sender<Event>,
     _watcher: notify::RecommendedWatcher,
     disk: BTreeMap<String, DiskFile>,
+    /// The whole directory must be walked again (at start, after a watcher error or a change of
+    /// an ignore file).
     rescan: bool,
+    /// Paths to look at again (named by the watcher, or moved here): a walk of these only.
+    pending: BTreeSet<String>,
     /// Something happened that may change the plan (else a batch only sends and stores).
     replan: bool,
     named: BTreeSet<String>,
@@ -160,6 +164,7 @@ impl Engine {
             _watcher: watcher,
             disk: BTreeMap::new(),
             rescan: true,
+            pending: BTreeSet::new(),
             replan: false,
             named: BTreeSet::new(),
             new_lines: Vec::new(),
@@ -186,7 +191,7 @@ impl Engine {
             let mut stop = self.handle(event);
             let settle_until = Instant::now() + SETTLE;
             loop {
-                let next = if self.rescan {
+                let next = if self.rescan || !self.pending.is_empty() {
                     let wait = settle_until.saturating_duration_since(Instant::now());
                     events.recv_timeout(wait)
                 } else {
@@ -260,8 +265,14 @@ impl Engine {
         if names.iter().all(Option::is_none) && !event.need_rescan() {
             return;
         }
-        self.rescan = true;
         self.replan = true;
+        // New ignore rules may hide or show files anywhere below.
+        self.rescan |= event.need_rescan()
+            || names.iter().flatten().any(|p| {
+                let name = p.rsplit('/').next().unwrap_or(p);
+                name == ".gitignore" || name == scan::TANDEM_IGNORE
+            });
+        self.pending.extend(names.iter().flatten().cloned());
         if let (EventKind::Modify(ModifyKind::Name(RenameMode::Both)), [Some(from), Some(to)]) =
             (event.kind, names.as_slice())
         {
@@ -295,7 +306,7 @@ impl Engine {
     /// One batch: plan and act until nothing moves, then send, store and record.
     fn cycle(&mut self) {
         for _ in 0..MAX_ROUNDS {
-            if self.rescan {
+            if self.rescan || !self.pending.is_empty() {
                 self.scan();
             }
             let sides = self.sides();
@@ -326,10 +337,18 @@ impl Engine {
         self.report_progress();
     }
 
+    /// Walks the directory again: all of it when [`Engine::rescan`] says so, else only the
+    /// pending paths (an editor's save is a stat of one file, not of the whole tree).
     fn scan(&mut self) {
-        self.rescan = false;
+        let pending = std::mem::take(&mut self.pending);
+        let full = std::mem::take(&mut self.rescan);
         let max_path = tandem_crdt::MAX_DOC_ID_BYTES.saturating_sub(self.prefix.len() + 2);
-        let listing = scan::walk(&self.root, self.options.max_file_bytes, max_path);
+        let max_len = self.options.max_file_bytes;
+        let listing = if full {
+            scan::walk(&self.root, max_len, max_path)
+        } else {
+            scan::walk_paths(&self.root, max_len, max_path, &pending)
+        };
         let mut disk = BTreeMap::new();
         for (path, stamp) in listing.files {
             let known = self.index.files.get(&path).is_some_and(|b| b.stamp == stamp);
@@ -353,7 +372,12 @@ impl Engine {
             };
             disk.insert(path, DiskFile { stamp, skip });
         }
-        self.disk = disk;
+        if full {
+            self.disk = disk;
+        } else {
+            self.disk.retain(|path, _| !scan::within(path, &pending));
+            self.disk.extend(disk);
+        }
         let mut skipped: Vec<(String, String)> = listing
             .skipped
             .into_iter()
@@ -537,7 +561,7 @@ impl Engine {
                     "tandem: {path} was replaced in the workspace; your version is in {aside}"
                 );
                 self.forget(path);
-                self.rescan = true;
+                self.pending.insert(aside);
             }
         }
         Ok(true)
@@ -554,10 +578,10 @@ impl Engine {
         theirs: &str,
         now: u64,
     ) -> anyhow::Result<Stamp> {
-        self.rescan = true;
         match self.options.source {
             Source::Directory => {
                 let aside = self.free_conflict_path(path, "workspace-conflict");
+                self.pending.insert(aside.clone());
                 self.write(&aside, theirs)?;
                 self.replica(id)?.set_text(ours, now)?;
                 println!(
@@ -567,6 +591,7 @@ impl Engine {
             }
             Source::Workspace => {
                 let aside = self.free_conflict_path(path, "local-conflict");
+                self.pending.insert(aside.clone());
                 let (old, new) =
                     (scan::disk_path(&self.root, path), scan::disk_path(&self.root, &aside));
                 std::fs::rename(&old, &new)?;
@@ -646,7 +671,7 @@ impl Engine {
             self.index_dirty = true;
         }
         self.disk.remove(from);
-        self.rescan = true;
+        self.pending.insert(to.to_owned());
     }
 
     fn free_conflict_path(&self, path: &str, tag: &str) -> String {
@@ -682,7 +707,7 @@ impl Engine {
         let file = scan::disk_path(&self.root, path);
         let now = std::fs::metadata(&file).map(|m| Stamp::of(&m)).ok();
         if now != Some(read) {
-            self.rescan = true;
+            self.pending.insert(path.to_owned());
             return Ok(None);
         }
         self.write(path, text).map(Some)
