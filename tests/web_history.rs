@@ -18,7 +18,12 @@ use collab::{Pane, editor_args, save_and_read, tmux_available, wait_until};
 use serde_json::Value;
 use tandem_e2e::{ServerOptions, TestServer, repo_root};
 
-/// The `--text` arguments of a scenario, and `--out` for its screenshot: `assets/NAME` with
+/// The `--text` arguments of a scenario.
+fn text_args(texts: &[&str]) -> Vec<String> {
+    texts.iter().flat_map(|t| ["--text".to_owned(), (*t).to_owned()]).collect()
+}
+
+/// [`text_args`] and `--out` for the scenario's screenshot: `assets/NAME` with
 /// `TANDEM_UPDATE_SCREENSHOT`, else in the temporary directory.
 fn scenario_args(texts: &[&str], screenshot: &str) -> Vec<String> {
     let out = if std::env::var_os("TANDEM_UPDATE_SCREENSHOT").is_some() {
@@ -26,8 +31,9 @@ fn scenario_args(texts: &[&str], screenshot: &str) -> Vec<String> {
     } else {
         std::env::temp_dir().join(format!("{}-{screenshot}", std::process::id()))
     };
-    let texts = texts.iter().flat_map(|t| ["--text".to_owned(), (*t).to_owned()]);
-    texts.chain(["--out".to_owned(), out.display().to_string()]).collect()
+    let mut args = text_args(texts);
+    args.extend(["--out".to_owned(), out.display().to_string()]);
+    args
 }
 
 /// Strings of a JSON array.
@@ -204,5 +210,65 @@ async fn a_read_only_page_browses_the_history_but_cannot_change_it() -> anyhow::
     assert_eq!(seen["closed"]["focus"], "history-button", "{seen}");
     assert_eq!(seen["closed"]["expanded"], "false");
     tokio::time::timeout(Duration::from_secs(5), writer.close()).await.ok();
+    Ok(())
+}
+
+/// "Who wrote this" (issue 14): a Rust client present as "Rusty" writes a line, the page
+/// types; with the colouring on, each author's text is tinted in the colour of their cursor
+/// (the presence list's), the legend names both, text typed later is coloured once the server
+/// has it, and switching it off removes every mark.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn authorship_colouring_uses_each_authors_cursor_colour() -> anyhow::Result<()> {
+    let test = "authorship_colouring_uses_each_authors_cursor_colour";
+    let Some(tools) = BrowserTools::detect(test) else {
+        return Ok(());
+    };
+    let server = tools.server().await?;
+    let doc = "web-authors";
+    let mut rust = tandem_e2e::TestClient::connect_synced(
+        &server.ws_url(doc),
+        tandem_e2e::ClientOptions { durable: true, ..Default::default() },
+    )
+    .await?;
+    rust.set_presence("Rusty", None).await?;
+    rust.insert(0, "Rusty's line 🦀\n").await?;
+    rust.wait_durable().await?;
+
+    let (typed, more) = ("Ada's words 😀 中文", " and more");
+    let args = text_args(&[typed, more]);
+    let mut run = tools.run("authorship", &format!("http://{}", server.addr()), doc, &args)?;
+    // Rusty stays present (peers silent for 30 s are dropped) for as long as the page looks.
+    let deadline = tokio::time::Instant::now() + SCENARIO_TIMEOUT;
+    let mut renew = tokio::time::Instant::now();
+    let seen = loop {
+        if let Some(event) = run.poll("authorship").await? {
+            break event;
+        }
+        ensure!(tokio::time::Instant::now() < deadline, "no authorship event");
+        if renew.elapsed() > Duration::from_secs(5) {
+            rust.set_presence("Rusty", None).await?;
+            renew = tokio::time::Instant::now();
+        }
+        rust.pump(Duration::from_millis(50)).await?;
+    };
+    run.finish().await?;
+
+    assert_eq!(seen["pressed"], "true");
+    for (state, ada) in
+        [(&seen["first"], typed.to_owned()), (&seen["after"], format!("{typed}{more}"))]
+    {
+        assert_eq!(state["byAuthor"]["Ada"]["text"], ada.as_str(), "{state}");
+        assert_eq!(state["byAuthor"]["Rusty"]["text"], "Rusty's line 🦀", "{state}");
+        for author in ["Ada", "Rusty"] {
+            let colours = &state["byAuthor"][author]["colors"];
+            assert_eq!(
+                colours,
+                &serde_json::json!([state["present"][author]]),
+                "{author}: {state}"
+            );
+        }
+        assert_eq!(strings(&state["legend"]), ["Rusty", "Ada"], "{state}");
+    }
+    assert_eq!(seen["first"]["present"]["Rusty"], "rgb(51, 102, 255)", "Rusty's own colour");
     Ok(())
 }

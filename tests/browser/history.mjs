@@ -196,3 +196,59 @@ export async function historyReadOnly({ base, doc, texts, out }) {
     await phone.close();
   }
 }
+
+/** Each author's coloured text (joined), the colour of its underline, and who is present in which colour. */
+const authorMarks = () => {
+  /** @type {Record<string, { text: string, colors: string[] }>} */
+  const byAuthor = {};
+  for (const mark of document.querySelectorAll(".tandem-author")) {
+    const author = mark.getAttribute("data-author");
+    byAuthor[author] ??= { text: "", colors: [] };
+    byAuthor[author].text += mark.textContent;
+    const color = getComputedStyle(mark).boxShadow.match(/rgba?\([^)]*\)/)?.[0];
+    if (!byAuthor[author].colors.includes(color)) byAuthor[author].colors.push(color);
+  }
+  const present = Object.fromEntries(
+    [...document.querySelectorAll("#presence .person")].map((p) => [p.textContent.replace(" (you)", ""), getComputedStyle(p.querySelector(".dot")).backgroundColor]),
+  );
+  const legend = [...document.querySelectorAll("#author-legend li")].map((li) => li.textContent);
+  return { byAuthor, present, legend };
+};
+
+/**
+ * "Who wrote this": the Rust test's client (present as "Rusty") wrote a line; the page types,
+ * switches the authorship colouring on and sees each author's text in the colour of their
+ * cursor, types more (coloured once the server has it), and switches it off. `texts`: what the
+ * page types first, what it types after.
+ */
+export async function authorship({ base, doc, texts }) {
+  const [typed, more] = texts;
+  const browser = await launch();
+  try {
+    const page = await browser.context.newPage();
+    await openSynced(page, `${base}/d/${encodeURIComponent(doc)}`);
+    await page.fill("#my-name", "Ada");
+    await page.press("#my-name", "Enter");
+    await typeAtEnd(page, typed);
+    await waitInPage(page, "durable edits", () => window.tandem.client.unconfirmedCount() === 0, undefined, STEP_MS);
+    await waitInPage(page, "Rusty present", () => document.getElementById("presence").textContent.includes("Rusty"), undefined, STEP_MS);
+    await page.click("#authors-button");
+    const bothColoured = (t) => {
+      const marks = [...document.querySelectorAll(".tandem-author")];
+      return marks.some((m) => m.dataset.author === "Rusty") && marks.filter((m) => m.dataset.author === "Ada").map((m) => m.textContent).join("") === t;
+    };
+    await waitInPage(page, "both authors coloured", bothColoured, typed, STEP_MS);
+    const first = await page.evaluate(authorMarks);
+    const pressed = await page.$eval("#authors-button", (b) => b.getAttribute("aria-pressed"));
+
+    await typeAtEnd(page, more);
+    await waitInPage(page, "the new text coloured", bothColoured, typed + more, STEP_MS);
+    const after = await page.evaluate(authorMarks);
+
+    await page.click("#authors-button");
+    await waitInPage(page, "the colouring off", () => document.querySelector(".tandem-author, #author-legend") === null, undefined, STEP_MS);
+    report("authorship", { first, after, pressed });
+  } finally {
+    await browser.close();
+  }
+}

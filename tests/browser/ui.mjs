@@ -210,7 +210,8 @@ export async function a11y({ base, doc, texts }) {
     // Keyboard only: Tab until the editor has focus, then type.
     let presses = 0;
     while (!(await page.evaluate(() => document.activeElement?.classList.contains("cm-content")))) {
-      if (++presses > 10) throw new Error("Tab never reached the editor");
+      // A bound that catches a focus trap, not a count: every header and footer control is a stop.
+      if (++presses > 20) throw new Error("Tab never reached the editor");
       await page.keyboard.press("Tab");
     }
     await typeText(page, text, 0);

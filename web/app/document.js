@@ -174,7 +174,10 @@ export async function openDocument(docId) {
     countTimer = null;
     $("counts").textContent = formatCounts(countText(client.text()));
   };
+  /** @type {ReturnType<typeof import("./authorship-view.js").authorship> | null} */
+  let colouring = null;
   const scheduleSave = () => {
+    colouring?.changed();
     if (!saveTimer) saveTimer = setTimeout(saveNow, SAVE_DELAY_MS);
     if (!countTimer) countTimer = setTimeout(showCounts, COUNT_DELAY_MS);
     showStatus();
@@ -193,6 +196,7 @@ export async function openDocument(docId) {
   };
   const editable = new Compartment();
   const language = new Compartment();
+  const authors = new Compartment();
   const view = new EditorView({
     parent: $("main"),
     state: EditorState.create({
@@ -210,6 +214,7 @@ export async function openDocument(docId) {
         editorTheme(),
         editable.of([]),
         language.of([]),
+        authors.of([]),
         tandemBinding(session),
         keymap.of([...tabKeymap, ...defaultKeymap, ...searchKeymap]),
       ],
@@ -361,6 +366,7 @@ export async function openDocument(docId) {
         }
         refreshPeers(view);
         showPresence();
+        colouring?.changed();
       }
       if (event.synced) {
         if (!stats.syncedAt) stats.syncedAt = performance.now();
@@ -418,6 +424,23 @@ export async function openDocument(docId) {
     showRenameDialog(docId, token, (to) => documentGone({ renamedTo: to })),
   );
   $("delete-button").addEventListener("click", () => showDeleteDialog(docId, token, () => documentGone({ deleted: true })));
+  const people = () => [{ name: identity().name, color: me.color }, ...client.peers()];
+  const authorsButton = $("authors-button");
+  authorsButton.addEventListener("click", async () => {
+    const on = authorsButton.getAttribute("aria-pressed") !== "true";
+    authorsButton.setAttribute("aria-pressed", String(on));
+    colouring?.stop();
+    colouring = null;
+    if (on) {
+      // A chunk of its own, like the history: loaded the first time someone asks.
+      const { authorship } = await import("./authorship-view.js");
+      if (authorsButton.getAttribute("aria-pressed") !== "true") return; // switched off meanwhile
+      colouring = authorship({ docId, token, view, people });
+      view.dispatch({ effects: authors.reconfigure(colouring.extension) });
+    } else {
+      view.dispatch({ effects: authors.reconfigure([]) });
+    }
+  });
   const historyButton = $("history-button");
   historyButton.addEventListener("click", async () => {
     if (history) {
@@ -432,7 +455,7 @@ export async function openDocument(docId) {
       docId,
       token,
       access: () => access,
-      people: () => [{ name: identity().name, color: me.color }, ...client.peers()],
+      people,
       onClose: () => {
         history = null;
         historyButton.setAttribute("aria-expanded", "false");

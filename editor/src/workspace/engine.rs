@@ -43,6 +43,10 @@ use super::state::{self, BaseEntry, Index, StateDir};
 const SETTLE: Duration = Duration::from_millis(25);
 /// Plans in one batch at most (each rename round is one).
 const MAX_ROUNDS: usize = 64;
+/// Text published here and not yet confirmed durable, at most (bytes): until the server
+/// confirms a file, the engine holds its text four times (the document, the unconfirmed update,
+/// the journal entry, the frame on its way), so a large tree is published in waves.
+const PUBLISH_WINDOW_BYTES: u64 = 8 << 20;
 /// Threads appending to offline stores at once (fsyncs overlap in the disk's journal).
 const PERSIST_THREADS: usize = 8;
 
@@ -116,6 +120,10 @@ pub struct Engine {
     reported_skips: BTreeSet<String>,
     started: Instant,
     settled_once: bool,
+    /// Bytes of text published and not yet confirmed (see [`PUBLISH_WINDOW_BYTES`]).
+    in_flight: u64,
+    /// A file waits to be published until confirmations make room in the window.
+    publish_waiting: bool,
     fatal: Option<String>,
 }
 
@@ -173,6 +181,8 @@ impl Engine {
             reported_skips: BTreeSet::new(),
             started: Instant::now(),
             settled_once: false,
+            in_flight: 0,
+            publish_waiting: false,
             fatal: None,
         };
         let net = engine.connect(&manifest_id);
@@ -250,7 +260,8 @@ impl Engine {
             },
             None => return,
         };
-        self.replan |= effect.synced || effect.text_changed;
+        self.replan |=
+            effect.synced || effect.text_changed || (effect.confirmed && self.publish_waiting);
         if effect.refused && self.fatal.is_none() {
             eprintln!("tandem: the server refused {doc}");
         }
@@ -305,6 +316,8 @@ impl Engine {
 
     /// One batch: plan and act until nothing moves, then send, store and record.
     fn cycle(&mut self) {
+        self.in_flight = self.unconfirmed_bytes();
+        self.publish_waiting = false;
         for _ in 0..MAX_ROUNDS {
             if self.rescan || !self.pending.is_empty() {
                 self.scan();
@@ -405,6 +418,12 @@ impl Engine {
         }
     }
 
+    /// Bytes of the files whose documents hold updates the server has not confirmed yet.
+    fn unconfirmed_bytes(&self) -> u64 {
+        let waiting = |id: &String| self.docs.get(id).is_some_and(|r| r.unconfirmed() > 0);
+        self.index.files.values().filter(|e| waiting(&e.id)).map(|e| e.stamp.len).sum()
+    }
+
     fn remote(&self) -> BTreeMap<String, String> {
         Manifest::parse(&self.manifest.text()).files()
     }
@@ -473,7 +492,12 @@ impl Engine {
                 if !self.replica(&id)?.synced() {
                     return Ok(false);
                 }
+                if self.in_flight >= PUBLISH_WINDOW_BYTES {
+                    self.publish_waiting = true;
+                    return Ok(false);
+                }
                 let Some((text, stamp)) = self.read(path) else { return Ok(false) };
+                self.in_flight += stamp.len;
                 self.replica(&id)?.set_text(&text, now)?;
                 self.new_lines.push((path.clone(), id.clone()));
                 self.agree(path, &id, stamp);
