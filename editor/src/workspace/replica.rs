@@ -165,11 +165,19 @@ impl Replica {
 
     /// Applies edits (ascending, in the current text's chars, as [`diff::minimal_edits`] gives).
     pub fn apply(&mut self, edits: &[Edit], now_ms: u64) -> Result<(), CollabError> {
-        self.dirty |= !edits.is_empty();
-        for edit in edits.iter().rev() {
-            let frames = self.client.replace(edit.range.clone(), &edit.text, now_ms)?;
-            self.outbox.extend(frames);
+        if edits.is_empty() {
+            return Ok(());
         }
+        self.dirty = true;
+        // One transaction, so that no peer ever sees half a change: a manifest rename is "add the
+        // new line, delete the old one", and a peer that read the text in between would see one
+        // id on two paths and fix the manifest to the first path (the old one), after which the
+        // deletion left the file on no path at all and both sides deleted it. From the last edit
+        // to the first, each range still means what it meant in the text the edits were made for.
+        let reversed: Vec<(std::ops::Range<usize>, &str)> =
+            edits.iter().rev().map(|edit| (edit.range.clone(), edit.text.as_str())).collect();
+        let frames = self.client.replace_each(&reversed, now_ms)?;
+        self.outbox.extend(frames);
         Ok(())
     }
 
@@ -204,5 +212,46 @@ impl Replica {
     /// Rewrites the snapshot (on exit, so the next start loads one file).
     pub fn snapshot(&mut self) -> Result<(), CollabError> {
         self.store.write_snapshot(&self.client.offline_state()).map_err(CollabError::from)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use tandem_crdt::{Document, JournalEntry};
+
+    use super::*;
+    use crate::workspace::manifest::Manifest;
+
+    #[test]
+    fn a_peer_never_sees_half_a_rename() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = OfflineStore::new(dir.path(), "host:1", "team/.tandem/manifest");
+        let mut replica = Replica::open(store).unwrap();
+        replica.client.enable_journal();
+        let before = "docs/guide.md\tdocs/guide.md\nsrc/lib.rs\tsrc/lib.rs\n";
+        replica.set_text(before, 1).unwrap();
+        let mut peer = Document::new(DocumentConfig::new(7)).unwrap();
+        for entry in replica.client.drain_journal() {
+            if let JournalEntry::Local(update) = entry {
+                peer.apply_update(&update).unwrap();
+            }
+        }
+        assert_eq!(peer.text(), before);
+
+        let edits = Manifest::parse(before).rename("docs/guide.md", "manual/guide.md");
+        assert!(edits.len() > 1, "a rename is several edits: {edits:?}");
+        replica.apply(&edits, 2).unwrap();
+        for entry in replica.client.drain_journal() {
+            let JournalEntry::Local(update) = entry else { continue };
+            peer.apply_update(&update).unwrap();
+            // What a peer's engine would read, and fix the manifest to, at this point.
+            let files = Manifest::parse(&peer.text()).files();
+            assert_eq!(
+                files.get("manual/guide.md").map(String::as_str),
+                Some("docs/guide.md"),
+                "the peer reads the file at its new path after every update: {files:?}"
+            );
+        }
+        assert_eq!(Manifest::parse(&peer.text()).fixes(), Vec::new());
     }
 }
