@@ -99,12 +99,13 @@ async function refusalReason(docId, token) {
 
 /**
  * What `/healthz` answers, or null when it cannot be reached: why a websocket did not open.
- * @returns {Promise<{ status: number, body: string } | null>}
+ * @returns {Promise<{ status: number, body: string, available: string | null } | null>}
  */
 async function probeHealth() {
   try {
     const response = await fetch("/healthz", { cache: "no-store" });
-    return { status: response.status, body: await response.text().catch(() => "") };
+    const available = response.headers.get("x-tandem-websockets-available");
+    return { status: response.status, body: await response.text().catch(() => ""), available };
   } catch {
     return null;
   }
