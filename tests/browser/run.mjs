@@ -5,6 +5,7 @@
 // Each prints JSON lines ({"event": ...}) on stdout and exits non-zero on failure.
 
 import { launch, openSynced, report, typeText, waitInPage } from "./browser.mjs";
+import { measureLatency } from "./latency.mjs";
 import * as ui from "./ui.mjs";
 
 const args = process.argv.slice(2);
@@ -204,12 +205,22 @@ async function banner() {
   }
 }
 
+/**
+ * A smoke run of the page-to-page keystroke benchmark (latency.mjs): `--keys` keys, reported
+ * as its figures. The Rust test checks that every key was measured, never how fast.
+ */
+async function latency() {
+  const figures = await measureLatency({ base, doc, keys: Number(option("--keys") ?? "20"), interval: 60 });
+  report("latency", figures);
+}
+
 const uiArgs = { base, doc, texts: options("--text"), out: option("--out") };
 const scenarios = {
   converge,
   offline,
   home,
   banner,
+  latency,
   ...Object.fromEntries(Object.entries(ui).map(([name, run]) => [name, () => run(uiArgs)])),
 };
 if (!scenarios[scenario]) {
