@@ -503,3 +503,71 @@ async fn two_servers_on_postgres_share_one_history() {
     drop((ada, bob, a, b));
     db.drop_database().await.unwrap();
 }
+
+/// `GET /api/docs/ID/authors` as JSON with `token`, asserting the status.
+async fn authors_of(server: &TestServer, doc: &str, token: &str) -> Value {
+    get_json(server, &format!("/api/docs/{doc}/authors?token={token}"), 200).await
+}
+
+/// "Who wrote this": two named clients (one by its token's `name` claim, one by its presence
+/// name) and an unnamed one write into each other's text; the authors endpoint gives the
+/// current text's runs by author (chars and UTF-16 units), a read-only token reads them, every
+/// refusal is a 4xx with a reason, and after a restart the runs are the same.
+#[tokio::test]
+async fn authors_name_who_wrote_each_part_and_survive_a_restart() {
+    let key = "authors-key";
+    let options = ServerOptions { auth_key: Some(key.into()), ..ServerOptions::default() };
+    let mut server = TestServer::start(options).await.unwrap();
+    let ada_token = TestServer::token(key, &["--doc", "team/plan", "--name", "ada"]).unwrap();
+    let bob_token = TestServer::token(key, &["--doc", "team/plan"]).unwrap();
+    let reader = TestServer::token(key, &["--doc", "team/plan", "--read-only"]).unwrap();
+    let url = server.ws_url("team/plan");
+    let mut ada = TestClient::connect_synced(&url, with_token(&ada_token)).await.unwrap();
+    let mut bob = TestClient::connect_synced(&url, with_token(&bob_token)).await.unwrap();
+    let mut anon = TestClient::connect_synced(&url, with_token(&bob_token)).await.unwrap();
+    bob.set_presence("bob", None).await.unwrap();
+    ada.insert(0, "hello world\n").await.unwrap();
+    bob.wait_text("hello world\n").await.unwrap();
+    bob.insert(6, "big 👋 ").await.unwrap();
+    anon.wait_text("hello big 👋 world\n").await.unwrap();
+    anon.append("?").await.unwrap();
+    ada.wait_text("hello big 👋 world\n?").await.unwrap();
+    for client in [&mut ada, &mut bob, &mut anon] {
+        client.wait_durable().await.unwrap();
+    }
+    let expected = serde_json::json!([
+        {"chars": 6, "utf16": 6, "author": "ada"},
+        {"chars": 6, "utf16": 7, "author": "bob"},
+        {"chars": 6, "utf16": 6, "author": "ada"},
+        {"chars": 1, "utf16": 1, "author": null},
+    ]);
+    assert_eq!(authors_of(&server, "team/plan", &ada_token).await, expected);
+    assert_eq!(authors_of(&server, "team/plan", &reader).await, expected, "read-only reads");
+
+    let refusals = [
+        (format!("/api/docs/team/plan/authors?token=forged.{reader}"), 401),
+        ("/api/docs/team/plan/authors".to_owned(), 401),
+        (format!("/api/docs/team/none/authors?token={ada_token}"), 401),
+        (format!("/api/docs/a%01b/authors?token={ada_token}"), 400),
+    ];
+    for (path, status) in refusals {
+        let answer = get_json(&server, &path, status).await;
+        assert!(answer["error"].as_str().is_some_and(|e| !e.is_empty()), "{path}: {answer}");
+    }
+    let answer =
+        post_json(&server, &format!("/api/docs/team/plan/authors?token={ada_token}"), "{}", 405)
+            .await;
+    assert!(answer["error"].is_string(), "{answer}");
+
+    for client in [ada, bob, anon] {
+        client.close().await.unwrap();
+    }
+    assert!(server.stop().await.unwrap());
+    let server = server.restart().await.unwrap();
+    assert_eq!(authors_of(&server, "team/plan", &reader).await, expected, "after a restart");
+
+    // An unknown document is a 404.
+    let open = TestServer::start(ServerOptions::default()).await.unwrap();
+    let answer = get_json(&open, "/api/docs/nothing/authors", 404).await;
+    assert!(answer["error"].is_string(), "{answer}");
+}

@@ -16,6 +16,7 @@ use yrs::{
     Update, WriteTxn,
 };
 
+use crate::authorship::ClientRun;
 use crate::decode;
 use crate::delta::{Delta, DeltaOp};
 use crate::error::{Error, Result};
@@ -285,6 +286,12 @@ impl Document {
     /// The whole text.
     pub fn text(&self) -> String {
         self.text.get_string(&self.doc.transact())
+    }
+
+    /// The text's runs by the Yjs client id that inserted them, in order (see
+    /// [`crate::ClientRun`]). Reading them changes nothing in the replica.
+    pub fn client_runs(&self) -> Vec<ClientRun> {
+        crate::authorship::client_runs(&mut self.doc.transact_mut(), &self.text)
     }
 
     /// Length of the text in UTF-16 code units (Yjs' and browsers' unit).

@@ -13,6 +13,7 @@
 //! - Per-user undo ([`Document::undo`]): only this replica's edits, grouped in time.
 //! - [`Message`] and [`SyncSession`]: the y-protocols wire format and the sync conversation,
 //!   bytes in and bytes out, plus tandem's durability extension.
+//! - [`ClientRun`]s ([`Document::client_runs`]): who inserted each stretch of the text.
 //! - [`diff`]: the minimal change between two texts (a restore, a file diffed in, a preview).
 //! - [`validate_doc_id`] and [`doc_id_from_path`]: the document-id rule and its URL form.
 //! - [`Client`] and [`OfflineState`]: what a client keeps across connections and restarts.
@@ -44,6 +45,7 @@
 //! ```
 #![deny(missing_docs)]
 
+mod authorship;
 mod client;
 mod decode;
 mod delta;
@@ -57,6 +59,7 @@ mod presence;
 mod protocol;
 mod session;
 
+pub use authorship::ClientRun;
 pub use client::{Client, ClientEvent, JournalEntry, LocalView};
 pub use delta::{Delta, DeltaOp, TextEdit};
 pub use doc_id::{DocIdError, MAX_DOC_ID_BYTES, doc_id_from_path, doc_id_to_path, validate_doc_id};

@@ -82,6 +82,9 @@ pub struct Incoming {
     /// is the re-encoding of what its replica took in ([`crate::Integrated::update`]), not the
     /// peer's bytes; `[0, 0]` when the update changed nothing.
     pub applied_updates: Vec<Vec<u8>>,
+    /// Server: the client ids whose items the applied updates carried, i.e. who wrote them (a
+    /// server credits them to this connection's author).
+    pub writers: Vec<u64>,
     /// Server: the number of update messages received from this peer so far; once the updates
     /// are stored, send [`SyncSession::durable_frame`] with it.
     pub update_seq: Option<u64>,
@@ -287,6 +290,7 @@ impl SyncSession {
                 let integrated = document.integrate_update(&update)?;
                 // Writing as a client makes its presence this connection's to publish.
                 presence.claim(self.owner, &integrated.writers);
+                incoming.writers.extend(&integrated.writers);
                 (integrated.delta, integrated.update)
             }
             Role::Client => (document.apply_update(&update)?, update),

@@ -1,8 +1,11 @@
 //! Keystroke → frame on a 50 MB file that is one single line (minified JSON, a log without line breaks), at its
-//! start, middle and end, soft wrap off: what issue 11 measured at 1.8–2.0 s per keystroke.
+//! start, middle and end: what issue 11 measured at 1.8–2.0 s per keystroke. Three lines — plain ASCII, ASCII with
+//! tabs, and non-ASCII text (Cyrillic, CJK) — with soft wrap off, and the plain and non-ASCII ones with soft wrap
+//! on, with a search highlight on screen.
 //!
-//! `cargo bench -p tandem --bench long_line`. The file is generated once under the target dir; frames are rendered
-//! into ratatui's `TestBackend` at 120×40 with no highlighter (lines over 4 KB are not highlighted anyway).
+//! `cargo bench -p tandem --bench long_line [-- FILTER]`. The files are generated once under the target dir;
+//! frames are rendered into ratatui's `TestBackend` at 120×40 with no highlighter (lines over 4 KB are not
+//! highlighted anyway).
 
 use std::hint::black_box;
 use std::path::PathBuf;
@@ -18,18 +21,47 @@ static KEYS: std::sync::LazyLock<Keys> = std::sync::LazyLock::new(Keys::default)
 
 const SIZE: usize = 50 * 1024 * 1024;
 
-/// `{"k":"v",…}` without a line break, 50 MB; `first` opens it (a tab there makes the line take the general
-/// layout path, which scans the line from its start: the baseline).
-fn generate(name: &str, first: &str) -> PathBuf {
-    let path = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(name);
+/// The kinds of long line measured.
+#[derive(Clone, Copy)]
+enum Line {
+    /// `{"key0":"value number 0",…}`: ASCII, no tab.
+    Plain,
+    /// The same with a tab before every value.
+    Tabs,
+    /// `{"ключ0":"значение 中文 0",…}`: two-byte and wide chars.
+    Unicode,
+}
+
+impl Line {
+    fn name(self) -> &'static str {
+        match self {
+            Line::Plain => "plain",
+            Line::Tabs => "tabs",
+            Line::Unicode => "unicode",
+        }
+    }
+
+    fn entry(self, i: usize) -> String {
+        match self {
+            Line::Plain => format!("\"key{i}\":\"value number {i}\","),
+            Line::Tabs => format!("\"key{i}\":\t\"value number {i}\","),
+            Line::Unicode => format!("\"ключ{i}\":\"значение 中文 {i}\","),
+        }
+    }
+}
+
+/// A 50 MB file of one line of `line`'s entries, without a line break.
+fn generate(line: Line) -> PathBuf {
+    let path = PathBuf::from(env!("CARGO_TARGET_TMPDIR"))
+        .join(format!("bench-50mb-one-line-{}.json", line.name()));
     if std::fs::metadata(&path).is_ok_and(|m| m.len() as usize >= SIZE) {
         return path;
     }
     let mut out = String::with_capacity(SIZE + 64);
-    out.push_str(first);
+    out.push('{');
     let mut i = 0usize;
     while out.len() < SIZE {
-        out.push_str(&format!("\"key{i}\":\"value number {i}\","));
+        out.push_str(&line.entry(i));
         i += 1;
     }
     out.push_str("\"end\":0}");
@@ -51,9 +83,13 @@ fn press(ed: &mut Editor, spec: &str) {
     KEYS.press(ed, spec.parse::<KeyEvent>().unwrap());
 }
 
-fn open(path: &std::path::Path) -> Editor {
-    let mut ed = Editor::open(path, &Config { soft_wrap: false, ..Config::default() }).unwrap();
+fn open(path: &std::path::Path, soft_wrap: bool) -> Editor {
+    let mut ed = Editor::open(path, &Config { soft_wrap, ..Config::default() }).unwrap();
     ed.resize(120, 40);
+    // A search whose matches are on screen everywhere: the highlight must not search the whole line per frame.
+    press(&mut ed, "ctrl-f");
+    KeyEvent::typed("number").into_iter().for_each(|k| KEYS.press(&mut ed, k));
+    press(&mut ed, "esc");
     ed
 }
 
@@ -81,17 +117,6 @@ fn benches(c: &mut Criterion) {
         .warm_up_time(Duration::from_millis(1))
         .measurement_time(Duration::from_secs(1));
 
-    // The baseline: the same line with a tab at its start, laid out from its start on every frame.
-    let mut ed = open(&generate("bench-50mb-one-line-tab.json", "\t{"));
-    press(&mut ed, "ctrl-end");
-    frame(&mut term, &theme, &mut ed);
-    g.bench_function("baseline_general_layout_insert_char_at_end", |b| {
-        b.iter_custom(|iters| keystrokes(&mut ed, &mut term, &theme, iters))
-    });
-    drop(ed);
-
-    let mut ed = open(&generate("bench-50mb-one-line.json", "{"));
-    frame(&mut term, &theme, &mut ed);
     type Go<'a> = &'a dyn Fn(&mut Editor);
     let places: [(&str, Go<'_>); 3] = [
         ("start", &|ed| press(ed, "ctrl-home")),
@@ -102,12 +127,24 @@ fn benches(c: &mut Criterion) {
         }),
         ("end", &|ed| press(ed, "ctrl-end")),
     ];
-    for (name, go) in places {
-        go(&mut ed);
+    let cases = [
+        (Line::Plain, false),
+        (Line::Tabs, false),
+        (Line::Unicode, false),
+        (Line::Plain, true),
+        (Line::Unicode, true),
+    ];
+    for (line, soft_wrap) in cases {
+        let mut ed = open(&generate(line), soft_wrap);
         frame(&mut term, &theme, &mut ed);
-        g.bench_function(format!("insert_char_at_{name}"), |b| {
-            b.iter_custom(|iters| keystrokes(&mut ed, &mut term, &theme, iters))
-        });
+        let wrap = if soft_wrap { "wrap" } else { "nowrap" };
+        for (place, go) in places {
+            go(&mut ed);
+            frame(&mut term, &theme, &mut ed);
+            g.bench_function(format!("{}_{wrap}_insert_char_at_{place}", line.name()), |b| {
+                b.iter_custom(|iters| keystrokes(&mut ed, &mut term, &theme, iters))
+            });
+        }
     }
     g.finish();
 }

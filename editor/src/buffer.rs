@@ -2,12 +2,14 @@
 //!
 //! All positions are char offsets into the buffer.
 
-use std::cell::Cell;
+use std::cell::{Cell, RefCell};
 use std::ops::Range;
 
 use ropey::Rope;
 
-use crate::text::{Edit, LineEnding};
+use crate::layout::{self, LayoutOptions};
+use crate::long_layout::{LineWindow, LongLines};
+use crate::text::{Edit, LineEnding, content_len, line_text};
 
 /// Lines at least this long (in bytes) are checked for the plain-line fast path ([`Buffer::plain_long_line`]).
 pub const LONG_LINE_BYTES: usize = 64 * 1024;
@@ -72,6 +74,8 @@ pub struct Buffer {
     /// The char range of the content of a long line known to be plain (see [`Buffer::plain_long_line`]), kept
     /// through edits that keep it plain so that typing in it never rescans it.
     plain_long: Cell<Option<Range<usize>>>,
+    /// Layout checkpoints of the long lines laid out lately (see [`crate::long_layout`]).
+    long_lines: RefCell<LongLines>,
     damage: Vec<LineDamage>,
     damage_overflow: Option<usize>,
     line_ending: LineEnding,
@@ -88,6 +92,7 @@ impl Buffer {
             grouping: false,
             step_starts: Vec::new(),
             plain_long: Cell::new(None),
+            long_lines: RefCell::new(LongLines::default()),
             damage: Vec::new(),
             damage_overflow: None,
             line_ending,
@@ -118,6 +123,7 @@ impl Buffer {
         self.rope.remove(edit.range.clone());
         self.rope.insert(edit.range.start, &edit.text);
         self.keep_plain_long(edit);
+        self.long_lines.get_mut().edited(&self.rope, edit);
         let added = self.rope.char_to_line(edit.range.start + edit.inserted_len()) - line;
         self.note_damage(LineDamage { line, removed: removed_lines, added });
         if source == EditSource::Local {
@@ -148,6 +154,89 @@ impl Buffer {
         let is_plain = line.slice(..content.end - start).chunks().all(plain);
         self.plain_long.set(if is_plain { Some(content) } else { known });
         is_plain
+    }
+
+    /// Whether line `idx` is laid out from checkpoints rather than from its start (see [`crate::long_layout`]).
+    fn is_long(&self, idx: usize) -> bool {
+        self.rope.line(idx).len_bytes() >= LONG_LINE_BYTES
+    }
+
+    /// A long plain line without wrap: its columns are its offsets (see [`Buffer::plain_long_line`]).
+    fn columns_are_offsets(&self, idx: usize, opts: LayoutOptions) -> bool {
+        opts.wrap.is_none() && self.plain_long_line(idx)
+    }
+
+    /// Visual (row, column) of char `offset` in line `idx` (see [`layout::position_of`]); a long line is laid
+    /// out only from a checkpoint near `offset`.
+    pub fn position_of(&self, idx: usize, offset: usize, opts: LayoutOptions) -> (usize, usize) {
+        if self.columns_are_offsets(idx, opts) {
+            (0, offset)
+        } else if self.is_long(idx) {
+            self.long_lines.borrow_mut().position_of(&self.rope, idx, offset, opts)
+        } else {
+            layout::position_of(&line_text(&self.rope, idx), offset, opts)
+        }
+    }
+
+    /// Char offset in line `idx` displayed at (`row`, `col`) (see [`layout::offset_at`]).
+    pub fn offset_at(&self, idx: usize, row: usize, col: usize, opts: LayoutOptions) -> usize {
+        if self.columns_are_offsets(idx, opts) {
+            col.min(content_len(self.rope.line(idx)))
+        } else if self.is_long(idx) {
+            self.long_lines.borrow_mut().offset_at(&self.rope, idx, row, col, opts)
+        } else {
+            layout::offset_at(&line_text(&self.rope, idx), row, col, opts)
+        }
+    }
+
+    /// Visual rows of line `idx` (see [`layout::row_count`]). A long line with soft wrap is laid out to its end
+    /// (once, until it is edited): [`Buffer::has_row`] answers most questions without that.
+    pub fn row_count(&self, idx: usize, opts: LayoutOptions) -> usize {
+        if opts.wrap.is_none() {
+            1
+        } else if self.is_long(idx) {
+            self.long_lines.borrow_mut().row_count(&self.rope, idx, opts)
+        } else {
+            layout::row_count(&line_text(&self.rope, idx), opts)
+        }
+    }
+
+    /// Whether line `idx` has a visual row `row`, laying out a long line only up to that row.
+    pub fn has_row(&self, idx: usize, row: usize, opts: LayoutOptions) -> bool {
+        if opts.wrap.is_none() || row == 0 {
+            row == 0
+        } else if self.is_long(idx) {
+            self.long_lines.borrow_mut().has_row(&self.rope, idx, row, opts)
+        } else {
+            row < layout::row_count(&line_text(&self.rope, idx), opts)
+        }
+    }
+
+    /// The text of line `idx` to lay out for a screen showing it from (`row`, `col`) on, `size` = (rows, columns)
+    /// of cells: the whole line when it is short, otherwise a window from a checkpoint before (`row`, `col`) to a
+    /// little past the last cell.
+    pub fn layout_window(
+        &self,
+        idx: usize,
+        opts: LayoutOptions,
+        at: (usize, usize),
+        size: (usize, usize),
+    ) -> LineWindow<'_> {
+        if self.columns_are_offsets(idx, opts) {
+            let start = self.rope.line_to_char(idx);
+            let len = content_len(self.rope.line(idx));
+            let from = at.1.min(len);
+            let to = (from + size.1 + 1).min(len);
+            let text = self.rope.slice(start + from..start + to).to_string().into();
+            let from = layout::Resume { offset: from, row: 0, col: from };
+            LineWindow { text, from, to }
+        } else if self.is_long(idx) {
+            self.long_lines.borrow_mut().window(&self.rope, idx, opts, at, size)
+        } else {
+            let text = line_text(&self.rope, idx);
+            let to = content_len(self.rope.line(idx));
+            LineWindow { text, from: layout::Resume::default(), to }
+        }
     }
 
     /// Keeps the known plain long line's range in step with `edit` (just applied), or forgets it when the edit

@@ -15,6 +15,27 @@ pub struct LayoutOptions {
     pub wrap: Option<usize>,
 }
 
+/// Where a layout resumes: a glyph's char offset in the line, visual row and column. Laying out the text from
+/// that glyph on with [`Glyphs::resume`] places every later glyph as laying out the whole line would, provided
+/// the glyph starts a row or soft wrap is off (see [`Resume::exact`]).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Resume {
+    /// Char offset in the line.
+    pub offset: usize,
+    /// Visual row.
+    pub row: usize,
+    /// Column within the row.
+    pub col: usize,
+}
+
+impl Resume {
+    /// Whether layout can resume here exactly: without wrap a glyph's column is all the state there is (tab stops
+    /// depend on it alone); with wrap, only at a row's start does no earlier word's width matter any more.
+    pub fn exact(&self, opts: LayoutOptions) -> bool {
+        opts.wrap.is_none() || self.col == 0
+    }
+}
+
 /// One grapheme placed on screen.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Glyph<'a> {
@@ -94,6 +115,13 @@ fn is_blank(g: &str) -> bool {
 impl<'a> Glyphs<'a> {
     /// Lays out `line` from its start.
     pub fn new(line: &'a str, opts: LayoutOptions) -> Self {
+        Glyphs::resume(line, opts, Resume::default())
+    }
+
+    /// Lays out `text`, the part of a line from the glyph at `at` on, with offsets, rows and columns counted from
+    /// the line's start. Exact when `at` is (see [`Resume::exact`]) and `text` is not cut inside a grapheme or, with
+    /// soft wrap, within a row's width after the last glyph used (a word's width looks ahead).
+    pub fn resume(line: &'a str, opts: LayoutOptions, at: Resume) -> Self {
         let opts =
             LayoutOptions { tab_width: opts.tab_width.max(1), wrap: opts.wrap.map(|w| w.max(2)) };
         let graphemes = if line.is_ascii() && !line.contains("\r\n") {
@@ -101,7 +129,7 @@ impl<'a> Glyphs<'a> {
         } else {
             Clusters::Unicode(line.grapheme_indices(true))
         };
-        Glyphs { graphemes, opts, offset: 0, row: 0, col: 0, after_blank: true }
+        Glyphs { graphemes, opts, offset: at.offset, row: at.row, col: at.col, after_blank: true }
     }
 }
 

@@ -112,12 +112,16 @@ impl Query {
 
     /// Non-empty matches in `line`, as char ranges in the buffer.
     pub fn line_matches(&self, rope: &Rope, line: usize) -> Vec<Range<usize>> {
-        let text = line_text(rope, line);
-        let base = rope.line_to_char(line);
+        self.matches_in(&line_text(rope, line), rope.line_to_char(line))
+    }
+
+    /// Non-empty matches in `text`, the buffer's text from char `base` on (part of one line: a screen's window
+    /// of a long line, so that drawing never searches the rest of it), as char ranges in the buffer.
+    pub fn matches_in(&self, text: &str, base: usize) -> Vec<Range<usize>> {
         let mut out = Vec::new();
         let mut chars = 0;
         let mut byte = 0;
-        for m in self.regex.find_iter(&text).filter(|m| !m.is_empty()) {
+        for m in self.regex.find_iter(text).filter(|m| !m.is_empty()) {
             chars += char_offset(&text[byte..], m.start() - byte);
             let len = m.as_str().chars().count();
             out.push(base + chars..base + chars + len);

@@ -369,3 +369,61 @@ fn issue_11_backspace_sent_as_0x08_deletes_one_character() {
     tmux.wait_for("TANDEM-EXIT=0");
     assert_eq!(std::fs::read_to_string(&file).unwrap(), "one tw");
 }
+
+#[test]
+fn issue_11_shift_f3_finds_the_previous_match() {
+    if !tmux_available("issue_11_shift_f3_finds_the_previous_match") {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("find.txt");
+    std::fs::write(&file, "target one\ntarget two\ntarget three\n").unwrap();
+    let tmux = Tmux::start("sf3", &command_line(dir.path(), &file)).unwrap();
+    tmux.wait_for("UTF-8");
+    tmux.keys(&["C-f"]);
+    tmux.text("target");
+    tmux.keys(&["Enter"]);
+    // The status bar's LINE:COL says which match is selected (its end).
+    tmux.wait_for(" 1:7 ");
+    tmux.keys(&["F3"]);
+    tmux.wait_for(" 2:7 ");
+    // tmux sends Shift-F3 as ESC [ 1 ; 2 R, which reads like a cursor position report.
+    tmux.keys(&["S-F3"]);
+    let screen = tmux.wait_for(" 1:7 ");
+    assert!(!screen.contains("not bound"), "{screen}");
+    tmux.keys(&["C-q"]);
+    tmux.wait_for("TANDEM-EXIT=0");
+}
+
+/// tandem reads the terminal's bytes itself (issue 11, Shift-F3): a resize still redraws at once and a bracketed
+/// paste still arrives as one paste.
+#[test]
+fn issue_11_resize_and_bracketed_paste_reach_the_editor() {
+    if !tmux_available("issue_11_resize_and_bracketed_paste_reach_the_editor") {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("paste.txt");
+    std::fs::write(&file, "").unwrap();
+    let tmux = Tmux::start("paste", &command_line(dir.path(), &file)).unwrap();
+    tmux.wait_for("UTF-8");
+    tmux.run(&["resize-window", "-t", "e2e", "-x", "60", "-y", "10"]);
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let screen = tmux.screen();
+        let status = screen.lines().nth(8).unwrap_or_default();
+        if status.contains("UTF-8") {
+            break;
+        }
+        assert!(Instant::now() < deadline, "no redraw at 60x10:\n{screen}");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    tmux.run(&["set-buffer", "-b", "p", "pasted\tline\nsecond"]);
+    tmux.run(&["paste-buffer", "-p", "-b", "p", "-t", "e2e"]);
+    tmux.wait_for("second");
+    tmux.keys(&["C-s"]);
+    tmux.wait_for("saved");
+    tmux.keys(&["C-q"]);
+    tmux.wait_for("TANDEM-EXIT=0");
+    assert_eq!(std::fs::read_to_string(&file).unwrap(), "pasted\tline\nsecond");
+}

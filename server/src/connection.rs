@@ -293,10 +293,15 @@ async fn send_loop(
         }
     }
     let reason = outbox.close_reason().unwrap_or_else(|| CloseReason::new(code::NORMAL, ""));
-    let _ = tokio::time::timeout(CLOSE_TIMEOUT, async {
+    let dropped = reason.code == code::TRY_AGAIN_LATER;
+    // A peer dropped for not reading has the frames already in its socket to read before the
+    // close frame, whenever it reads again: its close waits as long as a silent connection
+    // may stay open (the frames still queued are dropped, so memory stays bounded).
+    let timeout = if dropped { app.config.limits.idle_timeout } else { CLOSE_TIMEOUT };
+    let closing = tokio::time::timeout(timeout, async {
         // What was queued before the close still goes out (an auth refusal, the last durable
         // message) — except to a peer dropped for not reading.
-        if reason.code != code::TRY_AGAIN_LATER {
+        if !dropped {
             while let Some(frame) = frames.try_recv() {
                 if sink.feed(Message::Binary(frame)).await.is_err() {
                     return;
@@ -307,8 +312,16 @@ async fn send_loop(
         // `send` flushes the fed frames with the close frame.
         let _ = sink.send(Message::Close(Some(close))).await;
         let _ = sink.close().await;
-    })
-    .await;
+    });
+    if dropped {
+        // Not past the server's shutdown, though.
+        tokio::select! {
+            _ = closing => {}
+            _ = app.shutdown.cancelled() => {}
+        }
+    } else {
+        let _ = closing.await;
+    }
 }
 
 /// Writes `first` and whatever else is already queued (up to [`MAX_BATCH_FRAMES`] frames or

@@ -8,7 +8,7 @@
 //! | `GET /api/docs` | JSON list of stored documents: `id`, `stored_bytes`, `updated_at_ms`, `connections` |
 //! | `GET /api/docs/ID/text` | the document's current plain text (404 if it does not exist) |
 //! | `POST /api/docs/ID/share`, `POST /api/docs/ID/rename`, `DELETE /api/docs/ID` | share links, rename, delete: see [`crate::manage`] |
-//! | `/api/docs/ID/versions...`, `POST /api/docs/ID/restore` | the version history ([`crate::history::api`]) |
+//! | `/api/docs/ID/versions...`, `POST /api/docs/ID/restore`, `GET /api/docs/ID/authors` | the version history and who wrote the text ([`crate::history::api`]) |
 //! | `GET /ws/ID`, or any `GET /ID` with `Upgrade: websocket` | the document's websocket |
 //! | anything else | the browser client: built into the binary, or the files of `--web-dir`; unknown paths get its `index.html`, so `/d/ID` and `/ID` open it |
 //!
@@ -36,6 +36,7 @@ use tower_http::services::{ServeDir, ServeFile};
 use crate::admission::Refused;
 use crate::app::App;
 use crate::connection::{self, ConnectRequest};
+use crate::linger::LingerOnClose;
 use crate::listen::ConnectionSlot;
 use crate::manage;
 use crate::metrics::Rejection;
@@ -248,6 +249,7 @@ fn websocket(
         }
         return (StatusCode::SERVICE_UNAVAILABLE, "too many connections\n").into_response();
     }
+    let linger = parts.extensions.get::<LingerOnClose>().cloned().unwrap_or_default();
     let trust = if app.config.trust_proxy { ProxyTrust::LastHop } else { ProxyTrust::None };
     let peer = parts
         .extensions
@@ -262,6 +264,9 @@ fn websocket(
         .read_buffer_size(READ_BUFFER_BYTES)
         .write_buffer_size(WRITE_BUFFER_BYTES)
         .on_upgrade(move |socket| async move {
+            // The server may close a websocket while its client still sends (a frame over the
+            // limit, say): the close frame must not be reset away.
+            linger.arm();
             tracker.track_future(connection::serve(socket, app, request, slot)).await;
         })
 }

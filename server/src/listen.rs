@@ -32,6 +32,7 @@ use tokio_util::task::TaskTracker;
 use tower::ServiceExt;
 
 use crate::admission::{Admission, Room, Slot};
+use crate::linger::{LingerOnClose, Lingering};
 
 /// File descriptors kept out of the socket budget: the database's connections and files, the
 /// browser client's files, sockets evicted but not yet closed, the log.
@@ -40,7 +41,8 @@ pub(crate) const DESCRIPTOR_RESERVE: u64 = 64;
 /// [`MAX_ACCEPT_BACKOFF`] while accepts keep failing.
 const MIN_ACCEPT_BACKOFF: Duration = Duration::from_millis(10);
 const MAX_ACCEPT_BACKOFF: Duration = Duration::from_secs(1);
-/// A socket's slot, in each of its requests' extensions: the websocket upgrade takes it over.
+/// A socket's slot, in each of its requests' extensions (with its [`LingerOnClose`]): the
+/// websocket upgrade takes it over.
 #[derive(Clone)]
 pub(crate) struct ConnectionSlot(pub Arc<Slot>);
 
@@ -171,9 +173,12 @@ async fn http<Io>(
 {
     let router = listening.router.clone();
     let request_slot = slot.clone();
+    let linger = LingerOnClose::default();
+    let io = Lingering::new(io, linger.clone(), slot.clone());
     let service = hyper::service::service_fn(move |mut request: hyper::Request<Incoming>| {
         request.extensions_mut().insert(ConnectInfo(addr));
         request.extensions_mut().insert(ConnectionSlot(request_slot.clone()));
+        request.extensions_mut().insert(linger.clone());
         router.clone().oneshot(request)
     });
     let mut builder = hyper::server::conn::http1::Builder::new();

@@ -176,6 +176,8 @@ pub struct Metrics {
     pub rate_limited: Counter,
     /// Times a connection had to wait because its frames used up its CPU budget.
     pub cpu_limited: Counter,
+    /// Replicas built only to read the text of a document that is not loaded.
+    pub text_builds: Counter,
     rejected: [Counter; Rejection::ALL.len()],
 }
 
@@ -234,6 +236,11 @@ impl Metrics {
                 "tandem_cpu_limited_total",
                 "Times a connection waited because its updates used up its CPU budget.",
                 &self.cpu_limited,
+            ),
+            (
+                "tandem_text_builds_total",
+                "Replicas built to read the text of a document that is not loaded.",
+                &self.text_builds,
             ),
         ];
         for (name, help, counter) in counters {

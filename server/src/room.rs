@@ -17,8 +17,8 @@ use std::time::Duration;
 
 use axum::body::Bytes;
 use tandem_crdt::{
-    Document, DocumentConfig, EMPTY_UPDATE, Presence, Removal, SessionConfig, SyncSession,
-    client_id_from_random,
+    ClientRun, Document, DocumentConfig, EMPTY_UPDATE, Presence, Removal, SessionConfig,
+    SyncSession, client_id_from_random,
 };
 use tokio::sync::OnceCell;
 // The runtime's clock for idle tracking, so tests can pause and advance it.
@@ -27,11 +27,13 @@ use tokio::time::Instant;
 use crate::cluster::Replicas;
 use crate::cpu_budget::Receipt;
 use crate::executor::{Executor, Lane};
+use crate::history::authorship::Authorship;
 use crate::history::pending::Pending;
 use crate::history::{History, NewVersion, VersionKind};
 use crate::metrics::{Metrics, Rejection};
 use crate::outbox::{CloseReason, Outbox, code};
 use crate::storage::{Ack, Relocated, Storage, StorageError, StoredDocument, WriteOp, Writer};
+use crate::text_cache::{self, TextCache};
 
 /// Why a document could not be loaded.
 #[derive(Debug, thiserror::Error)]
@@ -117,6 +119,8 @@ struct RoomState {
     idle_since: Option<Instant>,
     /// What the next version owes.
     pending: Pending,
+    /// Who wrote with which client id.
+    authorship: Authorship,
 }
 
 /// One loaded document and its connections.
@@ -194,6 +198,7 @@ impl Room {
                 version: 0,
                 idle_since: Some(Instant::now()),
                 pending: Pending::new(crate::storage::unix_ms()),
+                authorship: Authorship::default(),
             }),
             lane: executor.lane(),
             connections: AtomicUsize::new(0),
@@ -332,6 +337,15 @@ impl Room {
                 _ => None,
             };
             self.writer.write(WriteOp::Append { doc: self.id.clone(), update }, ack);
+        }
+        if !incoming.writers.is_empty() {
+            let RoomState { authorship, members, presence, .. } = &mut *state;
+            let member = members.get(&connection);
+            authorship.wrote(connection, &incoming.writers, || member?.author(presence));
+            self.store_authors(authorship);
+        }
+        if !incoming.presence.is_empty() && state.authorship.is_unnamed(connection) {
+            self.name_author(state, connection);
         }
         for (update, _) in incoming.presence {
             // Relayed even when nothing changed: renewals keep the peer from timing out elsewhere.
@@ -512,6 +526,13 @@ impl Room {
             let name = member.author(&state.presence);
             state.pending.name_editor(connection, name);
         }
+        if state.authorship.is_unnamed(connection) {
+            if let Some(name) = member.author(&state.presence) {
+                state.authorship.named(connection, &name);
+            }
+            state.authorship.forget(connection);
+            self.store_authors(&mut state.authorship);
+        }
         match member.session.leave(&mut state.presence, now_ms) {
             Ok(Some(update)) => {
                 broadcast(&state.members, None, SyncSession::awareness_frame(&update));
@@ -528,6 +549,38 @@ impl Room {
             }
         }
         Some(member)
+    }
+
+    /// Credits what `connection` wrote unnamed to its name, if it has one now.
+    fn name_author(&self, state: &mut RoomState, connection: u64) {
+        let name = state.members.get(&connection).and_then(|m| m.author(&state.presence));
+        if let Some(name) = name {
+            state.authorship.named(connection, &name);
+            self.store_authors(&mut state.authorship);
+        }
+    }
+
+    /// Hands the names `authorship` learnt to the history, to store.
+    fn store_authors(&self, authorship: &mut Authorship) {
+        let names = authorship.take_fresh();
+        if !names.is_empty() {
+            self.history.queue_authors(self.id.clone(), names);
+        }
+    }
+
+    /// The current text's runs by client, and the names this room credits client ids to
+    /// (`None`: the server is stopping). Connections that wrote unnamed and have a name now are
+    /// credited first.
+    pub async fn authorship(self: &Arc<Self>) -> Option<(Vec<ClientRun>, HashMap<u64, String>)> {
+        self.run(|room| {
+            let mut guard = lock(&room.state);
+            let state = &mut *guard;
+            for connection in state.authorship.unnamed() {
+                room.name_author(state, connection);
+            }
+            (state.document.client_runs(), state.authorship.names().clone())
+        })
+        .await
     }
 
     /// The version to record now, of kind `kind`: the text and who edited since the last one.
@@ -703,6 +756,8 @@ pub(crate) struct Rooms {
     writer: Writer,
     metrics: Arc<Metrics>,
     settings: RoomSettings,
+    /// Texts of documents that are not loaded, for the HTTP API.
+    texts: TextCache,
 }
 
 /// A connection's hold on a room: while it exists the room stays loaded.
@@ -743,6 +798,7 @@ impl Rooms {
             writer,
             metrics,
             settings,
+            texts: TextCache::new(text_cache::DEFAULT_MAX_BYTES),
         }
     }
 
@@ -875,6 +931,10 @@ impl Rooms {
         if let Some(room) = self.get(doc) {
             room.retire(removal);
         }
+        self.texts.forget(doc);
+        if let Removal::Renamed { to } = removal {
+            self.texts.forget(to);
+        }
         self.writer.flush().await?;
         match removal {
             Removal::Deleted => self.storage.delete(doc).await,
@@ -899,18 +959,38 @@ impl Rooms {
         self.writer.flush().await
     }
 
-    /// The current text of `doc`: from memory if loaded, else from storage; `None` if the
-    /// document does not exist.
+    /// The current text of `doc`: from memory if loaded, else as stored, built once per stored
+    /// state ([`TextCache`]); `None` if the document does not exist.
     pub async fn text(&self, doc: &str) -> Result<Option<String>, LoadError> {
         if let Some(room) = self.get(doc) {
             return room.text().await.map(Some).ok_or(LoadError::Unbuilt);
         }
-        let stored = self.storage.load(doc).await?;
-        if stored.is_empty() {
+        let Some(stamp) = self.storage.stamp(doc).await? else {
+            return Ok(None);
+        };
+        let build = || async {
+            // Read after the stamp: the text is at least as new as the state it is kept for.
+            let stored = self.storage.load(doc).await?;
+            self.metrics.text_builds.inc();
+            let (document, _) =
+                build_replica(&self.executor, &self.settings.text_name, stored).await?;
+            Ok::<_, LoadError>(document.text())
+        };
+        Ok(Some(self.texts.text(doc, stamp, build).await?.to_string()))
+    }
+
+    /// The current text of `doc` by client, and the names its room credits client ids to;
+    /// `None` if the document does not exist. The document is loaded for this (and then stays
+    /// until it is idle again, like after any visit), so repeated asking builds no replica.
+    pub async fn authorship(
+        self: &Arc<Self>,
+        doc: &str,
+    ) -> Result<Option<(Vec<ClientRun>, HashMap<u64, String>)>, LoadError> {
+        if self.get(doc).is_none() && self.storage.stamp(doc).await?.is_none() {
             return Ok(None);
         }
-        let (document, _) = build_replica(&self.executor, &self.settings.text_name, stored).await?;
-        Ok(Some(document.text()))
+        let lease = self.acquire(doc).await?;
+        lease.room().authorship().await.map(Some).ok_or(LoadError::Unbuilt)
     }
 }
 
@@ -1027,6 +1107,45 @@ mod tests {
         assert!(rooms.get("doc").is_none(), "still loaded after the quiet period");
     }
 
+    #[tokio::test]
+    async fn writers_are_credited_by_token_name_or_by_presence_name_once_it_comes() {
+        let dir = tempfile::tempdir().unwrap();
+        let rooms = rooms(dir.path()).await;
+        let lease = rooms.acquire("doc").await.unwrap();
+        let room = lease.room();
+        let (outbox, _ada_rx) = Outbox::new(100, 1 << 20, Arc::new(Metrics::default()));
+        let config = SessionConfig::server(Extensions::Stock, PeerAccess::ReadWrite);
+        room.join_now(1, config, outbox, Some("ada".into())).unwrap();
+        let _bob_rx = member(room, 2);
+        let mut ada = Document::new(DocumentConfig::new(5)).unwrap();
+        let mut bob = Document::new(DocumentConfig::new(6)).unwrap();
+        let update = ada.insert(0, "hello world", 0).unwrap();
+        room.receive(1, &SyncSession::update_frame(&update), 0).unwrap();
+        bob.apply_update(&update).unwrap();
+        // Bob writes before his presence names him.
+        let update = bob.insert(6, "big ", 0).unwrap();
+        room.receive(2, &SyncSession::update_frame(&update), 0).unwrap();
+        let (runs, names) = room.authorship().await.unwrap();
+        let clients: Vec<(u64, usize)> = runs.iter().map(|r| (r.client, r.chars)).collect();
+        assert_eq!(clients, vec![(5, 6), (6, 4), (5, 5)]);
+        assert_eq!(names, [(5, "ada".to_owned())].into());
+
+        let update = named_presence(6, "bob", 1_000);
+        room.receive(2, &SyncSession::awareness_frame(&update), 1_000).unwrap();
+        let (_, names) = room.authorship().await.unwrap();
+        assert_eq!(names, [(5, "ada".to_owned()), (6, "bob".to_owned())].into());
+        room.history.flush().await;
+        assert_eq!(room.history.store().authors("doc").await.unwrap(), names, "stored");
+    }
+
+    /// The awareness update of client `client` announcing itself as `name`.
+    fn named_presence(client: u64, name: &str, now_ms: u64) -> Vec<u8> {
+        let mut presence = Presence::new(client);
+        let user = UserInfo { name: name.into(), color: "#000000".into(), color_light: None };
+        let state = PresenceState { user: Some(user), cursor: None };
+        presence.set_local_state(&state, now_ms).unwrap()
+    }
+
     fn drain(rx: &mut OutboxReceiver) -> Vec<Message> {
         std::iter::from_fn(|| rx.try_recv())
             .flat_map(|frame| Message::decode_frame(&frame).unwrap())
@@ -1042,10 +1161,7 @@ mod tests {
         let _alice = member(room, 1);
         let mut bob = member(room, 2);
 
-        let mut presence = Presence::new(77);
-        let user = UserInfo { name: "alice".into(), color: "#000000".into(), color_light: None };
-        let state = PresenceState { user: Some(user), cursor: None };
-        let update = presence.set_local_state(&state, 1_000).unwrap();
+        let update = named_presence(77, "alice", 1_000);
         room.receive(1, &SyncSession::awareness_frame(&update), 1_000).unwrap();
         assert!(matches!(drain(&mut bob).last(), Some(Message::Awareness { .. })));
 

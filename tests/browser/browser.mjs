@@ -1,9 +1,12 @@
 // Launching Debian's Chromium through playwright-core, the way every browser test here does.
 
 import fs from "node:fs";
+import { createRequire } from "node:module";
 import os from "node:os";
 import path from "node:path";
 import { chromium } from "playwright-core";
+
+const AXE = createRequire(import.meta.url).resolve("axe-core/axe.min.js");
 
 export const CHROMIUM = process.env.TANDEM_CHROMIUM || "/usr/bin/chromium";
 
@@ -74,4 +77,16 @@ export async function typeText(page, text, delay = 15) {
     await page.keyboard.type(ch);
     if (delay) await page.waitForTimeout(delay);
   }
+}
+
+/** Whether the page scrolls sideways (run in the page). */
+export const scrollsSideways = () => document.documentElement.scrollWidth > document.documentElement.clientWidth + 1;
+
+/** axe-core's serious and critical violations on `page` as it is now; `what` names it in the report. */
+export async function axeViolations(page, what) {
+  await page.addScriptTag({ path: AXE });
+  const result = await page.evaluate(() => window.axe.run(document, { resultTypes: ["violations"] }));
+  return result.violations
+    .filter((v) => v.impact === "serious" || v.impact === "critical")
+    .map((v) => ({ page: what, id: v.id, impact: v.impact, nodes: v.nodes.map((n) => n.target.join(" ")).slice(0, 5) }));
 }

@@ -5,6 +5,7 @@
 // Each prints JSON lines ({"event": ...}) on stdout and exits non-zero on failure.
 
 import { launch, openSynced, report, typeText, waitInPage } from "./browser.mjs";
+import * as history from "./history.mjs";
 import { measureLatency } from "./latency.mjs";
 import * as ui from "./ui.mjs";
 
@@ -221,7 +222,7 @@ const scenarios = {
   home,
   banner,
   latency,
-  ...Object.fromEntries(Object.entries(ui).map(([name, run]) => [name, () => run(uiArgs)])),
+  ...Object.fromEntries(Object.entries({ ...ui, ...history }).map(([name, run]) => [name, () => run(uiArgs)])),
 };
 if (!scenarios[scenario]) {
   console.error(`unknown scenario ${scenario}; known: ${Object.keys(scenarios).join(", ")}`);

@@ -2,12 +2,8 @@
 // statuses, mobile and dark screens, cursor labels, Tab, accessibility (axe-core), highlighting.
 // Each takes { base, doc, texts, out } from run.mjs's arguments and reports JSON lines.
 
-import { createRequire } from "node:module";
-
-import { launch, openSynced, report, typeText, waitInPage } from "./browser.mjs";
+import { axeViolations, launch, openSynced, report, scrollsSideways, typeText, waitInPage } from "./browser.mjs";
 import { tabKeySequence } from "./tab-keys.mjs";
-
-const AXE = createRequire(import.meta.url).resolve("axe-core/axe.min.js");
 
 /** What the page shows about one document, read in the page. */
 const pageState = () => ({
@@ -85,8 +81,6 @@ export async function ids({ base, texts }) {
 }
 
 /** Whether the page scrolls sideways. */
-const scrollsSideways = () => document.documentElement.scrollWidth > document.documentElement.clientWidth + 1;
-
 /**
  * Mobile and dark screens: no horizontal scroll at 390×844 on the home and document pages; the
  * dark theme follows prefers-color-scheme and the toggle's choice survives a reload. `texts`:
@@ -206,13 +200,7 @@ export async function a11y({ base, doc, texts }) {
   const browser = await launch();
   try {
     const page = await browser.context.newPage();
-    const axe = async (what) => {
-      await page.addScriptTag({ path: AXE });
-      const result = await page.evaluate(() => window.axe.run(document, { resultTypes: ["violations"] }));
-      return result.violations
-        .filter((v) => v.impact === "serious" || v.impact === "critical")
-        .map((v) => ({ page: what, id: v.id, impact: v.impact, nodes: v.nodes.map((n) => n.target.join(" ")).slice(0, 5) }));
-    };
+    const axe = (what) => axeViolations(page, what);
     await page.goto(`${base}/`);
     await page.waitForSelector("#doc-list li");
     const violations = await axe("home");
@@ -222,7 +210,8 @@ export async function a11y({ base, doc, texts }) {
     // Keyboard only: Tab until the editor has focus, then type.
     let presses = 0;
     while (!(await page.evaluate(() => document.activeElement?.classList.contains("cm-content")))) {
-      if (++presses > 10) throw new Error("Tab never reached the editor");
+      // A bound that catches a focus trap, not a count: every header and footer control is a stop.
+      if (++presses > 20) throw new Error("Tab never reached the editor");
       await page.keyboard.press("Tab");
     }
     await typeText(page, text, 0);

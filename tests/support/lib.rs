@@ -20,6 +20,7 @@ mod haproxy;
 mod hot;
 mod nginx;
 mod pki;
+mod raw_ws;
 mod server;
 mod tmpfs;
 
@@ -28,6 +29,7 @@ pub use haproxy::{Balance, Haproxy, haproxy_binary};
 pub use hot::{HotAttack, HotAttackReport, percentile, seed_update};
 pub use nginx::{Nginx, nginx_binary};
 pub use pki::{ServerCert, TestCa, TlsFiles, Validity};
+pub use raw_ws::RawWebSocket;
 pub use server::{
     ServerOptions, TestServer, http_get, http_post, http_request, https_get, presented_certificate,
     server_binary, workspace_binary,

@@ -23,6 +23,31 @@ export function distinctColor(mine, myId, peers) {
   return PALETTE.find((color) => !taken.has(color)) ?? mine;
 }
 
+/**
+ * A colour for the name `name` of someone who is not here to say theirs (an author in the
+ * history): always the same palette colour for one name.
+ * @param {string} name
+ * @returns {string}
+ */
+export function nameColor(name) {
+  // FNV-1a over the UTF-16 units: stable, and spreads short names over the palette.
+  let hash = 0x811c9dc5;
+  for (let i = 0; i < name.length; i++) hash = Math.imul(hash ^ name.charCodeAt(i), 0x01000193) >>> 0;
+  return PALETTE[hash % PALETTE.length];
+}
+
+/**
+ * The colour shown for the author `name`: the colour of the person present with that name
+ * (the one of their cursor), else [`nameColor`].
+ * @param {string} name
+ * @param {{ name: string, color: string }[]} present this page's user and its peers
+ * @returns {string}
+ */
+export function authorColor(name, present) {
+  const person = present.find((p) => p.name === name);
+  return person ? safeColor(person.color) : nameColor(name);
+}
+
 /** The colour of a user whose stated colour is not `#rrggbb`. */
 export const FALLBACK_COLOR = "#6b7280";
 

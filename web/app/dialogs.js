@@ -187,35 +187,53 @@ export function showRenameDialog(docId, token, onRenamed) {
 }
 
 /**
+ * A dialog that asks before an action: `run()` when confirmed, its problem shown in the dialog
+ * (which stays open) or `onDone(value)` after closing it. Cancel has the focus, so Enter alone
+ * never does the action.
+ * @param {{ title: string, note: string, action: string, failed: string, danger?: boolean,
+ *   run: () => Promise<import("./manage.js").ApiResult>, onDone: (value: any) => void }} ask
+ */
+export function confirmAction({ title, note, action, failed, danger = false, run, onDone }) {
+  const { dialog, body, actions } = modal(title);
+  const text = document.createElement("p");
+  text.textContent = note;
+  const result = outcome();
+  body.append(text, result);
+  const confirm = button(
+    action,
+    async () => {
+      confirm.disabled = true;
+      const answer = await run();
+      confirm.disabled = false;
+      if (!answer.ok) {
+        result.textContent = `${failed}: ${answer.problem}.`;
+        return;
+      }
+      dialog.close();
+      onDone(answer.value);
+    },
+    danger ? "danger" : "",
+  );
+  const cancel = button("Cancel", () => dialog.close());
+  actions.append(cancel, confirm);
+  dialog.showModal();
+  cancel.focus();
+}
+
+/**
  * The delete dialog, confirming first. On success `onDeleted()`.
  * @param {string} docId
  * @param {string} token
  * @param {() => void} onDeleted
  */
 export function showDeleteDialog(docId, token, onDeleted) {
-  const { dialog, body, actions } = modal(`Delete “${docId}”?`);
-  const note = document.createElement("p");
-  note.textContent =
-    "It is deleted on the server for everyone. Whoever has it open keeps their copy in their browser, to copy or download.";
-  const result = outcome();
-  body.append(note, result);
-  const confirm = button(
-    "Delete for everyone",
-    async () => {
-      confirm.disabled = true;
-      const answer = await remove(docId, token);
-      confirm.disabled = false;
-      if (!answer.ok) {
-        result.textContent = `Not deleted: ${answer.problem}.`;
-        return;
-      }
-      dialog.close();
-      onDeleted();
-    },
-    "danger",
-  );
-  const cancel = button("Cancel", () => dialog.close());
-  actions.append(cancel, confirm);
-  dialog.showModal();
-  cancel.focus();
+  confirmAction({
+    title: `Delete “${docId}”?`,
+    note: "It is deleted on the server for everyone. Whoever has it open keeps their copy in their browser, to copy or download.",
+    action: "Delete for everyone",
+    failed: "Not deleted",
+    danger: true,
+    run: () => remove(docId, token),
+    onDone: onDeleted,
+  });
 }

@@ -175,7 +175,10 @@ export async function openDocument(docId) {
     countTimer = null;
     $("counts").textContent = formatCounts(countText(client.text()));
   };
+  /** @type {ReturnType<typeof import("./authorship-view.js").authorship> | null} */
+  let colouring = null;
   const scheduleSave = () => {
+    colouring?.changed();
     if (!saveTimer) saveTimer = setTimeout(saveNow, SAVE_DELAY_MS);
     if (!countTimer) countTimer = setTimeout(showCounts, COUNT_DELAY_MS);
     showStatus();
@@ -194,6 +197,7 @@ export async function openDocument(docId) {
   };
   const editable = new Compartment();
   const language = new Compartment();
+  const authors = new Compartment();
   const view = new EditorView({
     parent: $("main"),
     state: EditorState.create({
@@ -211,6 +215,7 @@ export async function openDocument(docId) {
         editorTheme(),
         editable.of([]),
         language.of([]),
+        authors.of([]),
         tandemBinding(session),
         keymap.of([...tabKeymap, ...defaultKeymap, ...searchKeymap]),
       ],
@@ -228,10 +233,13 @@ export async function openDocument(docId) {
   const lockEditor = () => {
     view.dispatch({ effects: editable.reconfigure([EditorState.readOnly.of(true), EditorView.editable.of(false)]) });
   };
+  /** @type {import("./history.js").HistoryPanel | null} */
+  let history = null;
   /** @param {Access} next what the server says this page may do (the `Access` message) */
   const setAccess = (next) => {
     access = next;
     if (next === "read-only") lockEditor();
+    history?.accessChanged();
     showStatus();
   };
 
@@ -367,6 +375,7 @@ export async function openDocument(docId) {
         }
         refreshPeers(view);
         showPresence();
+        colouring?.changed();
       }
       if (event.synced) {
         if (!stats.syncedAt) stats.syncedAt = performance.now();
@@ -424,6 +433,45 @@ export async function openDocument(docId) {
     showRenameDialog(docId, token, (to) => documentGone({ renamedTo: to })),
   );
   $("delete-button").addEventListener("click", () => showDeleteDialog(docId, token, () => documentGone({ deleted: true })));
+  const people = () => [{ name: identity().name, color: me.color }, ...client.peers()];
+  const authorsButton = $("authors-button");
+  authorsButton.addEventListener("click", async () => {
+    const on = authorsButton.getAttribute("aria-pressed") !== "true";
+    authorsButton.setAttribute("aria-pressed", String(on));
+    colouring?.stop();
+    colouring = null;
+    if (on) {
+      // A chunk of its own, like the history: loaded the first time someone asks.
+      const { authorship } = await import("./authorship-view.js");
+      if (authorsButton.getAttribute("aria-pressed") !== "true") return; // switched off meanwhile
+      colouring = authorship({ docId, token, view, people });
+      view.dispatch({ effects: authors.reconfigure(colouring.extension) });
+    } else {
+      view.dispatch({ effects: authors.reconfigure([]) });
+    }
+  });
+  const historyButton = $("history-button");
+  historyButton.addEventListener("click", async () => {
+    if (history) {
+      history.close();
+      return;
+    }
+    if (historyButton.getAttribute("aria-expanded") === "true") return; // still loading
+    historyButton.setAttribute("aria-expanded", "true");
+    // The sidebar's code is a chunk of its own: most visits never open it.
+    const { openHistory } = await import("./history.js");
+    history = openHistory($("history"), {
+      docId,
+      token,
+      access: () => access,
+      people,
+      onClose: () => {
+        history = null;
+        historyButton.setAttribute("aria-expanded", "false");
+        historyButton.focus();
+      },
+    });
+  });
   showPresence();
   showStatus();
   showCounts();

@@ -1,5 +1,6 @@
 // Sharing, renaming and deleting a document through the server's JSON API (server/src/manage.rs),
 // and what the page says about each answer. Pure but for `fetch`: the dialogs are dialogs.js's.
+// The requests themselves (`call`, `callText`) serve the history's endpoints too.
 
 import { docIdPath } from "./docid.js";
 
@@ -45,14 +46,31 @@ export function apiPath(docId, suffix = "") {
 }
 
 /**
+ * The headers of a JSON request with `token` ("" when the server needs none).
  * @param {string} token
  * @returns {Record<string, string>}
  */
-function headers(token) {
+export function headers(token) {
   /** @type {Record<string, string>} */
   const out = { "content-type": "application/json" };
   if (token) out.authorization = `Bearer ${token}`;
   return out;
+}
+
+/**
+ * The reason in a refusal's body: the `error` of `{"error": "why"}` (the history's endpoints
+ * answer so), else the body's text.
+ * @param {string} body
+ * @returns {string}
+ */
+function errorReason(body) {
+  try {
+    const parsed = JSON.parse(body);
+    if (parsed && typeof parsed.error === "string") return parsed.error.trim();
+  } catch {
+    // Plain text.
+  }
+  return body.trim();
 }
 
 /**
@@ -63,7 +81,7 @@ function headers(token) {
  */
 export function apiProblem(status, body) {
   if (status >= 200 && status < 300) return null;
-  const reason = body.trim();
+  const reason = errorReason(body);
   switch (status) {
     case 401:
       return `the link's token is not accepted: ${reason || "unauthorized"}`;
@@ -83,11 +101,12 @@ export function apiProblem(status, body) {
  */
 
 /**
+ * A request whose answer is text (a version's text): `value` is the body as it came.
  * @param {string} path
  * @param {RequestInit} init
  * @returns {Promise<ApiResult>}
  */
-async function call(path, init) {
+export async function callText(path, init) {
   let response;
   try {
     response = await fetch(path, init);
@@ -96,7 +115,19 @@ async function call(path, init) {
   }
   const body = await response.text().catch(() => "");
   const problem = apiProblem(response.status, body);
-  if (problem) return { ok: false, problem };
+  return problem ? { ok: false, problem } : { ok: true, value: body };
+}
+
+/**
+ * A request whose answer is JSON (or nothing): `value` is the parsed body.
+ * @param {string} path
+ * @param {RequestInit} init
+ * @returns {Promise<ApiResult>}
+ */
+export async function call(path, init) {
+  const answer = await callText(path, init);
+  if (!answer.ok) return answer;
+  const body = answer.value;
   let value = null;
   try {
     value = body ? JSON.parse(body) : null;

@@ -29,6 +29,12 @@ test("API answers in words", () => {
   assert.equal(apiProblem(500, ""), "the server answered HTTP 500");
 });
 
+test("a refusal as JSON (the history's endpoints) is answered with its reason, not the JSON", () => {
+  assert.equal(apiProblem(403, '{"error":"the token grants reading only"}'), "the token grants reading only");
+  assert.equal(apiProblem(404, '{"error":"document \\"a\\" has no version 9"}'), 'document "a" has no version 9');
+  assert.equal(apiProblem(400, '{"other": 1}'), '{"other": 1}');
+});
+
 test("the home page says when the list needs a token, and nothing when it listed", () => {
   assert.equal(listNote(200, false), null);
   assert.match(listNote(401, false) ?? "", /only with a token/);

@@ -2,6 +2,9 @@
 //! ssh connection dropped) and SIGQUIT — arrive as an [`AppEvent::Signal`] on the app's one channel, so the loop
 //! writes every unsaved buffer to the recovery journal and every shared document's store
 //! ([`super::App::rescue`]) before the terminal is restored and the process exits with `128 + signal`.
+//!
+//! SIGWINCH (the terminal resized) comes through here too, as an [`AppEvent::Resize`] with the new size, since
+//! tandem reads the terminal's input bytes itself ([`crate::ui::terminal`]) rather than through crossterm.
 
 use std::sync::mpsc::Sender;
 
@@ -51,12 +54,13 @@ pub fn forward(events: Sender<AppEvent>) -> std::io::Result<()> {
     // tokio (already a dependency for the network) turns signals into streams; a current-thread runtime on one
     // thread of its own is all this needs.
     let runtime = tokio::runtime::Builder::new_current_thread().enable_io().build()?;
-    let (mut term, mut hup, mut quit) = {
+    let (mut term, mut hup, mut quit, mut winch) = {
         let _entered = runtime.enter();
         (
             signal(SignalKind::terminate())?,
             signal(SignalKind::hangup())?,
             signal(SignalKind::quit())?,
+            signal(SignalKind::window_change())?,
         )
     };
     std::thread::Builder::new().name("tandem-signals".into()).spawn(move || {
@@ -66,6 +70,15 @@ pub fn forward(events: Sender<AppEvent>) -> std::io::Result<()> {
                     _ = term.recv() => Signal::Terminate,
                     _ = hup.recv() => Signal::Hangup,
                     _ = quit.recv() => Signal::Quit,
+                    _ = winch.recv() => {
+                        let size = crossterm::terminal::size();
+                        if let Ok((w, h)) = size
+                            && events.send(AppEvent::Resize(w, h)).is_err()
+                        {
+                            return;
+                        }
+                        continue;
+                    }
                 };
                 tracing::warn!(signal = caught.name(), "signal");
                 // The loop is gone: the process is exiting anyway.

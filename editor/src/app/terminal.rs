@@ -9,7 +9,6 @@ use std::sync::mpsc;
 use std::time::Instant;
 
 use anyhow::Context as _;
-use crossterm::event::{self, Event};
 use ratatui::Terminal;
 use ratatui::backend::CrosstermBackend;
 use ratatui::layout::Position;
@@ -17,7 +16,9 @@ use ratatui::layout::Position;
 use crate::collab::{AppOptions, now_ms};
 use crate::config::Config;
 use crate::editor::Effect;
-use crate::ui::terminal::{ClickCounter, Mouse, convert_key, convert_mouse, enter_terminal, osc52};
+use crate::ui::terminal::{ClickCounter, Mouse, enter_terminal, osc52};
+#[cfg(unix)]
+use crate::ui::{TermEvent, TtyInput};
 
 use super::{App, AppEvent, Signal};
 
@@ -132,8 +133,48 @@ pub fn run(
     Ok(Outcome::Quit)
 }
 
-/// Forwards terminal events until the terminal or the UI loop goes away.
+/// Forwards terminal input until the terminal or the UI loop goes away. On Unix tandem reads the bytes itself
+/// ([`TtyInput`]); resizes come as SIGWINCH through [`super::signals`].
+#[cfg(unix)]
 fn read_terminal(events: &mpsc::Sender<AppEvent>) {
+    let mut clicks = ClickCounter::default();
+    let mut input = match TtyInput::open() {
+        Ok(input) => input,
+        Err(e) => {
+            tracing::error!(error = %e, "cannot read the terminal");
+            return;
+        }
+    };
+    loop {
+        let batch = match input.next_events() {
+            Ok(Some(batch)) => batch,
+            Ok(None) => return,
+            Err(e) => {
+                tracing::error!(error = %e, "reading the terminal");
+                return;
+            }
+        };
+        for event in batch {
+            let event = match event {
+                TermEvent::Key(k) => AppEvent::Key(k),
+                TermEvent::Mouse(mut m) => {
+                    clicks.count(&mut m, Instant::now());
+                    AppEvent::Mouse(m)
+                }
+                TermEvent::Paste(text) => AppEvent::Paste(text),
+            };
+            if events.send(event).is_err() {
+                return;
+            }
+        }
+    }
+}
+
+/// Forwards terminal events until the terminal or the UI loop goes away. Consoles without Unix terminals report
+/// keys as events, not escape sequences, so crossterm's reader is right there.
+#[cfg(not(unix))]
+fn read_terminal(events: &mpsc::Sender<AppEvent>) {
+    use crate::ui::terminal::{convert_key, convert_mouse};
     let mut clicks = ClickCounter::default();
     while let Ok(event) = event::read() {
         let event = match event {

@@ -27,10 +27,10 @@ use crate::config::Config;
 use crate::file;
 use crate::history::UndoHistory;
 use crate::input::{Key, KeyEvent};
-use crate::layout::{self, LayoutOptions};
+use crate::layout::LayoutOptions;
 use crate::search::{Query, SearchOptions};
 use crate::selection::Selection;
-use crate::text::{self, Edit, LineEnding};
+use crate::text::{Edit, LineEnding};
 
 mod cursors;
 mod document;
@@ -395,10 +395,21 @@ impl Editor {
         self.doc.buffer.take_damage()
     }
 
-    /// Whether line `line` is laid out with its columns equal to its char offsets: a long plain line
-    /// (see [`crate::buffer::Buffer::plain_long_line`]) on one row. Layout then needs no scan of it.
-    pub fn columns_are_offsets(&self, line: usize) -> bool {
-        !self.view.options.soft_wrap && self.doc.buffer.plain_long_line(line)
+    /// Visual (row, column) of char `offset` in line `line` with the view's layout (a long line is laid out only
+    /// near `offset`: see [`crate::long_layout`]).
+    pub fn line_position(&self, line: usize, offset: usize) -> (usize, usize) {
+        self.doc.buffer.position_of(line, offset, self.layout_options())
+    }
+
+    /// The text of line `line` to lay out for the screen cells from (`row`, `col`) on, `size` = (rows, columns)
+    /// (see [`crate::buffer::Buffer::layout_window`]).
+    pub fn line_window(
+        &self,
+        line: usize,
+        at: (usize, usize),
+        size: (usize, usize),
+    ) -> crate::long_layout::LineWindow<'_> {
+        self.doc.buffer.layout_window(line, self.layout_options(), at, size)
     }
 
     /// Layout of lines on screen with the current options and size.
@@ -435,11 +446,7 @@ impl Editor {
         let offset = head - self.rope().line_to_char(line);
         let nowrap = LayoutOptions { tab_width: self.view.options.tab_width, wrap: None };
         // The status bar counts display columns on one row, wrapped or not.
-        let col = if self.doc.buffer.plain_long_line(line) {
-            offset
-        } else {
-            layout::position_of(&text::line_text(self.rope(), line), offset, nowrap).1
-        };
+        let col = self.doc.buffer.position_of(line, offset, nowrap).1;
         let name = self.doc.display_name();
         let mode = match &self.mode {
             Mode::Normal if self.view.selection.is_empty() => "EDIT",

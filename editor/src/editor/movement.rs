@@ -122,11 +122,8 @@ impl Editor {
         let (line, row, col) = self.visual(self.view.selection.head);
         let want = *self.view.preferred_col.get_or_insert(col);
         let last = self.rope().len_lines() - 1;
-        let at_edge = if down {
-            line == last && row + 1 >= self.rows_in(line)
-        } else {
-            line == 0 && row == 0
-        };
+        let at_edge =
+            if down { line == last && !self.has_row(line, row + 1) } else { line == 0 && row == 0 };
         let pos = if at_edge {
             if down { self.rope().len_chars() } else { 0 }
         } else if down {

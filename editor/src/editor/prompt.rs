@@ -391,11 +391,7 @@ impl Editor {
         // COL counts display columns, tabs expanded, as the status bar shows them.
         let nowrap =
             crate::layout::LayoutOptions { tab_width: self.view.options.tab_width, wrap: None };
-        let offset = if self.doc.buffer.plain_long_line(line) {
-            col.max(1) - 1
-        } else {
-            crate::layout::offset_at(&self.line_text(line), 0, col.max(1) - 1, nowrap)
-        };
+        let offset = self.doc.buffer.offset_at(line, 0, col.max(1) - 1, nowrap);
         let pos = text::grapheme_floor(self.rope(), start + offset.min(len));
         self.view.selection = Selection::point(pos);
         self.view.preferred_col = None;

@@ -4,7 +4,6 @@
 //! All positions are char offsets into the buffer; rows are visual rows, columns display cells.
 
 use crate::config::Config;
-use crate::layout;
 use crate::selection::Selection;
 use crate::text;
 
@@ -112,19 +111,17 @@ impl Editor {
     pub(super) fn visual(&self, pos: usize) -> (usize, usize, usize) {
         let line = self.rope().char_to_line(pos);
         let offset = pos - self.rope().line_to_char(line);
-        if self.columns_are_offsets(line) {
-            return (line, 0, offset);
-        }
-        let (row, col) = layout::position_of(&self.line_text(line), offset, self.layout_options());
+        let (row, col) = self.doc.buffer.position_of(line, offset, self.layout_options());
         (line, row, col)
     }
 
     pub(super) fn rows_in(&self, line: usize) -> usize {
-        if self.view.options.soft_wrap {
-            layout::row_count(&self.line_text(line), self.layout_options())
-        } else {
-            1
-        }
+        self.doc.buffer.row_count(line, self.layout_options())
+    }
+
+    /// Whether `line` has a visual row `row` (cheaper than [`Editor::rows_in`] on a long wrapped line).
+    pub(super) fn has_row(&self, line: usize, row: usize) -> bool {
+        self.doc.buffer.has_row(line, row, self.layout_options())
     }
 
     /// The (line, row) `n` visual rows after (line, row), clamped to the buffer.
@@ -135,7 +132,7 @@ impl Editor {
     ) -> (usize, usize) {
         let last = self.rope().len_lines() - 1;
         for _ in 0..n {
-            if row + 1 < self.rows_in(line) {
+            if self.has_row(line, row + 1) {
                 row += 1;
             } else if line < last {
                 line += 1;
@@ -168,11 +165,7 @@ impl Editor {
 
     pub(super) fn pos_at_row(&self, (line, row): (usize, usize), col: usize) -> usize {
         let start = self.rope().line_to_char(line);
-        if self.columns_are_offsets(line) {
-            return start + col.min(text::content_len(self.rope().line(line)));
-        }
-        let offset = layout::offset_at(&self.line_text(line), row, col, self.layout_options());
-        start + offset
+        start + self.doc.buffer.offset_at(line, row, col, self.layout_options())
     }
 
     /// Char offset under a screen cell of the text area.

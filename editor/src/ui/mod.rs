@@ -14,17 +14,25 @@ use crate::editor::{Editor, MessageKind, Mode};
 use crate::highlight::{Highlighter, Span};
 use crate::keymap::HelpLine;
 use crate::keys::Keys;
-use crate::layout::{self, Glyph, Glyphs};
-use crate::text::{self, line_text};
+use crate::layout::Glyphs;
+use crate::text;
 use crate::theme::{Rgb, Theme};
 
+#[cfg(unix)]
+mod input_parser;
 mod peers;
 mod picker;
 pub mod terminal;
+#[cfg(unix)]
+mod tty;
 
 pub use crate::decoration::Decoration;
+#[cfg(unix)]
+pub(crate) use input_parser::TermEvent;
 pub use peers::render_peers;
 pub use picker::render_picker;
+#[cfg(unix)]
+pub(crate) use tty::TtyInput;
 
 /// Everything drawn besides the editor itself.
 pub struct RenderInput<'a> {
@@ -160,16 +168,10 @@ fn render_text(
     let mut line = view.top_line;
     while y < height && line < last_line {
         let start = rope.line_to_char(line);
-        // A long plain line on one row: only its visible window is laid out (columns are offsets there).
-        let (text, base) = if ed.columns_are_offsets(line) {
-            let len = text::content_len(rope.line(line));
-            let from = view.left_col.min(len);
-            let to = (from + text_w + 1).min(len);
-            (std::borrow::Cow::Owned(rope.slice(start + from..start + to).to_string()), from)
-        } else {
-            (line_text(rope, line), 0)
-        };
         let skip_rows = if line == view.top_line { view.top_row } else { 0 };
+        // A long line is laid out only from a checkpoint near the visible cells (see crate::long_layout).
+        let first_cell = if opts.wrap.is_some() { (skip_rows, 0) } else { (0, view.left_col) };
+        let window = ed.line_window(line, first_cell, (height - y, text_w));
         rows.push(Row { line, first_row: skip_rows, y: area.y + y as u16 });
         if gutter > 0 {
             let number = format!("{:>w$} ", line + 1, w = usize::from(gutter) - 1);
@@ -183,16 +185,14 @@ fn render_text(
             );
         }
         let line_spans = spans.get(line - view.top_line).cloned().unwrap_or_else(|| Arc::from([]));
-        let matches = ed.search_highlight().map(|q| q.line_matches(rope, line)).unwrap_or_default();
+        let matches = ed
+            .search_highlight()
+            .map(|q| q.matches_in(&window.text, start + window.from.offset))
+            .unwrap_or_default();
         let mut span_i = 0;
         let mut used_rows = 1;
         let mut end_cell = (0usize, 0usize);
-        let glyphs = Glyphs::new(&text, opts).map(|g| Glyph {
-            offset: g.offset + base,
-            col: g.col + base,
-            ..g
-        });
-        for g in glyphs {
+        for g in Glyphs::resume(&window.text, opts, window.from) {
             end_cell = (g.row, g.col + g.width);
             used_rows = g.row + 1;
             if g.row < skip_rows {
@@ -245,9 +245,11 @@ fn render_text(
                 style,
             );
         }
-        // A selected line break shows as one highlighted cell after the line.
-        let ends_selected = sel_range.contains(&(start + text::content_len(rope.line(line))))
-            && line + 1 < last_line;
+        // A selected line break shows as one highlighted cell after the line (when the line's end was laid out).
+        let content_end = text::content_len(rope.line(line));
+        let ends_selected = sel_range.contains(&(start + content_end))
+            && line + 1 < last_line
+            && window.to == content_end;
         if let Some(wrap) = opts.wrap
             && end_cell.1 >= wrap
         {
@@ -365,11 +367,7 @@ fn screen_pos(
     let line = rope.char_to_line(pos.min(rope.len_chars()));
     let row = rows.iter().find(|r| r.line == line)?;
     let offset = pos - rope.line_to_char(line);
-    let (vrow, col) = if ed.columns_are_offsets(line) {
-        (0, offset)
-    } else {
-        layout::position_of(&line_text(rope, line), offset, ed.layout_options())
-    };
+    let (vrow, col) = ed.line_position(line, offset);
     let vrow = vrow.checked_sub(row.first_row)?;
     let col = if ed.options().soft_wrap { col } else { col.checked_sub(ed.view().left_col)? };
     let y = row.y + u16::try_from(vrow).ok()?;

@@ -5,12 +5,18 @@ use std::io::{self, Write};
 use std::time::{Duration, Instant};
 
 use base64::Engine;
-use crossterm::event::{self, KeyCode, KeyEventKind, KeyModifiers, MouseButton, MouseEventKind};
+use crossterm::event;
+#[cfg(not(unix))]
+use crossterm::event::{KeyCode, KeyEventKind, KeyModifiers, MouseButton, MouseEventKind};
 use crossterm::{cursor, execute, terminal};
 
-use crate::input::{Key, KeyEvent, Modifiers, MouseEvent, MouseKind};
+#[cfg(not(unix))]
+use crate::input::{Key, KeyEvent, Modifiers};
+use crate::input::{MouseEvent, MouseKind};
 
-/// Converts a crossterm key event; `None` for releases and keys tandem does not know.
+/// Converts a crossterm key event; `None` for releases and keys tandem does not know. Only where crossterm reads
+/// the input (not on Unix: see [`super::input_parser`]).
+#[cfg(not(unix))]
 pub fn convert_key(ev: event::KeyEvent) -> Option<KeyEvent> {
     if ev.kind == KeyEventKind::Release {
         return None;
@@ -52,7 +58,9 @@ pub fn convert_key(ev: event::KeyEvent) -> Option<KeyEvent> {
     Some(KeyEvent { key, mods })
 }
 
-/// Converts a crossterm mouse event; `None` for buttons other than the left one.
+/// Converts a crossterm mouse event; `None` for buttons other than the left one. Only where crossterm reads the
+/// input.
+#[cfg(not(unix))]
 pub fn convert_mouse(ev: event::MouseEvent) -> Option<MouseEvent> {
     let kind = match ev.kind {
         MouseEventKind::Down(MouseButton::Left) => MouseKind::Down,

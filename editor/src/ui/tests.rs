@@ -8,6 +8,7 @@ use unicode_width::UnicodeWidthStr;
 use super::*;
 use crate::config::Config;
 use crate::input::KeyEvent;
+use crate::layout;
 
 fn draw(
     ed: &mut Editor,
@@ -293,4 +294,64 @@ fn a_long_plain_line_draws_its_end_like_any_line() {
     type_keys(&mut ed, &["ctrl-home"]);
     let (term, _) = draw(&mut ed, 20, 4, &[]);
     assert_eq!(screen(&term)[0], "  1 aaaaaaaaaaaaaaaa");
+}
+
+/// What the text area's rows should show of `line` laid out whole (the reference for long lines, which are laid
+/// out from checkpoints near the screen): `height` rows from the view's top row (soft wrap) or `width` columns from
+/// its left column (without).
+fn expected_rows(line: &str, ed: &Editor, width: usize, height: usize) -> Vec<String> {
+    let opts = ed.layout_options();
+    let view = ed.view();
+    let (top, left) = if opts.wrap.is_some() { (view.top_row, 0) } else { (0, view.left_col) };
+    let mut cells = vec![vec![String::from(" "); width]; height];
+    for g in layout::Glyphs::new(line, opts) {
+        let (Some(y), Some(x)) = (g.row.checked_sub(top), g.col.checked_sub(left)) else {
+            continue;
+        };
+        if y >= height || x >= width {
+            continue;
+        }
+        let room = width - x;
+        if g.text == "\t" || g.width > room {
+            continue;
+        }
+        cells[y][x] = g.text.to_string();
+        for c in 1..g.width {
+            cells[y][x + c] = String::new();
+        }
+    }
+    cells.into_iter().map(|row| row.concat()).collect()
+}
+
+/// Issue 11: a long line with tabs, wide chars and combining marks, with and without soft wrap, draws, places the
+/// cursor and reports its column at its end, middle and start as laying the whole line out does.
+#[test]
+fn a_long_line_with_tabs_and_wide_chars_draws_like_the_whole_line_laid_out() {
+    let unit = "ab\t中文 👍🏽 e\u{301}x \"key\":1, ";
+    let long = format!("{}tail", unit.repeat(crate::buffer::LONG_LINE_BYTES / unit.len() + 1));
+    let nowrap = layout::LayoutOptions { tab_width: 4, wrap: None };
+    for soft_wrap in [false, true] {
+        let config = Config { soft_wrap, ..Config::default() };
+        let mut ed = Editor::with_rope(ropey::Rope::from_str(&format!("{long}\nnext\n")), &config);
+        for keys in [
+            &["end"][..],
+            &["ctrl-g", "1", ":", "3", "0", "0", "0", "0", "enter", "right"],
+            &["home"],
+        ] {
+            type_keys(&mut ed, keys);
+            let (term, cursor) = draw(&mut ed, 30, 8, &[]);
+            let text_rows: Vec<String> =
+                screen(&term)[..6].iter().map(|r| r.chars().skip(4).collect()).collect();
+            let rows = if soft_wrap { 6 } else { 1 };
+            let want = expected_rows(&long, &ed, 26, rows);
+            assert_eq!(text_rows[..rows], want[..], "wrap {soft_wrap}, after {keys:?}");
+            let head = ed.selection().head;
+            let (row, col) = layout::position_of(&long, head, ed.layout_options());
+            let view = ed.view();
+            let (y, x) =
+                if soft_wrap { (row - view.top_row, col) } else { (0, col - view.left_col) };
+            assert_eq!(cursor, Some((4 + x as u16, y as u16)), "wrap {soft_wrap}, after {keys:?}");
+            assert_eq!(ed.status().column, layout::position_of(&long, head, nowrap).1 + 1);
+        }
+    }
 }

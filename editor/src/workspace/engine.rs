@@ -43,6 +43,10 @@ use super::state::{self, BaseEntry, Index, StateDir};
 const SETTLE: Duration = Duration::from_millis(25);
 /// Plans in one batch at most (each rename round is one).
 const MAX_ROUNDS: usize = 64;
+/// Text published here and not yet confirmed durable, at most (bytes): until the server
+/// confirms a file, the engine holds its text four times (the document, the unconfirmed update,
+/// the journal entry, the frame on its way), so a large tree is published in waves.
+const PUBLISH_WINDOW_BYTES: u64 = 8 << 20;
 /// Threads appending to offline stores at once (fsyncs overlap in the disk's journal).
 const PERSIST_THREADS: usize = 8;
 
@@ -99,7 +103,11 @@ pub struct Engine {
     events: Sender<Event>,
     _watcher: notify::RecommendedWatcher,
     disk: BTreeMap<String, DiskFile>,
+    /// The whole directory must be walked again (at start, after a watcher error or a change of
+    /// an ignore file).
     rescan: bool,
+    /// Paths to look at again (named by the watcher, or moved here): a walk of these only.
+    pending: BTreeSet<String>,
     /// Something happened that may change the plan (else a batch only sends and stores).
     replan: bool,
     named: BTreeSet<String>,
@@ -112,6 +120,10 @@ pub struct Engine {
     reported_skips: BTreeSet<String>,
     started: Instant,
     settled_once: bool,
+    /// Bytes of text published and not yet confirmed (see [`PUBLISH_WINDOW_BYTES`]).
+    in_flight: u64,
+    /// A file waits to be published until confirmations make room in the window.
+    publish_waiting: bool,
     fatal: Option<String>,
 }
 
@@ -160,6 +172,7 @@ impl Engine {
             _watcher: watcher,
             disk: BTreeMap::new(),
             rescan: true,
+            pending: BTreeSet::new(),
             replan: false,
             named: BTreeSet::new(),
             new_lines: Vec::new(),
@@ -168,6 +181,8 @@ impl Engine {
             reported_skips: BTreeSet::new(),
             started: Instant::now(),
             settled_once: false,
+            in_flight: 0,
+            publish_waiting: false,
             fatal: None,
         };
         let net = engine.connect(&manifest_id);
@@ -186,7 +201,7 @@ impl Engine {
             let mut stop = self.handle(event);
             let settle_until = Instant::now() + SETTLE;
             loop {
-                let next = if self.rescan {
+                let next = if self.rescan || !self.pending.is_empty() {
                     let wait = settle_until.saturating_duration_since(Instant::now());
                     events.recv_timeout(wait)
                 } else {
@@ -245,7 +260,8 @@ impl Engine {
             },
             None => return,
         };
-        self.replan |= effect.synced || effect.text_changed;
+        self.replan |=
+            effect.synced || effect.text_changed || (effect.confirmed && self.publish_waiting);
         if effect.refused && self.fatal.is_none() {
             eprintln!("tandem: the server refused {doc}");
         }
@@ -260,8 +276,14 @@ impl Engine {
         if names.iter().all(Option::is_none) && !event.need_rescan() {
             return;
         }
-        self.rescan = true;
         self.replan = true;
+        // New ignore rules may hide or show files anywhere below.
+        self.rescan |= event.need_rescan()
+            || names.iter().flatten().any(|p| {
+                let name = p.rsplit('/').next().unwrap_or(p);
+                name == ".gitignore" || name == scan::TANDEM_IGNORE
+            });
+        self.pending.extend(names.iter().flatten().cloned());
         if let (EventKind::Modify(ModifyKind::Name(RenameMode::Both)), [Some(from), Some(to)]) =
             (event.kind, names.as_slice())
         {
@@ -294,8 +316,10 @@ impl Engine {
 
     /// One batch: plan and act until nothing moves, then send, store and record.
     fn cycle(&mut self) {
+        self.in_flight = self.unconfirmed_bytes();
+        self.publish_waiting = false;
         for _ in 0..MAX_ROUNDS {
-            if self.rescan {
+            if self.rescan || !self.pending.is_empty() {
                 self.scan();
             }
             let sides = self.sides();
@@ -326,10 +350,18 @@ impl Engine {
         self.report_progress();
     }
 
+    /// Walks the directory again: all of it when [`Engine::rescan`] says so, else only the
+    /// pending paths (an editor's save is a stat of one file, not of the whole tree).
     fn scan(&mut self) {
-        self.rescan = false;
+        let pending = std::mem::take(&mut self.pending);
+        let full = std::mem::take(&mut self.rescan);
         let max_path = tandem_crdt::MAX_DOC_ID_BYTES.saturating_sub(self.prefix.len() + 2);
-        let listing = scan::walk(&self.root, self.options.max_file_bytes, max_path);
+        let max_len = self.options.max_file_bytes;
+        let listing = if full {
+            scan::walk(&self.root, max_len, max_path)
+        } else {
+            scan::walk_paths(&self.root, max_len, max_path, &pending)
+        };
         let mut disk = BTreeMap::new();
         for (path, stamp) in listing.files {
             let known = self.index.files.get(&path).is_some_and(|b| b.stamp == stamp);
@@ -353,7 +385,12 @@ impl Engine {
             };
             disk.insert(path, DiskFile { stamp, skip });
         }
-        self.disk = disk;
+        if full {
+            self.disk = disk;
+        } else {
+            self.disk.retain(|path, _| !scan::within(path, &pending));
+            self.disk.extend(disk);
+        }
         let mut skipped: Vec<(String, String)> = listing
             .skipped
             .into_iter()
@@ -379,6 +416,12 @@ impl Engine {
             );
             self.reported_skips.extend(skipped.into_iter().map(|(p, _)| p));
         }
+    }
+
+    /// Bytes of the files whose documents hold updates the server has not confirmed yet.
+    fn unconfirmed_bytes(&self) -> u64 {
+        let waiting = |id: &String| self.docs.get(id).is_some_and(|r| r.unconfirmed() > 0);
+        self.index.files.values().filter(|e| waiting(&e.id)).map(|e| e.stamp.len).sum()
     }
 
     fn remote(&self) -> BTreeMap<String, String> {
@@ -449,7 +492,12 @@ impl Engine {
                 if !self.replica(&id)?.synced() {
                     return Ok(false);
                 }
+                if self.in_flight >= PUBLISH_WINDOW_BYTES {
+                    self.publish_waiting = true;
+                    return Ok(false);
+                }
                 let Some((text, stamp)) = self.read(path) else { return Ok(false) };
+                self.in_flight += stamp.len;
                 self.replica(&id)?.set_text(&text, now)?;
                 self.new_lines.push((path.clone(), id.clone()));
                 self.agree(path, &id, stamp);
@@ -537,7 +585,7 @@ impl Engine {
                     "tandem: {path} was replaced in the workspace; your version is in {aside}"
                 );
                 self.forget(path);
-                self.rescan = true;
+                self.pending.insert(aside);
             }
         }
         Ok(true)
@@ -554,10 +602,10 @@ impl Engine {
         theirs: &str,
         now: u64,
     ) -> anyhow::Result<Stamp> {
-        self.rescan = true;
         match self.options.source {
             Source::Directory => {
                 let aside = self.free_conflict_path(path, "workspace-conflict");
+                self.pending.insert(aside.clone());
                 self.write(&aside, theirs)?;
                 self.replica(id)?.set_text(ours, now)?;
                 println!(
@@ -567,6 +615,7 @@ impl Engine {
             }
             Source::Workspace => {
                 let aside = self.free_conflict_path(path, "local-conflict");
+                self.pending.insert(aside.clone());
                 let (old, new) =
                     (scan::disk_path(&self.root, path), scan::disk_path(&self.root, &aside));
                 std::fs::rename(&old, &new)?;
@@ -646,7 +695,7 @@ impl Engine {
             self.index_dirty = true;
         }
         self.disk.remove(from);
-        self.rescan = true;
+        self.pending.insert(to.to_owned());
     }
 
     fn free_conflict_path(&self, path: &str, tag: &str) -> String {
@@ -682,7 +731,7 @@ impl Engine {
         let file = scan::disk_path(&self.root, path);
         let now = std::fs::metadata(&file).map(|m| Stamp::of(&m)).ok();
         if now != Some(read) {
-            self.rescan = true;
+            self.pending.insert(path.to_owned());
             return Ok(None);
         }
         self.write(path, text).map(Some)

@@ -33,6 +33,8 @@ pub struct Effect {
     pub synced: bool,
     /// The server refused access for good.
     pub refused: bool,
+    /// The server confirmed local updates durable.
+    pub confirmed: bool,
 }
 
 impl Replica {
@@ -124,6 +126,7 @@ impl Replica {
                             effect.synced = true;
                         }
                         effect.refused = event.auth_denied.is_some();
+                        effect.confirmed = event.confirmed > 0;
                     }
                     Err(e) => {
                         // Its sync state is unknown: drop the connection, the next one resyncs.

@@ -9,7 +9,7 @@
 //! A file is shared when it is UTF-8 text (no NUL byte) of at most the size limit and its path
 //! can be a document id; every other file is [`Skipped`] with the reason, for the summary.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::fs;
 use std::io;
 use std::path::{Path, PathBuf};
@@ -98,17 +98,67 @@ pub fn is_scratch(name: &str) -> bool {
 /// Lists the shareable files under `root` (see the module docs); `max_len` is the size limit
 /// and `max_path` the longest relative path a document id can take.
 pub fn walk(root: &Path, max_len: u64, max_path: usize) -> Listing {
+    walk_where(root, max_len, max_path, |_| true)
+}
+
+/// [`walk`], but only of `paths` (workspace paths of files or directories, which may be gone)
+/// and what lies under them: after a watcher event, a stat of the named paths instead of the
+/// whole tree.
+///
+/// The walk still starts at `root` and only prunes the directories that lead to none of
+/// `paths`, so every ignore file on the way applies exactly as in a whole walk: a file created
+/// in an ignored directory is not listed, though an event named it. (Walking from the named
+/// path itself would not do: the walker never ignores where it starts.)
+pub fn walk_paths(root: &Path, max_len: u64, max_path: usize, paths: &BTreeSet<String>) -> Listing {
+    let wanted = paths.clone();
+    let mut ancestors = BTreeSet::new();
+    for path in paths {
+        let mut dir = path.as_str();
+        while let Some((parent, _)) = dir.rsplit_once('/') {
+            ancestors.insert(parent.to_owned());
+            dir = parent;
+        }
+    }
+    walk_where(root, max_len, max_path, move |rel| ancestors.contains(rel) || within(rel, &wanted))
+}
+
+/// Whether `path` is one of `set` or lies under one of them.
+pub fn within(path: &str, set: &BTreeSet<String>) -> bool {
+    let mut at = path;
+    loop {
+        if set.contains(at) {
+            return true;
+        }
+        match at.rsplit_once('/') {
+            Some((parent, _)) => at = parent,
+            None => return false,
+        }
+    }
+}
+
+/// The walk of [`walk`], entering only the entries whose workspace path `keep` accepts.
+fn walk_where(
+    root: &Path,
+    max_len: u64,
+    max_path: usize,
+    keep: impl Fn(&str) -> bool + Send + Sync + 'static,
+) -> Listing {
     let mut listing = Listing::default();
+    let prefix = root.to_owned();
     let walker = ignore::WalkBuilder::new(root)
         .hidden(false)
         .require_git(false)
         .git_global(false)
         .follow_links(false)
         .add_custom_ignore_filename(TANDEM_IGNORE)
-        .filter_entry(|entry| {
+        .filter_entry(move |entry| {
             let name = entry.file_name().to_string_lossy();
             let top = entry.depth() == 1;
-            !(name == ".git" || (top && name == ".tandem") || is_scratch(&name))
+            if name == ".git" || (top && name == ".tandem") || is_scratch(&name) {
+                return false;
+            }
+            let Ok(rel) = entry.path().strip_prefix(&prefix) else { return false };
+            keep(&relative_name(rel).unwrap_or_else(|| lossy(rel)))
         })
         .build();
     for entry in walker {
@@ -235,6 +285,42 @@ mod tests {
             listing.skipped,
             vec![Skipped { path: "big.txt".into(), reason: Skip::TooLarge(100) }]
         );
+    }
+
+    #[test]
+    fn issue_16_a_walk_of_named_paths_applies_every_ignore_rule_above_them() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path();
+        for (path, text) in [
+            (".gitignore", "build/\n*.log\n"),
+            ("src/.tandemignore", "private/\n"),
+            ("build/gen/out.txt", "x"),
+            ("src/private/key.txt", "x"),
+            ("src/debug.log", "x"),
+            ("src/main.rs", "fn main() {}\n"),
+            ("src/lib.rs", "x"),
+            ("docs/a.md", "x"),
+            ("docs/b.md", "x"),
+        ] {
+            let p = disk_path(root, path);
+            fs::create_dir_all(p.parent().unwrap()).unwrap();
+            fs::write(p, text).unwrap();
+        }
+        let named = |paths: &[&str]| {
+            let set: BTreeSet<String> = paths.iter().map(|p| p.to_string()).collect();
+            let listing = walk_paths(root, 50, 512, &set);
+            listing.files.into_keys().collect::<Vec<_>>()
+        };
+        // Files, and directories, that an ignore file above them excludes: not listed, though
+        // an event named them (a walk started at the named path would list them).
+        for ignored in ["build/gen/out.txt", "build", "build/gen", "src/private/key.txt"] {
+            assert_eq!(named(&[ignored]), Vec::<String>::new(), "{ignored}");
+        }
+        assert_eq!(named(&["src/debug.log"]), Vec::<String>::new());
+        // Named files and everything under a named directory, and nothing else.
+        assert_eq!(named(&["src/main.rs", "gone.txt"]), ["src/main.rs"]);
+        assert_eq!(named(&["docs"]), ["docs/a.md", "docs/b.md"]);
+        assert_eq!(named(&["src"]), ["src/.tandemignore", "src/lib.rs", "src/main.rs"]);
     }
 
     #[test]

@@ -7,6 +7,7 @@
 //! | `GET /api/docs/ID/versions/VID/diff?against=VID2` | the change from `VID2`'s text (default: the current text, also `against=current`) to `VID`'s, as [`tandem_crdt::diff::Run`]s |
 //! | `POST /api/docs/ID/versions` `{"name": "..."}` | records a named version of the current text; 201 and its JSON |
 //! | `POST /api/docs/ID/restore` `{"version": VID}` | records the current text, makes the text `VID`'s as a CRDT edit, records that; 201 and the new version's JSON |
+//! | `GET /api/docs/ID/authors` | the current text's runs by author, in order: JSON array of [`super::authorship::AuthorRun`] (`{"chars", "utf16", "author"}`); 404 for no such document |
 //!
 //! Tokens as for the document: reading needs read access, naming and restoring write access.
 //! Every refusal is a 4xx with `{"error": "why"}` and changes nothing. These paths win over a
@@ -17,6 +18,7 @@ use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 use tandem_crdt::doc_id_from_path;
 
+use super::authorship::author_runs;
 use super::{NewVersion, VersionKind};
 use crate::app::App;
 use crate::auth::Access;
@@ -30,6 +32,7 @@ const MAX_NAME_CHARS: usize = 200;
 enum Route<'a> {
     Versions(&'a str),
     Restore(&'a str),
+    Authors(&'a str),
     Text(&'a str, &'a str),
     Diff(&'a str, &'a str),
 }
@@ -42,6 +45,9 @@ impl<'a> Route<'a> {
         }
         if let Some(id) = rest.strip_suffix("/restore") {
             return Some(Route::Restore(id));
+        }
+        if let Some(id) = rest.strip_suffix("/authors") {
+            return Some(Route::Authors(id));
         }
         let (before, what) = rest.rsplit_once('/')?;
         let (before, vid) = before.rsplit_once('/')?;
@@ -97,6 +103,7 @@ pub(crate) async fn handle(
         (Route::Versions(id), &Method::GET) => request.list(id).await,
         (Route::Versions(id), &Method::POST) => request.name_version(id, body).await,
         (Route::Restore(id), &Method::POST) => request.restore(id, body).await,
+        (Route::Authors(id), &Method::GET) => request.authors(id).await,
         (Route::Text(id, vid), &Method::GET) => request.text(id, vid).await,
         (Route::Diff(id, vid), &Method::GET) => request.diff(id, vid, param("against")).await,
         _ => Err(Refusal::new(StatusCode::METHOD_NOT_ALLOWED, "method not allowed here")),
@@ -155,6 +162,23 @@ impl Request<'_> {
         let id = self.document(raw_id, Access::ReadOnly)?;
         let versions = self.app.history.store().list(&id).await.map_err(Refusal::unavailable)?;
         Ok(axum::Json(versions).into_response())
+    }
+
+    async fn authors(&self, raw_id: &str) -> Result<Response, Refusal> {
+        let id = self.document(raw_id, Access::ReadOnly)?;
+        let (runs, live) = self
+            .app
+            .rooms
+            .authorship(&id)
+            .await
+            .map_err(Refusal::unavailable)?
+            .ok_or_else(|| Refusal::new(StatusCode::NOT_FOUND, "no such document"))?;
+        let stored = self.app.history.store().authors(&id).await.map_err(Refusal::unavailable)?;
+        // The first name stored for a client id wins, as in the store; names this server
+        // learnt and has not stored yet fill in.
+        let name_of = |client| stored.get(&client).or_else(|| live.get(&client));
+        let runs = author_runs(&runs, |client| name_of(client).map(String::as_str));
+        Ok(axum::Json(runs).into_response())
     }
 
     async fn version_text(&self, id: &str, vid: i64) -> Result<String, Refusal> {
@@ -261,6 +285,7 @@ mod tests {
         );
         assert_eq!(Route::parse("/api/docs/a/b/versions/12/text"), Some(Route::Text("a/b", "12")));
         assert_eq!(Route::parse("/api/docs/a/versions/x/diff"), Some(Route::Diff("a", "x")));
+        assert_eq!(Route::parse("/api/docs/a/b/authors"), Some(Route::Authors("a/b")));
         // A document's own text, and paths of no endpoint, are not history's.
         assert_eq!(Route::parse("/api/docs/a/text"), None);
         assert_eq!(Route::parse("/api/docs/notes/versions/text"), None);

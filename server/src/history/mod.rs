@@ -11,11 +11,13 @@
 //! Parts: [`pending`] tracks what a room owes its next version (pure), [`store`] keeps versions
 //! in the server's database (SQLite or PostgreSQL; each version's text deflated), [`recorder`]
 //! writes the versions rooms hand it and prunes old ones in the background by [`retention`]'s
-//! rule (pure, time passed in), and [`api`] serves the REST endpoints. A restore turns the
+//! rule (pure, time passed in), and [`api`] serves the REST endpoints. [`authorship`] credits
+//! each Yjs client id of a document to an author, for `GET /api/docs/ID/authors`. A restore turns the
 //! current text into the version's by the minimal change ([`tandem_crdt::diff`]), made as a
 //! CRDT edit of the server's replica, so every client converges and concurrent edits survive.
 
 pub(crate) mod api;
+pub(crate) mod authorship;
 pub(crate) mod pending;
 pub(crate) mod recorder;
 pub mod retention;

@@ -1,5 +1,6 @@
 //! [`History`]: the handle rooms and the API use to record versions. Rooms hand automatic
-//! versions over without waiting ([`History::queue`]); one task writes them in order. Another
+//! versions and their writers' names over without waiting ([`History::queue`],
+//! [`History::queue_authors`]); one task writes them in order. Another
 //! task prunes old versions by [`super::retention`]'s rule, at start and then periodically.
 
 use std::sync::Arc;
@@ -13,6 +14,7 @@ use crate::storage::error::StorageError;
 
 enum Job {
     Record(Arc<str>, NewVersion),
+    Authors(Arc<str>, Vec<(u64, String)>),
     Flush(oneshot::Sender<()>),
 }
 
@@ -56,7 +58,14 @@ impl History {
         }
     }
 
-    /// Waits until every version queued so far is written (shutdown, tests).
+    /// Stores the names of `doc`'s client ids soon ([`super::authorship`]).
+    pub fn queue_authors(&self, doc: Arc<str>, names: Vec<(u64, String)>) {
+        if self.jobs.send(Job::Authors(doc, names)).is_err() {
+            tracing::warn!("version history writer stopped; authors' names are not stored");
+        }
+    }
+
+    /// Waits until every version and name queued so far is written (shutdown, tests).
     pub async fn flush(&self) {
         let (done, wait) = oneshot::channel();
         if self.jobs.send(Job::Flush(done)).is_ok() {
@@ -73,6 +82,12 @@ async fn write_queued(store: Arc<dyn HistoryStore>, mut jobs: mpsc::UnboundedRec
                 // and dropped (the document itself is safe in its log).
                 if let Err(error) = store.record(&doc, &version, true).await {
                     tracing::warn!(doc = %doc, %error, "recording a version failed");
+                }
+            }
+            Job::Authors(doc, names) => {
+                // Like a version, a convenience: the text is safe without it.
+                if let Err(error) = store.add_authors(&doc, &names).await {
+                    tracing::warn!(doc = %doc, %error, "storing authors' names failed");
                 }
             }
             Job::Flush(done) => {

@@ -6,6 +6,7 @@
 //! Full texts rather than deltas: reading any version is one row and one inflate, and
 //! pruning drops rows independently. BENCHMARKS.md records the bytes this costs.
 
+use std::collections::HashMap;
 use std::io::{Read, Write};
 
 use flate2::Compression;
@@ -28,6 +29,12 @@ CREATE TABLE versions (id BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY, doc T
 CREATE INDEX versions_by_doc ON versions (doc, id);
 ";
 
+/// The `authors` table (migration 3; the same statement in SQLite and PostgreSQL): the name
+/// each Yjs client id of a document is credited to ([`super::authorship`]).
+pub(crate) const AUTHORS_SCHEMA: &str = "
+CREATE TABLE authors (doc TEXT NOT NULL, client BIGINT NOT NULL, name TEXT NOT NULL, PRIMARY KEY (doc, client));
+";
+
 const LATEST: &str =
     "SELECT id, kind, authors, digest FROM versions WHERE doc = $1 ORDER BY id DESC LIMIT 1";
 const SET_AUTHORS: &str = "UPDATE versions SET authors = $1 WHERE id = $2";
@@ -38,6 +45,9 @@ const LIST: &str = "SELECT id, created_at, kind, name, authors, chars FROM versi
 const BODY: &str = "SELECT body FROM versions WHERE doc = $1 AND id = $2";
 const DOCUMENTS: &str = "SELECT DISTINCT doc FROM versions";
 const DELETE: &str = "DELETE FROM versions WHERE doc = $1 AND id = $2";
+/// The first name stored for a client id stays (a relayed update credits nobody new).
+const ADD_AUTHOR: &str = "INSERT INTO authors (doc, client, name) VALUES ($1, $2, $3) ON CONFLICT (doc, client) DO NOTHING";
+const AUTHORS: &str = "SELECT client, name FROM authors WHERE doc = $1";
 
 /// A version about to be recorded.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -82,6 +92,18 @@ pub trait HistoryStore: Send + Sync + 'static {
         doc: &'a str,
         ids: &'a [i64],
     ) -> BoxFuture<'a, Result<(), StorageError>>;
+    /// Credits `doc`'s client ids to names (in one transaction); a client id that has a name
+    /// keeps it.
+    fn add_authors<'a>(
+        &'a self,
+        doc: &'a str,
+        names: &'a [(u64, String)],
+    ) -> BoxFuture<'a, Result<(), StorageError>>;
+    /// The name of every client id of `doc` that has one.
+    fn authors<'a>(
+        &'a self,
+        doc: &'a str,
+    ) -> BoxFuture<'a, Result<HashMap<u64, String>, StorageError>>;
 }
 
 /// A row of [`LIST`].
@@ -246,6 +268,38 @@ macro_rules! sql_history_store {
                     Ok(())
                 })
             }
+
+            fn add_authors<'a>(
+                &'a self,
+                doc: &'a str,
+                names: &'a [(u64, String)],
+            ) -> BoxFuture<'a, Result<(), StorageError>> {
+                Box::pin(async move {
+                    let mut tx = self.writer.begin().await?;
+                    for (client, name) in names {
+                        // Client ids are at most 53 bits (tandem_crdt::MAX_CLIENT_ID).
+                        sqlx::query(ADD_AUTHOR)
+                            .bind(doc)
+                            .bind(*client as i64)
+                            .bind(name)
+                            .execute(&mut *tx)
+                            .await?;
+                    }
+                    tx.commit().await?;
+                    Ok(())
+                })
+            }
+
+            fn authors<'a>(
+                &'a self,
+                doc: &'a str,
+            ) -> BoxFuture<'a, Result<HashMap<u64, String>, StorageError>> {
+                Box::pin(async move {
+                    let rows: Vec<(i64, String)> =
+                        sqlx::query_as(AUTHORS).bind(doc).fetch_all(&self.reader).await?;
+                    Ok(rows.into_iter().map(|(client, name)| (client as u64, name)).collect())
+                })
+            }
         }
     };
 }
@@ -316,11 +370,25 @@ pub(crate) mod tests {
         assert_eq!(store.list(doc).await.unwrap(), vec![named]);
     }
 
+    /// Authors' names on any backend: the first name of a client id stays.
+    pub(crate) async fn authors_keep_their_first_name(store: &dyn HistoryStore) {
+        let doc = "notes/a";
+        assert!(store.authors(doc).await.unwrap().is_empty());
+        let big = tandem_crdt::MAX_CLIENT_ID;
+        store.add_authors(doc, &[(1, "ada".into()), (big, "bob".into())]).await.unwrap();
+        store.add_authors(doc, &[(1, "mallory".into()), (2, "cy".into())]).await.unwrap();
+        store.add_authors("other", &[(3, "dee".into())]).await.unwrap();
+        let expected: HashMap<u64, String> =
+            [(1, "ada".into()), (big, "bob".into()), (2, "cy".into())].into();
+        assert_eq!(store.authors(doc).await.unwrap(), expected);
+    }
+
     #[tokio::test]
     async fn sqlite_versions() {
         let dir = tempfile::tempdir().unwrap();
         let storage = SqliteStorage::open(&dir.path().join("t.db")).await.unwrap();
         record_list_read_delete(&*storage.history()).await;
+        authors_keep_their_first_name(&*storage.history()).await;
     }
 
     #[test]

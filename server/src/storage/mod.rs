@@ -45,6 +45,28 @@ impl StoredDocument {
     }
 }
 
+/// Identifies what is stored for a document at one moment ([`Storage::stamp`]): the id of its
+/// last log row, and its snapshot's time and size. Log ids are never reused and a compaction
+/// rewrites the snapshot and drops the log, so every stored change gives a new stamp.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Stamp {
+    last_update: Option<i64>,
+    snapshot_at: Option<i64>,
+    snapshot_bytes: Option<i64>,
+}
+
+impl Stamp {
+    /// The stamp of a document with nothing stored is `None`.
+    pub(crate) fn of(
+        last_update: Option<i64>,
+        snapshot_at: Option<i64>,
+        snapshot_bytes: Option<i64>,
+    ) -> Option<Self> {
+        let stamp = Self { last_update, snapshot_at, snapshot_bytes };
+        (last_update.is_some() || snapshot_at.is_some()).then_some(stamp)
+    }
+}
+
 /// One document in the listing.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct DocumentInfo {
@@ -111,6 +133,9 @@ pub trait Storage: Send + Sync + 'static {
     /// (PostgreSQL), a snapshot is merged with what is stored (another server may have logged
     /// updates its replica lacks) and drops exactly the log rows merged.
     fn commit<'a>(&'a self, ops: &'a [WriteOp]) -> BoxFuture<'a, Result<(), StorageError>>;
+    /// The stamp of what is stored for `doc` now (`None`: nothing), read without reading the
+    /// document: whether a text built from it earlier still holds.
+    fn stamp<'a>(&'a self, doc: &'a str) -> BoxFuture<'a, Result<Option<Stamp>, StorageError>>;
     /// Every stored document, by id.
     fn list(&self) -> BoxFuture<'_, Result<Vec<DocumentInfo>, StorageError>>;
     /// Checks that the database answers.

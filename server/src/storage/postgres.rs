@@ -11,7 +11,9 @@ use sqlx::{Connection, PgConnection, Postgres};
 
 use super::sql::{self, AppendRun, LOAD, LoadRow, ROWS_PER_STATEMENT};
 use super::write_connection::WriteConnection;
-use super::{DocumentInfo, Relocated, Storage, StorageError, StoredDocument, WriteOp, unix_ms};
+use super::{
+    DocumentInfo, Relocated, Stamp, Storage, StorageError, StoredDocument, WriteOp, unix_ms,
+};
 use crate::cluster::{self, CHANNEL, NOTIFY, PostgresCluster};
 
 const SCHEMA: &str = "
@@ -200,6 +202,10 @@ impl Storage for PostgresStorage {
         })
     }
 
+    fn stamp<'a>(&'a self, doc: &'a str) -> BoxFuture<'a, Result<Option<Stamp>, StorageError>> {
+        Box::pin(async move { Ok(sql::stamp(&self.pool, doc).await?) })
+    }
+
     fn list(&self) -> BoxFuture<'_, Result<Vec<DocumentInfo>, StorageError>> {
         Box::pin(async move { Ok(sql::list(&self.pool).await?) })
     }
@@ -315,6 +321,7 @@ mod tests {
         };
         let storage = PostgresStorage::open(&db.url).await.unwrap();
         crate::history::store::tests::record_list_read_delete(&*storage.history()).await;
+        crate::history::store::tests::authors_keep_their_first_name(&*storage.history()).await;
         log_snapshot_and_listing(&storage).await;
         db.drop_database().await.unwrap();
     }

@@ -12,13 +12,18 @@ use sqlx::database::HasStatementCache;
 use sqlx::migrate::{Migration, MigrationType, Migrator};
 use sqlx::{Database, Encode, Executor, IntoArguments, Pool, QueryBuilder, SqlSafeStr, Type};
 
-use super::{DocumentInfo, Relocated, StoredDocument};
+use super::{DocumentInfo, Relocated, Stamp, StoredDocument};
 
 /// The snapshot (`part` 0) then the log (`part` 1) in one statement: one round trip, and one
 /// statement reads one consistent state in both databases, so the two parts are from the same
 /// moment without a transaction.
 pub(super) const LOAD: &str = "SELECT state, 0 AS part, 0 AS id FROM snapshots WHERE doc = $1 \
      UNION ALL SELECT data, 1, id FROM updates WHERE doc = $1 ORDER BY part, id";
+/// The parts of a [`super::Stamp`], from the indexes alone (`LENGTH` of a blob or bytea reads
+/// its header, not its bytes).
+const STAMP: &str = "SELECT (SELECT MAX(id) FROM updates WHERE doc = $1), \
+     (SELECT updated_at FROM snapshots WHERE doc = $1), \
+     (SELECT CAST(LENGTH(state) AS BIGINT) FROM snapshots WHERE doc = $1)";
 pub(super) const APPEND: &str = "INSERT INTO updates (doc, data) ";
 const TOUCH_AFTER_APPEND: &str = "INSERT INTO documents (id, stored_bytes, updated_at) ";
 const TOUCH_AFTER_APPEND_CONFLICT: &str = " ON CONFLICT (id) DO UPDATE SET \
@@ -30,19 +35,22 @@ const TOUCH_AFTER_SNAPSHOT: &str = "INSERT INTO documents (id, stored_bytes, upd
 const LIST: &str = "SELECT id, stored_bytes, updated_at FROM documents ORDER BY id";
 const EXISTS: &str = "SELECT COUNT(*) FROM documents WHERE id = $1";
 /// What moving a document from `$1` to `$2` changes: its log, its snapshot, its listing.
-/// The version history (`versions`, migration 2) goes along.
-const RENAME: [&str; 4] = [
+/// The version history (`versions`, migration 2) and its authors (`authors`, migration 3) go
+/// along.
+const RENAME: [&str; 5] = [
     "UPDATE updates SET doc = $2 WHERE doc = $1",
     "UPDATE snapshots SET doc = $2 WHERE doc = $1",
     "UPDATE documents SET id = $2 WHERE id = $1",
     "UPDATE versions SET doc = $2 WHERE doc = $1",
+    "UPDATE authors SET doc = $2 WHERE doc = $1",
 ];
-/// What deleting document `$1` removes, its version history included.
-const DELETE: [&str; 4] = [
+/// What deleting document `$1` removes, its version history and authors included.
+const DELETE: [&str; 5] = [
     "DELETE FROM updates WHERE doc = $1",
     "DELETE FROM snapshots WHERE doc = $1",
     "DELETE FROM documents WHERE id = $1",
     "DELETE FROM versions WHERE doc = $1",
+    "DELETE FROM authors WHERE doc = $1",
 ];
 const PING: &str = "SELECT 1";
 
@@ -53,8 +61,8 @@ pub(super) const ROWS_PER_STATEMENT: usize = 4_096;
 /// A row of [`LOAD`]: data, part (0 snapshot, 1 log), log id.
 pub(super) type LoadRow = (Vec<u8>, i32, i64);
 
-/// The schema migrations of a backend: its tables, then the version history's
-/// ([`crate::history::store`]).
+/// The schema migrations of a backend: its tables, then the version history's and its
+/// authors' ([`crate::history::store`]).
 pub(super) fn migrator(schema: &'static str, history_schema: &'static str) -> Migrator {
     let migration = |version, description, sql: &'static str| {
         Migration::new(
@@ -68,6 +76,7 @@ pub(super) fn migrator(schema: &'static str, history_schema: &'static str) -> Mi
     Migrator::with_migrations(vec![
         migration(1, "documents, snapshots and the update log", schema),
         migration(2, "version history", history_schema),
+        migration(3, "authors of the text", crate::history::store::AUTHORS_SCHEMA),
     ])
 }
 
@@ -82,6 +91,20 @@ where
 {
     let rows: Vec<LoadRow> = sqlx::query_as(LOAD).bind(doc).fetch_all(pool).await?;
     Ok(stored_document(rows))
+}
+
+/// The stamp of what is stored for `doc`.
+pub(super) async fn stamp<DB>(pool: &Pool<DB>, doc: &str) -> Result<Option<Stamp>, sqlx::Error>
+where
+    DB: Database,
+    DB::Arguments: IntoArguments<DB>,
+    for<'c> &'c mut DB::Connection: Executor<'c, Database = DB>,
+    for<'t> &'t str: Encode<'t, DB> + Type<DB>,
+    (Option<i64>, Option<i64>, Option<i64>): for<'r> sqlx::FromRow<'r, DB::Row>,
+{
+    let (last_update, snapshot_at, snapshot_bytes) =
+        sqlx::query_as(STAMP).bind(doc).fetch_one(pool).await?;
+    Ok(Stamp::of(last_update, snapshot_at, snapshot_bytes))
 }
 
 /// Every stored document, by id.
@@ -379,6 +402,29 @@ pub(super) mod tests {
         let bytes = |doc: &str| expected(doc).iter().map(|u| u.len() as i64).sum::<i64>();
         let a = (state.len() + three.len()) as i64;
         assert_eq!(sizes, vec![("a", a), ("b", 1), ("c", bytes("c")), ("d", bytes("d"))]);
+
+        // Every append and every compaction gives a document a new stamp; other documents'
+        // writes leave it.
+        assert_eq!(storage.stamp("s").await.unwrap(), None);
+        let (mut replica, first) = typed(3, "s");
+        storage.commit(&[append("s", &first)]).await.unwrap();
+        let mut seen = vec![storage.stamp("s").await.unwrap()];
+        storage.commit(&[append("t", b"x")]).await.unwrap();
+        assert_eq!(storage.stamp("s").await.unwrap(), seen[0]);
+        let snapshot = |replica: &tandem_crdt::Document| WriteOp::Snapshot {
+            doc: Arc::from("s"),
+            state: replica.encode_state(),
+        };
+        storage.commit(&[snapshot(&replica)]).await.unwrap();
+        seen.push(storage.stamp("s").await.unwrap());
+        storage.commit(&[append("s", &replica.insert(0, ">", 0).unwrap())]).await.unwrap();
+        seen.push(storage.stamp("s").await.unwrap());
+        storage.commit(&[snapshot(&replica)]).await.unwrap();
+        seen.push(storage.stamp("s").await.unwrap());
+        assert!(seen.iter().all(Option::is_some), "{seen:?}");
+        for (i, stamp) in seen.iter().enumerate() {
+            assert!(!seen[..i].contains(stamp), "stamp {i} seen before: {seen:?}");
+        }
         storage.ping().await.unwrap();
         storage.close().await;
     }

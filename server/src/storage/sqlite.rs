@@ -15,7 +15,9 @@ use super::write_connection::WriteConnection;
 use crate::history::HistoryStore;
 use crate::history::store::SqliteHistory;
 
-use super::{DocumentInfo, Relocated, Storage, StorageError, StoredDocument, WriteOp, unix_ms};
+use super::{
+    DocumentInfo, Relocated, Stamp, Storage, StorageError, StoredDocument, WriteOp, unix_ms,
+};
 
 const SCHEMA: &str = "
 CREATE TABLE documents (id TEXT PRIMARY KEY NOT NULL, stored_bytes INTEGER NOT NULL, updated_at INTEGER NOT NULL);
@@ -126,6 +128,10 @@ impl Storage for SqliteStorage {
         })
     }
 
+    fn stamp<'a>(&'a self, doc: &'a str) -> BoxFuture<'a, Result<Option<Stamp>, StorageError>> {
+        Box::pin(async move { Ok(sql::stamp(&self.reader, doc).await?) })
+    }
+
     fn list(&self) -> BoxFuture<'_, Result<Vec<DocumentInfo>, StorageError>> {
         Box::pin(async move { Ok(sql::list(&self.reader).await?) })
     }
@@ -177,6 +183,22 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let storage = SqliteStorage::open(&dir.path().join("t.db")).await.unwrap();
         sql::tests::rename_and_delete(&storage).await;
+    }
+
+    #[tokio::test]
+    async fn authors_move_and_go_with_their_document() {
+        use crate::storage::Relocated;
+        use sql::tests::{append, typed};
+        let dir = tempfile::tempdir().unwrap();
+        let storage = SqliteStorage::open(&dir.path().join("t.db")).await.unwrap();
+        let history = storage.history();
+        storage.commit(&[append("a", &typed(1, "alpha").1)]).await.unwrap();
+        history.add_authors("a", &[(1, "ada".into())]).await.unwrap();
+        assert_eq!(storage.rename("a", "b").await.unwrap(), Relocated::Done);
+        assert!(history.authors("a").await.unwrap().is_empty());
+        assert_eq!(history.authors("b").await.unwrap(), [(1, "ada".to_owned())].into());
+        assert_eq!(storage.delete("b").await.unwrap(), Relocated::Done);
+        assert!(history.authors("b").await.unwrap().is_empty());
     }
 
     #[tokio::test]

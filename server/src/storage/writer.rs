@@ -253,7 +253,7 @@ mod tests {
     use futures_util::future::BoxFuture;
 
     use super::*;
-    use crate::storage::{DocumentInfo, StoredDocument};
+    use crate::storage::{DocumentInfo, Stamp, StoredDocument};
 
     /// Storage that refuses every commit while `refuse` is set, and records what it stored.
     #[derive(Default)]
@@ -277,6 +277,10 @@ mod tests {
                 lock(&self.stored).extend_from_slice(ops);
                 Ok(())
             })
+        }
+
+        fn stamp<'a>(&'a self, _: &'a str) -> BoxFuture<'a, Result<Option<Stamp>, StorageError>> {
+            Box::pin(async { Ok(None) })
         }
 
         fn list(&self) -> BoxFuture<'_, Result<Vec<DocumentInfo>, StorageError>> {
