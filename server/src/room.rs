@@ -296,7 +296,7 @@ impl Room {
                     // The replica took the update in but its re-encoding rebuilds something
                     // else: nothing was stored or relayed, so reload from storage.
                     tracing::warn!(doc = %self.id, client = connection, "an update integrates differently when re-encoded; reloading the document");
-                    self.poison(state);
+                    self.poison(state, Some(connection));
                 }
                 return Err(CloseReason::new(code::INVALID_PAYLOAD, error.to_string()));
             }
@@ -380,7 +380,7 @@ impl Room {
             Some(Err(error)) => {
                 tracing::warn!(doc = %self.id, %error, "another server's update does not apply");
                 if matches!(error, tandem_crdt::Error::IrreproducibleUpdate) {
-                    self.poison(state);
+                    self.poison(state, None);
                 }
             }
             None => {}
@@ -456,15 +456,18 @@ impl Room {
             Ok(result) => Some(result),
             Err(_) => {
                 tracing::error!(doc = %self.id, what, "applying panicked; reloading the document");
-                self.poison(state);
+                self.poison(state, None);
                 None
             }
         }
     }
 
-    fn poison(&self, state: &mut RoomState) {
+    /// Stops the room storing anything and closes its connections, which reconnect to a room
+    /// loaded afresh from storage.
+    fn poison(&self, state: &mut RoomState, culprit: Option<u64>) {
         self.poisoned.store(true, Ordering::Relaxed);
-        for member in state.members.values() {
+        // The connection whose frame did it is closed as having sent an invalid one instead.
+        for (_, member) in state.members.iter().filter(|(id, _)| Some(**id) != culprit) {
             member.outbox.close(CloseReason::new(
                 code::INTERNAL,
                 "document reloaded after an internal error; reconnect",
