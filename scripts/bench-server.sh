@@ -14,7 +14,8 @@
 #   CARGO_TARGET_DIR  where tandem-server and tandem-load are built     (default: the workspace's)
 #   BENCH_SECONDS     typing window of the timed scenarios              (default 20)
 #   BENCH_PEERS       servers to run, in order                          (default: tandem ysweet hocuspocus node)
-#   BENCH_SCENARIOS   scenario groups: hot many idle durable capacity cold loss cluster (default: all)
+#   BENCH_SCENARIOS   scenario groups: hot many idle durable capacity cold loss cluster text
+#                     (default: all)
 #   BENCH_CAP_RATES   keys/s per client of the capacity ladder          (default: 2 5 10 20 40 80 160)
 #   BENCH_COLD_UPDATES  length of the cold scenario's update log       (default 100000)
 #   BENCH_SKIP_BUILD  set to 1 to use the binaries already built
@@ -34,7 +35,7 @@ OUT="${1:-$ROOT/load/bench-results}"
 TARGET="$(target_dir)"
 SECS="${BENCH_SECONDS:-20}"
 read -r -a PEERS <<<"${BENCH_PEERS:-tandem ysweet hocuspocus node}"
-SCENARIOS=" ${BENCH_SCENARIOS:-hot many idle durable capacity cold loss cluster} "
+SCENARIOS=" ${BENCH_SCENARIOS:-hot many idle durable capacity cold loss cluster text} "
 RAW="$OUT/raw"
 LOGS="$OUT/logs"
 WORK="$(mktemp -d -t tandem-bench.XXXXXX)"
@@ -373,6 +374,36 @@ PY
     wait "$lpid" || log "cluster chaos run exited with $?"
     stop_nodes
     psql "$admin" -qc "drop database $dbname with (force)" >/dev/null || true
+fi
+
+# 9. The text of a document that is not loaded (issue 18 item 6), tandem only: the cold
+# scenario's document (100,000 logged updates; compaction off, and kill -9 so that no unload or
+# shutdown compacts it), on a fresh start, asked for by 20 GET /api/docs/ID/text at once while
+# /healthz is timed every 20 ms, then 20 times one after another. Notes the wall time of each,
+# the slowest /healthz and how many replicas were built.
+if wants text && [[ " ${PEERS[*]} " == *" tandem "* ]]; then
+    start tandem "$WORK/text-tandem" --compact-after 1000000000
+    load text-seed tandem --docs 1 --clients-per-doc 1 --rate 0 --duration 0 --drain 0 --doc-prefix text- \
+        --seed-updates "${BENCH_COLD_UPDATES:-100000}" --ext-durable
+    crash tandem
+    start tandem "$WORK/text-tandem" --compact-after 1000000000
+    base="http://127.0.0.1:${PORT[tandem]}"
+    timed() { curl -fs -o /dev/null -w '%{time_total}\n' "$base$1"; }
+    start_s=$(date +%s.%N)
+    requests=()
+    for _ in $(seq 20); do
+        timed /api/docs/text-0/text >>"$WORK/text-parallel.txt" &
+        requests+=($!)
+    done
+    while kill -0 "${requests[@]}" 2>/dev/null; do timed /healthz >>"$WORK/text-healthz.txt"; sleep 0.02; done
+    wait "${requests[@]}"
+    parallel_s=$(awk -v a="$start_s" -v b="$(date +%s.%N)" 'BEGIN {print b - a}')
+    start_s=$(date +%s.%N)
+    for _ in $(seq 20); do timed /api/docs/text-0/text >/dev/null; done
+    sequential_s=$(awk -v a="$start_s" -v b="$(date +%s.%N)" 'BEGIN {print b - a}')
+    builds=$(curl -fs "$base/metrics" | awk '/^tandem_text_builds_total / {print $2}')
+    note text-tandem "{\"parallel_20_wall_s\": $parallel_s, \"parallel_slowest_s\": $(sort -g "$WORK/text-parallel.txt" | tail -1), \"healthz_samples\": $(wc -l <"$WORK/text-healthz.txt"), \"healthz_slowest_s\": $(sort -g "$WORK/text-healthz.txt" | tail -1), \"sequential_20_wall_s\": $sequential_s, \"text_builds\": ${builds:-null}}"
+    stop tandem
 fi
 
 note "machine-end$tag" "{\"loadavg_at_end\": \"$(cut -d' ' -f1-3 /proc/loadavg)\"}"

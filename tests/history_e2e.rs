@@ -571,3 +571,75 @@ async fn authors_name_who_wrote_each_part_and_survive_a_restart() {
     let answer = get_json(&open, "/api/docs/nothing/authors", 404).await;
     assert!(answer["error"].is_string(), "{answer}");
 }
+
+/// The terminal editor's history panel against the real server: F4 names the current text, the
+/// list shows the named version with its author, the preview shows it beside the current text,
+/// Enter asks before restoring, and a second editor converges on the restored text.
+#[tokio::test]
+async fn the_editor_history_panel_names_previews_and_restores_a_version() {
+    const TEST: &str = "the_editor_history_panel_names_previews_and_restores_a_version";
+    if !collab::tmux_available(TEST) {
+        return;
+    }
+    let server = TestServer::start(ServerOptions::default()).await.unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let url = server.ws_url("story");
+    let (file_a, file_b) = (dir.path().join("a.txt"), dir.path().join("b.txt"));
+    let a =
+        collab::Pane::start("a", &dir.path().join("a"), &collab::editor_args(&url, "ann", &file_a))
+            .unwrap();
+    let b =
+        collab::Pane::start("b", &dir.path().join("b"), &collab::editor_args(&url, "bob", &file_b))
+            .unwrap();
+    a.wait_for(&["connected · 2 here"]);
+    b.wait_for(&["connected · 2 here"]);
+    a.type_text("first draft of the story");
+    b.wait_for(&["first draft of the story"]);
+
+    a.keys(&["F4"]);
+    a.wait_for(&["History of story", "Esc close"]);
+    a.keys(&["n"]);
+    a.type_text("v1");
+    a.wait_for(&["Name the current text: v1"]);
+    a.keys(&["Enter"]);
+    a.wait_for(&["named version", "named   ann  \"v1\""]);
+    a.keys(&["Escape"]);
+    a.wait_until_gone("History of story");
+
+    a.keys(&["C-a"]);
+    a.type_text("second take");
+    b.wait_for(&["second take"]);
+    a.keys(&["F4"]);
+    // The named version is listed first; its text shows beside the current one.
+    let screen = a.wait_for(&["\"v1\"", "first draft of the story", "second take", "now"]);
+    assert!(screen.contains("version "), "{screen}");
+    a.keys(&["Enter"]);
+    a.wait_for(&["Restore version", "(y/n)"]);
+    a.keys(&["y"]);
+    a.wait_for(&["restored: the text is now version"]);
+    a.keys(&["Escape"]);
+    a.wait_until_gone("History of story");
+    let converged = b.wait_for(&["first draft of the story"]);
+    assert!(!converged.contains("second take"), "{converged}");
+    a.wait_for(&["first draft of the story"]);
+    let (status, text) = server.get("/api/docs/story/text").await.unwrap();
+    assert_eq!((status, text.as_str()), (200, "first draft of the story"));
+}
+
+/// Against the stock y-websocket server the history command says that server keeps none.
+#[tokio::test]
+async fn the_editor_history_panel_on_a_stock_server_says_it_keeps_none() {
+    const TEST: &str = "the_editor_history_panel_on_a_stock_server_says_it_keeps_none";
+    if !collab::tmux_available(TEST) || !tandem_e2e::node_available(TEST) {
+        return;
+    }
+    let Some(script) = collab::NodeYServer::script(TEST) else { return };
+    let server = collab::NodeYServer::start(&script).await.unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let url = server.ws_url("stock");
+    let args = collab::editor_args(&url, "ann", &dir.path().join("a.txt"));
+    let a = collab::Pane::start("a", &dir.path().join("a"), &args).unwrap();
+    a.wait_for(&["connected"]);
+    a.keys(&["F4"]);
+    a.wait_for(&["keeps no version history"]);
+}

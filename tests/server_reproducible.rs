@@ -4,7 +4,8 @@
 //!
 //! The differential fuzz test drives stock Yjs clients (npm `yjs` + `y-websocket` on node,
 //! `tests/js/yjs-observer.mjs`) and skips without node; `TANDEM_FUZZ_FRAMES_E2E` sets how many
-//! mutated frames it sends (default 150).
+//! mutated frames it sends (default 150). Any disagreement or Yjs error fails it, with the
+//! frame in hex: the classes it found have their minimal frames in `crdt/tests/reproducible.rs`.
 
 #[path = "../crdt/tests/mutation/mod.rs"]
 mod mutation;
@@ -157,8 +158,7 @@ async fn fuzzed_frames_keep_stock_yjs_clients_and_the_server_in_agreement() {
     let mut yjs = Observer::start(&format!("ws://{}", server.addr()));
     let (base, updates) = corpus();
     let mut rng = StdRng::seed_from_u64(18);
-    let (mut accepted, mut rejected, mut yjs_divergences, mut yjs_errors) = (0, 0, 0, 0);
-    let mut restart_divergences = 0;
+    let (mut accepted, mut rejected) = (0, 0);
     let mut lives = Vec::new();
     for trial in 0..frames {
         let room = format!("fz{trial}");
@@ -170,6 +170,7 @@ async fn fuzzed_frames_keep_stock_yjs_clients_and_the_server_in_agreement() {
         let (before, _) = yjs.ask("join", &room).await;
         let original = &updates[rng.random_range(0..updates.len())];
         let frame = mutate(&mut rng, original);
+        let hex: String = frame.iter().map(|b| format!("{b:02x}")).collect();
         let closed = send_update(&mut writer, &frame).await;
         let live = server_text(&server, &room).await;
         let (connected, _) = yjs.text_like(&room, &live).await;
@@ -177,44 +178,27 @@ async fn fuzzed_frames_keep_stock_yjs_clients_and_the_server_in_agreement() {
         match closed {
             Some(code) => {
                 rejected += 1;
-                assert_eq!(code, 1007, "{trial}");
-                assert_eq!(live, before, "trial {trial}: a refused frame changed the document");
+                assert_eq!(code, 1007, "trial {trial}, frame {hex}");
+                assert_eq!(live, before, "trial {trial}: a refused frame changed the text: {hex}");
             }
             None => accepted += 1,
         }
-        if connected != live || fresh != live {
-            yjs_divergences += 1;
-            let hex: String = frame.iter().map(|b| format!("{b:02x}")).collect();
-            eprintln!(
-                "trial {trial}: live {live:?} connected {connected:?} fresh {fresh:?} frame {hex}"
-            );
-        }
-        yjs_errors = errors;
+        let texts = [&live, &connected, &fresh];
+        assert!(
+            texts.iter().all(|text| *text == &live),
+            "trial {trial}: live, connected and fresh stock Yjs clients disagree: {texts:?}, \
+             frame {hex}"
+        );
+        assert_eq!(errors, 0, "trial {trial}: stock Yjs could not apply what it got: {hex}");
         lives.push((room, live));
     }
     server.stop().await.unwrap();
     let restarted = server.restart().await.unwrap();
     for (room, live) in &lives {
-        if server_text(&restarted, room).await != *live {
-            restart_divergences += 1;
-            eprintln!(
-                "{room}: the restarted server holds {:?}, not {live:?}",
-                server_text(&restarted, room).await
-            );
-        }
+        assert_eq!(server_text(&restarted, room).await, *live, "{room} after a restart");
     }
     drop(yjs.stdin);
     let _ = yjs.child.wait().await;
-    eprintln!(
-        "{frames} frames: {accepted} accepted, {rejected} rejected; stock Yjs disagreed after \
-         {yjs_divergences} ({yjs_errors} Yjs errors); the restarted server after \
-         {restart_divergences}"
-    );
-    assert_eq!(restart_divergences, 0, "the server reloads what it served");
-    // Still open (issue 18 item 2): stock Yjs applies a held update's deletions at once where
-    // tandem-crdt holds the whole update, and rejects some updates yrs integrates ("Unexpected
-    // case"). Counted and printed; TANDEM_FUZZ_STRICT=1 makes them fail the test.
-    if std::env::var("TANDEM_FUZZ_STRICT").as_deref() == Ok("1") {
-        assert_eq!((yjs_divergences, yjs_errors), (0, 0), "stock Yjs disagreed with the server");
-    }
+    eprintln!("{frames} frames: {accepted} accepted, {rejected} rejected, no disagreement");
+    assert!(accepted > frames / 20, "enough mutations apply to test something");
 }

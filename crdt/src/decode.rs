@@ -22,7 +22,8 @@ use crate::error::{Error, Result};
 
 const BAD_CLIENT_ID: &str = "a client id does not fit in 53 bits";
 
-fn guarded<T>(decode: impl FnOnce() -> T) -> Option<T> {
+/// Runs a decode, turning yrs' debug assertion on client ids into `None`.
+pub(crate) fn guarded<T>(decode: impl FnOnce() -> T) -> Option<T> {
     std::panic::catch_unwind(std::panic::AssertUnwindSafe(decode)).ok()
 }
 
@@ -71,67 +72,4 @@ pub(crate) fn awareness(bytes: &[u8]) -> Result<AwarenessUpdate> {
 /// Parses JSON into `T`; sticky positions inside name client ids, hence the guard.
 pub(crate) fn json<T: serde::de::DeserializeOwned>(text: &str) -> Option<T> {
     guarded(|| serde_json::from_str(text).ok()).flatten()
-}
-
-/// Checks the origins of every item in a lib0 v1 update that [`update`] decoded: an item sits
-/// between its left and its right origin, so they cannot be the same unit, and neither can lie
-/// inside the item itself. A peer's own edits always satisfy this; a forged or corrupted item
-/// that does not makes yrs scan past its origins, and where it lands then depends on how the
-/// blocks around it happen to be split, so replicas that split them differently disagree.
-pub(crate) fn consistent_origins(bytes: &[u8]) -> Result<()> {
-    guarded(|| scan_origins(bytes))
-        .ok_or_else(|| Error::MalformedUpdate(BAD_CLIENT_ID.into()))?
-        .map_err(|e| Error::MalformedUpdate(e.to_string()))?
-        .map_or(Ok(()), |problem| Err(Error::MalformedUpdate(problem.into())))
-}
-
-/// Walks the blocks as yrs' own decoder does, keeping only ids; `Ok(Some(problem))` names the
-/// first contradiction found.
-fn scan_origins(bytes: &[u8]) -> Result<Option<&'static str>, yrs::encoding::read::Error> {
-    use yrs::block::{BLOCK_GC_REF_NUMBER, BLOCK_SKIP_REF_NUMBER, HAS_ORIGIN, HAS_PARENT_SUB};
-    use yrs::block::{HAS_RIGHT_ORIGIN, ItemContent};
-    use yrs::updates::decoder::{Decoder, DecoderV1};
-
-    let mut decoder = DecoderV1::new(Cursor::new(bytes));
-    let clients: u32 = decoder.read_var()?;
-    for _ in 0..clients {
-        let blocks: u32 = decoder.read_var()?;
-        let client = decoder.read_client()?;
-        let mut clock: u32 = decoder.read_var()?;
-        for _ in 0..blocks {
-            let info = decoder.read_info()?;
-            if info == BLOCK_SKIP_REF_NUMBER {
-                clock += decoder.read_var::<u32>()?;
-                continue;
-            }
-            if info == BLOCK_GC_REF_NUMBER {
-                clock += decoder.read_len()?;
-                continue;
-            }
-            let left = (info & HAS_ORIGIN != 0).then(|| decoder.read_left_id()).transpose()?;
-            let right =
-                (info & HAS_RIGHT_ORIGIN != 0).then(|| decoder.read_right_id()).transpose()?;
-            if left.is_none() && right.is_none() {
-                if decoder.read_parent_info()? {
-                    decoder.read_string()?;
-                } else {
-                    decoder.read_left_id()?;
-                }
-                if info & HAS_PARENT_SUB != 0 {
-                    decoder.read_string()?;
-                }
-            }
-            let len = ItemContent::decode(&mut decoder, info)?.len_utf16();
-            let inside =
-                |id: &yrs::ID| id.client == client && (clock..clock + len).contains(&id.clock);
-            if left.is_some() && left == right {
-                return Ok(Some("an item's left and right origins are the same"));
-            }
-            if left.iter().chain(&right).any(inside) {
-                return Ok(Some("an item is its own origin"));
-            }
-            clock += len;
-        }
-    }
-    Ok(None)
 }

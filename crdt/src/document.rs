@@ -21,6 +21,7 @@ use crate::decode;
 use crate::delta::{Delta, DeltaOp};
 use crate::error::{Error, Result};
 use crate::offsets::AstralIndex;
+use crate::peer_update;
 
 /// The root text's name when none is configured; y-websocket demos and tandem agree on it.
 pub const DEFAULT_TEXT_NAME: &str = "content";
@@ -90,6 +91,16 @@ pub struct Integrated {
     pub update: Vec<u8>,
     /// The client ids whose items the update carried: who wrote it.
     pub writers: Vec<u64>,
+}
+
+/// Where a verifying document's remote update comes from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Peer {
+    /// A client's connection: checked whole before it is applied (see [`peer_update::check`]).
+    Client,
+    /// Another server or the store, which checked it when a client sent it: it may arrive
+    /// before an update it follows, so only the second replica checks it.
+    Server,
 }
 
 /// Whether an apply keeps the re-encoding of what it integrated.
@@ -393,7 +404,7 @@ impl Document {
     /// [`Document::integrate_update`] does.
     pub fn apply_update(&mut self, update: &[u8]) -> Result<Delta> {
         if self.shadow.is_some() {
-            return Ok(self.integrate_update(update)?.delta);
+            return Ok(self.verified(update, Peer::Server)?.delta);
         }
         Ok(self.apply(update, Reencoding::Skip)?.delta)
     }
@@ -410,18 +421,40 @@ impl Document {
     /// is an [`Error::IrreproducibleUpdate`], and it has already changed this replica: discard
     /// the document and rebuild it from what was stored and relayed, which never saw it.
     pub fn integrate_update(&mut self, update: &[u8]) -> Result<Integrated> {
-        if self.shadow.is_some() {
-            decode::consistent_origins(update)?;
+        self.verified(update, Peer::Client)
+    }
+
+    /// Applies `update` and, on a verifying document, checks a client's update before (see
+    /// [`peer_update::check`]), where the items it integrated landed, and that the second
+    /// replica integrates the re-encoding alike.
+    fn verified(&mut self, update: &[u8], peer: Peer) -> Result<Integrated> {
+        if self.shadow.is_none() {
+            return self.apply(update, Reencoding::Keep);
         }
-        let before = self.shadow.is_some().then(|| self.doc.transact().state_vector());
+        let before = self.doc.transact().state_vector();
+        let mut origins = match peer {
+            Peer::Client => decode::guarded(|| peer_update::check(update, &before))
+                .unwrap_or(Err("a client id does not fit in 53 bits"))
+                .map_err(|problem| Error::MalformedUpdate(problem.into()))?,
+            Peer::Server => {
+                decode::guarded(|| peer_update::origins(update, &before)).unwrap_or_default()
+            }
+        };
+        // Held items are checked when they are integrated, which may be now.
+        if let Some(held) = &self.held {
+            origins.extend(peer_update::origins(held, &before));
+        }
         let integrated = self.apply(update, Reencoding::Keep)?;
-        if let (Some(shadow), Some(before)) = (self.shadow.as_mut(), before) {
+        let txn = self.doc.transact();
+        let misplaced = !origins.iter().all(|item| item.hold(&txn));
+        drop(txn);
+        if let Some(shadow) = self.shadow.as_mut().filter(|_| !misplaced) {
             shadow.apply(&integrated.update, Reencoding::Skip)?;
-            if !same_integration(&self.doc, &self.text, &shadow.doc, &shadow.text, &before) {
-                return Err(Error::IrreproducibleUpdate);
+            if same_integration(&self.doc, &self.text, &shadow.doc, &shadow.text, &before) {
+                return Ok(integrated);
             }
         }
-        Ok(integrated)
+        Err(Error::IrreproducibleUpdate)
     }
 
     fn apply(&mut self, update: &[u8], reencoding: Reencoding) -> Result<Integrated> {
@@ -658,8 +691,37 @@ fn integrate(
     held: &mut Option<Vec<u8>>,
 ) -> Result<Option<Vec<u8>>> {
     if !continues_state(&update, &txn.state_vector()) {
-        return hold(held, update.encode_v1()).map(Some);
+        let deletions = deletions_of(&update)?;
+        let newly_held = hold(held, update.encode_v1())?;
+        // Yjs applies a held update's deletions of units it has at once; so does this replica,
+        // or the two would show different texts until the gap closes (for ever, if it never
+        // does). Applying them again when the whole update is integrated changes nothing.
+        if let Some(deletions) = deletions {
+            integrate_now(txn, deletions, held)?;
+        }
+        return Ok(Some(newly_held));
     }
+    integrate_now(txn, update, held)
+}
+
+/// The deletions of `update` alone, as an update, if it has any.
+fn deletions_of(update: &Update) -> Result<Option<Update>> {
+    if update.delete_set().is_empty() {
+        return Ok(None);
+    }
+    // An update is its blocks (none here: a zero count) followed by its deletions.
+    let mut bytes = vec![0];
+    bytes.extend(update.delete_set().encode_v1());
+    decode::update(&bytes).map(Some)
+}
+
+/// Integrates `update`, which continues what the transaction's document has; holds back what
+/// yrs leaves pending. Returns what of it was held, encoded.
+fn integrate_now(
+    txn: &mut TransactionMut<'_>,
+    update: Update,
+    held: &mut Option<Vec<u8>>,
+) -> Result<Option<Vec<u8>>> {
     txn.apply_update(update).map_err(|e| Error::UpdateRejected(e.to_string()))?;
     if txn.has_missing_updates()
         && let Some(pending) = txn.prune_pending()

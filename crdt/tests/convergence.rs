@@ -249,7 +249,13 @@ impl Room {
 fn run_room(seed: u64) {
     let mut rng = StdRng::seed_from_u64(seed);
     let n = rng.random_range(2..=6);
-    let server_config = DocumentConfig { track_deltas: false, ..DocumentConfig::new(1) };
+    // As tandem-server configures its replicas: every update a client sends is checked.
+    let server_config = DocumentConfig {
+        track_deltas: false,
+        track_undo: false,
+        verify_integration: true,
+        ..DocumentConfig::new(1)
+    };
     let mut room = Room {
         doc: Document::new(server_config).unwrap(),
         presence: Presence::new(1),

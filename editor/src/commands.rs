@@ -146,6 +146,11 @@ const EDITING: &[Command] = &[
     normal("toggle_presence", "Show or hide who is here (shared documents)", |cx| {
         cx.editor.toggle_presence_list()
     }),
+    normal(
+        "history",
+        "Version history of a shared document: preview, restore, name (tandem-server)",
+        |cx| cx.editor.request(Request::History),
+    ),
     normal("clear", "Clear selection, search highlight and message", |cx| cx.editor.clear()),
     normal("scroll_up", "Scroll up one line", |cx| cx.editor.scroll(-1)),
     normal("scroll_down", "Scroll down one line", |cx| cx.editor.scroll(1)),

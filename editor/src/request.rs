@@ -42,6 +42,8 @@ pub enum Request {
     Resize(Resize),
     /// Connect the focused shared document opened with `--offline`.
     GoOnline,
+    /// Open the focused shared document's version history.
+    History,
 }
 
 /// Which way [`Request::Resize`] goes.

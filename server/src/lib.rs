@@ -47,6 +47,7 @@ mod http;
 mod linger;
 mod listen;
 mod manage;
+mod memory;
 pub mod metrics;
 mod outbox;
 mod peer;

@@ -30,6 +30,7 @@ use crate::executor::{Executor, Lane};
 use crate::history::authorship::Authorship;
 use crate::history::pending::Pending;
 use crate::history::{History, NewVersion, VersionKind};
+use crate::memory;
 use crate::metrics::{Metrics, Rejection};
 use crate::outbox::{CloseReason, Outbox, code};
 use crate::storage::{Ack, Relocated, Storage, StorageError, StoredDocument, WriteOp, Writer};
@@ -295,7 +296,7 @@ impl Room {
                     // The replica took the update in but its re-encoding rebuilds something
                     // else: nothing was stored or relayed, so reload from storage.
                     tracing::warn!(doc = %self.id, client = connection, "an update integrates differently when re-encoded; reloading the document");
-                    self.poison(state);
+                    self.poison(state, Some(connection));
                 }
                 return Err(CloseReason::new(code::INVALID_PAYLOAD, error.to_string()));
             }
@@ -379,7 +380,7 @@ impl Room {
             Some(Err(error)) => {
                 tracing::warn!(doc = %self.id, %error, "another server's update does not apply");
                 if matches!(error, tandem_crdt::Error::IrreproducibleUpdate) {
-                    self.poison(state);
+                    self.poison(state, None);
                 }
             }
             None => {}
@@ -455,15 +456,18 @@ impl Room {
             Ok(result) => Some(result),
             Err(_) => {
                 tracing::error!(doc = %self.id, what, "applying panicked; reloading the document");
-                self.poison(state);
+                self.poison(state, None);
                 None
             }
         }
     }
 
-    fn poison(&self, state: &mut RoomState) {
+    /// Stops the room storing anything and closes its connections, which reconnect to a room
+    /// loaded afresh from storage.
+    fn poison(&self, state: &mut RoomState, culprit: Option<u64>) {
         self.poisoned.store(true, Ordering::Relaxed);
-        for member in state.members.values() {
+        // The connection whose frame did it is closed as having sent an invalid one instead.
+        for (_, member) in state.members.iter().filter(|(id, _)| Some(**id) != culprit) {
             member.outbox.close(CloseReason::new(
                 code::INTERNAL,
                 "document reloaded after an internal error; reconnect",
@@ -879,33 +883,44 @@ impl Rooms {
             .and_then(|slot| slot.room.get().filter(|room| !room.is_poisoned()).cloned())
     }
 
-    /// Periodic upkeep of every room; unloads rooms idle for the configured quiet period.
+    /// Periodic upkeep of every room; unloads rooms idle for the configured quiet period, and
+    /// then gives the memory they held back to the system.
     pub async fn maintain(&self, now_ms: u64) {
+        let mut unloaded = 0;
         for (id, room) in self.loaded() {
             let idle_since = room.run(move |room| room.maintain(now_ms)).await.flatten();
-            if idle_since.is_some_and(|since| since.elapsed() >= self.settings.idle_unload) {
-                self.unload(&id, &room).await;
+            if idle_since.is_some_and(|since| since.elapsed() >= self.settings.idle_unload)
+                && self.unload(&id, &room).await
+            {
+                unloaded += 1;
             }
+        }
+        if unloaded > 0 {
+            let _ = tokio::task::spawn_blocking(memory::release_free_memory).await;
         }
     }
 
-    async fn unload(&self, id: &Arc<str>, room: &Arc<Room>) {
+    /// Saves an idle room and removes it; whether it was removed (not if it changed or was
+    /// joined meanwhile, or saving failed).
+    async fn unload(&self, id: &Arc<str>, room: &Arc<Room>) -> bool {
         let Some(version) = room.run(Room::save).await else {
-            return;
+            return false;
         };
         if let Err(error) = self.writer.flush().await {
             tracing::warn!(doc = %id, %error, "not unloading: saving failed");
-            return;
+            return false;
         }
         // Nothing else is queued for an idle room; reading the version here, not on its lane,
         // keeps the check and the removal under one lock of the slots.
         let mut slots = lock(&self.slots);
         let unchanged = room.version() == version;
-        if slots.get(id).is_some_and(|slot| slot.users == 0) && unchanged {
+        let unload = slots.get(id).is_some_and(|slot| slot.users == 0) && unchanged;
+        if unload {
             slots.remove(id);
             self.metrics.documents_loaded.dec();
             tracing::debug!(doc = %id, "document unloaded");
         }
+        unload
     }
 
     /// Applies what storage holds for `doc` to its room.

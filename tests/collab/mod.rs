@@ -154,6 +154,19 @@ impl Pane {
         )
     }
 
+    /// Waits until the screen no longer contains `needle` (a panel closed); returns the screen.
+    pub fn wait_until_gone(&self, needle: &str) -> String {
+        let what = format!("{needle:?} to leave pane {}", self.socket);
+        wait_for(
+            &what,
+            || {
+                let screen = self.screen();
+                (!screen.contains(needle)).then_some(screen)
+            },
+            || format!("{}\n--- log:\n{}", self.screen(), self.log_tail()),
+        )
+    }
+
     /// Whether the tmux session (the editor) is still running.
     pub fn is_running(&self) -> bool {
         self.tmux(&["has-session", "-t", "e2e"]).is_ok_and(|o| o.status.success())

@@ -17,6 +17,9 @@ import { WebsocketProvider } from 'y-websocket'
 const serverUrl = process.argv[2]
 const TIMEOUT_MS = 10000
 let errors = 0
+// Every provider adds an exit listener to the process and the test keeps one per room: past
+// ten, node warns on stderr, which would count as an error below.
+process.setMaxListeners(0)
 const consoleError = console.error
 console.error = (...args) => {
   errors += 1

@@ -38,6 +38,7 @@ use crate::ui::{
 
 pub mod buffers;
 mod follow;
+pub mod history;
 mod mouse;
 mod panes;
 pub mod picker;
@@ -86,6 +87,8 @@ pub enum AppEvent {
     Syntax(SyntaxReady),
     /// The open picker has new results to show.
     Picker,
+    /// tandem-server answered the history panel of a buffer.
+    History(BufferId, history::Reply),
     /// A signal ends the editor: unsaved work is written to disk first ([`App::rescue`]).
     Signal(Signal),
 }
@@ -107,6 +110,8 @@ enum Overlay {
     Picker(Box<Picker>),
     /// The presence list of the focused shared document, with the highlighted user.
     Presence { selected: usize },
+    /// The version history of a shared document.
+    History(Box<history::OpenHistory>),
 }
 
 /// Buffers being closed, waiting for their answers to "save changes?".
@@ -511,6 +516,7 @@ impl App {
             AppEvent::Mouse(m) => self.mouse(m),
             AppEvent::Paste(text) => match &mut self.overlay {
                 Some(Overlay::Picker(picker)) => picker.paste(&text),
+                Some(Overlay::History(_)) => self.history_paste(&text),
                 _ => {
                     let ed = self.editor_mut();
                     if matches!(ed.mode(), Mode::Normal) {
@@ -538,6 +544,7 @@ impl App {
                 return result;
             }
             AppEvent::Syntax(ready) => self.set_syntaxes(ready.syntaxes),
+            AppEvent::History(buffer, reply) => self.history_reply(buffer, reply),
             AppEvent::Picker => {
                 self.picker_pending.store(false, Ordering::Relaxed);
                 if let Some(Overlay::Picker(picker)) = &mut self.overlay {
@@ -626,6 +633,7 @@ impl App {
                 }
                 return;
             }
+            Some(Overlay::History(_)) => return self.history_key(key),
             Some(Overlay::Presence { .. }) | None => {}
         }
         if matches!(self.overlay, Some(Overlay::Presence { .. })) && self.presence_key(key) {

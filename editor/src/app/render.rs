@@ -73,6 +73,7 @@ impl App {
                     render_peers((&name, colour), &peers, selected, &self.theme, layout, buf);
                 }
             }
+            Some(Overlay::History(_)) => return self.render_history(layout, buf),
             None => {}
         }
         cursor

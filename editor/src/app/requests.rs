@@ -39,6 +39,7 @@ impl App {
                 self.overlay = Some(Overlay::Picker(Box::new(self.new_picker(title, source))));
             }
             Request::GoOnline => self.go_online(),
+            Request::History => self.open_history(),
             Request::SplitBelow => self.split(Axis::Rows),
             Request::SplitRight => self.split(Axis::Columns),
             Request::Focus(direction) => {

@@ -240,3 +240,41 @@ fn two_instances_of_one_document_each_get_a_replica_and_nothing_is_lost() {
     let again = open_offline(offline_options(dir.path()));
     assert_eq!(again.editor().rope().to_string(), text, "folded into the main store");
 }
+
+#[test]
+fn the_history_panel_is_f4_in_help_lists_versions_and_previews_one_beside_the_text() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut app = open_offline(offline_options(dir.path()));
+    let help = app.keys().help_lines();
+    let row = help.iter().find(|(_, name, _)| *name == "history");
+    assert_eq!(row.map(|(keys, _, _)| keys.as_str()), Some("F4"), "{help:?}");
+    for key in KeyEvent::typed("the text now") {
+        app.handle(AppEvent::Key(key), 0);
+    }
+    let screen = |app: &mut App| {
+        let area = ratatui::layout::Rect::new(0, 0, 80, 12);
+        let mut buf = ratatui::buffer::Buffer::empty(area);
+        app.render(area, &mut buf, 0);
+        buf.content().iter().map(|c| c.symbol()).collect::<String>()
+    };
+    app.handle(AppEvent::Key(KeyEvent::plain(Key::F(4))), 0);
+    assert!(screen(&mut app).contains("History of notes"), "{}", screen(&mut app));
+    // The server's answers, as the panel's calls would bring them.
+    let id = app.buffers()[0].id;
+    let version = crate::collab::VersionInfo {
+        id: 4,
+        created_at_ms: 0,
+        name: Some("draft".into()),
+        authors: vec!["ann".into()],
+        chars: 13,
+        kind: "named".into(),
+    };
+    app.handle(AppEvent::History(id, history::Reply::Listed(Ok(vec![version]))), 0);
+    app.handle(AppEvent::History(id, history::Reply::Text(4, Ok("the text then".into()))), 0);
+    let shown = screen(&mut app);
+    assert!(shown.contains("#4     01-01 00:00:00  named   ann  \"draft\""), "{shown}");
+    assert!(shown.contains("the text now") && shown.contains("the text then"), "{shown}");
+    app.handle(AppEvent::Key(KeyEvent::plain(Key::Esc)), 0);
+    assert!(!screen(&mut app).contains("History of notes"));
+    assert_eq!(app.editor().rope().to_string(), "the text now", "the panel's keys stay in it");
+}

@@ -160,7 +160,9 @@ async fn run(
     loop {
         attempt += 1;
         on_event(NetEvent::Connecting { attempt });
-        let ended = match connector.connect(&url, Some(socket_config())).await {
+        // Boxed: the handshake's future (TLS, HTTP) is 10 KB, and unboxed it would size this
+        // task for its whole life — a workspace keeps one task per file.
+        let ended = match Box::pin(connector.connect(&url, Some(socket_config()))).await {
             Ok((socket, _)) => {
                 epoch += 1;
                 attempt = 0;

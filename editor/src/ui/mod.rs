@@ -18,6 +18,7 @@ use crate::layout::Glyphs;
 use crate::text;
 use crate::theme::{Rgb, Theme};
 
+mod history;
 #[cfg(unix)]
 mod input_parser;
 mod peers;
@@ -27,6 +28,7 @@ pub mod terminal;
 mod tty;
 
 pub use crate::decoration::Decoration;
+pub use history::render_history;
 #[cfg(unix)]
 pub(crate) use input_parser::TermEvent;
 pub use peers::render_peers;
