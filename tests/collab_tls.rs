@@ -72,9 +72,7 @@ async fn the_editor_edits_over_wss_and_says_what_is_wrong_with_a_connection() {
     let closed = format!("ws://127.0.0.1:{}/d", free_port().unwrap());
     let refused = Pane::start("refused", &home("r"), &args(&closed, "ann", &[])).unwrap();
     let full = Pane::start("full", &home("f"), &args(&plain.ws_url("d"), "ann", &[])).unwrap();
-    // Not `plain`: a full server answers 503 before it reads the request.
-    let open = TestServer::start(ServerOptions::default()).await.unwrap();
-    let bad_id = format!("ws://{}/bad%01id", open.addr());
+    let bad_id = format!("ws://{}/bad%01id", plain.addr());
     let bad = Pane::start("bad", &home("b"), &args(&bad_id, "ann", &[])).unwrap();
 
     ann.wait_for(&["connected · 1 here"]);

@@ -156,6 +156,20 @@ async fn every_connection_problem_is_named_against_real_servers() {
         TestClient::connect_synced(&full.ws_url("doc"), ClientOptions::default()).await.unwrap();
     let got = problem(&full.ws_url("doc"), None).await;
     assert_eq!(got, Problem::Http { status: 503, body: "too many connections".into() });
+    // Over TLS too: the handshake completes and the upgrade is answered.
+    let files = ca.issue(&["localhost"], Validity::Current).unwrap();
+    let full_tls = TestServer::start(ServerOptions {
+        tls: Some(files.write(&dir.path().join("f"), &ca).unwrap()),
+        args: vec!["--max-connections".into(), "1".into()],
+        ..ServerOptions::default()
+    })
+    .await
+    .unwrap();
+    let holder_options = ClientOptions { ca_cert: Some(trusted.clone()), ..Default::default() };
+    let _tls_holder =
+        TestClient::connect_synced(&full_tls.ws_url("doc"), holder_options).await.unwrap();
+    let got = problem(&full_tls.ws_url("doc"), Some(&trusted)).await;
+    assert_eq!(got, Problem::Http { status: 503, body: "too many connections".into() });
 
     // A refused token closes with 1008 and its reason; a stopping server with 1001.
     let key = "k".repeat(32);

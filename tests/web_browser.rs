@@ -501,6 +501,34 @@ async fn share_rename_and_delete_from_the_page() -> anyhow::Result<()> {
     Ok(())
 }
 
+/// The page-to-page keystroke benchmark (tests/browser/latency.mjs, figures in
+/// web/BENCHMARKS-web.md) runs: every key typed in one page is seen in the other's DOM and
+/// each step of its way is measured. How fast is the benchmark's business, not this test's.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_keystroke_latency_benchmark_measures_every_key() -> anyhow::Result<()> {
+    let Some(tools) = BrowserTools::detect("the_keystroke_latency_benchmark_measures_every_key")
+    else {
+        return Ok(());
+    };
+    let server = tools.server().await?;
+    let base = format!("http://{}", server.addr());
+    let keys = 20;
+    let mut run =
+        tools.run("latency", &base, "web-latency", &["--keys".into(), keys.to_string()])?;
+    let figures = run.expect("latency").await?;
+    run.finish().await?;
+    for total in ["key_to_shown_ms", "key_to_next_frame_ms"] {
+        assert_eq!(figures[total]["n"], keys, "{total}: {figures}");
+        assert!(figures[total]["median"].as_f64().is_some_and(|ms| ms > 0.0), "{figures}");
+    }
+    for step in ["key_to_dispatch", "dispatch_to_send", "send_to_receive", "receive_to_dom"] {
+        assert_eq!(figures["steps_ms"][step]["n"], keys, "{step}: {figures}");
+    }
+    let (status, text) = server.get("/api/docs/web-latency/text").await?;
+    assert_eq!((status, text), (200, "x".repeat(keys)));
+    Ok(())
+}
+
 /// `rgb(r, g, b)` or `rgba(r, g, b, a)` as three channels.
 fn rgb(css: &str) -> anyhow::Result<[f64; 3]> {
     let inner =

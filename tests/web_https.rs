@@ -43,7 +43,8 @@ async fn the_page_works_offline_and_merges_over_https() -> anyhow::Result<()> {
     Ok(())
 }
 
-/// The status bar says why the page is not connected: the server going away, then unreachable.
+/// The status bar says why the page is not connected: the server is full, going away, then
+/// unreachable.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_status_bar_says_why_the_page_is_not_connected() -> anyhow::Result<()> {
     let Some(tools) = BrowserTools::detect("the_status_bar_says_why_the_page_is_not_connected")
@@ -53,12 +54,16 @@ async fn the_status_bar_says_why_the_page_is_not_connected() -> anyhow::Result<(
     let dir = tempfile::tempdir()?;
     let ca = TestCa::new("tandem test CA")?;
     let cert = ca.issue(&["localhost"], Validity::Current)?;
-    let options =
-        ServerOptions { tls: Some(cert.write(dir.path(), &ca)?), ..ServerOptions::default() };
+    let options = ServerOptions {
+        tls: Some(cert.write(dir.path(), &ca)?),
+        args: vec!["--max-connections".into(), "1".into()],
+        ..ServerOptions::default()
+    };
     let mut server = TestServer::start(options).await?;
     let base = format!("https://localhost:{}", server.addr().port());
     let mut scenario = tools.trusting(&cert).run("banner", &base, "web-banner", &[])?;
-    scenario.expect("connected").await?;
+    let full = scenario.expect("full").await?;
+    assert!(full["status"].as_str().is_some_and(|s| s.contains("retry in")), "{full}");
     server.stop().await?;
     scenario.expect("going-away").await?;
     scenario.expect("unreachable").await?;

@@ -3,7 +3,7 @@
 //!
 //! | path | what |
 //! |------|------|
-//! | `GET /healthz` | 200 `ok` when the database answers, else 503 |
+//! | `GET /healthz` | 200 `ok` when the database answers (with `x-tandem-websockets-available`: how many more websockets it takes), else 503 |
 //! | `GET /metrics` | Prometheus text |
 //! | `GET /api/docs` | JSON list of stored documents: `id`, `stored_bytes`, `updated_at_ms`, `connections` |
 //! | `GET /api/docs/ID/text` | the document's current plain text (404 if it does not exist) |
@@ -33,14 +33,19 @@ use tandem_crdt::Extensions;
 use tower::ServiceExt;
 use tower_http::services::{ServeDir, ServeFile};
 
+use crate::admission::Refused;
 use crate::app::App;
 use crate::connection::{self, ConnectRequest};
 use crate::linger::LingerOnClose;
 use crate::listen::ConnectionSlot;
 use crate::manage;
+use crate::metrics::Rejection;
 use crate::peer::{Peer, ProxyTrust};
 use crate::request::{IdInPath, TokenQuery, authorize_api, unauthorized};
 use crate::web_bundle;
+
+/// The `/healthz` header saying how many more websockets the server takes (0: it is full).
+const WEBSOCKETS_AVAILABLE: &str = "x-tandem-websockets-available";
 
 /// Bytes read from a websocket's socket at a time. tungstenite's default (128 KiB) is zero-filled
 /// before every read and stays resident: 14 % of CPU in memset and ~130 KB per idle connection.
@@ -80,7 +85,12 @@ async fn healthz(State(app): State<Arc<App>>) -> Response {
             .into_response();
     }
     match app.storage.ping().await {
-        Ok(()) => (StatusCode::OK, "ok\n").into_response(),
+        // A full server refuses websocket upgrades with a 503 that a browser hides from the
+        // page; the page's probe of this endpoint learns why from the header.
+        Ok(()) => {
+            let available = app.admission.available();
+            ([(WEBSOCKETS_AVAILABLE, available.to_string())], "ok\n").into_response()
+        }
         Err(error) => (StatusCode::SERVICE_UNAVAILABLE, format!("database unavailable: {error}\n"))
             .into_response(),
     }
@@ -231,6 +241,14 @@ fn websocket(
     let Some(ConnectionSlot(slot)) = parts.extensions.get::<ConnectionSlot>().cloned() else {
         return (StatusCode::SERVICE_UNAVAILABLE, "no connection slot\n").into_response();
     };
+    // Before the 101: a full server still answers (its sockets that are not websockets have
+    // slots of their own, see crate::admission), so the client learns why it was refused.
+    if let Err(refused) = slot.establish() {
+        if refused == Refused::Full {
+            app.metrics.reject(Rejection::ConnectionLimit);
+        }
+        return (StatusCode::SERVICE_UNAVAILABLE, "too many connections\n").into_response();
+    }
     let linger = parts.extensions.get::<LingerOnClose>().cloned().unwrap_or_default();
     let trust = if app.config.trust_proxy { ProxyTrust::LastHop } else { ProxyTrust::None };
     let peer = parts
@@ -246,13 +264,10 @@ fn websocket(
         .read_buffer_size(READ_BUFFER_BYTES)
         .write_buffer_size(WRITE_BUFFER_BYTES)
         .on_upgrade(move |socket| async move {
-            // Evicted while upgrading: it no longer counts, so it may not stay open.
-            if slot.establish() {
-                // The server may close a websocket while its client still sends (a frame over
-                // the limit, say): the close frame must not be reset away.
-                linger.arm();
-                tracker.track_future(connection::serve(socket, app, request, slot)).await;
-            }
+            // The server may close a websocket while its client still sends (a frame over the
+            // limit, say): the close frame must not be reset away.
+            linger.arm();
+            tracker.track_future(connection::serve(socket, app, request, slot)).await;
         })
 }
 

@@ -192,7 +192,6 @@ pub async fn run(
         tls: tls.as_ref().map(ServerTls::acceptor),
         admission,
         handshake_timeout: app.config.limits.handshake_timeout,
-        metrics: app.metrics.clone(),
     };
     let serving = listen::serve(listener, listening, app.shutdown.clone(), SHUTDOWN_GRACE);
     tokio::pin!(serving, shutdown);
@@ -225,17 +224,20 @@ pub async fn run(
     Ok(())
 }
 
-/// `--max-connections`, lowered to what fits in the process's file descriptors.
+/// `--max-connections`, lowered to what fits in the process's file descriptors beside the
+/// sockets kept for requests that are not websockets ([`admission::HTTP_RESERVE`]).
 fn connection_limit(configured: usize) -> usize {
-    match listen::socket_budget_of_this_process() {
-        Some(budget) if budget < configured => {
+    let fits = listen::socket_budget_of_this_process()
+        .map(|budget| budget.saturating_sub(admission::HTTP_RESERVE).max(1));
+    match fits {
+        Some(fits) if fits < configured => {
             tracing::warn!(
                 max_connections = configured,
-                fits = budget,
+                fits,
                 reserve = listen::DESCRIPTOR_RESERVE,
                 "the limit on open files (ulimit -n) allows fewer connections than --max-connections; using that"
             );
-            budget
+            fits
         }
         _ => configured,
     }

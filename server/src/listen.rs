@@ -6,7 +6,9 @@
 //! headers nor counts connections until they are websockets, so 1,100 connections that never
 //! finish their handshake exhausted the file descriptors and locked every client out. Here:
 //! - [`Admission`] counts every socket from its accept; when all slots are taken, the oldest
-//!   socket still in its handshake is closed before the new one is admitted;
+//!   socket that is not a websocket (in its handshake, or an idle HTTP connection) is closed
+//!   before the new one is admitted; websockets never take the last slots, so a server full of
+//!   websockets still answers, over TLS too, and refuses upgrades with a 503 (`crate::http`);
 //! - the slots are fewer than the file descriptors the process may open, with a reserve for
 //!   the database, files and the sockets being closed ([`socket_budget`]);
 //! - the TLS handshake and each request's headers must arrive within `--handshake-timeout-secs`;
@@ -22,7 +24,7 @@ use axum::Router;
 use axum::extract::ConnectInfo;
 use hyper::body::Incoming;
 use hyper_util::rt::{TokioIo, TokioTimer};
-use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt};
+use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::{TcpListener, TcpStream};
 use tokio_rustls::TlsAcceptor;
 use tokio_util::sync::CancellationToken;
@@ -31,7 +33,6 @@ use tower::ServiceExt;
 
 use crate::admission::{Admission, Room, Slot};
 use crate::linger::{LingerOnClose, Lingering};
-use crate::metrics::{Metrics, Rejection};
 
 /// File descriptors kept out of the socket budget: the database's connections and files, the
 /// browser client's files, sockets evicted but not yet closed, the log.
@@ -40,10 +41,6 @@ pub(crate) const DESCRIPTOR_RESERVE: u64 = 64;
 /// [`MAX_ACCEPT_BACKOFF`] while accepts keep failing.
 const MIN_ACCEPT_BACKOFF: Duration = Duration::from_millis(10);
 const MAX_ACCEPT_BACKOFF: Duration = Duration::from_secs(1);
-/// Answer to a socket that finds every slot held by a websocket.
-const FULL_RESPONSE: &[u8] = b"HTTP/1.1 503 Service Unavailable\r\nConnection: close\r\n\
-    Content-Type: text/plain\r\nContent-Length: 21\r\n\r\ntoo many connections\n";
-
 /// A socket's slot, in each of its requests' extensions (with its [`LingerOnClose`]): the
 /// websocket upgrade takes it over.
 #[derive(Clone)]
@@ -59,8 +56,6 @@ pub(crate) struct Listening {
     pub admission: Arc<Admission>,
     /// How long a TLS handshake and each request's headers may take.
     pub handshake_timeout: Duration,
-    /// Counts refusals.
-    pub metrics: Arc<Metrics>,
 }
 
 /// Accepts connections on `listener` until `stop` is cancelled; then asks every HTTP
@@ -114,11 +109,6 @@ pub(crate) async fn serve(
                     _ = stop.cancelled() => break 'accept,
                     _ = listening.admission.freed() => {}
                 },
-                Room::Full => {
-                    listening.metrics.reject(Rejection::ConnectionLimit);
-                    connections.spawn(refuse(tcp, listening.clone()));
-                    continue 'accept;
-                }
             }
         }
         let slot = listening.admission.admit();
@@ -139,18 +129,6 @@ fn is_peer_error(error: &io::Error) -> bool {
             | io::ErrorKind::ConnectionReset
             | io::ErrorKind::ConnectionRefused
     )
-}
-
-/// Tells a socket that every slot is held by a websocket, then closes it. With TLS the answer
-/// would need a handshake, which is what there is no room for: the socket is just closed.
-async fn refuse(mut tcp: TcpStream, listening: Arc<Listening>) {
-    if listening.tls.is_none() {
-        let _ = tokio::time::timeout(listening.handshake_timeout, async {
-            tcp.write_all(FULL_RESPONSE).await?;
-            tcp.shutdown().await
-        })
-        .await;
-    }
 }
 
 /// One accepted socket: its TLS handshake, then HTTP until it closes, is upgraded, is evicted
@@ -241,9 +219,10 @@ pub(crate) fn socket_budget_of_this_process() -> Option<usize> {
 #[cfg(test)]
 mod tests {
     use axum::routing::get;
-    use tokio::io::AsyncReadExt;
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
     use super::*;
+    use crate::admission::HTTP_RESERVE;
     use crate::tls::testing::{client_config, server_config};
 
     const GET: &[u8] = b"GET /hello HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n";
@@ -261,7 +240,6 @@ mod tests {
             tls,
             admission: Admission::new(limit),
             handshake_timeout,
-            metrics: Arc::new(Metrics::default()),
         };
         let stop = CancellationToken::new();
         tokio::spawn(serve(listener, listening, stop.clone(), Duration::from_secs(1)));
@@ -335,7 +313,10 @@ mod tests {
     async fn a_full_house_of_handshakes_makes_room_for_a_request() {
         let (addr, stop) = start(None, 2, Duration::from_secs(30)).await;
         let mut oldest = TcpStream::connect(addr).await.unwrap();
-        let _newer = TcpStream::connect(addr).await.unwrap();
+        let mut newer = Vec::new();
+        for _ in 1..2 + HTTP_RESERVE {
+            newer.push(TcpStream::connect(addr).await.unwrap());
+        }
         let mut client = TcpStream::connect(addr).await.unwrap();
         client.write_all(GET).await.unwrap();
         assert!(read_to_close(&mut client).await.ends_with("hello"));

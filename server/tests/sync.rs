@@ -400,6 +400,13 @@ async fn connections_over_the_limit_are_turned_away() {
     let second = TestClient::connect(&server.ws_url("x"), ClientOptions::default()).await;
     let error = second.unwrap_err().to_string();
     assert!(error.contains("503"), "{error}");
+    // Full of websockets, the server still answers other requests: a browser loads the page
+    // and learns why its websocket was refused.
+    assert_eq!(server.get("/healthz").await, (200, "ok\n".into()));
+    assert_eq!(server.get("/d/x").await.0, 200);
+    let metrics = server.get("/metrics").await.1;
+    assert_eq!(metric(&metrics, "tandem_connections_available"), 0.0);
+    assert_eq!(metric(&metrics, "tandem_rejected_total{reason=\"connection_limit\"}"), 1.0);
     first.close().await.unwrap();
     // The slot frees once the first connection is gone.
     let mut admitted = false;

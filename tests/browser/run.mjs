@@ -6,6 +6,7 @@
 
 import { launch, openSynced, report, typeText, waitInPage } from "./browser.mjs";
 import * as history from "./history.mjs";
+import { measureLatency } from "./latency.mjs";
 import * as ui from "./ui.mjs";
 
 const args = process.argv.slice(2);
@@ -187,12 +188,15 @@ async function banner() {
   const waitStatus = (page, what, words) =>
     waitInPage(page, what, (words) => document.getElementById("conn").textContent.includes(words), words, 60_000);
   try {
-    // No "server full" step: every socket counts toward --max-connections (issue 18 item 4),
-    // so a full server cannot serve the page that would explain it; over TLS it closes the
-    // socket unanswered. The terminal editor's test covers the 503 over plain HTTP.
+    // The first page's websocket fills the server; the second page still loads (sockets that
+    // are not websockets have slots of their own) and says why its websocket was refused.
     const first = await browser.context.newPage();
     await openSynced(first, docUrl);
-    report("connected", { status: await status(first) });
+    const second = await browser.context.newPage();
+    await second.goto(docUrl);
+    await waitStatus(second, "the full server explained", "server full");
+    report("full", { status: await status(second) });
+    await second.close();
     await waitStatus(first, "the server going away", "the server is restarting, retry in");
     report("going-away", { status: await status(first) });
     await waitStatus(first, "the server unreachable", "cannot reach the server, retry in");
@@ -202,12 +206,22 @@ async function banner() {
   }
 }
 
+/**
+ * A smoke run of the page-to-page keystroke benchmark (latency.mjs): `--keys` keys, reported
+ * as its figures. The Rust test checks that every key was measured, never how fast.
+ */
+async function latency() {
+  const figures = await measureLatency({ base, doc, keys: Number(option("--keys") ?? "20"), interval: 60 });
+  report("latency", figures);
+}
+
 const uiArgs = { base, doc, texts: options("--text"), out: option("--out") };
 const scenarios = {
   converge,
   offline,
   home,
   banner,
+  latency,
   ...Object.fromEntries(Object.entries({ ...ui, ...history }).map(([name, run]) => [name, () => run(uiArgs)])),
 };
 if (!scenarios[scenario]) {

@@ -21,7 +21,7 @@ import { distinctColor, safeColor } from "./color.js";
 import { Connection } from "./connection.js";
 import { docIdPath } from "./docid.js";
 import { failedOpenProblem } from "./problem.js";
-import { $, tokenFromUrl } from "./dom.js";
+import { $, setProperty, tokenFromUrl } from "./dom.js";
 import { TAB_WIDTH, tabKeymap } from "./indent.js";
 import { countText, formatCounts } from "./counts.js";
 import { downloadText, showGoneBanner, showKeptAside } from "./kept.js";
@@ -99,12 +99,13 @@ async function refusalReason(docId, token) {
 
 /**
  * What `/healthz` answers, or null when it cannot be reached: why a websocket did not open.
- * @returns {Promise<{ status: number, body: string } | null>}
+ * @returns {Promise<{ status: number, body: string, available: string | null } | null>}
  */
 async function probeHealth() {
   try {
     const response = await fetch("/healthz", { cache: "no-store" });
-    return { status: response.status, body: await response.text().catch(() => "") };
+    const available = response.headers.get("x-tandem-websockets-available");
+    return { status: response.status, body: await response.text().catch(() => ""), available };
   } catch {
     return null;
   }
@@ -253,20 +254,28 @@ export async function openDocument(docId) {
       access,
       now: Date.now(),
     });
+    // This runs on every keystroke and every confirmation: only changes touch the DOM
+    // (rewriting the live region unchanged was the page's heaviest function of its own in a
+    // CPU profile of typing, see web/BENCHMARKS-web.md).
     const conn = $("conn");
-    conn.className = `conn ${status.kind}`;
-    conn.textContent = status.connection;
+    setProperty(conn, "className", `conn ${status.kind}`);
+    setProperty(conn, "textContent", status.connection);
     const saved = $("unconfirmed");
-    saved.textContent = status.saved;
-    saved.classList.toggle("pending", status.pending);
-    $("access").hidden = !status.readOnly;
+    setProperty(saved, "textContent", status.saved);
+    if (saved.classList.contains("pending") !== status.pending) saved.classList.toggle("pending", status.pending);
+    setProperty($("access"), "hidden", !status.readOnly);
     const refused = state.kind === "denied" || status.readOnly;
     if (refused && status.pending && state.kind !== "gone") {
       showKeptAside($("main"), { docId, unconfirmed: client.unconfirmedCount(), text: () => client.text() });
     }
   };
+  /** The people last listed, so that cursor moves (most presence changes) leave the list alone. */
+  let listed = "";
   const showPresence = () => {
     const people = [{ name: `${identity().name} (you)`, color: me.color, clientId: 0 }, ...client.peers()];
+    const key = JSON.stringify(people.map((person) => [person.clientId, person.name, person.color]));
+    if (key === listed) return;
+    listed = key;
     const list = $("presence");
     list.innerHTML = "";
     for (const person of people) {

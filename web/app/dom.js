@@ -12,6 +12,18 @@ export function $(id) {
 }
 
 /**
+ * Sets `element[name]` to `value` unless it holds that already: the DOM counts a write of an
+ * equal value as a change (text nodes replaced, styles invalidated, live regions announced).
+ * @template {"textContent" | "className" | "hidden"} K
+ * @param {HTMLElement} element
+ * @param {K} name
+ * @param {HTMLElement[K]} value
+ */
+export function setProperty(element, name, value) {
+  if (element[name] !== value) element[name] = value;
+}
+
+/**
  * The access token from `#token=...` or `?token=...`.
  * @returns {string}
  */

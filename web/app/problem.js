@@ -25,14 +25,16 @@ export function closeProblem(code, reason) {
 /**
  * What a websocket that never opened means, from a probe of `/healthz`: `null` when the probe
  * itself failed (no network, DNS, refused, or a certificate the browser no longer accepts).
- * @param {{ status: number, body: string } | null} health
+ * `available` is its `x-tandem-websockets-available` header (null when absent: an older server,
+ * or a proxy that drops it).
+ * @param {{ status: number, body: string, available?: string | null } | null} health
  * @returns {string}
  */
 export function failedOpenProblem(health) {
   if (!health) return "cannot reach the server";
   if (health.status === 503) return `server unavailable: ${health.body.trim() || "HTTP 503"}`;
   if (health.status !== 200) return `the server answers HTTP ${health.status}`;
-  // The server is up and healthy but refused the upgrade: full (503), or a proxy in front that
-  // does not forward websocket upgrades.
+  // The server is up and healthy but refused the upgrade (a 503 the page cannot see).
+  if (health.available === "0") return "server full: it takes no more connections";
   return "the server refuses the connection (full, or a proxy without websocket upgrades)";
 }

@@ -16,4 +16,6 @@ test("a websocket that never opened is explained by the health probe", () => {
   assert.equal(failedOpenProblem({ status: 503, body: "storage refuses writes: disk full\n" }), "server unavailable: storage refuses writes: disk full");
   assert.equal(failedOpenProblem({ status: 502, body: "" }), "the server answers HTTP 502");
   assert.match(failedOpenProblem({ status: 200, body: "ok\n" }), /refuses the connection \(full, or a proxy/);
+  assert.match(failedOpenProblem({ status: 200, body: "ok\n", available: "3" }), /refuses the connection/);
+  assert.equal(failedOpenProblem({ status: 200, body: "ok\n", available: "0" }), "server full: it takes no more connections");
 });
