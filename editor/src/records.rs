@@ -61,12 +61,14 @@ pub(crate) struct AppendLog {
     path: PathBuf,
     file: Option<File>,
     len: u64,
+    /// Records were written since the last fsync.
+    unsynced: bool,
 }
 
 impl AppendLog {
     /// The log at `path`; nothing is touched yet.
     pub fn new(path: PathBuf) -> Self {
-        Self { path, file: None, len: 0 }
+        Self { path, file: None, len: 0, unsynced: false }
     }
 
     /// The file.
@@ -98,13 +100,30 @@ impl AppendLog {
 
     /// Appends encoded records and fsyncs: after this returns they survive a crash.
     pub fn append(&mut self, bytes: &[u8]) -> io::Result<()> {
+        self.write(bytes)?;
+        self.sync()
+    }
+
+    /// Appends encoded records without waiting for the disk: once this returns they survive the
+    /// process being killed (the kernel holds them), and a crash of the machine after
+    /// [`AppendLog::sync`].
+    pub fn write(&mut self, bytes: &[u8]) -> io::Result<()> {
         if bytes.is_empty() {
             return Ok(());
         }
         let file = self.open()?;
         file.write_all(bytes)?;
-        file.sync_data()?;
         self.len += bytes.len() as u64;
+        self.unsynced = true;
+        Ok(())
+    }
+
+    /// Waits until every record written is on disk.
+    pub fn sync(&mut self) -> io::Result<()> {
+        if self.unsynced {
+            self.open()?.sync_data()?;
+            self.unsynced = false;
+        }
         Ok(())
     }
 
@@ -114,6 +133,7 @@ impl AppendLog {
         file.set_len(0)?;
         file.sync_all()?;
         self.len = 0;
+        self.unsynced = false;
         Ok(())
     }
 
@@ -122,6 +142,7 @@ impl AppendLog {
         // Closed first: appends through a handle to a deleted file would be lost.
         self.file = None;
         self.len = 0;
+        self.unsynced = false;
         match fs::remove_file(&self.path) {
             Err(e) if e.kind() != io::ErrorKind::NotFound => Err(e),
             _ => Ok(()),

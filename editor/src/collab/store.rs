@@ -225,9 +225,13 @@ impl OfflineStore {
 
     /// Appends updates and fsyncs: after this returns they survive a crash.
     pub fn append(&mut self, updates: &[(Origin, &[u8])]) -> Result<(), StoreError> {
-        if updates.is_empty() {
-            return Ok(());
-        }
+        self.write(updates)?;
+        self.sync()
+    }
+
+    /// Appends updates without waiting for the disk: after this returns they survive the process
+    /// being killed, and a crash of the machine once [`OfflineStore::sync`] returned.
+    pub fn write(&mut self, updates: &[(Origin, &[u8])]) -> Result<(), StoreError> {
         let mut buf = Vec::new();
         for (origin, update) in updates {
             let kind = match origin {
@@ -236,11 +240,22 @@ impl OfflineStore {
             };
             records::encode(&mut buf, kind, update);
         }
-        self.log.append(&buf).map_err(|source| self.io("appending to", "log", source))
+        self.log.write(&buf).map_err(|source| self.io("appending to", "log", source))
+    }
+
+    /// Waits until every update written is on disk.
+    pub fn sync(&mut self) -> Result<(), StoreError> {
+        self.log.sync().map_err(|source| self.io("syncing", "log", source))
     }
 
     /// Appends what a client's journal holds (see [`Client::drain_journal`]) and fsyncs.
     pub fn append_journal(&mut self, journal: &[JournalEntry]) -> Result<(), StoreError> {
+        self.write_journal(journal)?;
+        self.sync()
+    }
+
+    /// [`OfflineStore::write`] of what a client's journal holds: no fsync.
+    pub fn write_journal(&mut self, journal: &[JournalEntry]) -> Result<(), StoreError> {
         let records: Vec<(Origin, &[u8])> = journal
             .iter()
             .map(|entry| match entry {
@@ -248,7 +263,7 @@ impl OfflineStore {
                 JournalEntry::Remote(u) => (Origin::Remote, u.as_slice()),
             })
             .collect();
-        self.append(&records)
+        self.write(&records)
     }
 
     /// Whether the log is big enough that the snapshot should be rewritten.

@@ -20,7 +20,7 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::mpsc::{Receiver, RecvTimeoutError, Sender};
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use anyhow::Context;
 use notify::event::{AccessKind, AccessMode, EventKind, ModifyKind, RenameMode};
@@ -36,11 +36,9 @@ use super::manifest::{MANIFEST_NAME, Manifest, conflict_path};
 use super::plan::{Action, Disk, Sides, Source, plan};
 use super::replica::Replica;
 use super::scan::{self, Read, Skip, Stamp};
+use super::settle::Settle;
 use super::state::{self, BaseEntry, Index, StateDir};
 
-/// How long file events settle before a batch is reconciled: an editor's save or a
-/// `git checkout` is many events in a few milliseconds.
-const SETTLE: Duration = Duration::from_millis(25);
 /// Plans in one batch at most (each rename round is one).
 const MAX_ROUNDS: usize = 64;
 /// Text published here and not yet confirmed durable, at most (bytes): until the server
@@ -110,6 +108,8 @@ pub struct Engine {
     pending: BTreeSet<String>,
     /// Something happened that may change the plan (else a batch only sends and stores).
     replan: bool,
+    /// When the file events of this batch may be read.
+    settle: Settle,
     named: BTreeSet<String>,
     /// Files published in this round, added to the manifest together at its end.
     new_lines: Vec<(String, String)>,
@@ -174,6 +174,7 @@ impl Engine {
             rescan: true,
             pending: BTreeSet::new(),
             replan: false,
+            settle: Settle::new(Instant::now()),
             named: BTreeSet::new(),
             new_lines: Vec::new(),
             renamed_here: Vec::new(),
@@ -198,11 +199,12 @@ impl Engine {
     pub fn run(mut self, events: Receiver<Event>) -> anyhow::Result<()> {
         self.cycle();
         'events: while let Ok(event) = events.recv() {
+            let woke = Instant::now();
+            self.settle = Settle::new(woke);
             let mut stop = self.handle(event);
-            let settle_until = Instant::now() + SETTLE;
             loop {
                 let next = if self.rescan || !self.pending.is_empty() {
-                    let wait = settle_until.saturating_duration_since(Instant::now());
+                    let wait = self.settle.ready_at().saturating_duration_since(Instant::now());
                     events.recv_timeout(wait)
                 } else {
                     events.try_recv().map_err(|_| RecvTimeoutError::Timeout)
@@ -216,8 +218,10 @@ impl Engine {
             if stop || self.fatal.is_some() {
                 break;
             }
+            tracing::debug!(settle_us = woke.elapsed().as_micros(), replan = self.replan, "batch");
             if std::mem::take(&mut self.replan) {
                 self.cycle();
+                tracing::debug!(batch_us = woke.elapsed().as_micros(), "cycle done");
             } else {
                 // Handshakes and confirmations: frames to send, nothing to decide.
                 self.flush();
@@ -277,6 +281,8 @@ impl Engine {
             return;
         }
         self.replan = true;
+        let named: Vec<&str> = names.iter().flatten().map(String::as_str).collect();
+        self.settle.note(&event.kind, &named, Instant::now());
         // New ignore rules may hide or show files anywhere below.
         self.rescan |= event.need_rescan()
             || names.iter().flatten().any(|p| {
@@ -316,6 +322,8 @@ impl Engine {
 
     /// One batch: plan and act until nothing moves, then send, store and record.
     fn cycle(&mut self) {
+        // Remote updates reach the stores before their files are written.
+        self.stage();
         self.in_flight = self.unconfirmed_bytes();
         self.publish_waiting = false;
         for _ in 0..MAX_ROUNDS {
@@ -324,6 +332,7 @@ impl Engine {
             }
             let sides = self.sides();
             let actions = plan(&sides, |old, new| self.same_as_base(old, new));
+            tracing::debug!(?actions, "planned");
             self.renamed_here.clear();
             let mut moved = false;
             let manifest = Manifest::parse(&self.manifest.text());
@@ -711,7 +720,9 @@ impl Engine {
         if let Some(dir) = file.parent() {
             std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
         }
+        let t = Instant::now();
         crate::file::save(&file, &Rope::from_str(text), Bom::Absent)?;
+        tracing::debug!(%path, us = t.elapsed().as_micros(), "written");
         let meta =
             std::fs::metadata(&file).with_context(|| format!("reading {}", file.display()))?;
         let stamp = Stamp::of(&meta);
@@ -793,16 +804,21 @@ impl Engine {
 
     /// Sends, stores (in parallel), then records base texts and the index.
     fn flush(&mut self) {
+        let t = Instant::now();
+        // Local updates reach the stores before they leave; their fsyncs come after the sends.
+        self.stage();
         self.manifest.send();
         for replica in self.docs.values_mut() {
             replica.send();
         }
+        let sent = t.elapsed();
         let mut dirty: Vec<&mut Replica> =
             self.docs.values_mut().filter(|r| r.wants_persist()).collect();
         if self.manifest.wants_persist() {
             dirty.push(&mut self.manifest);
         }
         in_parallel(dirty, Replica::persist);
+        let stored = t.elapsed();
         for (id, text) in std::mem::take(&mut self.pending_bases) {
             let Some(replica) = self.docs.get(&id) else { continue };
             let text = text.unwrap_or_else(|| replica.text());
@@ -814,6 +830,24 @@ impl Engine {
             match self.state.save_index(&self.index) {
                 Ok(()) => self.index_dirty = false,
                 Err(e) => tracing::error!(error = %e, "saving the index"),
+            }
+        }
+        tracing::debug!(
+            sent_us = sent.as_micros(),
+            stored_us = stored.as_micros(),
+            done_us = t.elapsed().as_micros(),
+            "flushed"
+        );
+    }
+
+    /// Writes the new updates of every replica to its store, without waiting for the disk (see
+    /// [`Replica::stage`]).
+    fn stage(&mut self) {
+        let docs = self.docs.values_mut().filter(|r| r.wants_persist());
+        for replica in docs.chain(std::iter::once(&mut self.manifest)) {
+            if let Err(e) = replica.stage() {
+                tracing::error!(error = %e, "storing a document");
+                eprintln!("tandem: {e}");
             }
         }
     }

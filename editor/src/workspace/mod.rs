@@ -10,7 +10,8 @@
 //!
 //! The decisions are pure and tested without IO: [`diff`] (minimal changes, three-way merge),
 //! [`manifest`] (the file list and its concurrent edits), [`plan`] (what to do about each path).
-//! [`scan`] and [`state`] read and write the directory and the engine's own state; [`Engine`]
+//! [`settle`] decides when a batch of file events may be read (once their writers closed the
+//! files). [`scan`] and [`state`] read and write the directory and the engine's own state; [`Engine`]
 //! drives them with the watcher and the network.
 //!
 //! ```
@@ -29,6 +30,7 @@ pub mod manifest;
 pub mod plan;
 mod replica;
 pub mod scan;
+pub mod settle;
 pub mod state;
 
 pub use engine::{Engine, Event, WorkspaceOptions};

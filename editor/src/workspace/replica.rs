@@ -196,13 +196,26 @@ impl Replica {
         self.dirty
     }
 
-    /// Appends the updates applied since the last call to the store (fsync'd), and rewrites the
-    /// snapshot when the log is long. Confirmed updates stay logged as unconfirmed until the
-    /// next snapshot: a restart sends them again, which is harmless (updates are idempotent).
+    /// Writes the updates applied since the last call to the store's log without waiting for
+    /// the disk (cheap: no fsync), which is enough for a killed process — the kernel keeps the
+    /// bytes. The engine stages before anything leaves: before a frame goes to the server and
+    /// before a file is written. Otherwise a process killed between the two would restart with
+    /// the change in the file (or on the server) but not in its store, and diff it in again as
+    /// a new edit: the text twice.
+    pub fn stage(&mut self) -> Result<(), CollabError> {
+        let journal = self.client.drain_journal();
+        self.store.write_journal(&journal)?;
+        Ok(())
+    }
+
+    /// Stages what is left (see [`Replica::stage`]) and waits until the store is on disk, then
+    /// rewrites the snapshot when the log is long. Confirmed updates stay logged as unconfirmed
+    /// until the next snapshot: a restart sends them again, which is harmless (updates are
+    /// idempotent).
     pub fn persist(&mut self) -> Result<(), CollabError> {
         self.dirty = false;
-        let journal = self.client.drain_journal();
-        self.store.append_journal(&journal)?;
+        self.stage()?;
+        self.store.sync()?;
         if self.store.wants_compaction() {
             self.snapshot()?;
         }
@@ -221,6 +234,20 @@ mod tests {
 
     use super::*;
     use crate::workspace::manifest::Manifest;
+
+    #[test]
+    fn a_staged_update_survives_the_process_being_killed() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = || OfflineStore::new(dir.path(), "host:1", "team/notes.md");
+        let mut replica = Replica::open(store()).unwrap();
+        replica.set_text("typed\n", 1).unwrap();
+        replica.stage().unwrap();
+        // Killed here, before its fsync: the next run restores what the kernel was given.
+        drop(replica);
+        let restored = Replica::open(store()).unwrap();
+        assert_eq!(restored.text(), "typed\n");
+        assert_eq!(restored.unconfirmed(), 1, "still to be sent");
+    }
 
     #[test]
     fn a_peer_never_sees_half_a_rename() {
