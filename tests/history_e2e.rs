@@ -680,11 +680,11 @@ fn colours_at(screen: &str, needle: &str) -> Colours {
                     colours = (None, None);
                     1
                 }
-                [n, ..] if matches!(n, 30..=39 | 90..=97) => {
+                [30..=39 | 90..=97, ..] => {
                     colours.0 = None;
                     1
                 }
-                [n, ..] if matches!(n, 40..=49 | 100..=107) => {
+                [40..=49 | 100..=107, ..] => {
                     colours.1 = None;
                     1
                 }
