@@ -55,6 +55,7 @@ mod document;
 mod error;
 mod offline;
 pub mod offsets;
+mod ownership;
 mod peer_update;
 mod presence;
 mod protocol;
