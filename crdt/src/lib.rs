@@ -53,6 +53,7 @@ pub mod diff;
 mod doc_id;
 mod document;
 mod error;
+pub mod mux;
 mod offline;
 pub mod offsets;
 mod ownership;

@@ -64,6 +64,7 @@ impl Screen {
         let input = RenderInput {
             theme: &self.theme,
             decorations: &[],
+            authors: &[],
             connection: None,
             syntax: None,
             help: &[],

@@ -48,12 +48,12 @@ mod tests;
 
 pub use commands::commands;
 pub use history::{ChangeTracking, SharedHistory};
-pub use identity::{Target, user_color, user_name};
+pub use identity::{Target, name_colour, user_color, user_name};
 pub use net::{NetEvent, NetHandle, backoff};
 pub use session::{Collab, Connection, Frames, PRESENCE_RENEW_MS, PeerView, Received};
 pub use shared::{AppOptions, SharedDoc, now_ms};
 pub use store::{COMPACT_LOG_BYTES, Loaded, OfflineStore, Origin, StoreError, safe_name};
-pub use versions::{HistoryClient, HistoryError, VersionInfo, version_line};
+pub use versions::{AuthorRun, HistoryClient, HistoryError, VersionInfo, version_line};
 
 /// What can go wrong in a collaborative session.
 #[derive(Debug, thiserror::Error)]
