@@ -37,7 +37,7 @@ use crate::ui::{
     RenderInput, WindowFocus, help_lines, render_message, render_peers, render_window,
 };
 
-mod authorship;
+pub mod authorship;
 pub mod buffers;
 mod follow;
 pub mod history;

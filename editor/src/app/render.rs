@@ -47,7 +47,7 @@ impl App {
                 fit(ed, rect);
                 let authors = match (colouring, &legend) {
                     (Some(colouring), Some(Some(legend))) => {
-                        authorship::author_spans(colouring, legend, ed, rect.height)
+                        authorship::author_spans(ed, rect.height, colouring.runs(), legend)
                     }
                     _ => Vec::new(),
                 };
@@ -61,7 +61,10 @@ impl App {
                 };
                 render_window(ed, highlighter.as_mut(), &input, rect, buf, focus)
             });
-            if let Some(legend) = &legend {
+            // The help screen covers the text, and so the colours' legend.
+            if let Some(legend) = &legend
+                && !matches!(slot.editor.mode(), Mode::Help(_))
+            {
                 crate::ui::render_authors(legend.as_deref(), &self.theme, rect, buf);
             }
             cursor = cursor.or(at);

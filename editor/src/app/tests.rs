@@ -333,6 +333,9 @@ fn authorship_is_f5_and_tints_each_authors_run_in_their_cursor_colour_with_a_leg
     }
     let legend = row_text(&buf, 3);
     assert!(legend.contains("authors: ● ann ● bob"), "{legend}");
+    app.handle(AppEvent::Key(KeyEvent::plain(Key::F(1))), 0);
+    assert!(!row_text(&render(&mut app), 3).contains("authors:"), "the help screen covers it");
+    app.handle(AppEvent::Key(KeyEvent::plain(Key::Esc)), 0);
     assert_eq!(buf[(legend.find("● ann").unwrap() as u16 + 2, 3)].fg, crate::ui::rgb(ann));
     let bob_at = legend.chars().position(|c| c == 'b').unwrap() as u16;
     assert_eq!(buf[(bob_at, 3)].fg, crate::ui::rgb(bob), "{legend}");

@@ -27,6 +27,11 @@ impl Colouring {
     pub(super) fn edited(&mut self, now: u64) {
         self.model.edited(now);
     }
+
+    /// The author of each range shown (an index into the legend).
+    pub(super) fn runs(&self) -> &[usize] {
+        self.model.runs()
+    }
 }
 
 impl App {
@@ -124,20 +129,21 @@ impl App {
     }
 }
 
-/// The coloured spans of `ed`'s view (`height` rows) under `colouring`, with the colours of
-/// `legend`: only what is on screen, whatever the document's size.
-pub(super) fn author_spans(
-    colouring: &Colouring,
-    legend: &[(String, Rgb)],
+/// The coloured spans of `ed`'s view (`height` rows): the ranges kept as its marks, with
+/// `runs[i]` the author of range `i` and that author's colour in `legend`. Only what is on
+/// screen is looked at, whatever the document's size.
+pub fn author_spans(
     ed: &Editor,
     height: u16,
+    runs: &[usize],
+    legend: &[(String, Rgb)],
 ) -> Vec<AuthorSpan> {
     let rope = ed.rope();
     let top = ed.view().top_line.min(rope.len_lines());
     // A line takes at least one row, so no more lines than rows are on screen.
     let end = (top + usize::from(height)).min(rope.len_lines());
     let shown = rope.line_to_char(top)..rope.line_to_char(end);
-    visible(ed.marks(), colouring.model.runs(), shown)
+    visible(ed.marks(), runs, shown)
         .filter_map(|(range, author)| Some(AuthorSpan { range, colour: legend.get(author)?.1 }))
         .collect()
 }
