@@ -4,7 +4,7 @@
 //
 // Each prints JSON lines ({"event": ...}) on stdout and exits non-zero on failure.
 
-import { launch, openSynced, report, typeText, waitInPage } from "./browser.mjs";
+import { heard, launch, openSynced, report, typeText, waitInPage } from "./browser.mjs";
 import * as history from "./history.mjs";
 import { measureLatency } from "./latency.mjs";
 import * as ui from "./ui.mjs";
@@ -44,7 +44,8 @@ async function waitConverged(pages, parts) {
 /**
  * Two pages type concurrently (the Rust test types from its own client meanwhile); all converge
  * and each page shows the other users' cursors. `--text` gives page A's, page B's and the Rust
- * client's text, in that order; `--out` where to save the screenshot.
+ * client's text, in that order; `--out` where to save the screenshot. The pages stay open after
+ * "converged" until the test says "close".
  */
 async function converge() {
   const [textA, textB, textRust] = options("--text");
@@ -93,6 +94,9 @@ async function converge() {
     const redone = await waitConverged([pageA, pageB], [textA, textB, textRust]);
     if (redone !== text) throw new Error(`redo did not restore the text: ${JSON.stringify(redone)}`);
     report("converged", { text, labelsA, labelsB, undos });
+    // Closing pages say they left: the Rust test reads their presence first. Under load this
+    // line can reach it after frames the pages send later, so it says when it has read.
+    await heard("close");
   } finally {
     await browserA.close();
     await browserB.close();
