@@ -50,15 +50,15 @@ async fn metrics(server: &InProcess) -> String {
     server.get("/metrics").await.1
 }
 
-/// Waits until the metric `name` reads `value`.
-async fn wait_metric(server: &InProcess, name: &str, value: f64) {
+/// Waits until the metric `name` reads a value that is `good`.
+async fn wait_metric(server: &InProcess, name: &str, good: impl Fn(f64) -> bool) {
     for _ in 0..200 {
-        if metric(&metrics(server).await, name) == value {
+        if good(metric(&metrics(server).await, name)) {
             return;
         }
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
-    panic!("{name} never reached {value}:\n{}", metrics(server).await);
+    panic!("{name} never reached the value awaited:\n{}", metrics(server).await);
 }
 
 #[tokio::test]
@@ -160,7 +160,7 @@ async fn a_malformed_message_closes_only_its_own_socket() {
     other.wait_durable("shared").await.unwrap();
     assert_eq!(other.closed(), None);
     assert_eq!(server.get("/api/docs/shared/text").await, (200, "before after".into()));
-    wait_metric(&server, "tandem_mux_documents", 1.0).await;
+    wait_metric(&server, "tandem_mux_documents", |v| v == 1.0).await;
     let text = metrics(&server).await;
     assert_eq!(metric(&text, "tandem_rejected_total{reason=\"malformed\"}"), 1.0, "{text}");
     server.stop().await.unwrap();
@@ -187,7 +187,7 @@ async fn documents_past_the_limit_are_refused_until_one_closes() {
     assert_eq!(metric(&text, "tandem_rejected_total{reason=\"document_limit\"}"), 1.0);
 
     mux.close_doc("a").await.unwrap();
-    wait_metric(&server, "tandem_mux_documents", 1.0).await;
+    wait_metric(&server, "tandem_mux_documents", |v| v == 1.0).await;
     mux.open("c").await.unwrap();
     mux.wait_synced("c").await.unwrap();
     mux.append("c", "c").await.unwrap();
@@ -212,7 +212,7 @@ async fn closing_a_document_removes_its_presence_and_reopening_starts_afresh() {
 
     mux.close_doc("d").await.unwrap();
     watcher.wait_until("muxed gone", |c| c.peer_names().is_empty()).await.unwrap();
-    wait_metric(&server, "tandem_mux_documents", 1.0).await;
+    wait_metric(&server, "tandem_mux_documents", |v| v == 1.0).await;
     // No close comes back for a document the client closed; the other one stays open.
     mux.wait_synced("e").await.unwrap();
     assert_eq!(mux.doc_closed("d"), None);
@@ -230,8 +230,8 @@ async fn closing_a_document_removes_its_presence_and_reopening_starts_afresh() {
     watcher.wait_until("again present", |c| c.peer_names() == ["again"]).await.unwrap();
     drop(mux);
     watcher.wait_until("again gone", |c| c.peer_names().is_empty()).await.unwrap();
-    wait_metric(&server, "tandem_mux_documents", 0.0).await;
-    wait_metric(&server, "tandem_connections", 1.0).await;
+    wait_metric(&server, "tandem_mux_documents", |v| v == 0.0).await;
+    wait_metric(&server, "tandem_connections", |v| v == 1.0).await;
     server.stop().await.unwrap();
 }
 
@@ -292,6 +292,33 @@ async fn a_document_reopened_at_once_gets_a_fresh_session() {
         assert_eq!(mux.doc_closed("r"), None, "round {round}");
     }
     assert_eq!(server.get("/api/docs/r/text").await, (200, "one 0 1 2 3 4".into()));
-    wait_metric(&server, "tandem_mux_documents", 1.0).await;
+    wait_metric(&server, "tandem_mux_documents", |v| v == 1.0).await;
+    server.stop().await.unwrap();
+}
+
+/// Many documents send no faster than one connection may: the socket has a connection's rate
+/// limit (each document's own never binds first).
+#[tokio::test]
+async fn the_socket_has_one_connections_rate_limit() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut config = sqlite_config(dir.path());
+    config.limits.max_message_bytes = 4096;
+    // Bursts of 100 KB: each document sends less than that, the three together more.
+    config.limits.rate_bytes = 10_000;
+    let server = InProcess::start(config).await;
+    let docs = ["a", "b", "c"];
+    let mut mux = synced(&server, &docs).await;
+    let chunk = "x".repeat(3000);
+    for _ in 0..14 {
+        for doc in docs {
+            mux.append(doc, &chunk).await.unwrap();
+        }
+    }
+    wait_metric(&server, "tandem_rate_limited_total", |v| v >= 1.0).await;
+    // Slowed down, not dropped.
+    for doc in docs {
+        mux.wait_durable(doc).await.unwrap();
+        assert_eq!(mux.text(doc).len(), 14 * 3000);
+    }
     server.stop().await.unwrap();
 }

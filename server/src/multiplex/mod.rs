@@ -3,13 +3,15 @@
 //!
 //! A workspace of 2,000 files would otherwise hold 2,000 websockets. Here the socket counts
 //! once against the connection limit, and each document it names gets a session of its own,
-//! run by the same code as a document's own websocket ([`crate::session`]): access, rate limit,
-//! CPU budget, token expiry, storage back-pressure and durability numbering are per document.
+//! run by the same code as a document's own websocket ([`crate::session`]): access, CPU budget,
+//! token expiry, storage back-pressure and durability numbering are per document (and so is a
+//! rate limit, under the socket's).
 //!
 //! This module only pumps bytes:
 //! - the reader decodes each message and hands a frame to its document's session through a
 //!   small bounded queue (a session slowed by its limits slows the socket's reading, as a
-//!   document's own socket would be read more slowly);
+//!   document's own socket would be read more slowly); the socket has a connection's rate
+//!   limit, so many documents send no faster than one;
 //! - each session has its own [`Outbox`] (per-document queue limits: a document that falls
 //!   behind is closed alone with 1013); a forwarder moves its frames, with the document's
 //!   header, into the socket's one queue, which [`send_loop`] writes with pings and batching;
@@ -39,7 +41,7 @@ use crate::connection::{Read, drain_until_close, read_message, send_loop, silent
 use crate::metrics::Rejection;
 use crate::outbox::{CloseReason, Outbox, OutboxReceiver, code};
 use crate::peer::Peer;
-use crate::session::{self, ConnectRequest, Inbound, Input, going_away};
+use crate::session::{self, ConnectRequest, Inbound, Input, RateLimit, going_away};
 use table::SessionTable;
 
 /// Messages waiting to be written into the socket, from every document: past that, the
@@ -139,6 +141,7 @@ impl Reader<'_> {
         let app = self.app;
         let idle_timeout = app.config.limits.idle_timeout;
         let idle = tokio::time::sleep(idle_timeout);
+        let mut rate = RateLimit::of(&app.config.limits);
         let shutdown = app.shutdown.cancelled();
         tokio::pin!(idle, shutdown);
         loop {
@@ -157,6 +160,16 @@ impl Reader<'_> {
                 Read::Skip => continue,
                 Read::End(reason) => return reason,
             };
+            // The socket's rate limit is a connection's: each session's own never binds before
+            // it, so many documents send no faster than one would on its own socket.
+            let wait = rate.take(bytes.len(), Instant::now());
+            if !wait.is_zero() {
+                app.metrics.rate_limited.inc();
+                tokio::select! {
+                    _ = &mut shutdown => return going_away(),
+                    _ = tokio::time::sleep(wait) => {}
+                }
+            }
             // Handing a frame on may wait for a session or for the socket's queue: a client
             // that neither reads nor answers pings meanwhile is still silent.
             let handled = tokio::select! {
