@@ -626,7 +626,8 @@ async fn the_editor_history_panel_names_previews_and_restores_a_version() {
     assert_eq!((status, text.as_str()), (200, "first draft of the story"));
 }
 
-/// Against the stock y-websocket server the history command says that server keeps none.
+/// Against the stock y-websocket server the history command says that server keeps none, and
+/// so does the authorship colouring.
 #[tokio::test]
 async fn the_editor_history_panel_on_a_stock_server_says_it_keeps_none() {
     const TEST: &str = "the_editor_history_panel_on_a_stock_server_says_it_keeps_none";
@@ -642,4 +643,112 @@ async fn the_editor_history_panel_on_a_stock_server_says_it_keeps_none() {
     a.wait_for(&["connected"]);
     a.keys(&["F4"]);
     a.wait_for(&["keeps no version history"]);
+    a.keys(&["F5"]);
+    a.wait_for(&["this server keeps no authorship"]);
+}
+
+/// The colours in effect where `needle` first appears on a `tmux capture-pane -e` screen:
+/// `(foreground, background)` as `(r, g, b)`, `None` for the default or a palette colour.
+type Colours = (Option<(u8, u8, u8)>, Option<(u8, u8, u8)>);
+
+fn colours_at(screen: &str, needle: &str) -> Colours {
+    let end = screen.find(needle).unwrap_or_else(|| panic!("no {needle:?} in {screen:?}"));
+    let mut colours: Colours = (None, None);
+    for sequence in screen[..end].split("\x1b[").skip(1) {
+        let Some((params, _)) = sequence.split_once('m') else { continue };
+        let numbers: Vec<u8> = params.split(';').map(|p| p.parse().unwrap_or(0)).collect();
+        let mut i = 0;
+        while i < numbers.len() {
+            i += match numbers[i..] {
+                [38, 2, r, g, b, ..] => {
+                    colours.0 = Some((r, g, b));
+                    5
+                }
+                [48, 2, r, g, b, ..] => {
+                    colours.1 = Some((r, g, b));
+                    5
+                }
+                [38, 5, _, ..] => {
+                    colours.0 = None;
+                    3
+                }
+                [48, 5, _, ..] => {
+                    colours.1 = None;
+                    3
+                }
+                [0, ..] => {
+                    colours = (None, None);
+                    1
+                }
+                [30..=39 | 90..=97, ..] => {
+                    colours.0 = None;
+                    1
+                }
+                [40..=49 | 100..=107, ..] => {
+                    colours.1 = None;
+                    1
+                }
+                _ => 1,
+            };
+        }
+    }
+    colours
+}
+
+fn rgb_of(hex: &str) -> Option<(u8, u8, u8)> {
+    let channel = |at: usize| u8::from_str_radix(&hex[at..at + 2], 16).ok();
+    Some((channel(1)?, channel(3)?, channel(5)?))
+}
+
+/// "Who wrote this" in the terminal editor: two clients write a line each (ada named by her
+/// token, bob by his presence), a third user's editor presses F5, and each line shows tinted in
+/// its author's colour — bob's is his cursor's, ada (gone) gets the one picked from her name —
+/// with a legend naming both in those colours.
+#[tokio::test]
+async fn the_editor_colours_the_text_by_author_with_a_legend() {
+    const TEST: &str = "the_editor_colours_the_text_by_author_with_a_legend";
+    if !collab::tmux_available(TEST) {
+        return;
+    }
+    let key = "who-key";
+    let options = ServerOptions { auth_key: Some(key.into()), ..ServerOptions::default() };
+    let server = TestServer::start(options).await.unwrap();
+    let ada_token = TestServer::token(key, &["--doc", "who", "--name", "ada"]).unwrap();
+    let token = TestServer::token(key, &["--doc", "who"]).unwrap();
+    let url = server.ws_url("who");
+    let mut ada = TestClient::connect_synced(&url, with_token(&ada_token)).await.unwrap();
+    ada.insert(0, "ada wrote this line\n").await.unwrap();
+    ada.wait_durable().await.unwrap();
+    ada.close().await.unwrap();
+    let mut bob = TestClient::connect_synced(&url, with_token(&token)).await.unwrap();
+    bob.set_presence("bob", None).await.unwrap();
+    bob.append("bob wrote that line\n").await.unwrap();
+    bob.wait_durable().await.unwrap();
+
+    let dir = tempfile::tempdir().unwrap();
+    let mut args = collab::editor_args(&url, "cat", &dir.path().join("who.txt"));
+    args.extend(["--token".to_owned(), token.clone()]);
+    let pane = collab::Pane::start("cat", &dir.path().join("cat"), &args).unwrap();
+    pane.wait_for(&["connected · 2 here", "bob wrote that line"]);
+    pane.keys(&["F5"]);
+    pane.wait_for(&["authors: ● ada ● bob"]);
+
+    let screen = pane.screen_with_colours();
+    let (_, ada_bg) = colours_at(&screen, "ada wrote this line");
+    let (_, bob_bg) = colours_at(&screen, "bob wrote that line");
+    assert!(ada_bg.is_some() && bob_bg.is_some(), "{screen:?}");
+    assert_ne!(ada_bg, bob_bg, "two authors, two colours: {screen:?}");
+    // The legend's names are in the authors' colours: bob's cursor's, ada's from her name.
+    assert_eq!(colours_at(&screen, "● bob").0, rgb_of("#3366ff"), "{screen:?}");
+    let ada_colour = tandem::collab::name_colour("ada");
+    assert_eq!(colours_at(&screen, "● ada").0, rgb_of(ada_colour), "{screen:?}");
+
+    // F5 again: no colour left.
+    pane.keys(&["F5"]);
+    pane.wait_until_gone("authors:");
+    let screen = pane.screen_with_colours();
+    let plain = colours_at(&screen, "ada wrote this line").1;
+    assert_eq!(plain, colours_at(&screen, "bob wrote that line").1, "{screen:?}");
+    assert!(plain != ada_bg && plain != bob_bg, "{screen:?}");
+    bob.close().await.unwrap();
 }

@@ -74,6 +74,7 @@ fn remote_insert(c: &mut Criterion) {
                     let input = RenderInput {
                         theme: &theme,
                         decorations: &decorations,
+                        authors: &[],
                         connection: Some(&status),
                         syntax: None,
                         help: &[],

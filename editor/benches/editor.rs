@@ -1,4 +1,5 @@
-//! Editor performance at 100 MB: open + first frame, keystroke → frame, scrolling, searching.
+//! Editor performance at 100 MB: open + first frame, keystroke → frame (also with the authorship
+//! colouring on), scrolling, searching.
 //!
 //! `cargo bench -p tandem --bench editor`. The 100 MB source-like file is
 //! generated once under the target dir. Frames are rendered into ratatui's `TestBackend` at 120×40.
@@ -28,6 +29,14 @@ struct Screen {
     term: Terminal<TestBackend>,
     theme: Theme,
     highlighter: Option<Highlighter>,
+}
+
+/// Authored ranges over the whole 100 MB file, as the authorship colouring keeps them.
+const AUTHOR_RANGES: usize = 100_000;
+
+/// Three authors, for the ranges in turn.
+fn author_legend() -> Vec<(String, tandem::Rgb)> {
+    ["ada", "bob", "carl"].iter().map(|n| (n.to_string(), tandem::Rgb(200, 80, 40))).collect()
 }
 
 impl Screen {
@@ -61,9 +70,17 @@ impl Screen {
             h.set_budget(budget);
         }
         ed.take_pending_edits();
+        // With the authorship colouring on (marks set), the app's per-frame work for it.
+        let runs: Vec<usize> = (0..ed.marks().len() / 2).map(|i| i % 3).collect();
+        let authors = if runs.is_empty() {
+            Vec::new()
+        } else {
+            tandem::app::authorship::author_spans(ed, H, &runs, &author_legend())
+        };
         let input = RenderInput {
             theme: &self.theme,
             decorations: &[],
+            authors: &authors,
             connection: None,
             syntax: None,
             help: &[],
@@ -149,6 +166,25 @@ fn benches(c: &mut Criterion) {
     g.bench_function("backspace", |b| {
         b.iter_custom(|iters| keystrokes(&mut |ed| press(ed, "backspace"), iters))
     });
+    // The authorship colouring (issue 14): its ranges are the editor's marks, which every edit
+    // maps, and each frame tints the visible ones.
+    g.bench_function("insert_char_authorship", |b| {
+        b.iter_custom(|iters| {
+            keystrokes(
+                &mut |ed| {
+                    if ed.marks().is_empty() {
+                        let step = ed.rope().len_chars() / (2 * AUTHOR_RANGES);
+                        ed.set_marks((0..2 * AUTHOR_RANGES).map(|i| i * step).collect());
+                    }
+                    if let Some(k) = next.next() {
+                        KEYS.press(ed, *k);
+                    }
+                },
+                iters,
+            )
+        })
+    });
+    ed.set_marks(Vec::new());
     idle_frames.sort();
     let at = |q: f64| idle_frames.get((idle_frames.len() as f64 * q) as usize).copied();
     eprintln!(

@@ -72,7 +72,14 @@ fn generate(line: Line) -> PathBuf {
 fn frame(term: &mut Terminal<TestBackend>, theme: &Theme, ed: &mut Editor) {
     let _ = ed.take_damage();
     ed.take_pending_edits();
-    let input = RenderInput { theme, decorations: &[], connection: None, syntax: None, help: &[] };
+    let input = RenderInput {
+        theme,
+        decorations: &[],
+        authors: &[],
+        connection: None,
+        syntax: None,
+        help: &[],
+    };
     term.draw(|f| {
         black_box(render(ed, None, &input, f.area(), f.buffer_mut()));
     })

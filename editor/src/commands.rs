@@ -151,6 +151,11 @@ const EDITING: &[Command] = &[
         "Version history of a shared document: preview, restore, name (tandem-server)",
         |cx| cx.editor.request(Request::History),
     ),
+    normal(
+        "authorship",
+        "Colour a shared document's text by who wrote it, with a legend (tandem-server)",
+        |cx| cx.editor.request(Request::Authorship),
+    ),
     normal("clear", "Clear selection, search highlight and message", |cx| cx.editor.clear()),
     normal("scroll_up", "Scroll up one line", |cx| cx.editor.scroll(-1)),
     normal("scroll_down", "Scroll down one line", |cx| cx.editor.scroll(1)),

@@ -44,6 +44,8 @@ pub enum Request {
     GoOnline,
     /// Open the focused shared document's version history.
     History,
+    /// Colour the focused shared document by who wrote it, or stop.
+    Authorship,
 }
 
 /// Which way [`Request::Resize`] goes.

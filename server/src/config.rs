@@ -13,6 +13,8 @@ use crate::tls::TlsFiles;
 pub const DEFAULT_MAX_MESSAGE_BYTES: usize = 8 << 20;
 /// Default maximum number of simultaneous websocket connections.
 pub const DEFAULT_MAX_CONNECTIONS: usize = 10_000;
+/// Default maximum number of documents open at once on one multiplexed connection.
+pub const DEFAULT_MAX_DOCS_PER_CONNECTION: usize = 10_000;
 /// Default sustained messages per second a connection may send (bursts of ten seconds' worth).
 pub const DEFAULT_RATE_MESSAGES: u32 = 1_000;
 /// Default sustained bytes per second a connection may send (bursts of ten seconds' worth).
@@ -83,6 +85,9 @@ pub struct Limits {
     /// oldest connection still in its handshake is closed to make room; when every one is a
     /// websocket, more are answered with 503.
     pub max_connections: usize,
+    /// Documents open at once on one multiplexed connection (`/api/mux`), which counts once
+    /// against `max_connections`; one more is refused with its own close (1013).
+    pub max_docs_per_connection: usize,
     /// How long a client may take for its TLS handshake and for each request's headers
     /// (also how long a keep-alive HTTP connection may stay silent).
     pub handshake_timeout: Duration,
@@ -108,6 +113,7 @@ impl Default for Limits {
         Self {
             max_message_bytes: DEFAULT_MAX_MESSAGE_BYTES,
             max_connections: DEFAULT_MAX_CONNECTIONS,
+            max_docs_per_connection: DEFAULT_MAX_DOCS_PER_CONNECTION,
             handshake_timeout: DEFAULT_HANDSHAKE_TIMEOUT,
             idle_timeout: DEFAULT_IDLE_TIMEOUT,
             rate_messages: DEFAULT_RATE_MESSAGES,

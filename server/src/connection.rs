@@ -1,13 +1,14 @@
-//! One websocket connection: checks its token, joins the document's room, then only pumps
-//! bytes — frames from the socket into the room, frames from its [`Outbox`] into the socket.
-//!
-//! The protocol work (decoding, applying, relaying, storing) happens in [`crate::room`].
+//! One websocket connection for one document: its binary messages are the frames of one
+//! [`crate::session`], and its [`Outbox`] goes into the socket. This module only pumps bytes;
+//! the session checks access and limits, the room does the protocol work.
 //!
 //! A connection that stays silent for `--idle-timeout-secs` is closed: the send loop pings it
 //! three times in that span, and every client (browsers, the `ws` package under y-websocket,
 //! tungstenite under tandem-connect) answers pings by itself, so only a peer that is gone or
 //! stuck (a half-open TCP connection, a frozen process) stays silent that long.
 
+use std::future::Future;
+use std::pin::Pin;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -15,20 +16,15 @@ use axum::body::Bytes;
 use axum::extract::ws::{CloseFrame, Message, WebSocket};
 use futures_util::stream::{SplitSink, SplitStream};
 use futures_util::{SinkExt, StreamExt};
-use tandem_crdt::{Extensions, SessionConfig};
-use tokio::sync::Semaphore;
-use tokio::time::Instant;
+use tokio::sync::mpsc;
+use tokio::time::{Instant, Sleep};
 use tokio_tungstenite::tungstenite;
 
 use crate::admission::Slot;
 use crate::app::App;
-use crate::auth::{Access, AuthError};
-use crate::cpu_budget::{CpuBudget, MAX_FRAMES_IN_FLIGHT};
 use crate::metrics::Rejection;
 use crate::outbox::{CloseReason, Outbox, OutboxReceiver, code};
-use crate::peer::Peer;
-use crate::storage::unix_ms;
-use crate::token_bucket::TokenBucket;
+use crate::session::{self, ConnectRequest, Inbound, Input};
 
 /// How long closing may take before the socket is simply dropped.
 const CLOSE_TIMEOUT: Duration = Duration::from_secs(1);
@@ -36,20 +32,6 @@ const CLOSE_TIMEOUT: Duration = Duration::from_secs(1);
 const MAX_BATCH_FRAMES: usize = 64;
 /// Bytes after which a batch is flushed even if more frames are queued.
 const MAX_BATCH_BYTES: usize = 64 * 1024;
-
-/// What a client asked for when it connected.
-#[derive(Debug, Clone)]
-pub(crate) struct ConnectRequest {
-    /// The document id (validated).
-    pub doc: String,
-    /// `?token=`.
-    pub token: Option<String>,
-    /// [`Extensions::Tandem`] for `?ext=durable`: the client understands tandem's durability
-    /// messages.
-    pub extensions: Extensions,
-    /// The client's address, for the logs.
-    pub peer: Option<Peer>,
-}
 
 /// Serves one upgraded websocket until it closes. The slot counts it against the connection
 /// limit until then.
@@ -70,18 +52,11 @@ pub(crate) async fn serve(
     let (sink, mut stream) = socket.split();
     let sender = tokio::spawn(send_loop(sink, outbox_rx, outbox.clone(), app.clone()));
 
-    let reason = run_session(&app, &request, id, &outbox, &mut stream).await;
+    let idle = Box::pin(tokio::time::sleep(app.config.limits.idle_timeout));
+    let mut input = SocketInput { app: &app, stream: &mut stream, idle };
+    let reason = session::run(&app, &request, id, &outbox, &mut input).await;
     outbox.close(reason);
-    // Keep reading until the peer answers our close frame: a socket dropped with unread input
-    // is reset, and the peer may then never see the close frame and its reason.
-    let drain = tokio::time::timeout(CLOSE_TIMEOUT, async {
-        while let Some(Ok(message)) = stream.next().await {
-            if matches!(message, Message::Close(_)) {
-                break;
-            }
-        }
-    });
-    let _ = tokio::join!(sender, drain);
+    let _ = tokio::join!(sender, drain_until_close(&mut stream));
     metrics.connections.dec();
 
     let reason = outbox.close_reason();
@@ -96,145 +71,70 @@ pub(crate) async fn serve(
     );
 }
 
-/// Everything between the upgrade and the close; returns why the connection ends.
-async fn run_session(
-    app: &Arc<App>,
-    request: &ConnectRequest,
-    id: u64,
-    outbox: &Arc<Outbox>,
-    stream: &mut SplitStream<WebSocket>,
-) -> CloseReason {
-    let grant = match app.authorize(request.token.as_deref(), &request.doc) {
-        Ok(grant) => grant,
-        Err(error) => {
-            tracing::info!(doc = %request.doc, client = id, peer = ?request.peer, %error, "refused");
-            // y-protocols' auth message first, so Yjs clients see "permission denied".
-            outbox.push(tandem_crdt::Message::AuthDenied { reason: error.to_string() }.encode());
-            return CloseReason::new(code::POLICY, error.to_string());
-        }
-    };
-    let lease = match app.rooms.acquire(&request.doc).await {
-        Ok(lease) => lease,
-        Err(error) => {
-            tracing::error!(doc = %request.doc, client = id, %error, "document could not be loaded");
-            return CloseReason::new(
-                code::INTERNAL,
-                format!("document could not be loaded: {error}"),
-            );
-        }
-    };
-    let room = lease.room();
-    let access = grant.access;
-    let session = SessionConfig::server(request.extensions, access.into());
-    let author = app.author_claim(request.token.as_deref());
-    if let Err(reason) = room.join(id, session, outbox.clone(), author).await {
-        return reason;
-    }
-    tracing::info!(
-        doc = %request.doc,
-        client = id,
-        peer = ?request.peer,
-        read_only = access == Access::ReadOnly,
-        extensions = request.extensions.tandem(),
-        "connected"
-    );
-    let limits = &app.config.limits;
-    let idle = tokio::time::sleep(limits.idle_timeout);
-    // The token's expiry, on the runtime's clock: the connection ends at that moment.
-    let expiry = grant.expires_at.map(|exp| {
-        let left = exp.saturating_mul(1000).saturating_sub(unix_ms());
-        tokio::time::sleep(Duration::from_millis(left))
-    });
-    let expired = async move {
-        match expiry {
-            Some(expiry) => expiry.await,
-            None => std::future::pending().await,
-        }
-    };
-    let mut rate =
-        RateLimit::new(limits.rate_messages, limits.rate_bytes, limits.max_message_bytes);
-    // Frames queued for the room and not handled yet (handled off the runtime, see
-    // `crate::executor`); weighed by their cost, see `crate::cpu_budget`.
-    let in_flight = Arc::new(Semaphore::new(MAX_FRAMES_IN_FLIGHT as usize));
-    let mut cpu = CpuBudget::new(limits.cpu_budget_ms);
-    // Made once, not per frame: each new one registers with (and locks) its token.
-    let closed = outbox.closed();
-    let shutdown = app.shutdown.cancelled();
-    tokio::pin!(closed, shutdown, idle, expired);
-    let reason = loop {
-        let message = tokio::select! {
-            _ = &mut closed => break None,
-            _ = &mut shutdown => break Some(CloseReason::new(code::GOING_AWAY, "server shutting down")),
-            _ = &mut expired => break Some(token_expired(app, outbox)),
-            _ = &mut idle => break Some(CloseReason::new(
-                code::GOING_AWAY,
-                format!("silent for {} s, pings unanswered", limits.idle_timeout.as_secs()),
-            )),
-            message = stream.next() => message,
-        };
-        idle.as_mut().reset(Instant::now() + limits.idle_timeout);
-        let frame = match message {
-            Some(Ok(Message::Binary(frame))) => frame,
-            Some(Ok(Message::Ping(_) | Message::Pong(_))) => continue,
-            Some(Ok(Message::Close(_))) | None => {
-                break Some(CloseReason::new(code::NORMAL, "client closed"));
-            }
-            Some(Ok(Message::Text(_))) => {
-                app.metrics.reject(Rejection::TextFrame);
-                break Some(CloseReason::new(
-                    code::UNSUPPORTED_DATA,
-                    "text frames are not part of the protocol; send binary frames",
-                ));
-            }
-            Some(Err(error)) => break Some(read_error(app, error)),
-        };
-        app.metrics.messages_in.inc();
-        app.metrics.bytes_in.add(frame.len() as u64);
-        let now = Instant::now();
-        let rate_wait = rate.take(frame.len(), now);
-        let cpu_wait = cpu.charge(now);
-        if !rate_wait.is_zero() {
-            app.metrics.rate_limited.inc();
-        }
-        if !cpu_wait.is_zero() {
-            app.metrics.cpu_limited.inc();
-        }
-        let wait = rate_wait.max(cpu_wait);
-        if !wait.is_zero() {
-            tokio::select! {
-                _ = &mut closed => break None,
-                _ = &mut shutdown => break Some(CloseReason::new(code::GOING_AWAY, "server shutting down")),
-                _ = &mut expired => break Some(token_expired(app, outbox)),
-                _ = tokio::time::sleep(wait) => {}
-            }
-        }
-        app.writer.wait_for_space().await;
-        // Never closed, so this waits only for slots.
-        let Ok(slots) = in_flight.clone().acquire_many_owned(cpu.slots()).await else {
-            break None;
-        };
-        // A frame read before the token expired may be handled only before it expired: the
-        // rate limit, storage back-pressure or the frames ahead of it may have held it past
-        // that moment.
-        if grant.is_expired(unix_ms() / 1000) {
-            break Some(token_expired(app, outbox));
-        }
-        // A malformed frame closes the outbox (`closed` above), with the reason.
-        room.submit(id, frame, unix_ms(), cpu.receipt(slots));
-    };
-    // Queued behind this connection's frames: they are all handled before it leaves.
-    room.leave(id, unix_ms(), Instant::now()).await;
-    // The outbox's own reason (slow reader, storage failure) wins when it closed first.
-    reason.unwrap_or_else(|| CloseReason::new(code::NORMAL, ""))
+/// A websocket of one document: its binary messages are the session's frames. It also keeps
+/// the socket's idle timer, which every message resets (pongs included).
+struct SocketInput<'a> {
+    app: &'a App,
+    stream: &'a mut SplitStream<WebSocket>,
+    idle: Pin<Box<Sleep>>,
 }
 
-/// Ends a connection whose token expired as a refusal at connect does: y-protocols' auth
-/// message, then 1008 with the same reason.
-fn token_expired(app: &App, outbox: &Outbox) -> CloseReason {
-    app.metrics.reject(Rejection::Auth);
-    let reason = AuthError::Expired.to_string();
-    outbox.push(tandem_crdt::Message::AuthDenied { reason: reason.clone() }.encode());
-    CloseReason::new(code::POLICY, reason)
+impl Inbound for SocketInput<'_> {
+    async fn next(&mut self) -> Input {
+        loop {
+            let message = tokio::select! {
+                _ = &mut self.idle => return Input::End(silent(self.app)),
+                message = self.stream.next() => message,
+            };
+            self.idle.as_mut().reset(Instant::now() + self.app.config.limits.idle_timeout);
+            match read_message(self.app, message) {
+                Read::Frame(frame) => return Input::Frame(frame),
+                Read::Skip => {}
+                Read::End(reason) => return Input::End(reason),
+            }
+        }
+    }
+}
+
+/// What one read from a websocket means.
+pub(crate) enum Read {
+    /// A binary message (counted in the metrics).
+    Frame(Bytes),
+    /// A ping or pong: nothing to do (tungstenite answers pings by itself).
+    Skip,
+    /// The socket ends, with this reason.
+    End(CloseReason),
+}
+
+/// Sorts one read from a websocket into frames, control messages and ends.
+pub(crate) fn read_message(app: &App, message: Option<Result<Message, axum::Error>>) -> Read {
+    match message {
+        Some(Ok(Message::Binary(frame))) => {
+            app.metrics.messages_in.inc();
+            app.metrics.bytes_in.add(frame.len() as u64);
+            Read::Frame(frame)
+        }
+        Some(Ok(Message::Ping(_) | Message::Pong(_))) => Read::Skip,
+        Some(Ok(Message::Close(_))) | None => {
+            Read::End(CloseReason::new(code::NORMAL, "client closed"))
+        }
+        Some(Ok(Message::Text(_))) => {
+            app.metrics.reject(Rejection::TextFrame);
+            Read::End(CloseReason::new(
+                code::UNSUPPORTED_DATA,
+                "text frames are not part of the protocol; send binary frames",
+            ))
+        }
+        Some(Err(error)) => Read::End(read_error(app, error)),
+    }
+}
+
+/// Why a socket silent for the idle timeout is closed.
+pub(crate) fn silent(app: &App) -> CloseReason {
+    CloseReason::new(
+        code::GOING_AWAY,
+        format!("silent for {} s, pings unanswered", app.config.limits.idle_timeout.as_secs()),
+    )
 }
 
 /// Maps a websocket read error to a close reason.
@@ -255,10 +155,54 @@ fn read_error(app: &App, error: axum::Error) -> CloseReason {
     }
 }
 
-/// Moves queued frames into the socket until the outbox closes, then sends the close frame.
-async fn send_loop(
+/// Keeps reading until the peer answers our close frame (for at most [`CLOSE_TIMEOUT`]): a
+/// socket dropped with unread input is reset, and the peer may then never see the close frame
+/// and its reason.
+pub(crate) async fn drain_until_close(stream: &mut SplitStream<WebSocket>) {
+    let _ = tokio::time::timeout(CLOSE_TIMEOUT, async {
+        while let Some(Ok(message)) = stream.next().await {
+            if matches!(message, Message::Close(_)) {
+                break;
+            }
+        }
+    })
+    .await;
+}
+
+/// Frames waiting to go into a socket, in order.
+pub(crate) trait FrameQueue: Send {
+    /// The next frame; `None` once nothing more can come.
+    fn recv(&mut self) -> impl Future<Output = Option<Bytes>> + Send;
+    /// The next frame if one is queued.
+    fn try_recv(&mut self) -> Option<Bytes>;
+}
+
+impl FrameQueue for OutboxReceiver {
+    fn recv(&mut self) -> impl Future<Output = Option<Bytes>> + Send {
+        OutboxReceiver::recv(self)
+    }
+
+    fn try_recv(&mut self) -> Option<Bytes> {
+        OutboxReceiver::try_recv(self)
+    }
+}
+
+impl FrameQueue for mpsc::Receiver<Bytes> {
+    fn recv(&mut self) -> impl Future<Output = Option<Bytes>> + Send {
+        mpsc::Receiver::recv(self)
+    }
+
+    fn try_recv(&mut self) -> Option<Bytes> {
+        mpsc::Receiver::try_recv(self).ok()
+    }
+}
+
+/// Moves queued frames into the socket until `outbox` closes, then sends the close frame with
+/// its reason. `frames` is the outbox's own queue, or (on a multiplexed socket, whose outbox
+/// only holds its close) the queue its documents' frames come through.
+pub(crate) async fn send_loop(
     mut sink: SplitSink<WebSocket, Message>,
-    mut frames: OutboxReceiver,
+    mut frames: impl FrameQueue,
     outbox: Arc<Outbox>,
     app: Arc<App>,
 ) {
@@ -330,7 +274,7 @@ async fn send_loop(
 async fn send_batch(
     sink: &mut SplitSink<WebSocket, Message>,
     first: Bytes,
-    frames: &mut OutboxReceiver,
+    frames: &mut impl FrameQueue,
     app: &App,
 ) -> Result<(), axum::Error> {
     let mut count = 0;
@@ -348,39 +292,4 @@ async fn send_batch(
     app.metrics.messages_out.add(count as u64);
     app.metrics.bytes_out.add(bytes as u64);
     Ok(())
-}
-
-/// Token buckets on messages and bytes: a client may burst ten seconds' worth, then is slowed
-/// to the sustained rate by reading its socket less often (TCP pushes back on it).
-struct RateLimit {
-    messages: TokenBucket,
-    bytes: TokenBucket,
-}
-
-impl RateLimit {
-    fn new(messages_per_sec: u32, bytes_per_sec: u64, max_message_bytes: usize) -> Self {
-        let messages = f64::from(messages_per_sec.max(1));
-        let bytes = (bytes_per_sec.max(1)) as f64;
-        Self {
-            messages: TokenBucket::new(messages, messages * 10.0),
-            // Always room for one largest message.
-            bytes: TokenBucket::new(bytes, (bytes * 10.0).max(max_message_bytes as f64)),
-        }
-    }
-
-    /// Takes one message of `len` bytes; returns how long to wait before handling it.
-    fn take(&mut self, len: usize, now: Instant) -> Duration {
-        self.messages.take(1.0, now).max(self.bytes.take(len as f64, now))
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn one_largest_message_always_fits_the_byte_bucket() {
-        let mut limit = RateLimit::new(1000, 10, 8 << 20);
-        assert_eq!(limit.take(8 << 20, Instant::now()), Duration::ZERO);
-    }
 }

@@ -10,6 +10,7 @@
 //! | `POST /api/docs/ID/share`, `POST /api/docs/ID/rename`, `DELETE /api/docs/ID` | share links, rename, delete: see [`crate::manage`] |
 //! | `/api/docs/ID/versions...`, `POST /api/docs/ID/restore`, `GET /api/docs/ID/authors` | the version history and who wrote the text ([`crate::history::api`]) |
 //! | `GET /ws/ID`, or any `GET /ID` with `Upgrade: websocket` | the document's websocket |
+//! | `GET /api/mux` with `Upgrade: websocket` | many documents over one websocket ([`crate::multiplex`]) |
 //! | anything else | the browser client: built into the binary, or the files of `--web-dir`; unknown paths get its `index.html`, so `/d/ID` and `/ID` open it |
 //!
 //! An ID is path-like (`team/src/main.rs`, see [`tandem_crdt::validate_doc_id`]) and may span
@@ -20,28 +21,32 @@
 //! the document for its text, one minted with `--doc "" --prefix` (all documents) for the list.
 
 use std::collections::HashMap;
+use std::future::Future;
 use std::net::SocketAddr;
 use std::sync::Arc;
 
 use axum::Router;
-use axum::extract::ws::WebSocketUpgrade;
+use axum::extract::ws::{WebSocket, WebSocketUpgrade};
 use axum::extract::{ConnectInfo, FromRequestParts, OriginalUri, Query, Request, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use tandem_crdt::Extensions;
+use tandem_crdt::mux::MUX_PATH;
 use tower::ServiceExt;
 use tower_http::services::{ServeDir, ServeFile};
 
-use crate::admission::Refused;
+use crate::admission::{Refused, Slot};
 use crate::app::App;
-use crate::connection::{self, ConnectRequest};
+use crate::connection;
 use crate::linger::LingerOnClose;
 use crate::listen::ConnectionSlot;
 use crate::manage;
 use crate::metrics::Rejection;
+use crate::multiplex::{self, MuxRequest};
 use crate::peer::{Peer, ProxyTrust};
 use crate::request::{IdInPath, TokenQuery, authorize_api, unauthorized};
+use crate::session::ConnectRequest;
 use crate::web_bundle;
 
 /// The `/healthz` header saying how many more websockets the server takes (0: it is full).
@@ -72,6 +77,9 @@ pub(crate) fn router(app: Arc<App>) -> Router {
             "/api/docs/{*id}",
             get(document_get).post(document_post).delete(manage::delete_document),
         )
+        // Before the fallback, which would take it for the document `api/mux` (that document
+        // stays reachable at `/ws/api/mux`).
+        .route(MUX_PATH, get(multiplexed_route))
         .route("/ws/{*id}", get(websocket_route))
         .fallback(fallback)
         .with_state(app)
@@ -223,6 +231,15 @@ struct WebsocketQuery {
     ext: Option<String>,
 }
 
+impl WebsocketQuery {
+    /// [`Extensions::Tandem`] when `ext` names `durable`.
+    fn extensions(&self) -> Extensions {
+        let durable =
+            self.ext.as_deref().is_some_and(|ext| ext.split(',').any(|e| e.trim() == "durable"));
+        if durable { Extensions::Tandem } else { Extensions::Stock }
+    }
+}
+
 fn websocket(
     app: Arc<App>,
     upgrade: WebSocketUpgrade,
@@ -234,9 +251,44 @@ fn websocket(
         Err(refusal) => return refusal.into_response(),
     };
     let query = parts.uri.query().map(parse_websocket_query).unwrap_or_default();
-    let durable =
-        query.ext.as_deref().is_some_and(|ext| ext.split(',').any(|e| e.trim() == "durable"));
-    let extensions = if durable { Extensions::Tandem } else { Extensions::Stock };
+    let extensions = query.extensions();
+    let max = app.config.limits.max_message_bytes;
+    upgrade_to(app, upgrade, parts, max, move |socket, app, peer, slot| {
+        let request = ConnectRequest { doc: id, token: query.token, extensions, peer };
+        connection::serve(socket, app, request, slot)
+    })
+}
+
+/// `GET /api/mux`: the multiplexed websocket ([`crate::multiplex`]).
+async fn multiplexed_route(State(app): State<Arc<App>>, request: Request) -> Response {
+    let (mut parts, _) = request.into_parts();
+    let upgrade = match WebSocketUpgrade::from_request_parts(&mut parts, &app).await {
+        Ok(upgrade) => upgrade,
+        Err(rejection) => return rejection.into_response(),
+    };
+    let query = parts.uri.query().map(parse_websocket_query).unwrap_or_default();
+    let extensions = query.extensions();
+    // Room for the header too: a document's largest frame passes as it would on its own socket.
+    let max = app.config.limits.max_message_bytes + multiplex::HEADER_BYTES;
+    upgrade_to(app, upgrade, &parts, max, move |socket, app, peer, slot| {
+        let request = MuxRequest { token: query.token, extensions, peer };
+        multiplex::serve(socket, app, request, slot)
+    })
+}
+
+/// Takes the socket's connection slot and upgrades it to a websocket that `serve` serves and
+/// that takes messages of up to `max_message_bytes`.
+fn upgrade_to<Serve, Serving>(
+    app: Arc<App>,
+    upgrade: WebSocketUpgrade,
+    parts: &axum::http::request::Parts,
+    max_message_bytes: usize,
+    serve: Serve,
+) -> Response
+where
+    Serve: FnOnce(WebSocket, Arc<App>, Option<Peer>, Arc<Slot>) -> Serving + Send + 'static,
+    Serving: Future<Output = ()> + Send + 'static,
+{
     // The socket's slot, taken when it was accepted (crate::listen), now counts the websocket.
     let Some(ConnectionSlot(slot)) = parts.extensions.get::<ConnectionSlot>().cloned() else {
         return (StatusCode::SERVICE_UNAVAILABLE, "no connection slot\n").into_response();
@@ -255,19 +307,17 @@ fn websocket(
         .extensions
         .get::<ConnectInfo<SocketAddr>>()
         .map(|info| Peer::identify(info.0, &parts.headers, trust));
-    let request = ConnectRequest { doc: id, token: query.token, extensions, peer };
-    let max = app.config.limits.max_message_bytes;
     let tracker = app.tracker.clone();
     upgrade
-        .max_message_size(max)
-        .max_frame_size(max)
+        .max_message_size(max_message_bytes)
+        .max_frame_size(max_message_bytes)
         .read_buffer_size(READ_BUFFER_BYTES)
         .write_buffer_size(WRITE_BUFFER_BYTES)
         .on_upgrade(move |socket| async move {
             // The server may close a websocket while its client still sends (a frame over the
             // limit, say): the close frame must not be reset away.
             linger.arm();
-            tracker.track_future(connection::serve(socket, app, request, slot)).await;
+            tracker.track_future(serve(socket, app, peer, slot)).await;
         })
 }
 

@@ -113,6 +113,10 @@ struct ServeArgs {
     /// allows).
     #[arg(long, env = "TANDEM_MAX_CONNECTIONS", default_value_t = config::DEFAULT_MAX_CONNECTIONS)]
     max_connections: usize,
+    /// Most documents open at once on one multiplexed connection (`/api/mux`); the connection
+    /// counts once against --max-connections.
+    #[arg(long, env = "TANDEM_MAX_DOCS_PER_CONNECTION", default_value_t = config::DEFAULT_MAX_DOCS_PER_CONNECTION)]
+    max_docs_per_connection: usize,
     /// Seconds a client has for its TLS handshake and for each request's headers.
     #[arg(long, env = "TANDEM_HANDSHAKE_TIMEOUT_SECS", default_value_t = config::DEFAULT_HANDSHAKE_TIMEOUT.as_secs())]
     handshake_timeout_secs: u64,
@@ -375,8 +379,11 @@ fn serve(args: ServeArgs) -> anyhow::Result<()> {
 
 fn config_from(args: &ServeArgs) -> anyhow::Result<Config> {
     let database = args.database.database()?;
-    if args.max_message_size == 0 || args.max_connections == 0 {
-        bail!("--max-message-size and --max-connections must be positive");
+    if args.max_message_size == 0 || args.max_connections == 0 || args.max_docs_per_connection == 0
+    {
+        bail!(
+            "--max-message-size, --max-connections and --max-docs-per-connection must be positive"
+        );
     }
     let mut config = Config::new(database);
     (config.auth_key, config.older_auth_keys) = args.auth.keys()?;
@@ -386,6 +393,7 @@ fn config_from(args: &ServeArgs) -> anyhow::Result<Config> {
     config.limits = Limits {
         max_message_bytes: args.max_message_size,
         max_connections: args.max_connections,
+        max_docs_per_connection: args.max_docs_per_connection,
         handshake_timeout: Duration::from_secs(args.handshake_timeout_secs.max(1)),
         idle_timeout: Duration::from_secs(args.idle_timeout_secs.max(1)),
         rate_messages: args.rate_limit_messages,

@@ -117,10 +117,12 @@ pub enum Rejection {
     ConnectionLimit,
     /// Presence published for a client another connection owns (left out, not relayed).
     Presence,
+    /// A document past `--max-docs-per-connection` on a multiplexed connection.
+    DocumentLimit,
 }
 
 impl Rejection {
-    const ALL: [Rejection; 8] = [
+    const ALL: [Rejection; 9] = [
         Rejection::Malformed,
         Rejection::TextFrame,
         Rejection::TooLarge,
@@ -129,6 +131,7 @@ impl Rejection {
         Rejection::SlowReader,
         Rejection::ConnectionLimit,
         Rejection::Presence,
+        Rejection::DocumentLimit,
     ];
 
     fn label(self) -> &'static str {
@@ -141,6 +144,7 @@ impl Rejection {
             Rejection::SlowReader => "slow_reader",
             Rejection::ConnectionLimit => "connection_limit",
             Rejection::Presence => "presence",
+            Rejection::DocumentLimit => "document_limit",
         }
     }
 }
@@ -152,6 +156,10 @@ pub struct Metrics {
     pub connections: Gauge,
     /// Websocket connections accepted since start.
     pub connections_total: Counter,
+    /// Documents open on multiplexed connections.
+    pub mux_documents: Gauge,
+    /// Documents opened on multiplexed connections since start.
+    pub mux_documents_total: Counter,
     /// Documents loaded in memory.
     pub documents_loaded: Gauge,
     /// Websocket messages received.
@@ -199,6 +207,11 @@ impl Metrics {
             ("tandem_connections", "Open websocket connections.", self.connections.get()),
             ("tandem_documents_loaded", "Documents loaded in memory.", self.documents_loaded.get()),
             (
+                "tandem_mux_documents",
+                "Documents open on multiplexed connections (each also counts as a session of its room).",
+                self.mux_documents.get(),
+            ),
+            (
                 "tandem_storage_failing",
                 "1 while the writer holds writes that storage refused (retrying), else 0.",
                 self.storage_failing.get(),
@@ -212,6 +225,11 @@ impl Metrics {
                 "tandem_connections_total",
                 "Websocket connections accepted.",
                 &self.connections_total,
+            ),
+            (
+                "tandem_mux_documents_total",
+                "Documents opened on multiplexed connections.",
+                &self.mux_documents_total,
             ),
             ("tandem_messages_in_total", "Websocket messages received.", &self.messages_in),
             ("tandem_messages_out_total", "Websocket messages sent.", &self.messages_out),

@@ -135,6 +135,13 @@ impl Pane {
             .unwrap_or_default()
     }
 
+    /// What the pane shows now with its colours and attributes, as escape sequences.
+    pub fn screen_with_colours(&self) -> String {
+        self.tmux(&["capture-pane", "-e", "-p", "-t", "e2e"])
+            .map(|o| String::from_utf8_lossy(&o.stdout).into_owned())
+            .unwrap_or_default()
+    }
+
     /// Waits until the screen contains every one of `needles`; returns the screen.
     pub fn wait_for(&self, needles: &[&str]) -> String {
         self.wait_within(needles, TIMEOUT)

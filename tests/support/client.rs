@@ -234,42 +234,20 @@ impl TestClient {
     /// Reads and applies one message; `Ok(false)` when nothing came within `wait` or the
     /// connection is closed.
     pub async fn pump(&mut self, wait: Duration) -> anyhow::Result<bool> {
-        if self.closed.is_some() {
-            return Ok(false);
-        }
-        let message = match tokio::time::timeout(wait, self.socket.next()).await {
-            Err(_) => return Ok(false),
-            Ok(None) => {
-                self.closed = Some(Closed::Dropped("end of stream".into()));
-                return Ok(false);
-            }
-            Ok(Some(Err(error))) => {
-                self.closed = Some(Closed::Dropped(error.to_string()));
-                return Ok(false);
-            }
-            Ok(Some(Ok(message))) => message,
+        let frame = match read(&mut self.socket, wait, &mut self.closed).await {
+            Read::Binary(frame) => frame,
+            Read::Other => return Ok(true),
+            Read::Nothing => return Ok(false),
         };
-        match message {
-            Message::Binary(frame) => {
-                self.frames_received += 1;
-                let event =
-                    self.client.receive(&frame, now_ms()).context("server sent a bad frame")?;
-                if let Some(reason) = event.auth_denied {
-                    self.auth_denied = Some(reason);
-                }
-                if event.gone.is_some() {
-                    self.gone = event.gone;
-                }
-                self.send_frames(event.replies).await?;
-            }
-            Message::Close(frame) => {
-                self.closed = Some(match frame {
-                    Some(frame) => Closed::Frame(frame.code.into(), frame.reason.to_string()),
-                    None => Closed::NoCode,
-                });
-            }
-            _ => {}
+        self.frames_received += 1;
+        let event = self.client.receive(&frame, now_ms()).context("server sent a bad frame")?;
+        if let Some(reason) = event.auth_denied {
+            self.auth_denied = Some(reason);
         }
+        if event.gone.is_some() {
+            self.gone = event.gone;
+        }
+        self.send_frames(event.replies).await?;
         Ok(true)
     }
 
@@ -338,4 +316,48 @@ impl TestClient {
         self.socket.close(None).await.ok();
         Ok(())
     }
+}
+
+/// What one read from a test client's websocket brought.
+pub(crate) enum Read {
+    /// A binary message.
+    Binary(tokio_tungstenite::tungstenite::Bytes),
+    /// A control message, or the server's close (now in `closed`).
+    Other,
+    /// Nothing within the wait, or the socket is closed.
+    Nothing,
+}
+
+/// Reads one message within `wait`; how the socket ended goes into `closed`.
+pub(crate) async fn read(
+    socket: &mut WebSocketStream<MaybeTlsStream<TcpStream>>,
+    wait: Duration,
+    closed: &mut Option<Closed>,
+) -> Read {
+    if closed.is_some() {
+        return Read::Nothing;
+    }
+    let message = match tokio::time::timeout(wait, socket.next()).await {
+        Err(_) => return Read::Nothing,
+        Ok(None) => {
+            *closed = Some(Closed::Dropped("end of stream".into()));
+            return Read::Nothing;
+        }
+        Ok(Some(Err(error))) => {
+            *closed = Some(Closed::Dropped(error.to_string()));
+            return Read::Nothing;
+        }
+        Ok(Some(Ok(message))) => message,
+    };
+    match message {
+        Message::Binary(frame) => return Read::Binary(frame),
+        Message::Close(frame) => {
+            *closed = Some(match frame {
+                Some(frame) => Closed::Frame(frame.code.into(), frame.reason.to_string()),
+                None => Closed::NoCode,
+            });
+        }
+        _ => {}
+    }
+    Read::Other
 }

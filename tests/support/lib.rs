@@ -18,6 +18,7 @@
 mod client;
 mod haproxy;
 mod hot;
+mod mux;
 mod nginx;
 mod pki;
 mod raw_ws;
@@ -27,6 +28,7 @@ mod tmpfs;
 pub use client::{ClientOptions, Closed, TestClient};
 pub use haproxy::{Balance, Haproxy, haproxy_binary};
 pub use hot::{HotAttack, HotAttackReport, percentile, seed_update};
+pub use mux::{MuxDocument, MuxTestClient};
 pub use nginx::{Nginx, nginx_binary};
 pub use pki::{ServerCert, TestCa, TlsFiles, Validity};
 pub use raw_ws::RawWebSocket;

@@ -11,6 +11,7 @@
 //! happens and reacts at once. Commands that act beyond one editor (switch buffer, split, open a
 //! file) leave a [`Request`] among the editor's effects, acted on here after the key.
 
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -36,6 +37,7 @@ use crate::ui::{
     RenderInput, WindowFocus, help_lines, render_message, render_peers, render_window,
 };
 
+pub mod authorship;
 pub mod buffers;
 mod follow;
 pub mod history;
@@ -89,6 +91,8 @@ pub enum AppEvent {
     Picker,
     /// tandem-server answered the history panel of a buffer.
     History(BufferId, history::Reply),
+    /// tandem-server answered the authorship colouring of a buffer: its text's runs by author.
+    Authors(BufferId, Result<Vec<collab::AuthorRun>, collab::HistoryError>),
     /// A signal ends the editor: unsaved work is written to disk first ([`App::rescue`]).
     Signal(Signal),
 }
@@ -155,6 +159,8 @@ pub struct App {
     pending_message: Option<crate::editor::Message>,
     /// The workspace open in the editor (`tandem ws://HOST/PREFIX/`), if any.
     workspace: Option<Workspace>,
+    /// The buffers coloured by author.
+    authorship: BTreeMap<BufferId, authorship::Colouring>,
 }
 
 impl App {
@@ -201,6 +207,7 @@ impl App {
             picker_pending: Arc::new(AtomicBool::new(false)),
             pending_message: None,
             workspace: None,
+            authorship: BTreeMap::new(),
         }
         .with_config_errors(scratch)
     }
@@ -545,6 +552,7 @@ impl App {
             }
             AppEvent::Syntax(ready) => self.set_syntaxes(ready.syntaxes),
             AppEvent::History(buffer, reply) => self.history_reply(buffer, reply),
+            AppEvent::Authors(buffer, answer) => self.authors_answer(buffer, answer, now),
             AppEvent::Picker => {
                 self.picker_pending.store(false, Ordering::Relaxed);
                 if let Some(Overlay::Picker(picker)) = &mut self.overlay {
@@ -738,6 +746,8 @@ impl App {
             self.set_highlight_budget(if idle { Budget::IDLE } else { Budget::KEYSTROKE });
             draw(self, now_ms())?;
             self.persist(now_ms()).context("writing the local store")?;
+            // After the frame, which noticed the edits the colouring asks again after.
+            let next_authors = self.ask_authors(now_ms());
             if self.quit {
                 return Ok(());
             }
@@ -748,6 +758,11 @@ impl App {
                 self.buffers.iter().filter_map(|s| s.journal.as_ref()?.next_flush()).min();
             let wait = match next_flush {
                 Some(due) => wait.min(due.saturating_duration_since(Instant::now())),
+                None => wait,
+            };
+            // The authorship colouring asks the server once edits settle, even when no key follows.
+            let wait = match next_authors {
+                Some(due) => wait.min(Duration::from_millis(due.saturating_sub(now_ms()))),
                 None => wait,
             };
             let received = inbox.recv_timeout(wait);

@@ -17,6 +17,11 @@ impl App {
         }
         for slot in &mut self.buffers {
             let damage = slot.editor.take_damage();
+            if !matches!(&damage, Ok(lines) if lines.is_empty())
+                && let Some(colouring) = self.authorship.get_mut(&slot.id)
+            {
+                colouring.edited(now);
+            }
             if let Some(h) = slot.highlighter.as_mut() {
                 h.apply_damage(damage);
             }
@@ -29,23 +34,39 @@ impl App {
         for (id, rect) in self.splits.rects(layout) {
             let Some(pane) = self.splits.pane(id) else { continue };
             let Some(i) = self.index_of(pane.buffer) else { continue };
+            let legend = self.author_legend(i);
             let slot = &mut self.buffers[i];
             self.visible.push(slot.id);
             let (decorations, connection) = (slot.decorations(), slot.connection(now));
             let syntax = slot.highlighter.as_ref().map(|h| h.syntax_name().to_owned());
-            let input = RenderInput {
-                theme: &self.theme,
-                decorations: &decorations,
-                connection: connection.as_deref(),
-                syntax: syntax.as_deref(),
-                help: if id == focused { &help } else { &[] },
-            };
             let focus = if id == focused { WindowFocus::Focused } else { WindowFocus::Unfocused };
             let highlighter = &mut slot.highlighter;
+            let colouring = self.authorship.get(&slot.id);
+            let (theme, help) = (&self.theme, if id == focused { &help[..] } else { &[] });
             let at = slot.editor.with_view(pane.view, |ed| {
                 fit(ed, rect);
+                let authors = match (colouring, &legend) {
+                    (Some(colouring), Some(Some(legend))) => {
+                        authorship::author_spans(ed, rect.height, colouring.runs(), legend)
+                    }
+                    _ => Vec::new(),
+                };
+                let input = RenderInput {
+                    theme,
+                    decorations: &decorations,
+                    authors: &authors,
+                    connection: connection.as_deref(),
+                    syntax: syntax.as_deref(),
+                    help,
+                };
                 render_window(ed, highlighter.as_mut(), &input, rect, buf, focus)
             });
+            // The help screen covers the text, and so the colours' legend.
+            if let Some(legend) = &legend
+                && !matches!(slot.editor.mode(), Mode::Help(_))
+            {
+                crate::ui::render_authors(legend.as_deref(), &self.theme, rect, buf);
+            }
             cursor = cursor.or(at);
         }
         let separator =

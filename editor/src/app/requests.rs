@@ -40,6 +40,7 @@ impl App {
             }
             Request::GoOnline => self.go_online(),
             Request::History => self.open_history(),
+            Request::Authorship => self.toggle_authorship(),
             Request::SplitBelow => self.split(Axis::Rows),
             Request::SplitRight => self.split(Axis::Columns),
             Request::Focus(direction) => {

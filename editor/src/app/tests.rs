@@ -278,3 +278,99 @@ fn the_history_panel_is_f4_in_help_lists_versions_and_previews_one_beside_the_te
     assert!(!screen(&mut app).contains("History of notes"));
     assert_eq!(app.editor().rope().to_string(), "the text now", "the panel's keys stay in it");
 }
+
+#[test]
+fn authorship_is_f5_and_tints_each_authors_run_in_their_cursor_colour_with_a_legend() {
+    use crate::collab::{AuthorRun, HistoryError};
+    use crate::theme::Rgb;
+    let dir = tempfile::tempdir().unwrap();
+    let mut app = open_offline(offline_options(dir.path()));
+    let help = app.keys().help_lines();
+    let row = help.iter().find(|(_, name, _)| *name == "authorship");
+    assert_eq!(row.map(|(keys, _, _)| keys.as_str()), Some("F5"), "{help:?}");
+    for key in KeyEvent::typed("ann wrote bob wrote ??") {
+        app.handle(AppEvent::Key(key), 0);
+    }
+    let area = ratatui::layout::Rect::new(0, 0, 60, 6);
+    let render = |app: &mut App| {
+        let mut buf = ratatui::buffer::Buffer::empty(area);
+        app.render(area, &mut buf, 0);
+        buf
+    };
+    let row_text = |buf: &ratatui::buffer::Buffer, y: u16| {
+        (0..area.width).map(|x| buf[(x, y)].symbol().to_owned()).collect::<String>()
+    };
+    let theme = crate::Config::default().load_theme().unwrap();
+    let background = crate::ui::rgb(theme.ui.background);
+    let tint = |c: Rgb| crate::ui::rgb(crate::ui::author_tint(c, theme.ui.background));
+    // ann is this user: her colour is her cursor's. bob is not here: the one picked from his name.
+    let ann = Rgb::parse("#ee6352").unwrap();
+    let bob = Rgb::parse(crate::collab::name_colour("bob")).unwrap();
+    assert_ne!(ann, bob);
+
+    app.handle(AppEvent::Key(KeyEvent::plain(Key::F(5))), 0);
+    let buf = render(&mut app);
+    assert!(row_text(&buf, 3).contains("authors: asking the server…"), "{}", row_text(&buf, 3));
+    let id = app.buffers()[0].id;
+    let run = |chars, author: Option<&str>| AuthorRun {
+        chars,
+        utf16: chars,
+        author: author.map(str::to_owned),
+    };
+    // Runs of another text (edits on their way) colour nothing.
+    app.handle(AppEvent::Authors(id, Ok(vec![run(3, Some("ann"))])), 0);
+    let buf = render(&mut app);
+    let text = row_text(&buf, 0);
+    let x = |needle: &str| text.find(needle).unwrap() as u16;
+    assert_eq!(buf[(x("ann"), 0)].bg, background, "{text}");
+    let runs = vec![run(10, Some("ann")), run(10, Some("bob")), run(2, None)];
+    app.handle(AppEvent::Authors(id, Ok(runs)), 0);
+    let buf = render(&mut app);
+    for (needle, want) in [("ann wrote", tint(ann)), ("bob wrote", tint(bob)), ("??", background)] {
+        for i in 0..needle.len() as u16 {
+            assert_eq!(buf[(x(needle) + i, 0)].bg, want, "{needle} at {i}: {text}");
+        }
+    }
+    let legend = row_text(&buf, 3);
+    assert!(legend.contains("authors: ● ann ● bob"), "{legend}");
+    app.handle(AppEvent::Key(KeyEvent::plain(Key::F(1))), 0);
+    assert!(!row_text(&render(&mut app), 3).contains("authors:"), "the help screen covers it");
+    app.handle(AppEvent::Key(KeyEvent::plain(Key::Esc)), 0);
+    assert_eq!(buf[(legend.find("● ann").unwrap() as u16 + 2, 3)].fg, crate::ui::rgb(ann));
+    let bob_at = legend.chars().position(|c| c == 'b').unwrap() as u16;
+    assert_eq!(buf[(bob_at, 3)].fg, crate::ui::rgb(bob), "{legend}");
+
+    // The ranges follow an edit until the next answer: text typed before bob's run moves it.
+    app.handle(AppEvent::Key(KeyEvent::ctrl(Key::Home)), 0);
+    app.handle(AppEvent::Key(KeyEvent::plain(Key::Char('>'))), 0);
+    let buf = render(&mut app);
+    let text = row_text(&buf, 0);
+    let x = |needle: &str| text.find(needle).unwrap() as u16;
+    assert_eq!(buf[(x("bob wrote"), 0)].bg, tint(bob), "{text}");
+    assert_eq!(buf[(x("bob wrote") - 1, 0)].bg, tint(ann), "{text}");
+
+    app.handle(AppEvent::Key(KeyEvent::plain(Key::F(5))), 0);
+    let buf = render(&mut app);
+    assert_eq!(buf[(x("bob wrote"), 0)].bg, background, "off: no colour");
+    assert!(!row_text(&buf, 3).contains("authors:"), "off: no legend");
+    // An answer still on its way when it was switched off changes nothing.
+    app.handle(AppEvent::Authors(id, Ok(vec![run(23, Some("bob"))])), 0);
+    assert_eq!(render(&mut app)[(x("bob wrote"), 0)].bg, background);
+
+    // A stock y-websocket server keeps no authorship: the colouring goes off, saying so.
+    app.handle(AppEvent::Key(KeyEvent::plain(Key::F(5))), 0);
+    app.handle(AppEvent::Authors(id, Err(HistoryError::NoHistory)), 0);
+    let message = app.editor().message().map(|m| m.text.clone()).unwrap_or_default();
+    assert!(message.contains("keeps no authorship"), "{message}");
+    assert!(!row_text(&render(&mut app), 3).contains("authors:"));
+}
+
+#[test]
+fn authorship_in_a_local_buffer_says_only_shared_documents_have_authors() {
+    let config = crate::Config::default();
+    let theme = config.load_theme().unwrap();
+    let mut app = App::solo(Editor::with_rope(ropey::Rope::from("notes"), &config), &config, theme);
+    app.handle(AppEvent::Key(KeyEvent::plain(Key::F(5))), 0);
+    let message = app.editor().message().map(|m| m.text.clone()).unwrap_or_default();
+    assert!(message.contains("only shared documents have authors"), "{message}");
+}

@@ -82,11 +82,17 @@ pub fn user_color(explicit: Option<&str>, name: &str) -> Result<String, CollabEr
         Rgb::parse(c).map_err(|_| CollabError::Colour(c.to_owned()))?;
         return Ok(c.to_ascii_lowercase());
     }
+    Ok(name_colour(name).to_owned())
+}
+
+/// The colour picked for `name` (`#rrggbb`) when its user chose none: also the colour of an
+/// author who is not here to say theirs.
+pub fn name_colour(name: &str) -> &'static str {
     // FNV-1a: stable across runs and platforms, unlike the std hasher.
     let hash = name
         .bytes()
         .fold(0xcbf2_9ce4_8422_2325_u64, |h, b| (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3));
-    Ok(PALETTE[(hash % PALETTE.len() as u64) as usize].to_owned())
+    PALETTE[(hash % PALETTE.len() as u64) as usize]
 }
 
 #[cfg(test)]

@@ -1,6 +1,7 @@
 //! A shared document's version history on tandem-server, through its REST API
-//! (`/api/docs/ID/versions...`): listing, reading, naming and restoring versions. Used by
-//! `tandem history URL [VID]` and the editor's history panel. A stock y-websocket server keeps
+//! (`/api/docs/ID/versions...`, `/api/docs/ID/authors`): listing, reading, naming and restoring
+//! versions, and who wrote each part of the current text. Used by `tandem history URL [VID]`,
+//! the editor's history panel and its authorship colouring. A stock y-websocket server keeps
 //! no history; it answers these requests with something other than JSON, which
 //! [`HistoryError::NoHistory`] says in words.
 
@@ -26,6 +27,18 @@ pub struct VersionInfo {
     pub chars: i64,
     /// `auto`, `named` or `restore`.
     pub kind: String,
+}
+
+/// A stretch of the current text written by one author, as `GET /api/docs/ID/authors` lists
+/// them (in order, covering the whole text).
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+pub struct AuthorRun {
+    /// Its length in chars (Unicode scalar values, the unit of the editor's rope).
+    pub chars: u64,
+    /// Its length in UTF-16 code units (the browser's unit).
+    pub utf16: u64,
+    /// Who wrote it; `None` when the server knows no name for it.
+    pub author: Option<String>,
 }
 
 /// Why a history request failed.
@@ -128,6 +141,11 @@ impl HistoryClient {
     /// The change from the current text to version `id`'s, as runs.
     pub async fn diff_from_current(&self, id: i64) -> Result<Vec<Run>, HistoryError> {
         Self::json(self.call("GET", &format!("/versions/{id}/diff"), None).await?)
+    }
+
+    /// The current text's runs by author, in order.
+    pub async fn authors(&self) -> Result<Vec<AuthorRun>, HistoryError> {
+        Self::json(self.call("GET", "/authors", None).await?)
     }
 
     /// Records the current text as a version named `name`.

@@ -18,6 +18,7 @@ use crate::layout::Glyphs;
 use crate::text;
 use crate::theme::{Rgb, Theme};
 
+mod authors;
 mod history;
 #[cfg(unix)]
 mod input_parser;
@@ -27,7 +28,8 @@ pub mod terminal;
 #[cfg(unix)]
 mod tty;
 
-pub use crate::decoration::Decoration;
+pub use crate::decoration::{AuthorSpan, Decoration};
+pub use authors::render_authors;
 pub use history::render_history;
 #[cfg(unix)]
 pub(crate) use input_parser::TermEvent;
@@ -42,6 +44,8 @@ pub struct RenderInput<'a> {
     pub theme: &'a Theme,
     /// Other users' cursors.
     pub decorations: &'a [Decoration],
+    /// Who wrote the text on screen, in text order (the authorship colouring; empty when off).
+    pub authors: &'a [AuthorSpan],
     /// Connection state for the status bar (the collaborative client fills it).
     pub connection: Option<&'a str>,
     /// Syntax name for the status bar.
@@ -62,6 +66,13 @@ pub(crate) fn rgb(c: Rgb) -> Color {
 
 fn blend(a: Rgb, b: Rgb) -> Rgb {
     let mix = |x: u8, y: u8| ((u16::from(x) + 2 * u16::from(y)) / 3) as u8;
+    Rgb(mix(a.0, b.0), mix(a.1, b.1), mix(a.2, b.2))
+}
+
+/// The background of text written by the author of colour `a` on background `b`: lighter than
+/// a selection in that colour ([`blend`]), so that a user's selection still shows over it.
+pub(crate) fn author_tint(a: Rgb, b: Rgb) -> Rgb {
+    let mix = |x: u8, y: u8| ((u16::from(x) + 3 * u16::from(y)) / 4) as u8;
     Rgb(mix(a.0, b.0), mix(a.1, b.1), mix(a.2, b.2))
 }
 
@@ -168,6 +179,8 @@ fn render_text(
     let mut rows: Vec<Row> = Vec::new();
     let mut y = 0usize;
     let mut line = view.top_line;
+    // Glyphs come in text order, so the authors' spans are walked once.
+    let mut author_i = 0;
     while y < height && line < last_line {
         let start = rope.line_to_char(line);
         let skip_rows = if line == view.top_line { view.top_row } else { 0 };
@@ -222,6 +235,12 @@ fn render_text(
             let mut style = Style::default();
             if let Some(s) = line_spans.get(span_i).filter(|s| s.range.start <= g.offset) {
                 style = style.fg(rgb(s.fg));
+            }
+            while input.authors.get(author_i).is_some_and(|a| a.range.end <= pos) {
+                author_i += 1;
+            }
+            if let Some(a) = input.authors.get(author_i).filter(|a| a.range.start <= pos) {
+                style = style.bg(rgb(author_tint(a.colour, ui.background)));
             }
             if matches.iter().any(|m| m.contains(&pos)) {
                 style = style.bg(rgb(ui.search_match));

@@ -20,8 +20,14 @@ fn draw(
     let mut term = Terminal::new(TestBackend::new(w, h)).unwrap();
     let theme = Theme::dark();
     let help = help_lines(ed, &KEYS);
-    let input =
-        RenderInput { theme: &theme, decorations, connection: None, syntax: None, help: &help };
+    let input = RenderInput {
+        theme: &theme,
+        decorations,
+        authors: &[],
+        connection: None,
+        syntax: None,
+        help: &help,
+    };
     let mut cursor = None;
     term.draw(|f| cursor = render(ed, None, &input, f.area(), f.buffer_mut())).unwrap();
     (term, cursor)
@@ -203,8 +209,14 @@ fn rendering_into_a_smaller_area_than_the_view_does_not_panic() {
     let mut ed = Editor::with_rope(ropey::Rope::from_str(&"中文👍🏽 wide text ".repeat(20)), &config);
     ed.resize(60, 20);
     let theme = Theme::dark();
-    let input =
-        RenderInput { theme: &theme, decorations: &[], connection: None, syntax: None, help: &[] };
+    let input = RenderInput {
+        theme: &theme,
+        decorations: &[],
+        authors: &[],
+        connection: None,
+        syntax: None,
+        help: &[],
+    };
     let mut term = Terminal::new(TestBackend::new(17, 5)).unwrap();
     term.draw(|f| {
         render(&ed, None, &input, f.area(), f.buffer_mut());

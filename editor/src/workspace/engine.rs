@@ -1,7 +1,7 @@
 //! [`Engine`]: keeps a directory and a workspace in step, both ways, until stopped. The IO shell
 //! around the pure parts: it watches the directory (the `notify` crate's native watcher — no
-//! polling), holds a [`Replica`] of the manifest and of every file's document (one websocket
-//! each, all on one small tokio runtime), and on every batch of events
+//! polling), holds a [`Replica`] of the manifest and of every file's document (all on one
+//! multiplexed websocket, on one small tokio runtime), and on every batch of events
 //!
 //! 1. rescans the directory when the watcher reported something (stat only, ignore rules
 //!    applied; a file is read only when its size or time moved or an event named it),
@@ -26,9 +26,8 @@ use anyhow::Context;
 use notify::event::{AccessKind, AccessMode, EventKind, ModifyKind, RenameMode};
 use ropey::Rope;
 use tandem_connect::Connector;
-use tandem_crdt::doc_id_to_path;
 
-use crate::collab::{NetEvent, NetHandle, Target, now_ms};
+use crate::collab::{Endpoint, Multiplexer, NetEvent, NetHandle, Target, now_ms};
 use crate::file::Bom;
 
 use super::diff;
@@ -96,8 +95,10 @@ pub struct Engine {
     index_dirty: bool,
     manifest: Replica,
     docs: HashMap<String, Replica>,
-    runtime: tokio::runtime::Runtime,
-    connector: Connector,
+    /// The connection every document shares; before the runtime, which drops its task.
+    mux: Multiplexer,
+    /// Runs the connection's task and the signal handler (held, never read).
+    _runtime: tokio::runtime::Runtime,
     events: Sender<Event>,
     _watcher: notify::RecommendedWatcher,
     disk: BTreeMap<String, DiskFile>,
@@ -153,6 +154,12 @@ impl Engine {
             .build()
             .context("starting the network runtime")?;
         spawn_signal_handler(&runtime, events.clone());
+        let endpoint = Endpoint {
+            scheme: target.base.split_once("://").map_or("ws", |(s, _)| s).to_owned(),
+            server: target.server.clone(),
+            token: options.token.clone(),
+        };
+        let mux = Multiplexer::spawn_in(runtime.handle(), endpoint, connector);
         let watcher = watch(&root, events.clone())?;
         let manifest_id = format!("{prefix}/{MANIFEST_NAME}");
         let manifest = Replica::open(state.store(&manifest_id))?;
@@ -166,8 +173,8 @@ impl Engine {
             index_dirty: false,
             manifest,
             docs: HashMap::new(),
-            runtime,
-            connector,
+            mux,
+            _runtime: runtime,
             events,
             _watcher: watcher,
             disk: BTreeMap::new(),
@@ -770,22 +777,11 @@ impl Engine {
     }
 
     fn connect(&self, doc_id: &str) -> NetHandle {
-        let scheme = self.target.base.split_once("://").map_or("ws", |(s, _)| s);
-        let target = Target {
-            server: self.target.server.clone(),
-            doc: doc_id.to_owned(),
-            base: format!("{scheme}://{}/{}", self.target.server, doc_id_to_path(doc_id)),
-        };
         let events = self.events.clone();
         let doc: Arc<str> = doc_id.into();
-        NetHandle::spawn_in(
-            self.runtime.handle(),
-            target.connect_url(self.options.token.as_deref()),
-            self.connector.clone(),
-            move |event| {
-                let _ = events.send(Event::Net(doc.clone(), event));
-            },
-        )
+        self.mux.open(doc_id, move |event| {
+            let _ = events.send(Event::Net(doc.clone(), event));
+        })
     }
 
     /// Rewrites the manifest to what it reads (after concurrent changes merged), once synced.

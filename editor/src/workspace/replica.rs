@@ -59,7 +59,7 @@ impl Replica {
         })
     }
 
-    /// Starts its connection (`handle` reports events; see [`NetHandle::spawn_in`]).
+    /// Starts its connection (`net` reports events; see [`crate::collab::Multiplexer::open`]).
     pub fn connect(&mut self, net: NetHandle) {
         self.net = Some(net);
     }

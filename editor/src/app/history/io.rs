@@ -1,7 +1,8 @@
 //! The history panel's calls to tandem-server: each runs on a thread of its own with a small
-//! async runtime, so the UI loop never waits for the network, and its answer comes back on the
-//! app's channel as an [`AppEvent::History`]. Calls are few (one per key the user presses in
-//! the panel), so a thread each costs nothing worth pooling.
+//! async runtime ([`off_thread`], which the authorship colouring uses too), so the UI loop
+//! never waits for the network, and its answer comes back on the app's channel as an
+//! [`AppEvent::History`]. Calls are few (one per key the user presses in the panel, one per
+//! settled edit for the colouring), so a thread each costs nothing worth pooling.
 
 use std::sync::mpsc::Sender;
 
@@ -36,17 +37,26 @@ pub enum Reply {
 
 /// Makes `call` with `client` in the background; the reply goes to `events` for `buffer`.
 pub fn spawn(client: HistoryClient, call: Call, buffer: BufferId, events: Sender<AppEvent>) {
-    let spawned = std::thread::Builder::new().name("tandem-history".into()).spawn(move || {
+    off_thread(events, async move { AppEvent::History(buffer, answer(&client, call).await) });
+}
+
+/// Runs `request` (a call to tandem-server's REST API) on a thread of its own and sends the
+/// event it makes to `events`: the history panel's calls and the authorship colouring's.
+pub(in crate::app) fn off_thread(
+    events: Sender<AppEvent>,
+    request: impl Future<Output = AppEvent> + Send + 'static,
+) {
+    let spawned = std::thread::Builder::new().name("tandem-rest".into()).spawn(move || {
         let runtime = match tokio::runtime::Builder::new_current_thread().enable_all().build() {
             Ok(runtime) => runtime,
-            Err(e) => return tracing::error!(error = %e, "starting a runtime for the history"),
+            Err(e) => return tracing::error!(error = %e, "starting a runtime for a REST call"),
         };
-        let reply = runtime.block_on(answer(&client, call));
+        let event = runtime.block_on(request);
         // The UI loop is gone when this fails: nobody left to tell.
-        let _ = events.send(AppEvent::History(buffer, reply));
+        let _ = events.send(event);
     });
     if let Err(e) = spawned {
-        tracing::error!(error = %e, "starting a history request");
+        tracing::error!(error = %e, "starting a REST call");
     }
 }
 

@@ -13,6 +13,7 @@ mod io;
 mod panel;
 mod preview;
 
+pub(super) use io::off_thread;
 pub use io::{Call, Reply};
 pub use panel::{HistoryPanel, HistoryView, Next};
 
