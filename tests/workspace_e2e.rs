@@ -112,6 +112,11 @@ fn read(root: &Path, path: &str) -> String {
     std::fs::read_to_string(root.join(path)).unwrap_or_default()
 }
 
+/// The value of the unlabelled metric `name` in a `/metrics` text.
+fn gauge(metrics: &str, name: &str) -> Option<f64> {
+    metrics.lines().find_map(|line| line.strip_prefix(name)?.strip_prefix(' ')?.parse().ok())
+}
+
 /// The server's view: the manifest's files and each document's text.
 async fn server_tree(addr: std::net::SocketAddr) -> Option<BTreeMap<String, Vec<u8>>> {
     let (status, manifest) = http_get(addr, "/api/docs/team/.tandem/manifest/text").await.ok()?;
@@ -153,6 +158,10 @@ async fn share_sync_edit_rename_delete_and_a_server_crash_end_byte_identical() {
     let share = Engine::start("share", &dir.path().join("e1"), &["share", &one_arg, &url]);
     let out = share.wait_output("published 4 files");
     assert!(out.contains("logo.png: binary"), "the binary file is skipped with a message: {out}");
+    // Issue 16: the manifest and the four files share one websocket.
+    let (_, metrics) = http_get(addr, "/metrics").await.unwrap();
+    assert_eq!(gauge(&metrics, "tandem_connections"), Some(1.0), "{metrics}");
+    assert_eq!(gauge(&metrics, "tandem_mux_documents"), Some(5.0), "{metrics}");
     let sync = Engine::start("sync", &dir.path().join("e2"), &["sync", &url, &two_arg]);
     sync.wait_output("synced 4 files");
     let shared = |root: &Path| {

@@ -56,6 +56,7 @@ mod error;
 pub mod mux;
 mod offline;
 pub mod offsets;
+mod ownership;
 mod peer_update;
 mod presence;
 mod protocol;

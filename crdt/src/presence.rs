@@ -16,6 +16,7 @@ use yrs::{Assoc, Doc, StickyIndex};
 use crate::decode;
 use crate::document::{Document, SharedClock};
 use crate::error::{Error, Result};
+use crate::ownership::{LetGo, Ownership};
 
 /// y-protocols' timeout: a peer that sent nothing for this long is taken to be gone.
 pub const PRESENCE_TIMEOUT_MS: u64 = 30_000;
@@ -137,9 +138,8 @@ pub struct OwnedPresence {
     pub update: Option<Vec<u8>>,
     /// What it changed.
     pub change: PresenceChange,
-    /// The clients it published, each with whether it is present (`false`: removed).
-    pub clients: Vec<(u64, bool)>,
-    /// Clients it spoke for that another connection owns: left out.
+    /// Clients it spoke for that another connection owns: left out (kept as claims, see
+    /// [`Presence::release`]).
     pub refused: Vec<u64>,
 }
 
@@ -147,9 +147,8 @@ pub struct OwnedPresence {
 pub struct Presence {
     awareness: Awareness,
     clock: SharedClock,
-    /// Server: which connection owns each client id (the first to announce it or to write
-    /// updates as it); only the owner may publish or remove that client's presence.
-    owners: HashMap<u64, u64>,
+    /// Server: which connection may publish each client id's presence.
+    ownership: Ownership,
 }
 
 impl std::fmt::Debug for Presence {
@@ -163,7 +162,11 @@ impl Presence {
     pub fn new(client_id: u64) -> Self {
         let clock = SharedClock::default();
         let doc = Doc::with_client_id(client_id);
-        Self { awareness: Awareness::with_clock(doc, clock.clone()), clock, owners: HashMap::new() }
+        Self {
+            awareness: Awareness::with_clock(doc, clock.clone()),
+            clock,
+            ownership: Ownership::default(),
+        }
     }
 
     /// The local client id.
@@ -226,7 +229,8 @@ impl Presence {
     /// Server: applies the part of a peer's awareness update that the connection `owner` (any
     /// number unique among the connections) may publish: the clients it owns, and those no one
     /// owns yet, which become its. A client another connection owns (or the server's own) is
-    /// left out, so no one can rename, move or remove someone else's cursor.
+    /// left out, so no one can rename, move or remove someone else's cursor; what was left out
+    /// is kept as a claim in case the owner lets the client go (see [`Presence::release`]).
     pub fn apply_owned_update(
         &mut self,
         update: &[u8],
@@ -236,50 +240,65 @@ impl Presence {
         let mut decoded = decode::awareness(update)?;
         let local = self.client_id();
         let mut refused = Vec::new();
-        decoded.clients.retain(|client, _| {
+        decoded.clients.retain(|client, entry| {
             let client = client.get();
-            let mine = client != local && self.owners.get(&client).is_none_or(|o| *o == owner);
+            let mine = client != local && self.ownership.may_publish(client, owner);
             if !mine {
                 refused.push(client);
+                if client != local && check_json(entry).is_ok() {
+                    self.ownership.refuse(client, owner, entry.clone(), now_ms);
+                }
             }
             mine
         });
         if decoded.clients.is_empty() {
             return Ok(OwnedPresence { refused, ..OwnedPresence::default() });
         }
-        let clients: Vec<(u64, bool)> = decoded
-            .clients
-            .iter()
-            .map(|(id, AwarenessUpdateEntry { json, .. })| (id.get(), json.as_ref() != "null"))
-            .collect();
+        let clients: Vec<u64> = decoded.clients.keys().map(|id| id.get()).collect();
         let update = if refused.is_empty() { update.to_vec() } else { decoded.encode_v1() };
         let change = self.apply_decoded(decoded, now_ms)?;
-        for &(client, _) in &clients {
-            self.owners.entry(client).or_insert(owner);
+        for client in clients {
+            self.ownership.published(client, owner);
         }
-        Ok(OwnedPresence { update: Some(update), change, clients, refused })
+        Ok(OwnedPresence { update: Some(update), change, refused })
     }
 
     /// Server: the connection `owner` wrote updates as `clients`; those no one owns become its.
     pub fn claim(&mut self, owner: u64, clients: &[u64]) {
         let local = self.client_id();
         for &client in clients.iter().filter(|&&client| client != local) {
-            self.owners.entry(client).or_insert(owner);
+            self.ownership.wrote_as(client, owner);
         }
     }
 
-    /// Server: the connection `owner` closed; the clients it owned are free again.
-    pub fn release(&mut self, owner: u64) {
-        self.owners.retain(|_, o| *o != owner);
+    /// Server: the clients the connection `owner` publishes that have a state now (whose
+    /// departure its close announces).
+    pub fn published_by(&self, owner: u64) -> Vec<u64> {
+        let mut clients = self.ownership.published_by(owner);
+        clients.retain(|&client| self.has_state(client));
+        clients
+    }
+
+    /// Server: the connection `owner` closed. Each client it owned goes to the connection that
+    /// last claimed it, if the claim is fresh (a client that reconnected before its old
+    /// connection's close was seen), else it is marked gone. Returns the update telling
+    /// everyone, if anyone's presence changed.
+    pub fn release(&mut self, owner: u64, now_ms: u64) -> Result<Option<Vec<u8>>> {
+        let let_go = self
+            .ownership
+            .release(owner, now_ms)
+            .into_iter()
+            // Only what it published: it may have written as another server's client.
+            .filter(|LetGo { published, claim, .. }| *published || claim.is_some())
+            .map(|LetGo { client, claim, .. }| (client, claim))
+            .collect();
+        Ok(self.hand_over(let_go, now_ms)?.1)
     }
 
     fn apply_decoded(&mut self, update: AwarenessUpdate, now_ms: u64) -> Result<PresenceChange> {
         self.clock.set(now_ms);
         for entry in update.clients.values() {
-            if entry.json.as_ref() != "null" {
-                serde_json::from_str::<serde_json::Value>(&entry.json)
-                    .map_err(|e| Error::MalformedAwareness(e.to_string()))?;
-            }
+            check_json(entry)?;
         }
         let summary = self
             .awareness
@@ -320,23 +339,27 @@ impl Presence {
     /// Marks the given remote clients as gone (their connection dropped); returns the update
     /// that tells everyone else, or `None` if none of them had a state.
     pub fn remove_clients(&mut self, clients: &[u64], now_ms: u64) -> Result<Option<Vec<u8>>> {
-        self.clock.set(now_ms);
-        let present: Vec<u64> = clients
-            .iter()
-            .copied()
-            .filter(|&c| self.awareness.state::<serde_json::Value>(yrs::ClientID::new(c)).is_some())
-            .collect();
-        if present.is_empty() {
+        let removed = self.remove_states(clients, now_ms);
+        if removed.is_empty() {
             return Ok(None);
         }
+        self.encode_clients(&removed).map(Some)
+    }
+
+    /// Removes the states of those of `clients` that have one; returns those.
+    fn remove_states(&mut self, clients: &[u64], now_ms: u64) -> Vec<u64> {
+        self.clock.set(now_ms);
+        let present: Vec<u64> =
+            clients.iter().copied().filter(|&client| self.has_state(client)).collect();
         for &client in &present {
             self.awareness.remove_state(yrs::ClientID::new(client));
         }
-        self.encode_clients(&present).map(Some)
+        present
     }
 
     /// Removes remote clients silent for [`PRESENCE_TIMEOUT_MS`]; returns their ids and the
-    /// update announcing it.
+    /// update announcing it. On a server, a silent client that another connection claimed goes
+    /// to that connection instead (its old connection is likely half-open, see [`Ownership`]).
     pub fn expire_silent(&mut self, now_ms: u64) -> Result<Option<(Vec<u64>, Vec<u8>)>> {
         let local = self.client_id();
         let silent: Vec<u64> = self
@@ -349,7 +372,47 @@ impl Presence {
             })
             .map(|(id, _)| id.get())
             .collect();
-        Ok(self.remove_clients(&silent, now_ms)?.map(|update| (silent, update)))
+        let let_go = silent
+            .into_iter()
+            .map(|client| (client, self.ownership.let_go(client, now_ms)))
+            .collect();
+        let (removed, update) = self.hand_over(let_go, now_ms)?;
+        Ok(update.map(|update| (removed, update)))
+    }
+
+    /// Applies what became of clients let go (see [`Ownership`]): the claim's entry of each
+    /// that was handed over, a removal of each other one that has a state. Returns the removed
+    /// clients and the update announcing the changes, if any.
+    fn hand_over(
+        &mut self,
+        let_go: Vec<(u64, Option<AwarenessUpdateEntry>)>,
+        now_ms: u64,
+    ) -> Result<(Vec<u64>, Option<Vec<u8>>)> {
+        let mut handed = HashMap::new();
+        let mut gone = Vec::new();
+        for (client, claim) in let_go {
+            match claim {
+                Some(entry) => {
+                    handed.insert(yrs::ClientID::new(client), entry);
+                }
+                None => gone.push(client),
+            }
+        }
+        let mut changed: Vec<u64> = handed.keys().map(|id| id.get()).collect();
+        if !handed.is_empty() {
+            self.apply_decoded(AwarenessUpdate { clients: handed }, now_ms)?;
+        }
+        let gone = self.remove_states(&gone, now_ms);
+        changed.extend(&gone);
+        changed.sort_unstable();
+        if changed.is_empty() {
+            return Ok((gone, None));
+        }
+        Ok((gone, Some(self.encode_clients(&changed)?)))
+    }
+
+    fn has_state(&self, client: u64) -> bool {
+        self.awareness.state::<serde_json::Value>(yrs::ClientID::new(client)).is_some()
     }
 
     /// Every remote client that has a state, by client id.
@@ -377,6 +440,15 @@ impl Presence {
             .map(|(id, AwarenessUpdateEntry { json, .. })| (id.get(), json.as_ref() != "null"))
             .collect())
     }
+}
+
+/// A state must be JSON (or `null`, a departure): peers parse it.
+fn check_json(entry: &AwarenessUpdateEntry) -> Result<()> {
+    if entry.json.as_ref() != "null" {
+        serde_json::from_str::<serde_json::Value>(&entry.json)
+            .map_err(|e| Error::MalformedAwareness(e.to_string()))?;
+    }
+    Ok(())
 }
 
 #[cfg(test)]

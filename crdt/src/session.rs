@@ -4,7 +4,6 @@
 //! [`Document`] and [`Presence`]; a client keeps one per connection attempt. Both feed it every
 //! frame the peer sends ([`SyncSession::receive`]) and send back what it returns.
 
-use std::collections::BTreeSet;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use crate::delta::Delta;
@@ -117,7 +116,6 @@ pub struct SyncSession {
     synced: bool,
     updates_sent: u64,
     updates_received: u64,
-    peer_clients: BTreeSet<u64>,
     /// This session's number among all sessions of the process: who owns a client's presence
     /// (see [`Presence::apply_owned_update`]).
     owner: u64,
@@ -134,7 +132,6 @@ impl SyncSession {
             synced: false,
             updates_sent: 0,
             updates_received: 0,
-            peer_clients: BTreeSet::new(),
             owner: LAST_OWNER.fetch_add(1, Ordering::Relaxed) + 1,
         }
     }
@@ -222,13 +219,6 @@ impl SyncSession {
                 }
                 Role::Server => {
                     let owned = presence.apply_owned_update(&update, self.owner, now_ms)?;
-                    for (client, present) in owned.clients {
-                        if present {
-                            self.peer_clients.insert(client);
-                        } else {
-                            self.peer_clients.remove(&client);
-                        }
-                    }
                     incoming.refused_presence.extend(owned.refused);
                     if let Some(update) = owned.update {
                         incoming.presence.push((update, owned.change));
@@ -312,11 +302,11 @@ impl SyncSession {
         (Self::update_frame(update), self.updates_sent)
     }
 
-    /// Server: the peer is gone. Its clients' presence is removed (returns the update telling
-    /// the others, if any had a state) and what it owned is free to be claimed again.
+    /// Server: the peer is gone. Its clients go to the connections that claimed them meanwhile
+    /// (reconnects) or are marked gone; returns the update telling the others, if any
+    /// presence changed (see [`Presence::release`]).
     pub fn leave(&self, presence: &mut Presence, now_ms: u64) -> Result<Option<Vec<u8>>> {
-        presence.release(self.owner);
-        presence.remove_clients(&self.peer_clients(), now_ms)
+        presence.release(self.owner, now_ms)
     }
 
     /// An Update frame for `update` (a server relays peers' updates with it).
@@ -353,10 +343,9 @@ impl SyncSession {
         self.synced
     }
 
-    /// Server: the awareness client ids this peer announced and has not withdrawn; announce
-    /// their departure when the connection drops ([`Presence::remove_clients`]).
-    pub fn peer_clients(&self) -> Vec<u64> {
-        self.peer_clients.iter().copied().collect()
+    /// Server: the awareness client ids this peer publishes that have a state, in order.
+    pub fn peer_clients(&self, presence: &Presence) -> Vec<u64> {
+        presence.published_by(self.owner)
     }
 }
 
@@ -463,7 +452,7 @@ mod tests {
         let got = mallory.receive(&announce(7, "mallory", 1), document, presence, 0).unwrap();
         assert_eq!(got.presence.len(), 1);
         assert_eq!(names(presence), [(1, "alice".to_owned()), (7, "mallory".to_owned())]);
-        assert_eq!(mallory.peer_clients(), [7]);
+        assert_eq!(mallory.peer_clients(presence), [7]);
         let got = bob.receive(&announce(5, "bob", 1), document, presence, 0).unwrap();
         assert_eq!(got.presence.len(), 1);
 
@@ -509,7 +498,7 @@ mod tests {
         assert_eq!(client.session.updates_sent(), 1, "the SyncStep2 is update message 1");
         let seqs: Vec<u64> = at_server.iter().filter_map(|i| i.update_seq).collect();
         assert_eq!(seqs, vec![1]);
-        assert_eq!(server.session.peer_clients(), vec![1]);
+        assert_eq!(server.session.peer_clients(&server.presence), vec![1]);
 
         // A live update, then the server's durable confirmation of it.
         let update = client.document.insert(0, "!", 0).unwrap();

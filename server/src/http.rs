@@ -252,7 +252,8 @@ fn websocket(
     };
     let query = parts.uri.query().map(parse_websocket_query).unwrap_or_default();
     let extensions = query.extensions();
-    upgrade_to(app, upgrade, parts, move |socket, app, peer, slot| {
+    let max = app.config.limits.max_message_bytes;
+    upgrade_to(app, upgrade, parts, max, move |socket, app, peer, slot| {
         let request = ConnectRequest { doc: id, token: query.token, extensions, peer };
         connection::serve(socket, app, request, slot)
     })
@@ -267,17 +268,21 @@ async fn multiplexed_route(State(app): State<Arc<App>>, request: Request) -> Res
     };
     let query = parts.uri.query().map(parse_websocket_query).unwrap_or_default();
     let extensions = query.extensions();
-    upgrade_to(app, upgrade, &parts, move |socket, app, peer, slot| {
+    // Room for the header too: a document's largest frame passes as it would on its own socket.
+    let max = app.config.limits.max_message_bytes + multiplex::HEADER_BYTES;
+    upgrade_to(app, upgrade, &parts, max, move |socket, app, peer, slot| {
         let request = MuxRequest { token: query.token, extensions, peer };
         multiplex::serve(socket, app, request, slot)
     })
 }
 
-/// Takes the socket's connection slot and upgrades it to a websocket that `serve` serves.
+/// Takes the socket's connection slot and upgrades it to a websocket that `serve` serves and
+/// that takes messages of up to `max_message_bytes`.
 fn upgrade_to<Serve, Serving>(
     app: Arc<App>,
     upgrade: WebSocketUpgrade,
     parts: &axum::http::request::Parts,
+    max_message_bytes: usize,
     serve: Serve,
 ) -> Response
 where
@@ -302,11 +307,10 @@ where
         .extensions
         .get::<ConnectInfo<SocketAddr>>()
         .map(|info| Peer::identify(info.0, &parts.headers, trust));
-    let max = app.config.limits.max_message_bytes;
     let tracker = app.tracker.clone();
     upgrade
-        .max_message_size(max)
-        .max_frame_size(max)
+        .max_message_size(max_message_bytes)
+        .max_frame_size(max_message_bytes)
         .read_buffer_size(READ_BUFFER_BYTES)
         .write_buffer_size(WRITE_BUFFER_BYTES)
         .on_upgrade(move |socket| async move {

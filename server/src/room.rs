@@ -87,7 +87,7 @@ impl Member {
             return Some(author.clone());
         }
         let peers = presence.peers();
-        self.session.peer_clients().iter().find_map(|client| {
+        self.session.peer_clients(presence).iter().find_map(|client| {
             let user = peers.get(client)?.state.user.as_ref()?;
             (!user.name.is_empty()).then(|| user.name.clone())
         })
@@ -1040,7 +1040,9 @@ impl Replicas for Rooms {
 
 #[cfg(test)]
 mod tests {
-    use tandem_crdt::{Extensions, Message, PeerAccess, PresenceState, UserInfo};
+    use tandem_crdt::{
+        Extensions, Message, PRESENCE_TIMEOUT_MS, PeerAccess, PresenceState, UserInfo,
+    };
 
     use super::*;
     use crate::outbox::OutboxReceiver;
@@ -1165,6 +1167,95 @@ mod tests {
         std::iter::from_fn(|| rx.try_recv())
             .flat_map(|frame| Message::decode_frame(&frame).unwrap())
             .collect()
+    }
+
+    /// Who a client sees after applying, in order, the awareness frames `rx` received.
+    fn seen(rx: &mut OutboxReceiver, view: &mut Presence) -> Vec<(u64, String)> {
+        for message in drain(rx) {
+            if let Message::Awareness { update } = message {
+                view.apply_update(&update, 0).unwrap();
+            }
+        }
+        let peers = view.peers().into_values();
+        peers.map(|p| (p.client_id, p.state.user.map(|u| u.name).unwrap_or_default())).collect()
+    }
+
+    /// A room in which connection 2 announced the page client 77 ("ada") at 1 s, its clock then
+    /// raised as a reconnect raises it (`Client::connect`), while connection 1 watches.
+    struct PageAnnounced {
+        _dir: tempfile::TempDir,
+        lease: RoomLease,
+        watcher: OutboxReceiver,
+        view: Presence,
+        page: Presence,
+        state: PresenceState,
+    }
+
+    impl PageAnnounced {
+        async fn new() -> Self {
+            let dir = tempfile::tempdir().unwrap();
+            let lease = rooms(dir.path()).await.acquire("doc").await.unwrap();
+            let room = lease.room();
+            let (mut watcher, mut view) = (member(room, 1), Presence::new(1));
+            let _old = member(room, 2);
+            let user = UserInfo { name: "ada".into(), color: "#000000".into(), color_light: None };
+            let state = PresenceState { user: Some(user), cursor: None };
+            let mut page = Presence::new(77);
+            let joined = page.set_local_state(&state, 1_000).unwrap();
+            room.receive(2, &SyncSession::awareness_frame(&joined), 1_000).unwrap();
+            assert_eq!(seen(&mut watcher, &mut view), [(77, "ada".to_owned())]);
+            page.outrun_removal();
+            Self { _dir: dir, lease, watcher, view, page, state }
+        }
+
+        /// Who the watcher sees now.
+        fn seen(&mut self) -> Vec<(u64, String)> {
+            seen(&mut self.watcher, &mut self.view)
+        }
+
+        /// The page announces itself on `connection` at `now_ms`.
+        fn announce(&mut self, connection: u64, now_ms: u64) {
+            let update = self.page.set_local_state(&self.state, now_ms).unwrap();
+            let frame = SyncSession::awareness_frame(&update);
+            self.lease.room().receive(connection, &frame, now_ms).unwrap();
+        }
+
+        fn close(&self, connection: u64, now_ms: u64) {
+            let room = self.lease.room();
+            room.remove_member(&mut lock(&room.state), connection, now_ms, Instant::now());
+        }
+    }
+
+    /// A page's socket drops and the page reconnects and announces itself before the server has
+    /// read the old socket's end: that announcement is refused (the old connection owns the
+    /// client), but when the old connection leaves, the others see the page, not its departure.
+    #[tokio::test]
+    async fn a_client_that_reconnects_before_its_old_connection_leaves_stays_visible() {
+        let mut page = PageAnnounced::new().await;
+        let _new = member(page.lease.room(), 3);
+        page.announce(3, 2_000);
+        page.close(2, 2_500);
+        assert_eq!(page.seen(), [(77, "ada".to_owned())], "the page is seen");
+        // The new connection owns the client now: its close announces the departure.
+        page.close(3, 3_000);
+        assert_eq!(page.seen(), []);
+    }
+
+    /// A page reconnected while its old connection stays half-open (closed only by the idle
+    /// timeout): when the server expires the old connection's silent presence, the page's
+    /// refused announcement on its new connection takes over, so it is seen at once and its
+    /// renewals are taken, and the old connection's close later changes nothing.
+    #[tokio::test]
+    async fn a_client_whose_old_connection_hangs_is_seen_again_when_that_one_expires() {
+        let mut page = PageAnnounced::new().await;
+        let _new = member(page.lease.room(), 3);
+        page.announce(3, 16_000);
+        page.lease.room().maintain(1_000 + PRESENCE_TIMEOUT_MS);
+        assert_eq!(page.seen(), [(77, "ada".to_owned())], "handed over");
+        page.announce(3, 50_000);
+        page.lease.room().maintain(31_000 + PRESENCE_TIMEOUT_MS);
+        page.close(2, 61_000);
+        assert_eq!(page.seen(), [(77, "ada".to_owned())], "renewed, not expired");
     }
 
     #[tokio::test]

@@ -17,6 +17,7 @@ use tokio::time::Instant;
 
 use crate::app::App;
 use crate::auth::{Access, AuthError};
+use crate::config::Limits;
 use crate::cpu_budget::{CpuBudget, MAX_FRAMES_IN_FLIGHT};
 use crate::metrics::Rejection;
 use crate::outbox::{CloseReason, Outbox, code};
@@ -109,8 +110,7 @@ pub(crate) async fn run(
             None => std::future::pending().await,
         }
     };
-    let mut rate =
-        RateLimit::new(limits.rate_messages, limits.rate_bytes, limits.max_message_bytes);
+    let mut rate = RateLimit::of(limits);
     // Frames queued for the room and not handled yet (handled off the runtime, see
     // `crate::executor`); weighed by their cost, see `crate::cpu_budget`.
     let in_flight = Arc::new(Semaphore::new(MAX_FRAMES_IN_FLIGHT as usize));
@@ -184,12 +184,17 @@ fn token_expired(app: &App, outbox: &Outbox) -> CloseReason {
 
 /// Token buckets on messages and bytes: a client may burst ten seconds' worth, then is slowed
 /// to the sustained rate by reading its socket less often (TCP pushes back on it).
-struct RateLimit {
+pub(crate) struct RateLimit {
     messages: TokenBucket,
     bytes: TokenBucket,
 }
 
 impl RateLimit {
+    /// The rate limit of one connection.
+    pub(crate) fn of(limits: &Limits) -> Self {
+        Self::new(limits.rate_messages, limits.rate_bytes, limits.max_message_bytes)
+    }
+
     fn new(messages_per_sec: u32, bytes_per_sec: u64, max_message_bytes: usize) -> Self {
         let messages = f64::from(messages_per_sec.max(1));
         let bytes = (bytes_per_sec.max(1)) as f64;
@@ -201,7 +206,7 @@ impl RateLimit {
     }
 
     /// Takes one message of `len` bytes; returns how long to wait before handling it.
-    fn take(&mut self, len: usize, now: Instant) -> Duration {
+    pub(crate) fn take(&mut self, len: usize, now: Instant) -> Duration {
         self.messages.take(1.0, now).max(self.bytes.take(len as f64, now))
     }
 }

@@ -17,19 +17,48 @@ fn mux_url(server: &InProcess, token: Option<&str>) -> String {
     }
 }
 
+/// A durable multiplexed client without a token that opened `docs` and synced them.
+async fn synced(server: &InProcess, docs: &[&str]) -> MuxTestClient {
+    let mut mux = MuxTestClient::connect(&mux_url(server, None), true).await.unwrap();
+    for doc in docs {
+        mux.open(doc).await.unwrap();
+    }
+    for doc in docs {
+        mux.wait_synced(doc).await.unwrap();
+    }
+    mux
+}
+
+/// A server with an auth key, and a token of it for every document under `team/` that expires
+/// at `expires_at` (unix seconds).
+async fn team_server(dir: &std::path::Path, expires_at: Option<u64>) -> (InProcess, String) {
+    let key = AuthKey::new(b"mux");
+    let mut config = sqlite_config(dir);
+    config.auth_key = Some(key.clone());
+    let server = InProcess::start(config).await;
+    let grant = Grant {
+        doc: "team/".into(),
+        prefix: true,
+        access: Access::ReadWrite,
+        expires_at,
+        name: None,
+    };
+    (server, key.mint(&grant))
+}
+
 async fn metrics(server: &InProcess) -> String {
     server.get("/metrics").await.1
 }
 
-/// Waits until the metric `name` reads `value`.
-async fn wait_metric(server: &InProcess, name: &str, value: f64) {
+/// Waits until the metric `name` reads a value that is `good`.
+async fn wait_metric(server: &InProcess, name: &str, good: impl Fn(f64) -> bool) {
     for _ in 0..200 {
-        if metric(&metrics(server).await, name) == value {
+        if good(metric(&metrics(server).await, name)) {
             return;
         }
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
-    panic!("{name} never reached {value}:\n{}", metrics(server).await);
+    panic!("{name} never reached the value awaited:\n{}", metrics(server).await);
 }
 
 #[tokio::test]
@@ -37,13 +66,7 @@ async fn three_documents_share_one_socket_and_meet_their_own_clients() {
     let dir = tempfile::tempdir().unwrap();
     let server = InProcess::start(sqlite_config(dir.path())).await;
     let docs = ["team/a.md", "team/src/b.rs", "notes"];
-    let mut mux = MuxTestClient::connect(&mux_url(&server, None), true).await.unwrap();
-    for doc in docs {
-        mux.open(doc).await.unwrap();
-    }
-    for doc in docs {
-        mux.wait_synced(doc).await.unwrap();
-    }
+    let mut mux = synced(&server, &docs).await;
     assert_eq!(mux.hello, Some(MUX_VERSION));
     for doc in docs {
         mux.append(doc, &format!("in {doc}")).await.unwrap();
@@ -83,18 +106,7 @@ async fn three_documents_share_one_socket_and_meet_their_own_clients() {
 #[tokio::test]
 async fn a_prefix_token_opens_its_documents_and_the_others_are_refused_alone() {
     let dir = tempfile::tempdir().unwrap();
-    let key = AuthKey::new(b"mux");
-    let mut config = sqlite_config(dir.path());
-    config.auth_key = Some(key.clone());
-    let server = InProcess::start(config).await;
-    let grant = Grant {
-        doc: "team/".into(),
-        prefix: true,
-        access: Access::ReadWrite,
-        expires_at: None,
-        name: None,
-    };
-    let token = key.mint(&grant);
+    let (server, token) = team_server(dir.path(), None).await;
     let mut mux = MuxTestClient::connect(&mux_url(&server, Some(&token)), true).await.unwrap();
     mux.open("team/a").await.unwrap();
     mux.open("elsewhere/b").await.unwrap();
@@ -129,12 +141,8 @@ async fn a_prefix_token_opens_its_documents_and_the_others_are_refused_alone() {
 async fn a_malformed_message_closes_only_its_own_socket() {
     let dir = tempfile::tempdir().unwrap();
     let server = InProcess::start(sqlite_config(dir.path())).await;
-    let mut other = MuxTestClient::connect(&mux_url(&server, None), true).await.unwrap();
-    other.open("shared").await.unwrap();
-    other.wait_synced("shared").await.unwrap();
-    let mut bad = MuxTestClient::connect(&mux_url(&server, None), true).await.unwrap();
-    bad.open("shared").await.unwrap();
-    bad.wait_synced("shared").await.unwrap();
+    let mut other = synced(&server, &["shared"]).await;
+    let mut bad = synced(&server, &["shared"]).await;
     bad.append("shared", "before").await.unwrap();
     bad.wait_durable("shared").await.unwrap();
 
@@ -152,7 +160,7 @@ async fn a_malformed_message_closes_only_its_own_socket() {
     other.wait_durable("shared").await.unwrap();
     assert_eq!(other.closed(), None);
     assert_eq!(server.get("/api/docs/shared/text").await, (200, "before after".into()));
-    wait_metric(&server, "tandem_mux_documents", 1.0).await;
+    wait_metric(&server, "tandem_mux_documents", |v| v == 1.0).await;
     let text = metrics(&server).await;
     assert_eq!(metric(&text, "tandem_rejected_total{reason=\"malformed\"}"), 1.0, "{text}");
     server.stop().await.unwrap();
@@ -179,7 +187,7 @@ async fn documents_past_the_limit_are_refused_until_one_closes() {
     assert_eq!(metric(&text, "tandem_rejected_total{reason=\"document_limit\"}"), 1.0);
 
     mux.close_doc("a").await.unwrap();
-    wait_metric(&server, "tandem_mux_documents", 1.0).await;
+    wait_metric(&server, "tandem_mux_documents", |v| v == 1.0).await;
     mux.open("c").await.unwrap();
     mux.wait_synced("c").await.unwrap();
     mux.append("c", "c").await.unwrap();
@@ -194,10 +202,7 @@ async fn documents_past_the_limit_are_refused_until_one_closes() {
 async fn closing_a_document_removes_its_presence_and_reopening_starts_afresh() {
     let dir = tempfile::tempdir().unwrap();
     let server = InProcess::start(sqlite_config(dir.path())).await;
-    let mut mux = MuxTestClient::connect(&mux_url(&server, None), true).await.unwrap();
-    mux.open("d").await.unwrap();
-    mux.open("e").await.unwrap();
-    mux.wait_synced("d").await.unwrap();
+    let mut mux = synced(&server, &["d", "e"]).await;
     mux.set_presence("d", "muxed").await.unwrap();
     mux.append("d", "kept").await.unwrap();
     mux.wait_durable("d").await.unwrap();
@@ -207,7 +212,7 @@ async fn closing_a_document_removes_its_presence_and_reopening_starts_afresh() {
 
     mux.close_doc("d").await.unwrap();
     watcher.wait_until("muxed gone", |c| c.peer_names().is_empty()).await.unwrap();
-    wait_metric(&server, "tandem_mux_documents", 1.0).await;
+    wait_metric(&server, "tandem_mux_documents", |v| v == 1.0).await;
     // No close comes back for a document the client closed; the other one stays open.
     mux.wait_synced("e").await.unwrap();
     assert_eq!(mux.doc_closed("d"), None);
@@ -225,7 +230,95 @@ async fn closing_a_document_removes_its_presence_and_reopening_starts_afresh() {
     watcher.wait_until("again present", |c| c.peer_names() == ["again"]).await.unwrap();
     drop(mux);
     watcher.wait_until("again gone", |c| c.peer_names().is_empty()).await.unwrap();
-    wait_metric(&server, "tandem_mux_documents", 0.0).await;
-    wait_metric(&server, "tandem_connections", 1.0).await;
+    wait_metric(&server, "tandem_mux_documents", |v| v == 0.0).await;
+    wait_metric(&server, "tandem_connections", |v| v == 1.0).await;
+    server.stop().await.unwrap();
+}
+
+#[tokio::test]
+async fn a_documents_largest_frame_fits_the_multiplexed_socket() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut config = sqlite_config(dir.path());
+    let max = 64 * 1024;
+    config.limits.max_message_bytes = max;
+    let server = InProcess::start(config).await;
+    let longest = "x".repeat(tandem_crdt::MAX_DOC_ID_BYTES);
+    let mut mux = synced(&server, &[&longest, "other"]).await;
+    // As large as a document's own socket takes (and not a y-protocol message): the session
+    // refuses it, the socket stays.
+    mux.send_frames(&longest, vec![vec![0xff; max]]).await.unwrap();
+    let (code, reason) = mux.wait_doc_closed(&longest).await.unwrap();
+    assert_eq!(code, 1007, "{reason}");
+    mux.append("other", "still open").await.unwrap();
+    mux.wait_durable("other").await.unwrap();
+    assert_eq!(mux.closed(), None);
+    server.stop().await.unwrap();
+}
+
+#[tokio::test]
+async fn each_document_ends_when_the_token_expires() {
+    let dir = tempfile::tempdir().unwrap();
+    let (server, token) = team_server(dir.path(), Some(tandem_e2e::now_ms() / 1000 + 2)).await;
+    let mut mux = MuxTestClient::connect(&mux_url(&server, Some(&token)), true).await.unwrap();
+    for doc in ["team/a", "team/b"] {
+        mux.open(doc).await.unwrap();
+        mux.wait_synced(doc).await.unwrap();
+    }
+    for doc in ["team/a", "team/b"] {
+        let (code, reason) = mux.wait_doc_closed(doc).await.unwrap();
+        assert_eq!(code, 1008, "{reason}");
+        assert!(reason.contains("expired"), "{reason}");
+        assert!(mux.docs[doc].auth_denied.is_some());
+    }
+    // The socket stays for documents a renewed token would open (a new socket).
+    assert_eq!(mux.closed(), None);
+    server.stop().await.unwrap();
+}
+
+/// A client may open a document again right after closing it: the new session's frames come
+/// after the old one's, and no close is sent for either.
+#[tokio::test]
+async fn a_document_reopened_at_once_gets_a_fresh_session() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = InProcess::start(sqlite_config(dir.path())).await;
+    let mut mux = synced(&server, &["r"]).await;
+    mux.append("r", "one").await.unwrap();
+    for round in 0..5 {
+        mux.close_doc("r").await.unwrap();
+        mux.open("r").await.unwrap();
+        mux.wait_synced("r").await.unwrap();
+        mux.append("r", &format!(" {round}")).await.unwrap();
+        mux.wait_durable("r").await.unwrap();
+        assert_eq!(mux.doc_closed("r"), None, "round {round}");
+    }
+    assert_eq!(server.get("/api/docs/r/text").await, (200, "one 0 1 2 3 4".into()));
+    wait_metric(&server, "tandem_mux_documents", |v| v == 1.0).await;
+    server.stop().await.unwrap();
+}
+
+/// Many documents send no faster than one connection may: the socket has a connection's rate
+/// limit (each document's own never binds first).
+#[tokio::test]
+async fn the_socket_has_one_connections_rate_limit() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut config = sqlite_config(dir.path());
+    config.limits.max_message_bytes = 4096;
+    // Bursts of 100 KB: each document sends less than that, the three together more.
+    config.limits.rate_bytes = 10_000;
+    let server = InProcess::start(config).await;
+    let docs = ["a", "b", "c"];
+    let mut mux = synced(&server, &docs).await;
+    let chunk = "x".repeat(3000);
+    for _ in 0..14 {
+        for doc in docs {
+            mux.append(doc, &chunk).await.unwrap();
+        }
+    }
+    wait_metric(&server, "tandem_rate_limited_total", |v| v >= 1.0).await;
+    // Slowed down, not dropped.
+    for doc in docs {
+        mux.wait_durable(doc).await.unwrap();
+        assert_eq!(mux.text(doc).len(), 14 * 3000);
+    }
     server.stop().await.unwrap();
 }

@@ -4,6 +4,7 @@ import fs from "node:fs";
 import { createRequire } from "node:module";
 import os from "node:os";
 import path from "node:path";
+import readline from "node:readline";
 import { chromium } from "playwright-core";
 
 const AXE = createRequire(import.meta.url).resolve("axe-core/axe.min.js");
@@ -53,6 +54,45 @@ export async function launch(options = {}) {
 /** One JSON line on stdout: how the Rust test learns what happened. */
 export function report(event, fields = {}) {
   process.stdout.write(`${JSON.stringify({ event, ...fields })}\n`);
+}
+
+/** Words the Rust test said on stdin (`Scenario::say`), and whether it closed stdin. */
+const said = { words: new Set(), ended: false, changed: () => {} };
+let listening = false;
+
+/**
+ * Waits until the Rust test says `word` (a line on stdin, `Scenario::say`): a scenario waits
+ * for it before doing what would change what the test is still checking, such as closing the
+ * pages whose presence the test reads. One wait at a time; fails if stdin ends first or after
+ * `timeout` ms.
+ */
+export function heard(word, timeout = 60_000) {
+  if (!listening) {
+    listening = true;
+    const lines = readline.createInterface({ input: process.stdin });
+    lines.on("line", (line) => {
+      said.words.add(line.trim());
+      said.changed();
+    });
+    lines.on("close", () => {
+      said.ended = true;
+      said.changed();
+    });
+  }
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => settle(new Error(`the test did not say ${JSON.stringify(word)} within ${timeout} ms`)), timeout);
+    const settle = (error) => {
+      clearTimeout(timer);
+      said.changed = () => {};
+      if (error) reject(error);
+      else resolve();
+    };
+    said.changed = () => {
+      if (said.words.has(word)) settle();
+      else if (said.ended) settle(new Error(`stdin ended before the test said ${JSON.stringify(word)}`));
+    };
+    said.changed();
+  });
 }
 
 /** Waits until `predicate` (run in the page) is truthy; fails with `what` after `timeout` ms. */

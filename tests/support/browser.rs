@@ -1,5 +1,7 @@
 //! Browser scenarios for the end-to-end tests: headless Debian Chromium driven by playwright-core
-//! from `tests/browser/run.mjs`, which reports what happens as JSON lines on stdout.
+//! from `tests/browser/run.mjs`, which reports what happens as JSON lines on stdout and waits
+//! for the test's word on stdin where the test must act before the pages go on
+//! ([`Scenario::say`]).
 //!
 //! Included by the `web_*` tests with `#[path]`; it builds on the shared helpers of `tandem_e2e`.
 
@@ -12,8 +14,8 @@ use std::time::Duration;
 use anyhow::{Context, bail};
 use serde_json::Value;
 use tandem_e2e::{ServerOptions, TestServer, repo_root, require_or_skip};
-use tokio::io::AsyncReadExt;
-use tokio::process::{Child, Command};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::process::{Child, ChildStdin, Command};
 use tokio::sync::mpsc;
 
 /// How long a whole browser scenario may take on a slow, shared 2-core machine.
@@ -96,7 +98,7 @@ impl BrowserTools {
             .args(["--base", base, "--doc", doc])
             .args(args)
             .current_dir(&self.runner_dir)
-            .stdin(Stdio::null())
+            .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
             .kill_on_drop(true)
@@ -104,7 +106,8 @@ impl BrowserTools {
             .context("starting node run.mjs")?;
         let stdout = child.stdout.take().context("no stdout")?;
         let events = tandem_e2e::json_lines(stdout, "run.mjs");
-        Ok(Scenario { child, events })
+        let stdin = child.stdin.take();
+        Ok(Scenario { child, events, stdin })
     }
 }
 
@@ -113,6 +116,7 @@ impl BrowserTools {
 pub struct Scenario {
     child: Child,
     events: mpsc::UnboundedReceiver<Value>,
+    stdin: Option<ChildStdin>,
 }
 
 impl Scenario {
@@ -135,6 +139,17 @@ impl Scenario {
         }
     }
 
+    /// Tells the scenario `word` (one line on its stdin), which it waits for with `heard` in
+    /// browser.mjs: the scenario's events only say what happened, so a scenario must not go on
+    /// to something that changes what the test is still checking (closing the pages) before
+    /// the test says so.
+    pub async fn say(&mut self, word: &str) -> anyhow::Result<()> {
+        let stdin = self.stdin.as_mut().context("the scenario's stdin is closed")?;
+        stdin.write_all(format!("{word}\n").as_bytes()).await.context("telling the scenario")?;
+        stdin.flush().await.context("telling the scenario")?;
+        Ok(())
+    }
+
     /// Waits for the event named `name`; fails after [`SCENARIO_TIMEOUT`].
     pub async fn expect(&mut self, name: &str) -> anyhow::Result<Value> {
         let deadline = tokio::time::Instant::now() + SCENARIO_TIMEOUT;
@@ -151,6 +166,8 @@ impl Scenario {
 
     /// Waits for the scenario to exit successfully.
     pub async fn finish(mut self) -> anyhow::Result<()> {
+        // End of input: a scenario still waiting for a word fails instead of hanging.
+        drop(self.stdin.take());
         let status = tokio::time::timeout(SCENARIO_TIMEOUT, self.child.wait())
             .await
             .context("browser scenario did not exit")??;

@@ -7,6 +7,7 @@
 //! - [`SharedHistory`]: the editor's history in collaborative mode (undo comes from the CRDT).
 //! - [`OfflineStore`]: the document and every unconfirmed local update on disk.
 //! - [`NetHandle`]: a background websocket with reconnection, backoff and jitter.
+//! - [`Multiplexer`]: one websocket for many documents' [`NetHandle`]s (a workspace's files).
 //! - [`SharedDoc`]: all of the above for one document; the front end ([`crate::app::App`]) holds
 //!   one for a shared document and feeds it network events.
 //! - [`HistoryClient`]: the document's version history on tandem-server (REST).
@@ -37,6 +38,7 @@
 mod commands;
 mod history;
 mod identity;
+mod mux;
 mod net;
 mod session;
 mod shared;
@@ -49,6 +51,7 @@ mod tests;
 pub use commands::commands;
 pub use history::{ChangeTracking, SharedHistory};
 pub use identity::{Target, name_colour, user_color, user_name};
+pub use mux::{Endpoint, Multiplexer};
 pub use net::{NetEvent, NetHandle, backoff};
 pub use session::{Collab, Connection, Frames, PRESENCE_RENEW_MS, PeerView, Received};
 pub use shared::{AppOptions, SharedDoc, now_ms};

@@ -12,6 +12,7 @@
 //! (a certificate, say) are retried only every [`SLOW_RETRY`], and a refused request is not
 //! retried at all.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use futures_util::{SinkExt, StreamExt};
@@ -20,6 +21,8 @@ use tokio::sync::mpsc;
 use tokio_tungstenite::tungstenite::Message as WsMessage;
 use tokio_tungstenite::tungstenite::protocol::CloseFrame;
 use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
+
+use super::mux::MuxCommand;
 
 /// First retry delay after a failed or dropped connection.
 const BACKOFF_START: Duration = Duration::from_millis(250);
@@ -61,7 +64,8 @@ pub enum NetEvent {
     },
 }
 
-enum Command {
+/// What a document's handle asks of its own connection's task.
+pub(super) enum Command {
     Send {
         epoch: u64,
         frame: Vec<u8>,
@@ -74,14 +78,23 @@ enum Command {
     Close,
 }
 
-/// Read and write buffers of a connection: frames are small keystrokes, and a workspace keeps a
-/// connection per file, so tungstenite's 128 KiB defaults would cost megabytes per hundred files.
+/// Read and write buffers of a connection: frames are small keystrokes, and a workspace that
+/// falls back to a connection per file would pay tungstenite's 128 KiB defaults per file.
 const SOCKET_BUFFER_BYTES: usize = 8 << 10;
 
-/// The editor's handle on the network thread; dropping it closes the connection.
+/// One document's connection, as the editor or a workspace replica holds it; dropping it closes
+/// the connection (or leaves the document on a shared one).
 pub struct NetHandle {
-    commands: mpsc::UnboundedSender<Command>,
-    thread: Option<std::thread::JoinHandle<()>>,
+    transport: Transport,
+}
+
+/// How a [`NetHandle`]'s document reaches the server.
+enum Transport {
+    /// A websocket of its own, served by a thread (joined on drop) or, after a multiplexed
+    /// connection fell back, by a task.
+    Own { commands: mpsc::UnboundedSender<Command>, thread: Option<std::thread::JoinHandle<()>> },
+    /// A document on a [`Multiplexer`](super::mux::Multiplexer)'s websocket.
+    Shared { doc: Arc<str>, commands: mpsc::UnboundedSender<MuxCommand> },
 }
 
 impl NetHandle {
@@ -96,42 +109,56 @@ impl NetHandle {
         let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
         let thread = std::thread::Builder::new()
             .name("tandem-net".into())
-            .spawn(move || runtime.block_on(run(url, connector, receiver, on_event)))?;
-        Ok(Self { commands, thread: Some(thread) })
+            .spawn(move || runtime.block_on(run(url, connector, receiver, on_event, 0)))?;
+        Ok(Self { transport: Transport::Own { commands, thread: Some(thread) } })
     }
 
-    /// Starts connecting to `url` with `connector` as a task on `runtime` (many connections share one thread, as a
-    /// workspace's files do); every event goes to `on_event`, on the runtime's thread.
-    pub fn spawn_in(
-        runtime: &tokio::runtime::Handle,
-        url: String,
-        connector: Connector,
-        on_event: impl Fn(NetEvent) + Send + Sync + 'static,
-    ) -> Self {
-        let (commands, receiver) = mpsc::unbounded_channel();
-        runtime.spawn(run(url, connector, receiver, on_event));
-        Self { commands, thread: None }
+    /// The handle of `doc` on a multiplexed connection whose task reads `commands`.
+    pub(super) fn shared(doc: Arc<str>, commands: mpsc::UnboundedSender<MuxCommand>) -> Self {
+        Self { transport: Transport::Shared { doc, commands } }
     }
 
     /// Sends `frame` on connection `epoch`; dropped if that connection is gone.
     pub fn send(&self, epoch: u64, frame: Vec<u8>) {
-        // The thread only stops when this handle drops, so a failed send means it is exiting.
-        let _ = self.commands.send(Command::Send { epoch, frame });
+        // The task only stops when this handle drops, so a failed send means it is exiting.
+        match &self.transport {
+            Transport::Own { commands, .. } => {
+                let _ = commands.send(Command::Send { epoch, frame });
+            }
+            Transport::Shared { doc, commands } => {
+                let _ = commands.send(MuxCommand::Send { doc: doc.clone(), epoch, frame });
+            }
+        }
     }
 
     /// Closes connection `epoch` (say, after a malformed frame, when the sync session's state is
     /// unknown) and reconnects with backoff; a [`NetEvent::Disconnected`] follows. Consecutive
     /// resets lengthen the backoff, so a server that keeps sending bad frames is not hammered.
+    /// On a multiplexed connection only this document's session closes; the others keep it.
     pub fn reset(&self, epoch: u64, reason: String) {
-        let _ = self.commands.send(Command::Reset { epoch, reason });
+        match &self.transport {
+            Transport::Own { commands, .. } => {
+                let _ = commands.send(Command::Reset { epoch, reason });
+            }
+            Transport::Shared { doc, commands } => {
+                let _ = commands.send(MuxCommand::Reset { doc: doc.clone(), epoch, reason });
+            }
+        }
     }
 }
 
 impl Drop for NetHandle {
     fn drop(&mut self) {
-        let _ = self.commands.send(Command::Close);
-        if let Some(thread) = self.thread.take() {
-            let _ = thread.join();
+        match &mut self.transport {
+            Transport::Own { commands, thread } => {
+                let _ = commands.send(Command::Close);
+                if let Some(thread) = thread.take() {
+                    let _ = thread.join();
+                }
+            }
+            Transport::Shared { doc, commands } => {
+                let _ = commands.send(MuxCommand::Close { doc: doc.clone() });
+            }
         }
     }
 }
@@ -146,13 +173,17 @@ enum Ended {
     Reset(Problem),
 }
 
-async fn run(
+/// Keeps one document's websocket to `url` open until the handle closes; epochs follow
+/// `last_epoch` (a multiplexed connection that falls back hands over the last one it gave, so a
+/// stale frame never matches a new connection).
+pub(super) async fn run(
     url: String,
     connector: Connector,
     mut commands: mpsc::UnboundedReceiver<Command>,
     on_event: impl Fn(NetEvent),
+    last_epoch: u64,
 ) {
-    let mut epoch = 0;
+    let mut epoch = last_epoch;
     let mut attempt = 0;
     // Connections dropped in a row for bad frames: they connect fine, so `attempt` alone would
     // reconnect at the shortest delay forever.
@@ -203,7 +234,8 @@ async fn run(
     }
 }
 
-fn socket_config() -> tokio_tungstenite::tungstenite::protocol::WebSocketConfig {
+/// Small socket buffers (see [`SOCKET_BUFFER_BYTES`]).
+pub(super) fn socket_config() -> tokio_tungstenite::tungstenite::protocol::WebSocketConfig {
     tokio_tungstenite::tungstenite::protocol::WebSocketConfig::default()
         .read_buffer_size(SOCKET_BUFFER_BYTES)
         .write_buffer_size(SOCKET_BUFFER_BYTES)
@@ -245,18 +277,21 @@ async fn pump(
                 Some(Ok(WsMessage::Binary(bytes))) => {
                     on_event(NetEvent::Frame { epoch, bytes: bytes.to_vec() });
                 }
-                Some(Ok(WsMessage::Close(frame))) => {
-                    let (code, reason) = frame
-                        .map(|f| (u16::from(f.code), f.reason.to_string()))
-                        .unwrap_or((u16::from(CloseCode::Normal), String::new()));
-                    return Ended::Failed(Problem::from_close(code, &reason));
-                }
+                Some(Ok(WsMessage::Close(frame))) => return Ended::Failed(close_problem(frame)),
                 Some(Ok(_)) => {}
                 Some(Err(e)) => return lost(e.to_string()),
                 None => return lost("connection closed".into()),
             },
         }
     }
+}
+
+/// What the server's close frame means (none: a normal close).
+pub(super) fn close_problem(frame: Option<CloseFrame>) -> Problem {
+    let (code, reason) = frame
+        .map(|f| (u16::from(f.code), f.reason.to_string()))
+        .unwrap_or((u16::from(CloseCode::Normal), String::new()));
+    Problem::from_close(code, &reason)
 }
 
 /// Sleeps for `delay` unless the editor closes first; returns whether it did.

@@ -3,13 +3,15 @@
 //!
 //! A workspace of 2,000 files would otherwise hold 2,000 websockets. Here the socket counts
 //! once against the connection limit, and each document it names gets a session of its own,
-//! run by the same code as a document's own websocket ([`crate::session`]): access, rate limit,
-//! CPU budget, token expiry, storage back-pressure and durability numbering are per document.
+//! run by the same code as a document's own websocket ([`crate::session`]): access, CPU budget,
+//! token expiry, storage back-pressure and durability numbering are per document (and so is a
+//! rate limit, under the socket's).
 //!
 //! This module only pumps bytes:
 //! - the reader decodes each message and hands a frame to its document's session through a
 //!   small bounded queue (a session slowed by its limits slows the socket's reading, as a
-//!   document's own socket would be read more slowly);
+//!   document's own socket would be read more slowly); the socket has a connection's rate
+//!   limit, so many documents send no faster than one;
 //! - each session has its own [`Outbox`] (per-document queue limits: a document that falls
 //!   behind is closed alone with 1013); a forwarder moves its frames, with the document's
 //!   header, into the socket's one queue, which [`send_loop`] writes with pings and batching;
@@ -28,7 +30,7 @@ use axum::extract::ws::WebSocket;
 use futures_util::StreamExt;
 use futures_util::stream::SplitStream;
 use tandem_crdt::mux::{MUX_VERSION, MuxMessage, encode_frame};
-use tandem_crdt::{Extensions, validate_doc_id};
+use tandem_crdt::{Extensions, MAX_DOC_ID_BYTES, validate_doc_id};
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 use tokio::time::Instant;
@@ -39,7 +41,7 @@ use crate::connection::{Read, drain_until_close, read_message, send_loop, silent
 use crate::metrics::Rejection;
 use crate::outbox::{CloseReason, Outbox, OutboxReceiver, code};
 use crate::peer::Peer;
-use crate::session::{self, ConnectRequest, Inbound, Input, going_away};
+use crate::session::{self, ConnectRequest, Inbound, Input, RateLimit, going_away};
 use table::SessionTable;
 
 /// Messages waiting to be written into the socket, from every document: past that, the
@@ -48,6 +50,10 @@ const SOCKET_QUEUE: usize = 256;
 /// Frames read for one document and not yet taken by its session: past that, the socket is
 /// read no further until it takes them.
 const DOCUMENT_QUEUE: usize = 16;
+
+/// Bytes a frame's header may add to it (the longest id's length and bytes, the kind): the
+/// socket's message limit is `--max-message-size` plus this.
+pub(crate) const HEADER_BYTES: usize = MAX_DOC_ID_BYTES + 3;
 
 /// What a client asked for when it opened the multiplexed socket: every document it opens
 /// gets the same.
@@ -135,6 +141,7 @@ impl Reader<'_> {
         let app = self.app;
         let idle_timeout = app.config.limits.idle_timeout;
         let idle = tokio::time::sleep(idle_timeout);
+        let mut rate = RateLimit::of(&app.config.limits);
         let shutdown = app.shutdown.cancelled();
         tokio::pin!(idle, shutdown);
         loop {
@@ -153,6 +160,16 @@ impl Reader<'_> {
                 Read::Skip => continue,
                 Read::End(reason) => return reason,
             };
+            // The socket's rate limit is a connection's: each session's own never binds before
+            // it, so many documents send no faster than one would on its own socket.
+            let wait = rate.take(bytes.len(), Instant::now());
+            if !wait.is_zero() {
+                app.metrics.rate_limited.inc();
+                tokio::select! {
+                    _ = &mut shutdown => return going_away(),
+                    _ = tokio::time::sleep(wait) => {}
+                }
+            }
             // Handing a frame on may wait for a session or for the socket's queue: a client
             // that neither reads nor answers pings meanwhile is still silent.
             let handled = tokio::select! {
@@ -224,8 +241,7 @@ impl Reader<'_> {
         let queue = self.queue.clone();
         let ended = self.ended_tx.clone();
         let opened = self.sessions.open(doc, |generation| {
-            let input = DocumentInput { frames, client_left: false };
-            let session = run_document(app.clone(), request, input, queue, (ended, generation));
+            let session = run_document(app.clone(), request, frames, queue, (ended, generation));
             DocumentHandle { input: Some(to_session), task: app.tracker.spawn(session) }
         });
         if opened.is_err() {
@@ -252,6 +268,8 @@ fn close_message(doc: &str, reason: &CloseReason) -> Bytes {
 /// One document's frames as its session reads them.
 struct DocumentInput {
     frames: mpsc::Receiver<Bytes>,
+    /// The session's outbox, closed as soon as the client leaves: it wants nothing more.
+    outbox: Arc<Outbox>,
     /// The client closed the document (or the socket): nothing is sent for it any more.
     client_left: bool,
 }
@@ -262,18 +280,21 @@ impl Inbound for DocumentInput {
             Some(frame) => Input::Frame(frame),
             None => {
                 self.client_left = true;
-                Input::End(CloseReason::new(code::NORMAL, "client left the document"))
+                let reason = CloseReason::new(code::NORMAL, "client left the document");
+                self.outbox.close(reason.clone());
+                Input::End(reason)
             }
         }
     }
 }
 
-/// Runs one document's session and forwards its outbox into the socket's `queue`; then says
-/// why it ended (unless the client left it) and reports its end to the reader.
+/// Runs one document's session and forwards its outbox into the socket's `queue`; then, unless
+/// the client left the document, what the outbox still holds and why the session ended; then
+/// reports its end to the reader.
 async fn run_document(
     app: Arc<App>,
     request: ConnectRequest,
-    mut input: DocumentInput,
+    frames: mpsc::Receiver<Bytes>,
     queue: mpsc::Sender<Bytes>,
     (ended, generation): (mpsc::UnboundedSender<(String, u64)>, u64),
 ) {
@@ -283,20 +304,32 @@ async fn run_document(
     metrics.mux_documents.inc();
     metrics.mux_documents_total.inc();
     let limits = &app.config.limits;
-    let (outbox, frames) =
+    let (outbox, mut outgoing) =
         Outbox::new(limits.max_queued_messages, limits.max_queued_bytes, metrics.clone());
+    let mut input = DocumentInput { frames, outbox: outbox.clone(), client_left: false };
     let session = async {
         let reason = session::run(&app, &request, id, &outbox, &mut input).await;
         outbox.close(reason);
     };
-    tokio::join!(session, forward(&request.doc, frames, &outbox, &queue));
+    let doc = request.doc.as_str();
+    tokio::join!(session, forward(doc, &mut outgoing, &outbox, &queue));
     let reason = outbox.close_reason().unwrap_or_else(|| CloseReason::new(code::NORMAL, ""));
+    // A document dropped for falling behind loses its queue (that is what it fell behind on);
+    // otherwise what was queued before the close still goes out (an auth refusal, the last
+    // durable message), then the close.
     if !input.client_left {
-        let _ = queue.send(close_message(&request.doc, &reason)).await;
+        if reason.code != code::TRY_AGAIN_LATER {
+            while let Some(frame) = outgoing.try_recv() {
+                if queue.send(Bytes::from(encode_frame(doc, &frame))).await.is_err() {
+                    break;
+                }
+            }
+        }
+        let _ = queue.send(close_message(doc, &reason)).await;
     }
     metrics.mux_documents.dec();
     tracing::info!(
-        doc = %request.doc,
+        doc,
         client = id,
         peer = ?request.peer,
         duration_ms = started.elapsed().as_millis() as u64,
@@ -308,11 +341,10 @@ async fn run_document(
 }
 
 /// Moves a document's frames from its outbox into the socket's queue, with the document's
-/// header, until the outbox closes; then what was queued before the close, unless the
-/// document was dropped for falling behind (its queue is what it fell behind on).
+/// header, until the outbox closes.
 async fn forward(
     doc: &str,
-    mut frames: OutboxReceiver,
+    frames: &mut OutboxReceiver,
     outbox: &Outbox,
     queue: &mpsc::Sender<Bytes>,
 ) {
@@ -321,7 +353,7 @@ async fn forward(
     loop {
         let frame = tokio::select! {
             biased;
-            _ = &mut closed => break,
+            _ = &mut closed => return,
             frame = frames.recv() => frame,
         };
         let Some(frame) = frame else { return };
@@ -329,12 +361,16 @@ async fn forward(
             return;
         }
     }
-    if outbox.close_reason().is_some_and(|reason| reason.code == code::TRY_AGAIN_LATER) {
-        return;
-    }
-    while let Some(frame) = frames.try_recv() {
-        if queue.send(Bytes::from(encode_frame(doc, &frame))).await.is_err() {
-            return;
-        }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_header_of_the_longest_id_fits_the_allowance() {
+        let doc = "x".repeat(MAX_DOC_ID_BYTES);
+        let frame = [7u8; 100];
+        assert!(encode_frame(&doc, &frame).len() <= frame.len() + HEADER_BYTES);
     }
 }
