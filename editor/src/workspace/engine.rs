@@ -44,8 +44,15 @@ const SETTLE: Duration = Duration::from_millis(25);
 const MAX_ROUNDS: usize = 64;
 /// Text published here and not yet confirmed durable, at most (bytes): until the server
 /// confirms a file, the engine holds its text four times (the document, the unconfirmed update,
-/// the journal entry, the frame on its way), so a large tree is published in waves.
-const PUBLISH_WINDOW_BYTES: u64 = 8 << 20;
+/// the journal entry, the frame on its way), so a large tree is published in waves. On one
+/// multiplexed socket a wave is a round trip, so small waves cost little time.
+const PUBLISH_WINDOW_BYTES: u64 = 4 << 20;
+/// Frame bytes handled in one batch at most: a batch's updates are held again in the replicas'
+/// journals until the batch ends and stores them, so a download of a large tree goes in batches.
+const BATCH_BYTES: usize = 4 << 20;
+/// Documents opened and not yet synced, at most: each sync brings a whole document, and the
+/// server sends them faster than they are stored, so a download opens documents in waves.
+const OPEN_WINDOW: usize = 64;
 /// Threads appending to offline stores at once (fsyncs overlap in the disk's journal).
 const PERSIST_THREADS: usize = 8;
 
@@ -77,6 +84,16 @@ pub enum Event {
     Fs(notify::Result<notify::Event>),
     /// Stop (a signal, or the caller).
     Stop,
+}
+
+impl Event {
+    /// The bytes of the frame it carries, if any.
+    fn frame_bytes(&self) -> usize {
+        match self {
+            Event::Net(_, NetEvent::Frame { bytes, .. }) => bytes.len(),
+            _ => 0,
+        }
+    }
 }
 
 /// A file on disk as last scanned.
@@ -125,6 +142,8 @@ pub struct Engine {
     in_flight: u64,
     /// A file waits to be published until confirmations make room in the window.
     publish_waiting: bool,
+    /// Documents opened and not synced yet (see [`OPEN_WINDOW`]), as of this round.
+    unsynced: usize,
     fatal: Option<String>,
 }
 
@@ -190,6 +209,7 @@ impl Engine {
             settled_once: false,
             in_flight: 0,
             publish_waiting: false,
+            unsynced: 0,
             fatal: None,
         };
         let net = engine.connect(&manifest_id);
@@ -205,9 +225,10 @@ impl Engine {
     pub fn run(mut self, events: Receiver<Event>) -> anyhow::Result<()> {
         self.cycle();
         'events: while let Ok(event) = events.recv() {
+            let mut batch = event.frame_bytes();
             let mut stop = self.handle(event);
             let settle_until = Instant::now() + SETTLE;
-            loop {
+            while batch < BATCH_BYTES {
                 let next = if self.rescan || !self.pending.is_empty() {
                     let wait = settle_until.saturating_duration_since(Instant::now());
                     events.recv_timeout(wait)
@@ -215,7 +236,10 @@ impl Engine {
                     events.try_recv().map_err(|_| RecvTimeoutError::Timeout)
                 };
                 match next {
-                    Ok(event) => stop |= self.handle(event),
+                    Ok(event) => {
+                        batch += event.frame_bytes();
+                        stop |= self.handle(event);
+                    }
                     Err(RecvTimeoutError::Timeout) => break,
                     Err(RecvTimeoutError::Disconnected) => break 'events,
                 }
@@ -324,6 +348,7 @@ impl Engine {
     /// One batch: plan and act until nothing moves, then send, store and record.
     fn cycle(&mut self) {
         self.in_flight = self.unconfirmed_bytes();
+        self.unsynced = self.docs.values().filter(|r| !r.synced()).count();
         self.publish_waiting = false;
         for _ in 0..MAX_ROUNDS {
             if self.rescan || !self.pending.is_empty() {
@@ -496,7 +521,7 @@ impl Engine {
                     return Ok(false);
                 }
                 let id = manifest.allocate_id(path);
-                if !self.replica(&id)?.synced() {
+                if !self.may_open(&id) || !self.replica(&id)?.synced() {
                     return Ok(false);
                 }
                 if self.in_flight >= PUBLISH_WINDOW_BYTES {
@@ -510,7 +535,7 @@ impl Engine {
                 self.agree(path, &id, stamp);
             }
             Action::Download { path, id } => {
-                if !manifest_ready || !self.replica(id)?.synced() {
+                if !manifest_ready || !self.may_open(id) || !self.replica(id)?.synced() {
                     return Ok(false);
                 }
                 let text = self.replica(id)?.text();
@@ -518,7 +543,7 @@ impl Engine {
                 self.agree(path, id, stamp);
             }
             Action::Meet { path, id } => {
-                if !manifest_ready || !self.replica(id)?.synced() {
+                if !manifest_ready || !self.may_open(id) || !self.replica(id)?.synced() {
                     return Ok(false);
                 }
                 let Some((text, stamp)) = self.read(path) else { return Ok(false) };
@@ -754,9 +779,15 @@ impl Engine {
         }
     }
 
+    /// Whether document `id` is open, or may be opened now (see [`OPEN_WINDOW`]).
+    fn may_open(&self, id: &str) -> bool {
+        self.unsynced < OPEN_WINDOW || self.docs.contains_key(id)
+    }
+
     /// The replica of document `id`, opened (and connecting) on first use.
     fn replica(&mut self, id: &str) -> anyhow::Result<&mut Replica> {
         if !self.docs.contains_key(id) {
+            self.unsynced += 1;
             let doc_id = format!("{}/{id}", self.prefix);
             let mut replica = Replica::open(self.state.store(&doc_id))?;
             replica.connect(self.connect(&doc_id));

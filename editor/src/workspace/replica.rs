@@ -45,7 +45,9 @@ impl Replica {
             tracing::warn!(store = %store.dir().display(), "torn tail in the store dropped");
         }
         // A fresh client id per run and document: the stored state holds the old ids' updates.
-        let config = DocumentConfig::new(rand::random_range(1..=MAX_CLIENT_ID));
+        let mut config = DocumentConfig::new(rand::random_range(1..=MAX_CLIENT_ID));
+        // The engine never undoes: no undo manager per file.
+        config.track_undo = false;
         let client = Loaded::restore(loaded.as_ref(), config)?;
         Ok(Self {
             client,
