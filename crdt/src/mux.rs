@@ -17,7 +17,11 @@
 //!   connection would (access, limits, durability numbering).
 //! - [`KIND_CLOSE`]: `body` is `varUint(code) varString(reason)`, with websocket close codes.
 //!   From the server: that document's session ended (1008: refused for good — bad token, bad id;
-//!   others: the client may open it again). From the client: it leaves that document.
+//!   others: the client may open it again). From the client: it leaves that document; the
+//!   server answers with a close once the last message of that session is out (unless its own
+//!   close crossed the client's: exactly one close from the server ends each session). A client
+//!   opens a document again only after that close, so no message of the old session (a durable
+//!   count, say) is ever taken for the new one's.
 //! - [`KIND_HELLO`]: `doc` is empty and `body` is `varUint(version)`; the server's first message,
 //!   so a client can tell a server that speaks this framing from one that treats `/api/mux` as a
 //!   document's name (a stock y-websocket server's first message starts with two zero bytes).

@@ -29,6 +29,9 @@ struct Screen {
     term: Terminal<TestBackend>,
     theme: Theme,
     highlighter: Option<Highlighter>,
+    /// The author of each authored range and the authors' colours (the app keeps them between
+    /// frames too).
+    authorship: (Vec<usize>, Vec<(String, tandem::Rgb)>),
 }
 
 /// Authored ranges over the whole 100 MB file, as the authorship colouring keeps them.
@@ -45,6 +48,7 @@ impl Screen {
             term: Terminal::new(TestBackend::new(W, H)).unwrap(),
             theme: Theme::dark(),
             highlighter,
+            authorship: (Vec::new(), author_legend()),
         }
     }
 
@@ -71,11 +75,14 @@ impl Screen {
         }
         ed.take_pending_edits();
         // With the authorship colouring on (marks set), the app's per-frame work for it.
-        let runs: Vec<usize> = (0..ed.marks().len() / 2).map(|i| i % 3).collect();
+        let (runs, legend) = &mut self.authorship;
+        if runs.len() != ed.marks().len() / 2 {
+            *runs = (0..ed.marks().len() / 2).map(|i| i % 3).collect();
+        }
         let authors = if runs.is_empty() {
             Vec::new()
         } else {
-            tandem::app::authorship::author_spans(ed, H, &runs, &author_legend())
+            tandem::app::authorship::author_spans(ed, H, runs, legend)
         };
         let input = RenderInput {
             theme: &self.theme,

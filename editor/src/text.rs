@@ -39,13 +39,22 @@ impl Edit {
     /// Where a position ends up after this edit. A position inside the replaced range moves to its start; one at
     /// the start of an insertion moves past the inserted text with [`Assoc::After`].
     pub fn map_pos(&self, pos: usize, assoc: Assoc) -> usize {
+        self.pos_mapper(assoc)(pos)
+    }
+
+    /// [`Edit::map_pos`] for many positions (the editor's marks: the authorship colouring keeps
+    /// two per authored range): the inserted text is counted once, not once per position.
+    pub fn pos_mapper(&self, assoc: Assoc) -> impl Fn(usize) -> usize + use<> {
         let Range { start, end } = self.range;
-        if pos < start || (pos == start && assoc == Assoc::Before && start == end) {
-            pos
-        } else if pos >= end {
-            pos - (end - start) + self.inserted_len()
-        } else {
-            start
+        let inserted = self.inserted_len();
+        move |pos| {
+            if pos < start || (pos == start && assoc == Assoc::Before && start == end) {
+                pos
+            } else if pos >= end {
+                pos - (end - start) + inserted
+            } else {
+                start
+            }
         }
     }
 }

@@ -213,9 +213,11 @@ async fn closing_a_document_removes_its_presence_and_reopening_starts_afresh() {
     mux.close_doc("d").await.unwrap();
     watcher.wait_until("muxed gone", |c| c.peer_names().is_empty()).await.unwrap();
     wait_metric(&server, "tandem_mux_documents", |v| v == 1.0).await;
-    // No close comes back for a document the client closed; the other one stays open.
+    // The server's close ends the session the client closed (the client reopens only after
+    // it); the other one stays open.
+    let (code, reason) = mux.wait_doc_closed("d").await.unwrap();
+    assert_eq!((code, reason.as_str()), (1000, "client left the document"));
     mux.wait_synced("e").await.unwrap();
-    assert_eq!(mux.doc_closed("d"), None);
     mux.append("e", "still here").await.unwrap();
     mux.wait_durable("e").await.unwrap();
 
@@ -275,23 +277,29 @@ async fn each_document_ends_when_the_token_expires() {
     server.stop().await.unwrap();
 }
 
-/// A client may open a document again right after closing it: the new session's frames come
-/// after the old one's, and no close is sent for either.
+/// A client closing a document gets exactly one close back, after the old session's last
+/// message and before anything of a new one: each durable count it then gets is the new
+/// session's.
 #[tokio::test]
-async fn a_document_reopened_at_once_gets_a_fresh_session() {
+async fn a_document_reopened_after_its_close_gets_a_fresh_session() {
     let dir = tempfile::tempdir().unwrap();
     let server = InProcess::start(sqlite_config(dir.path())).await;
     let mut mux = synced(&server, &["r"]).await;
     mux.append("r", "one").await.unwrap();
     for round in 0..5 {
+        // Updates in flight when the client closes: their durable counts may still come, but
+        // before the close.
+        mux.append("r", &format!(" {round}")).await.unwrap();
         mux.close_doc("r").await.unwrap();
+        let (code, _) = mux.wait_doc_closed("r").await.unwrap();
+        assert_eq!(code, 1000, "round {round}");
         mux.open("r").await.unwrap();
         mux.wait_synced("r").await.unwrap();
-        mux.append("r", &format!(" {round}")).await.unwrap();
-        mux.wait_durable("r").await.unwrap();
-        assert_eq!(mux.doc_closed("r"), None, "round {round}");
+        assert_eq!(mux.doc_closed("r"), None, "one close per session, round {round}");
     }
-    assert_eq!(server.get("/api/docs/r/text").await, (200, "one 0 1 2 3 4".into()));
+    mux.append("r", "!").await.unwrap();
+    mux.wait_durable("r").await.unwrap();
+    assert_eq!(server.get("/api/docs/r/text").await, (200, "one 0 1 2 3 4!".into()));
     wait_metric(&server, "tandem_mux_documents", |v| v == 1.0).await;
     server.stop().await.unwrap();
 }

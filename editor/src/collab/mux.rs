@@ -8,6 +8,10 @@
 //! - [`NetHandle::reset`] closes that document's session and reopens it after a backoff, the
 //!   socket and the other documents untouched; so does a close of one session by the server,
 //!   except a 1008, which refuses that document for good;
+//! - a session this client closes (a reset, a dropped handle) is reopened only once the server's
+//!   close of it has come: messages of the old session still on their way are dropped, never
+//!   taken for the new session's (a durable count of the old session would confirm updates the
+//!   server never stored);
 //! - when the socket is lost every document is disconnected, and after the reconnection (with
 //!   the backoff and [`Problem`] rules of a single connection) every open document gets a new
 //!   epoch.
@@ -153,6 +157,10 @@ enum DocState {
     Open(u64),
     /// Its session closed (reset here, or closed by the server); it reopens at this instant.
     Closed(Instant),
+    /// This client closed its session and waits for the server's close, which follows the old
+    /// session's last message; then it reopens at this instant (`None`: its handle is gone, and
+    /// it is forgotten).
+    Closing(Option<Instant>),
     /// Refused for good.
     Refused,
 }
@@ -280,8 +288,15 @@ impl Task {
     fn command(&mut self, command: MuxCommand, out: &mpsc::UnboundedSender<WsMessage>) {
         let message = match command {
             MuxCommand::Open { doc, on_event } => {
-                self.docs.insert(doc.clone(), Doc { on_event, state: DocState::Idle, closes: 0 });
-                self.open_session(&doc);
+                // Opened again while its old session is closing: it opens after the close.
+                let closing =
+                    matches!(self.docs.get(&doc).map(|d| d.state), Some(DocState::Closing(_)));
+                let state =
+                    if closing { DocState::Closing(Some(Instant::now())) } else { DocState::Idle };
+                self.docs.insert(doc.clone(), Doc { on_event, state, closes: 0 });
+                if !closing {
+                    self.open_session(&doc);
+                }
                 return;
             }
             MuxCommand::Send { doc, epoch, frame } => {
@@ -298,20 +313,29 @@ impl Task {
                 }
                 d.closes += 1;
                 let retry_in = backoff(d.closes);
-                d.state = DocState::Closed(Instant::now() + retry_in);
-                self.reopening.push(doc.clone());
+                d.state = DocState::Closing(Some(Instant::now() + retry_in));
                 (d.on_event)(NetEvent::Disconnected {
                     problem: Problem::Lost { detail: reason.clone() },
                     retry_in,
                 });
                 MuxMessage::Close { doc: &doc, code: CLOSE_PROTOCOL, reason: &reason }.encode()
             }
-            MuxCommand::Close { doc } => match self.docs.remove(&doc) {
-                Some(Doc { state: DocState::Open(_), .. }) => {
-                    MuxMessage::Close { doc: &doc, code: CLOSE_NORMAL, reason: "" }.encode()
+            MuxCommand::Close { doc } => {
+                let Some(d) = self.docs.get_mut(&doc) else { return };
+                match d.state {
+                    // Kept until the server's close, so a new handle of it waits for that.
+                    DocState::Open(_) => d.state = DocState::Closing(None),
+                    DocState::Closing(_) => {
+                        d.state = DocState::Closing(None);
+                        return;
+                    }
+                    DocState::Idle | DocState::Closed(_) | DocState::Refused => {
+                        self.docs.remove(&doc);
+                        return;
+                    }
                 }
-                _ => return,
-            },
+                MuxMessage::Close { doc: &doc, code: CLOSE_NORMAL, reason: "" }.encode()
+            }
         };
         // A failed send means the writer ended; the select sees that next.
         let _ = out.send(WsMessage::Binary(message.into()));
@@ -350,9 +374,20 @@ impl Task {
     /// The server ended `doc`'s session: refused for good, or reopened after a backoff.
     fn closed_by_server(&mut self, doc: &str, code: u16, reason: &str) {
         let Some(d) = self.docs.get_mut(doc) else { return };
-        // A close that crossed this client's own (reset, or leaving) ends nothing more.
-        if !matches!(d.state, DocState::Open(_)) {
-            return;
+        match d.state {
+            DocState::Open(_) => {}
+            // The close of a session this client closed (or one that crossed it): every message
+            // of that session has come, so a new one may open.
+            DocState::Closing(Some(at)) => {
+                d.state = DocState::Closed(at);
+                self.reopening.push(doc.into());
+                return;
+            }
+            DocState::Closing(None) => {
+                self.docs.remove(doc);
+                return;
+            }
+            DocState::Idle | DocState::Closed(_) | DocState::Refused => return,
         }
         let problem = Problem::from_close(code, reason);
         let retry_in = match problem.retry() {
@@ -407,8 +442,10 @@ impl Task {
     /// The socket is gone: every document with a session (or waiting for one) is disconnected.
     fn lost(&mut self, problem: &Problem, retry_in: Duration) {
         self.reopening.clear();
+        // The socket's end ends every session: nothing of them can come any more.
+        self.docs.retain(|_, d| d.state != DocState::Closing(None));
         for d in self.docs.values_mut() {
-            if matches!(d.state, DocState::Open(_) | DocState::Closed(_)) {
+            if matches!(d.state, DocState::Open(_) | DocState::Closed(_) | DocState::Closing(_)) {
                 d.state = DocState::Idle;
                 (d.on_event)(NetEvent::Disconnected { problem: problem.clone(), retry_in });
             }

@@ -15,6 +15,8 @@ use super::{Endpoint, Multiplexer};
 use crate::collab::{NetEvent, NetHandle};
 
 const WAIT: Duration = Duration::from_secs(5);
+/// Longer than the first backoff after a reset (at most 375 ms).
+const BEYOND_BACKOFF: Duration = Duration::from_millis(800);
 
 /// One connection accepted by the fake server.
 struct Conn {
@@ -210,8 +212,16 @@ fn reset_reopens_one_document_and_leaves_the_others() {
     let close = MuxMessage::Close { doc: "team/a", code: 1002, reason: "malformed frame" };
     assert_eq!(conn.recv(), close.encode());
     assert_eq!(a.disconnected(), Problem::Lost { detail: "malformed frame".into() });
+    // The old session's messages still on their way, then its close from the server: the
+    // session reopens only after that close (longer than the backoff here), and none of them
+    // reaches the new one.
+    conn.send(&MuxMessage::Frame { doc: "team/a", frame: &[42] });
+    std::thread::sleep(BEYOND_BACKOFF);
+    a.quiet();
+    conn.send(&MuxMessage::Close { doc: "team/a", code: 1000, reason: "client left the document" });
     let reopened = a.connected();
     assert!(reopened > epoch_a, "{reopened} after {epoch_a}");
+    a.quiet();
 
     a.handle.send(epoch_a, vec![1]);
     a.handle.send(reopened, vec![2]);
@@ -266,6 +276,23 @@ fn dropping_a_handle_leaves_its_document() {
     assert_eq!(conn.recv(), MuxMessage::Close { doc: "team/a", code: 1000, reason: "" }.encode());
     b.handle.send(epoch_b, vec![1]);
     assert_eq!(conn.recv(), frame("team/b", &[1]));
+}
+
+#[test]
+fn a_document_opened_again_waits_for_the_close_of_its_old_session() {
+    let (client, conn, _conns, a, b) = two_documents();
+    let _ = (a.connected(), b.connected());
+    drop(a);
+    assert_eq!(conn.recv(), MuxMessage::Close { doc: "team/a", code: 1000, reason: "" }.encode());
+    let again = client.open("team/a");
+    // A durable count of the old session arrives before its close: the new handle sees neither.
+    conn.send(&MuxMessage::Frame { doc: "team/a", frame: &[7, 1] });
+    std::thread::sleep(BEYOND_BACKOFF);
+    again.quiet();
+    conn.send(&MuxMessage::Close { doc: "team/a", code: 1000, reason: "client left the document" });
+    let epoch = again.connected();
+    conn.send(&MuxMessage::Frame { doc: "team/a", frame: &[8] });
+    assert_eq!(again.next(), NetEvent::Frame { epoch, bytes: vec![8] });
 }
 
 #[test]

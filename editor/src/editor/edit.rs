@@ -69,7 +69,8 @@ impl Editor {
 
     /// Moves everything that points into the text through `edit`: marks, the other cursors, parked views.
     pub(super) fn map_positions(&mut self, edit: &Edit) {
-        self.doc.marks.iter_mut().for_each(|m| *m = edit.map_pos(*m, Assoc::After));
+        let map = edit.pos_mapper(Assoc::After);
+        self.doc.marks.iter_mut().for_each(|m| *m = map(*m));
         self.view.others.iter_mut().for_each(|s| *s = s.map(edit));
         self.views.map(edit);
     }

@@ -15,8 +15,9 @@
 //! - each session has its own [`Outbox`] (per-document queue limits: a document that falls
 //!   behind is closed alone with 1013); a forwarder moves its frames, with the document's
 //!   header, into the socket's one queue, which [`send_loop`] writes with pings and batching;
-//! - a session that ends sends `Close{doc, code, reason}`; a document the client closed ends
-//!   without one; the socket's end ends every session.
+//! - a session that ends sends `Close{doc, code, reason}` as its last message — also when the
+//!   client closed the document (then right after the frames already in the socket's queue):
+//!   exactly one close ends each session; the socket's end ends every session.
 //!
 //! A message that does not decode closes the whole socket with 1007 (its sessions leave their
 //! rooms; the documents and every other client are untouched).
@@ -289,7 +290,7 @@ impl Inbound for DocumentInput {
 }
 
 /// Runs one document's session and forwards its outbox into the socket's `queue`; then, unless
-/// the client left the document, what the outbox still holds and why the session ended; then
+/// the client left the document, what the outbox still holds; then why the session ended; then
 /// reports its end to the reader.
 async fn run_document(
     app: Arc<App>,
@@ -317,16 +318,17 @@ async fn run_document(
     // A document dropped for falling behind loses its queue (that is what it fell behind on);
     // otherwise what was queued before the close still goes out (an auth refusal, the last
     // durable message), then the close.
-    if !input.client_left {
-        if reason.code != code::TRY_AGAIN_LATER {
-            while let Some(frame) = outgoing.try_recv() {
-                if queue.send(Bytes::from(encode_frame(doc, &frame))).await.is_err() {
-                    break;
-                }
+    // A document the client left gets nothing more but the close, which tells the client that
+    // every message of this session is behind it: only then may it open the document again, so
+    // that no message of the old session (a durable count, say) is taken for the new one's.
+    if !input.client_left && reason.code != code::TRY_AGAIN_LATER {
+        while let Some(frame) = outgoing.try_recv() {
+            if queue.send(Bytes::from(encode_frame(doc, &frame))).await.is_err() {
+                break;
             }
         }
-        let _ = queue.send(close_message(doc, &reason)).await;
     }
+    let _ = queue.send(close_message(doc, &reason)).await;
     metrics.mux_documents.dec();
     tracing::info!(
         doc,
