@@ -245,8 +245,11 @@ async fn a_dropped_slow_reader_sees_1013_when_it_reads_again() {
 /// system; it used to stay at its peak (480 MB with no document loaded after a load test).
 #[tokio::test]
 async fn memory_goes_back_to_the_system_once_documents_unload() {
+    // The writers answer no ping while the test waits (a TestClient reads only when asked): on
+    // a loaded machine this test outlasts the default idle timeout, and silent writers would
+    // be dropped and their documents unloaded before they are counted.
     let options = ServerOptions {
-        args: ["--idle-unload-secs", "1"].map(String::from).to_vec(),
+        args: ["--idle-unload-secs", "1", "--idle-timeout-secs", "600"].map(String::from).to_vec(),
         ..ServerOptions::default()
     };
     let server = TestServer::start(options).await.unwrap();

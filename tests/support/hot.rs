@@ -188,9 +188,18 @@ impl HotAttack {
         seeder.send(Message::Binary(SyncSession::update_frame(&seed).into())).await?;
         let deadline = Instant::now() + TIMEOUT * 3;
         loop {
-            let (status, text) = http_get(server.addr(), "/api/docs/hot/text")
-                .await
-                .with_context(|| format!("server log:\n{}", server.log()))?;
+            // The text waits for the seed to be applied, which on a loaded machine may take
+            // longer than one request's timeout: only the deadline ends the wait.
+            let (status, text) = match http_get(server.addr(), "/api/docs/hot/text").await {
+                Ok(answer) => answer,
+                Err(_) if Instant::now() < deadline => {
+                    tokio::time::sleep(Duration::from_millis(100)).await;
+                    continue;
+                }
+                Err(error) => {
+                    return Err(error.context(format!("server log:\n{}", server.log())));
+                }
+            };
             if status == 200 && text.len() == self.seed_clients {
                 break;
             }
