@@ -362,12 +362,13 @@ impl Engine {
             if self.rescan || !self.pending.is_empty() {
                 self.scan();
             }
-            let sides = self.sides();
+            // One parse a round: planning and acting read the same manifest text.
+            let manifest = Manifest::parse(&self.manifest.text());
+            let sides = self.sides(&manifest);
             let actions = plan(&sides, |old, new| self.same_as_base(old, new));
             tracing::debug!(?actions, "planned");
             self.renamed_here.clear();
             let mut moved = false;
-            let manifest = Manifest::parse(&self.manifest.text());
             for action in actions {
                 match self.act(&action, &manifest) {
                     Ok(done) => moved |= done,
@@ -469,7 +470,7 @@ impl Engine {
         Manifest::parse(&self.manifest.text()).files()
     }
 
-    fn sides(&self) -> Sides {
+    fn sides(&self, manifest: &Manifest) -> Sides {
         let disk = self
             .disk
             .iter()
@@ -487,7 +488,7 @@ impl Engine {
         Sides {
             base: self.index.files.iter().map(|(p, e)| (p.clone(), e.id.clone())).collect(),
             disk,
-            remote: self.remote(),
+            remote: manifest.files(),
             changed_docs: self
                 .docs
                 .iter()
